@@ -1,0 +1,6 @@
+//! Pathway's shared core: the domain model as Automerge documents and the durable document store.
+//!
+//! The gateway, the hub and the provisioning CLI build on this crate and never on each other.
+
+pub mod model;
+pub mod store;

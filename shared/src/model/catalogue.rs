@@ -1,0 +1,128 @@
+//! National documents: written at the hub, read by every gateway.
+
+use autosurgeon::{Hydrate, Reconcile};
+
+use super::{Aggregate, DocId, Kind, Scope};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum ProgrammeCategory {
+    #[default]
+    Education,
+    Vocational,
+    Work,
+    AccreditedBehavioural,
+    MentalHealth,
+    SubstanceUse,
+    Family,
+    Faith,
+}
+
+/// A programme in the national catalogue. Never deleted: a withdrawn programme stays readable by
+/// the runs and enrolments that name it.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Programme {
+    pub code: String,
+    pub title: String,
+    pub category: ProgrammeCategory,
+    pub description: String,
+    pub duration_weeks: u32,
+    pub sessions_per_week: u32,
+    /// The certificate or accreditation a participant earns, if any.
+    pub certificate: Option<String>,
+    pub accrediting_body: Option<String>,
+    pub eligibility_notes: String,
+    pub withdrawn: bool,
+}
+
+impl Aggregate for Programme {
+    const KIND: Kind = Kind::Programme;
+    fn doc_id(&self) -> DocId {
+        programme_id(&self.code)
+    }
+    fn scope(&self) -> Scope {
+        Scope::National
+    }
+}
+
+pub fn programme_id(code: &str) -> DocId {
+    id(Kind::Programme, &[code])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum PartnerKind {
+    #[default]
+    Ngo,
+    Employer,
+    HousingProvider,
+    Clinic,
+}
+
+/// An organisation people are referred to: NGOs, cooperative employers, housing providers, clinics.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    /// Services offered, in the words of the referral form ("emergency housing", "CV workshop").
+    pub services: Vec<String>,
+    pub region: String,
+    pub contact: String,
+    pub active: bool,
+}
+
+impl Aggregate for Partner {
+    const KIND: Kind = Kind::Partner;
+    fn doc_id(&self) -> DocId {
+        id(Kind::Partner, &[&self.id])
+    }
+    fn scope(&self) -> Scope {
+        Scope::National
+    }
+}
+
+/// A prison in the national registry.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Facility {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub country: String,
+    pub capacity: u32,
+}
+
+impl Aggregate for Facility {
+    const KIND: Kind = Kind::Facility;
+    fn doc_id(&self) -> DocId {
+        id(Kind::Facility, &[&self.id])
+    }
+    fn scope(&self) -> Scope {
+        Scope::National
+    }
+}
+
+/// Builds a document id from parts that are already validated by their owners. A part that is
+/// not well formed is replaced by a stable escape so the id stays valid and distinct.
+pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {
+    let safe: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) {
+                (*p).to_owned()
+            } else {
+                let mut s = String::from("x");
+                for b in p.bytes() {
+                    s.push_str(&format!("{b:02x}"));
+                }
+                s
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = safe.iter().map(String::as_str).collect();
+    DocId::new(kind, &refs).unwrap_or_else(|_| {
+        // Only length can still fail; fall back to a hash-like digest of the parts.
+        let digest = parts.iter().fold(0xcbf29ce484222325u64, |h, p| {
+            p.bytes().fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+        });
+        DocId::new(kind, &[&format!("h{digest:016x}")]).expect("a short hex id is valid")
+    })
+}

@@ -1,0 +1,271 @@
+//! Facility documents: written at one facility's gateway.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile};
+
+use super::catalogue::id;
+use super::{Aggregate, DocId, Kind, Millis, Scope, parse_date};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum RunStatus {
+    #[default]
+    Planned,
+    Open,
+    Running,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    pub fn of(date: time::Date) -> Weekday {
+        use time::Weekday as W;
+        match date.weekday() {
+            W::Monday => Weekday::Mon,
+            W::Tuesday => Weekday::Tue,
+            W::Wednesday => Weekday::Wed,
+            W::Thursday => Weekday::Thu,
+            W::Friday => Weekday::Fri,
+            W::Saturday => Weekday::Sat,
+            W::Sunday => Weekday::Sun,
+        }
+    }
+}
+
+/// When a run meets: on these weekdays between the dates, at this time.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Schedule {
+    /// ISO date of the first session.
+    pub start_date: String,
+    /// ISO date of the last session.
+    pub end_date: String,
+    pub days: Vec<Weekday>,
+    /// Local time, `HH:MM`.
+    pub start_time: String,
+    pub end_time: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum WaitStatus {
+    #[default]
+    Waiting,
+    Allocated,
+    Declined,
+    Withdrawn,
+}
+
+/// A person waiting for, or allocated to, a place on a run.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct WaitingEntry {
+    pub person_id: String,
+    pub added_at: Millis,
+    pub added_by: String,
+    pub status: WaitStatus,
+}
+
+/// A programme delivered at a facility.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct ProgrammeRun {
+    pub id: String,
+    pub facility_id: String,
+    /// The national programme this run delivers; it stays readable if the programme is withdrawn.
+    pub programme_code: String,
+    pub instructor: String,
+    pub place: String,
+    pub capacity: u32,
+    pub status: RunStatus,
+    pub schedule: Schedule,
+    /// Keyed by person id: one entry per person, however many times they were added.
+    pub waiting_list: BTreeMap<String, WaitingEntry>,
+}
+
+impl ProgrammeRun {
+    /// People currently allocated a place.
+    pub fn allocated(&self) -> usize {
+        self.waiting_list.values().filter(|w| w.status == WaitStatus::Allocated).count()
+    }
+}
+
+impl Aggregate for ProgrammeRun {
+    const KIND: Kind = Kind::ProgrammeRun;
+    fn doc_id(&self) -> DocId {
+        run_id(&self.facility_id, &self.id)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Facility(self.facility_id.clone())
+    }
+}
+
+pub fn run_id(facility: &str, run: &str) -> DocId {
+    id(Kind::ProgrammeRun, &[facility, run])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+pub enum MarkOutcome {
+    #[default]
+    Attended,
+    AbsentExcused,
+    AbsentUnexcused,
+    Refused,
+    Cancelled,
+}
+
+/// One session of a run, as held in the month's register.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct RegisterSession {
+    /// ISO date.
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub cancelled: bool,
+}
+
+/// The one mark a person has for a session.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct Mark {
+    pub session_id: String,
+    pub person_id: String,
+    pub outcome: MarkOutcome,
+    pub marked_by: String,
+    pub marked_at: Millis,
+    /// Set when the mark was written after the edit window closed: kept, but shown for review.
+    pub late: bool,
+}
+
+/// Attendance for one run for one month.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct AttendanceRegister {
+    pub facility_id: String,
+    pub run_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Keyed by session id.
+    pub sessions: BTreeMap<String, RegisterSession>,
+    /// Keyed by [`AttendanceRegister::mark_key`]: one mark per session and person, so two
+    /// concurrent marks end as one value, never two rows.
+    pub marks: BTreeMap<String, Mark>,
+}
+
+/// A mark that cannot be written.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MarkError {
+    /// The session is not in this register.
+    #[error("session `{0}` is not in this register")]
+    UnknownSession(String),
+    /// The session's date is not an ISO date.
+    #[error("session `{session}` has a date `{date}` that is not an ISO date")]
+    BadDate { session: String, date: String },
+}
+
+impl AttendanceRegister {
+    /// How long after a session its marks may be edited before edits are flagged.
+    pub const EDIT_WINDOW_DAYS: i64 = 7;
+
+    pub fn mark_key(session_id: &str, person_id: &str) -> String {
+        format!("{session_id}/{person_id}")
+    }
+
+    /// Records `outcome` for a person at a session, replacing any earlier mark. A mark written
+    /// more than [`Self::EDIT_WINDOW_DAYS`] after the session's day is kept and flagged `late`.
+    pub fn mark(
+        &mut self,
+        session_id: &str,
+        person_id: &str,
+        outcome: MarkOutcome,
+        by: &str,
+        now: Millis,
+    ) -> Result<(), MarkError> {
+        let session = self
+            .sessions
+            .get(session_id)
+            .ok_or_else(|| MarkError::UnknownSession(session_id.to_owned()))?;
+        let day = parse_date(&session.date).map_err(|_| MarkError::BadDate {
+            session: session_id.to_owned(),
+            date: session.date.clone(),
+        })?;
+        let day_end_ms = (day.midnight().assume_utc().unix_timestamp() + 86_400) * 1000;
+        let late = now > day_end_ms + Self::EDIT_WINDOW_DAYS * 86_400_000;
+        self.marks.insert(
+            Self::mark_key(session_id, person_id),
+            Mark {
+                session_id: session_id.to_owned(),
+                person_id: person_id.to_owned(),
+                outcome,
+                marked_by: by.to_owned(),
+                marked_at: now,
+                late,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl Aggregate for AttendanceRegister {
+    const KIND: Kind = Kind::AttendanceRegister;
+    fn doc_id(&self) -> DocId {
+        register_id(&self.facility_id, &self.run_id, &self.month)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Facility(self.facility_id.clone())
+    }
+}
+
+pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
+    id(Kind::AttendanceRegister, &[facility, run, month])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Reconcile, Hydrate)]
+pub enum Role {
+    PrisonOfficer,
+    Instructor,
+    CaseOfficer,
+    HealthStaff,
+    FacilityManager,
+    FacilityIt,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct TrainingRecord {
+    pub module: String,
+    pub completed_on: Option<String>,
+}
+
+/// A staff member's account at a facility. Created at the hub or the facility, replicated to the
+/// gateway so staff log in with no link.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+pub struct StaffAccount {
+    pub username: String,
+    pub facility_id: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Keyed by training module code.
+    pub training: BTreeMap<String, TrainingRecord>,
+}
+
+impl Aggregate for StaffAccount {
+    const KIND: Kind = Kind::StaffAccount;
+    fn doc_id(&self) -> DocId {
+        staff_id(&self.facility_id, &self.username)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Facility(self.facility_id.clone())
+    }
+}
+
+pub fn staff_id(facility: &str, username: &str) -> DocId {
+    id(Kind::StaffAccount, &[facility, username])
+}

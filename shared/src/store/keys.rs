@@ -1,0 +1,81 @@
+//! The layout of the sled tree. Everything lives in one tree so that a write — the change, its
+//! feed entry and the document's metadata — is one atomic batch.
+//!
+//! | key | value |
+//! |---|---|
+//! | `m` doc | [`DocMeta`](super::DocMeta), postcard |
+//! | `s` doc | snapshot: `save_nocompress()` of the document |
+//! | `c` doc `\0` seq(be64) | one change, raw bytes |
+//! | `f` seq(be64) | feed entry: change hash (32 bytes) then doc id |
+//! | `i` partition `\0` kind `\0` doc | empty: lookup by partition and kind |
+//! | `p` peer | the feed seq the peer has acknowledged, be64 |
+//! | `h` peer `\0` doc | the heads the peer is known to hold, 32 bytes each |
+//! | `n` name | node state: the actor id |
+//!
+//! Document ids and peer ids never contain `\0` (checked by [`DocId`](crate::model::DocId)).
+
+use crate::model::{DocId, Kind};
+
+pub(super) const NODE_ACTOR: &[u8] = b"nactor";
+
+fn with_prefix(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    k.push(tag);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub(super) fn meta(doc: &DocId) -> Vec<u8> {
+    with_prefix(b'm', &[doc.as_str().as_bytes()])
+}
+
+pub(super) fn snapshot(doc: &DocId) -> Vec<u8> {
+    with_prefix(b's', &[doc.as_str().as_bytes()])
+}
+
+pub(super) fn chunk_prefix(doc: &DocId) -> Vec<u8> {
+    let mut k = with_prefix(b'c', &[doc.as_str().as_bytes()]);
+    k.push(0);
+    k
+}
+
+pub(super) fn chunk(doc: &DocId, seq: u64) -> Vec<u8> {
+    let mut k = chunk_prefix(doc);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub(super) const FEED_PREFIX: &[u8] = b"f";
+
+pub(super) fn feed(seq: u64) -> Vec<u8> {
+    with_prefix(b'f', &[&seq.to_be_bytes()])
+}
+
+pub(super) fn feed_seq(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
+pub(super) fn index_prefix(partition: &str, kind: Kind) -> Vec<u8> {
+    let mut k = with_prefix(b'i', &[partition.as_bytes(), kind.as_str().as_bytes()]);
+    k.push(0);
+    k
+}
+
+pub(super) fn index(partition: &str, kind: Kind, doc: &DocId) -> Vec<u8> {
+    let mut k = index_prefix(partition, kind);
+    k.extend_from_slice(doc.as_str().as_bytes());
+    k
+}
+
+pub(super) fn cursor(peer: &str) -> Vec<u8> {
+    with_prefix(b'p', &[peer.as_bytes()])
+}
+
+pub(super) fn peer_heads(peer: &str, doc: &DocId) -> Vec<u8> {
+    with_prefix(b'h', &[peer.as_bytes(), doc.as_str().as_bytes()])
+}

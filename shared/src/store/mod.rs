@@ -1,0 +1,648 @@
+//! The document store: Automerge documents on sled, with a feed, peer cursors and group commit.
+//!
+//! - A document is stored as a snapshot (`save_nocompress()`) plus one chunk per change since;
+//!   a background thread folds chunks into a new snapshot once there are enough of them.
+//! - Every change the node stores, written here or received, gets the next number in the local
+//!   **feed** (seq → document, change hash). Sync reads the feed from a peer's cursor.
+//! - Documents are loaded on demand into a bounded cache; a node never holds them all.
+//! - A write returns only once it is durable (see [`commit`]).
+//! - Every document is written under one actor id per node, kept in the store. Its first change
+//!   is a deterministic genesis (see [`Aggregate`]), so two nodes that create the same document
+//!   apart still merge field by field.
+
+mod commit;
+mod keys;
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
+use lru::LruCache;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Aggregate, DocId, Kind, Millis, Scope};
+use commit::GroupCommit;
+
+/// Tuning for a store. `Default` suits a gateway appliance.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// Documents kept loaded in memory. A loaded case file costs tens of KiB.
+    pub cache_docs: usize,
+    /// sled's page cache, in bytes.
+    pub sled_cache_bytes: u64,
+    /// A document with this many chunks since its snapshot is compacted in the background.
+    pub compact_after_chunks: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { cache_docs: 256, sled_cache_bytes: 32 << 20, compact_after_chunks: 64 }
+    }
+}
+
+/// What the store knows of a document besides its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocMeta {
+    pub kind: Kind,
+    pub scope: Scope,
+}
+
+/// A durable write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// Feed seq of the last change written; `None` if the write changed nothing.
+    pub seq: Option<u64>,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// A change in the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub seq: u64,
+    pub doc: DocId,
+    pub hash: ChangeHash,
+}
+
+/// What applying received changes did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Changes that were new and are now durable.
+    pub stored: usize,
+    /// Dependencies still missing: changes that need them are held in memory, not stored.
+    pub missing: Vec<ChangeHash>,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// A store operation that failed. Nothing partial is kept: the operation's batch was either
+/// applied whole or not at all, and an unacknowledged write may be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened: missing permissions, a file where a folder should be,
+    /// another process holding it, or a damaged log.
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    /// sled failed to read, write or flush.
+    #[error("store at {path}: {source}")]
+    Io { path: PathBuf, source: sled::Error },
+    /// Stored bytes for one document cannot be decoded. Other documents are unaffected; the
+    /// document can be fetched again from a peer.
+    #[error("store at {path}: document `{doc}` holds bytes that cannot be decoded ({what})")]
+    Corrupt { path: PathBuf, doc: String, what: String },
+    /// The document exists but is of another kind.
+    #[error("document `{doc}` is a {found}, not a {expected}")]
+    WrongKind { doc: DocId, expected: Kind, found: Kind },
+    /// The document does not exist.
+    #[error("document `{0}` does not exist")]
+    NotFound(DocId),
+    /// The document's content does not have the shape of its kind.
+    #[error("document `{doc}` does not read as a {kind}: {source}")]
+    Shape { doc: DocId, kind: Kind, source: autosurgeon::HydrateError },
+    /// The new content could not be written into the document.
+    #[error("document `{doc}` could not be updated: {source}")]
+    Reconcile { doc: DocId, source: autosurgeon::ReconcileError },
+    /// Received changes could not be applied.
+    #[error("document `{doc}`: received changes rejected: {source}")]
+    Changes { doc: DocId, source: automerge::AutomergeError },
+}
+
+/// An update that failed: either the caller's closure refused it, or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    #[error(transparent)]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Loaded {
+    doc: Automerge,
+    meta: DocMeta,
+    /// Chunks stored since the snapshot.
+    chunks: usize,
+}
+
+/// A cache slot. `None` until loaded; the slot's mutex serialises all access to one document,
+/// so there is never more than one in-memory copy of it.
+type Slot = Arc<Mutex<Option<Loaded>>>;
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    actor: ActorId,
+    options: StoreOptions,
+    cache: Mutex<LruCache<DocId, Slot>>,
+    /// Held while a batch is built from the next seqs and applied, so feed order is sled order.
+    next_seq: Mutex<u64>,
+    commit: GroupCommit,
+    compactor: Mutex<mpsc::Sender<DocId>>,
+}
+
+/// A handle to a node's store. Cheap to clone; all clones share one database and cache.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The actor every document's genesis change is written under.
+fn genesis_actor() -> ActorId {
+    ActorId::from(&b"pathway-genesis!"[..])
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.sled_cache_bytes)
+            .open()
+            .map_err(open_err)?;
+        let actor = match db.get(keys::NODE_ACTOR).map_err(open_err)? {
+            Some(bytes) => ActorId::from(bytes.as_ref()),
+            None => {
+                let actor = ActorId::random();
+                db.insert(keys::NODE_ACTOR, actor.to_bytes()).map_err(open_err)?;
+                db.flush().map_err(open_err)?;
+                actor
+            }
+        };
+        let last_seq = match db.scan_prefix(keys::FEED_PREFIX).next_back() {
+            Some(kv) => kv.map_err(open_err)?.0,
+            None => Default::default(),
+        };
+        let next_seq = keys::feed_seq(&last_seq).map_or(1, |s| s + 1);
+        let (tx, rx) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            path,
+            db,
+            actor,
+            cache: Mutex::new(LruCache::new(NonZeroUsize::new(options.cache_docs.max(1)).unwrap_or(NonZeroUsize::MIN))),
+            options,
+            next_seq: Mutex::new(next_seq),
+            commit: GroupCommit::new(next_seq - 1),
+            compactor: Mutex::new(tx),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("store-compactor".into())
+            .spawn(move || compactor(weak, rx))
+            .map_err(|e| StoreError::Open { path: inner.path.clone(), source: sled::Error::Io(e) })?;
+        Ok(Store { inner })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The actor id this node writes every document under.
+    pub fn actor(&self) -> &ActorId {
+        &self.inner.actor
+    }
+
+    fn io(&self, source: sled::Error) -> StoreError {
+        StoreError::Io { path: self.inner.path.clone(), source }
+    }
+
+    fn corrupt(&self, doc: &DocId, what: impl ToString) -> StoreError {
+        StoreError::Corrupt { path: self.inner.path.clone(), doc: doc.to_string(), what: what.to_string() }
+    }
+
+    /// The cache slot for `doc`, creating an empty one if needed. Evicts least-recently used
+    /// slots that nobody is using, so the cache stays bounded.
+    fn slot(&self, doc: &DocId) -> Slot {
+        let mut cache = lock(&self.inner.cache);
+        if let Some(slot) = cache.get(doc) {
+            return slot.clone();
+        }
+        let slot: Slot = Arc::new(Mutex::new(None));
+        cache.push(doc.clone(), slot.clone());
+        while cache.len() > self.inner.options.cache_docs {
+            let idle = cache.iter().rev().find(|(_, s)| Arc::strong_count(s) == 1).map(|(k, _)| k.clone());
+            match idle {
+                Some(k) => {
+                    cache.pop(&k);
+                }
+                None => break,
+            }
+        }
+        slot
+    }
+
+    /// Runs `f` on the loaded document, loading it first. `f` sees `None` if it does not exist.
+    fn with_slot<R>(&self, doc: &DocId, f: impl FnOnce(&mut Option<Loaded>) -> R) -> Result<R, StoreError> {
+        let slot = self.slot(doc);
+        let mut guard = match slot.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                // A panic while the document was held may have left it half-changed in memory:
+                // forget it and read it again from disk.
+                let mut g = poisoned.into_inner();
+                *g = None;
+                g
+            }
+        };
+        if guard.is_none() {
+            *guard = self.load(doc)?;
+        }
+        Ok(f(&mut guard))
+    }
+
+    fn load(&self, doc: &DocId) -> Result<Option<Loaded>, StoreError> {
+        let db = &self.inner.db;
+        let Some(meta) = db.get(keys::meta(doc)).map_err(|e| self.io(e))? else {
+            return Ok(None);
+        };
+        let meta: DocMeta = postcard::from_bytes(&meta).map_err(|e| self.corrupt(doc, format!("metadata: {e}")))?;
+        let mut am = match db.get(keys::snapshot(doc)).map_err(|e| self.io(e))? {
+            Some(snap) => Automerge::load(&snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?,
+            None => Automerge::new(),
+        };
+        let mut changes = Vec::new();
+        for kv in db.scan_prefix(keys::chunk_prefix(doc)) {
+            let (k, v) = kv.map_err(|e| self.io(e))?;
+            let change = Change::from_bytes(v.to_vec()).map_err(|e| {
+                let seq = k.len().checked_sub(8).map(|at| u64::from_be_bytes(k[at..].try_into().unwrap_or_default()));
+                self.corrupt(doc, format!("change at feed seq {}: {e}", seq.unwrap_or_default()))
+            })?;
+            changes.push(change);
+        }
+        let chunks = changes.len();
+        am.apply_changes(changes).map_err(|e| self.corrupt(doc, format!("changes: {e}")))?;
+        if !am.get_missing_deps(&[]).is_empty() {
+            return Err(self.corrupt(doc, "stored changes depend on changes that are not stored"));
+        }
+        am.set_actor(self.inner.actor.clone());
+        if chunks >= self.inner.options.compact_after_chunks {
+            let _ = lock(&self.inner.compactor).send(doc.clone());
+        }
+        Ok(Some(Loaded { doc: am, meta, chunks }))
+    }
+
+    /// Stores the changes `loaded` gained since `before`, with their feed entries and, for a new
+    /// document, its metadata and index entry, as one batch. Returns the group-commit ticket.
+    fn persist(&self, id: &DocId, loaded: &mut Loaded, before: &[ChangeHash], is_new: bool) -> Result<(Option<u64>, u64), StoreError> {
+        let changes = loaded.doc.get_changes(before);
+        if changes.is_empty() && !is_new {
+            return Ok((None, 0));
+        }
+        let mut batch = sled::Batch::default();
+        if is_new {
+            let meta = postcard::to_allocvec(&loaded.meta).map_err(|e| self.corrupt(id, e))?;
+            batch.insert(keys::meta(id), meta);
+            batch.insert(keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id), &[][..]);
+        }
+        let mut next = lock(&self.inner.next_seq);
+        let first = *next;
+        for (seq, change) in (first..).zip(&changes) {
+            batch.insert(keys::chunk(id, seq), change.raw_bytes());
+            let mut entry = change.hash().0.to_vec();
+            entry.extend_from_slice(id.as_str().as_bytes());
+            batch.insert(keys::feed(seq), entry);
+        }
+        self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+        *next = first + changes.len() as u64;
+        let last = (!changes.is_empty()).then(|| *next - 1);
+        let ticket = self.inner.commit.written(last.unwrap_or(0));
+        drop(next);
+        loaded.chunks += changes.len();
+        if loaded.chunks >= self.inner.options.compact_after_chunks {
+            let _ = lock(&self.inner.compactor).send(id.clone());
+        }
+        Ok((last, ticket))
+    }
+
+    fn wait(&self, ticket: u64) -> Result<(), StoreError> {
+        if ticket == 0 {
+            return Ok(());
+        }
+        let db = &self.inner.db;
+        self.inner.commit.wait(ticket, || db.flush().map(drop)).map_err(|e| self.io(e))
+    }
+
+    /// Writes `value` as its document, creating it if needed. Returns once durable.
+    pub fn put<T: Aggregate>(&self, value: &T, now: Millis) -> Result<Ack, StoreError> {
+        let (ack, ticket) = self.stage_put(value, now)?;
+        self.wait(ticket)?;
+        Ok(ack)
+    }
+
+    /// Writes many values and waits for them together: one flush for the lot.
+    pub fn put_many<T: Aggregate>(&self, values: &[T], now: Millis) -> Result<Vec<Ack>, StoreError> {
+        let mut acks = Vec::with_capacity(values.len());
+        let mut last_ticket = 0;
+        for v in values {
+            let (ack, ticket) = self.stage_put(v, now)?;
+            last_ticket = last_ticket.max(ticket);
+            acks.push(ack);
+        }
+        self.wait(last_ticket)?;
+        Ok(acks)
+    }
+
+    fn stage_put<T: Aggregate>(&self, value: &T, now: Millis) -> Result<(Ack, u64), StoreError> {
+        let id = value.doc_id();
+        self.with_slot(&id, |slot| {
+            let is_new = slot.is_none();
+            let loaded = match slot {
+                Some(l) => {
+                    check_kind(&id, T::KIND, l.meta.kind)?;
+                    l
+                }
+                None => slot.insert(self.genesis::<T>(&id, value.scope())?),
+            };
+            let before = if is_new { Vec::new() } else { loaded.doc.get_heads() };
+            let result = reconcile_into(&mut loaded.doc, &id, value, now);
+            let persisted = result.and_then(|()| self.persist(&id, loaded, &before, is_new));
+            match persisted {
+                Ok((seq, ticket)) => Ok((Ack { seq, heads: loaded.doc.get_heads() }, ticket)),
+                Err(e) => {
+                    *slot = None;
+                    Err(e)
+                }
+            }
+        })?
+    }
+
+    fn genesis<T: Aggregate>(&self, id: &DocId, scope: Scope) -> Result<Loaded, StoreError> {
+        let mut doc = Automerge::new().with_actor(genesis_actor());
+        reconcile_into(&mut doc, id, &T::default(), 0)?;
+        doc.set_actor(self.inner.actor.clone());
+        Ok(Loaded { doc, meta: DocMeta { kind: T::KIND, scope }, chunks: 0 })
+    }
+
+    /// Reads a document, changes it with `f`, and writes the difference. Returns once durable.
+    /// If `f` returns an error nothing is written.
+    pub fn update<T: Aggregate, R, E>(
+        &self,
+        id: &DocId,
+        now: Millis,
+        f: impl FnOnce(&mut T) -> Result<R, E>,
+    ) -> Result<(R, Ack), UpdateError<E>> {
+        let staged = self.with_slot(id, |slot| {
+            let Some(loaded) = slot.as_mut() else {
+                return Err(UpdateError::Store(StoreError::NotFound(id.clone())));
+            };
+            check_kind(id, T::KIND, loaded.meta.kind)?;
+            let mut value: T = hydrate(&loaded.doc, id, T::KIND)?;
+            let r = f(&mut value).map_err(UpdateError::Rejected)?;
+            let before = loaded.doc.get_heads();
+            let persisted = reconcile_into(&mut loaded.doc, id, &value, now)
+                .and_then(|()| self.persist(id, loaded, &before, false));
+            match persisted {
+                Ok((seq, ticket)) => Ok((r, Ack { seq, heads: loaded.doc.get_heads() }, ticket)),
+                Err(e) => {
+                    *slot = None;
+                    Err(e.into())
+                }
+            }
+        })??;
+        let (r, ack, ticket) = staged;
+        self.wait(ticket)?;
+        Ok((r, ack))
+    }
+
+    /// Reads a document as `T`.
+    pub fn get<T: Aggregate>(&self, id: &DocId) -> Result<Option<T>, StoreError> {
+        self.with_slot(id, |slot| match slot {
+            None => Ok(None),
+            Some(l) => {
+                check_kind(id, T::KIND, l.meta.kind)?;
+                hydrate(&l.doc, id, T::KIND).map(Some)
+            }
+        })?
+    }
+
+    /// Runs `f` on the raw document, if it exists.
+    pub fn read<R>(&self, id: &DocId, f: impl FnOnce(&Automerge, &DocMeta) -> R) -> Result<Option<R>, StoreError> {
+        self.with_slot(id, |slot| slot.as_ref().map(|l| f(&l.doc, &l.meta)))
+    }
+
+    /// Kind and scope of a document, without loading it.
+    pub fn meta(&self, id: &DocId) -> Result<Option<DocMeta>, StoreError> {
+        match self.inner.db.get(keys::meta(id)).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(b) => postcard::from_bytes(&b).map(Some).map_err(|e| self.corrupt(id, format!("metadata: {e}"))),
+        }
+    }
+
+    /// Documents of `kind` in a partition (`national` or `facility:<id>`), in id order.
+    pub fn list(&self, partition: &str, kind: Kind) -> Result<Vec<DocId>, StoreError> {
+        let prefix = keys::index_prefix(partition, kind);
+        let mut out = Vec::new();
+        for kv in self.inner.db.scan_prefix(&prefix) {
+            let (k, _) = kv.map_err(|e| self.io(e))?;
+            let raw = String::from_utf8_lossy(&k[prefix.len()..]);
+            let id = DocId::parse(&raw).map_err(|e| StoreError::Corrupt {
+                path: self.inner.path.clone(),
+                doc: raw.to_string(),
+                what: format!("index entry: {e}"),
+            })?;
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// Applies changes received from a peer to a document, creating it with `meta` if this node
+    /// does not have it yet. Returns once the stored changes are durable.
+    pub fn apply_changes(&self, id: &DocId, meta: &DocMeta, changes: Vec<Change>) -> Result<Applied, StoreError> {
+        let (applied, ticket) = self.with_slot(id, |slot| {
+            let is_new = slot.is_none();
+            let loaded = match slot {
+                Some(l) => l,
+                None => slot.insert(Loaded {
+                    doc: Automerge::new().with_actor(self.inner.actor.clone()),
+                    meta: meta.clone(),
+                    chunks: 0,
+                }),
+            };
+            let before = loaded.doc.get_heads();
+            let result = loaded
+                .doc
+                .apply_changes(changes)
+                .map_err(|source| StoreError::Changes { doc: id.clone(), source })
+                .and_then(|()| {
+                    let stored = loaded.doc.get_changes(&before).len();
+                    if is_new && stored == 0 {
+                        // Nothing usable arrived yet: do not create an empty document on disk.
+                        return Ok((stored, (None, 0)));
+                    }
+                    self.persist(id, loaded, &before, is_new).map(|p| (stored, p))
+                });
+            match result {
+                Ok((stored, (_, ticket))) => {
+                    let missing = loaded.doc.get_missing_deps(&[]);
+                    let heads = loaded.doc.get_heads();
+                    let forget = is_new && stored == 0;
+                    let applied = Applied { stored, missing, heads };
+                    if forget && applied.missing.is_empty() {
+                        *slot = None;
+                    }
+                    Ok((applied, ticket))
+                }
+                Err(e) => {
+                    *slot = None;
+                    Err(e)
+                }
+            }
+        })??;
+        self.wait(ticket)?;
+        Ok(applied)
+    }
+
+    /// Moves a document to another scope (a case file following its person). Durable on return.
+    pub fn set_scope(&self, id: &DocId, scope: Scope) -> Result<(), StoreError> {
+        let ticket = self.with_slot(id, |slot| {
+            let Some(loaded) = slot.as_mut() else {
+                return Err(StoreError::NotFound(id.clone()));
+            };
+            let old = std::mem::replace(&mut loaded.meta.scope, scope);
+            let mut batch = sled::Batch::default();
+            batch.remove(keys::index(&old.partition(), loaded.meta.kind, id));
+            batch.insert(keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id), &[][..]);
+            let meta = postcard::to_allocvec(&loaded.meta).map_err(|e| self.corrupt(id, e))?;
+            batch.insert(keys::meta(id), meta);
+            let _next = lock(&self.inner.next_seq);
+            self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+            Ok(self.inner.commit.written(0))
+        })??;
+        self.wait(ticket)
+    }
+
+    /// Feed entries after `after`, up to `limit` of them, that are durable.
+    pub fn feed_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let durable = self.inner.commit.durable_seq();
+        let mut out = Vec::new();
+        for kv in self.inner.db.range(keys::feed(after.saturating_add(1))..=keys::feed(durable)).take(limit) {
+            let (k, v) = kv.map_err(|e| self.io(e))?;
+            let bad = |what: &str| StoreError::Corrupt { path: self.inner.path.clone(), doc: format!("feed entry {k:?}"), what: what.to_owned() };
+            let seq = keys::feed_seq(&k).ok_or_else(|| bad("short key"))?;
+            let hash: [u8; 32] = v.get(..32).and_then(|h| h.try_into().ok()).ok_or_else(|| bad("short value"))?;
+            let doc = std::str::from_utf8(&v[32..]).ok().and_then(|s| DocId::parse(s).ok()).ok_or_else(|| bad("bad document id"))?;
+            out.push(FeedEntry { seq, doc, hash: ChangeHash(hash) });
+        }
+        Ok(out)
+    }
+
+    /// The highest feed seq that is durable.
+    pub fn durable_seq(&self) -> u64 {
+        self.inner.commit.durable_seq()
+    }
+
+    /// The feed seq up to which `peer` has acknowledged our changes.
+    pub fn cursor(&self, peer: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .inner
+            .db
+            .get(keys::cursor(peer))
+            .map_err(|e| self.io(e))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Advances `peer`'s cursor; never moves it back. Durable on return.
+    pub fn set_cursor(&self, peer: &str, seq: u64) -> Result<(), StoreError> {
+        let key = keys::cursor(peer);
+        self.inner
+            .db
+            .fetch_and_update(&key, |old| {
+                let old = old.and_then(|v| v.try_into().ok().map(u64::from_be_bytes)).unwrap_or(0);
+                Some(old.max(seq).to_be_bytes().to_vec())
+            })
+            .map_err(|e| self.io(e))?;
+        let ticket = {
+            let _next = lock(&self.inner.next_seq);
+            self.inner.commit.written(0)
+        };
+        self.wait(ticket)
+    }
+
+    /// The heads `peer` is known to hold for `doc`.
+    pub fn peer_heads(&self, peer: &str, doc: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
+        let Some(v) = self.inner.db.get(keys::peer_heads(peer, doc)).map_err(|e| self.io(e))? else {
+            return Ok(Vec::new());
+        };
+        v.chunks(32)
+            .map(|c| c.try_into().map(ChangeHash).map_err(|_| self.corrupt(doc, "peer heads")))
+            .collect()
+    }
+
+    /// Records the heads `peer` holds for `doc`. Not flushed on its own: a lost update only
+    /// makes the next sync send a little more.
+    pub fn set_peer_heads(&self, peer: &str, doc: &DocId, heads: &[ChangeHash]) -> Result<(), StoreError> {
+        let v: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
+        self.inner.db.insert(keys::peer_heads(peer, doc), v).map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Folds a document's chunks into a new snapshot.
+    pub fn compact(&self, id: &DocId) -> Result<(), StoreError> {
+        self.with_slot(id, |slot| {
+            let Some(loaded) = slot.as_mut() else { return Ok(()) };
+            if loaded.chunks == 0 {
+                return Ok(());
+            }
+            let mut batch = sled::Batch::default();
+            batch.insert(keys::snapshot(id), loaded.doc.save_nocompress());
+            for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
+                batch.remove(kv.map_err(|e| self.io(e))?.0);
+            }
+            self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+            loaded.chunks = 0;
+            tracing::debug!(doc = %id, "compacted");
+            Ok(())
+        })?
+    }
+
+    /// Flushes everything to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush().map(drop).map_err(|e| self.io(e))
+    }
+
+    /// Documents currently loaded in memory.
+    pub fn cached_docs(&self) -> usize {
+        lock(&self.inner.cache).len()
+    }
+}
+
+fn check_kind(id: &DocId, expected: Kind, found: Kind) -> Result<(), StoreError> {
+    if expected == found { Ok(()) } else { Err(StoreError::WrongKind { doc: id.clone(), expected, found }) }
+}
+
+fn hydrate<T: Aggregate>(doc: &Automerge, id: &DocId, kind: Kind) -> Result<T, StoreError> {
+    autosurgeon::hydrate(doc).map_err(|source| StoreError::Shape { doc: id.clone(), kind, source })
+}
+
+fn reconcile_into<T: Aggregate>(doc: &mut Automerge, id: &DocId, value: &T, now: Millis) -> Result<(), StoreError> {
+    let mut tx = doc.transaction();
+    if let Err(source) = autosurgeon::reconcile(&mut tx, value) {
+        tx.rollback();
+        return Err(StoreError::Reconcile { doc: id.clone(), source });
+    }
+    if tx.pending_ops() > 0 {
+        tx.commit_with(CommitOptions::default().with_time(now));
+    } else {
+        tx.rollback();
+    }
+    Ok(())
+}
+
+fn compactor(store: Weak<Inner>, rx: mpsc::Receiver<DocId>) {
+    while let Ok(id) = rx.recv() {
+        let Some(inner) = store.upgrade() else { return };
+        let store = Store { inner };
+        if let Err(e) = store.compact(&id) {
+            tracing::warn!(doc = %id, error = %e, "compaction failed; the document stays readable from its chunks");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
