@@ -53,7 +53,10 @@ impl NeedDomain {
 
     /// Health, mental-health and substance-use data is readable only by health staff.
     pub fn is_sensitive(self) -> bool {
-        matches!(self, NeedDomain::Health | NeedDomain::MentalHealth | NeedDomain::SubstanceUse)
+        matches!(
+            self,
+            NeedDomain::Health | NeedDomain::MentalHealth | NeedDomain::SubstanceUse
+        )
     }
 }
 
@@ -106,7 +109,10 @@ pub enum EnrolmentStatus {
 
 impl EnrolmentStatus {
     pub fn is_final(self) -> bool {
-        matches!(self, EnrolmentStatus::Completed | EnrolmentStatus::Withdrawn)
+        matches!(
+            self,
+            EnrolmentStatus::Completed | EnrolmentStatus::Withdrawn
+        )
     }
 }
 
@@ -161,7 +167,10 @@ pub enum ReferralStatus {
 
 impl ReferralStatus {
     pub fn is_final(self) -> bool {
-        matches!(self, ReferralStatus::Completed | ReferralStatus::Declined | ReferralStatus::Cancelled)
+        matches!(
+            self,
+            ReferralStatus::Completed | ReferralStatus::Declined | ReferralStatus::Cancelled
+        )
     }
 
     /// Whether a referral may move from `self` to `to`.
@@ -216,7 +225,15 @@ pub struct IllegalTransition {
 
 impl Referral {
     /// A new referral, with its request as the first event.
-    pub fn request(partner_id: &str, service: &str, reason: &str, urgent: bool, event_id: &str, by: &str, at: Millis) -> Referral {
+    pub fn request(
+        partner_id: &str,
+        service: &str,
+        reason: &str,
+        urgent: bool,
+        event_id: &str,
+        by: &str,
+        at: Millis,
+    ) -> Referral {
         let mut r = Referral {
             partner_id: partner_id.to_owned(),
             service: service.to_owned(),
@@ -226,7 +243,12 @@ impl Referral {
         };
         r.history.insert(
             event_id.to_owned(),
-            ReferralEvent { to: ReferralStatus::Requested, by: by.to_owned(), at, note: String::new() },
+            ReferralEvent {
+                to: ReferralStatus::Requested,
+                by: by.to_owned(),
+                at,
+                note: String::new(),
+            },
         );
         r
     }
@@ -243,16 +265,34 @@ impl Referral {
                 _ => flagged.push(id.clone()),
             }
         }
-        ReferralState { status: status.unwrap_or_default(), flagged }
+        ReferralState {
+            status: status.unwrap_or_default(),
+            flagged,
+        }
     }
 
     /// Moves the referral on, if the move is legal from its current state.
-    pub fn advance(&mut self, to: ReferralStatus, event_id: &str, by: &str, at: Millis, note: &str) -> Result<(), IllegalTransition> {
+    pub fn advance(
+        &mut self,
+        to: ReferralStatus,
+        event_id: &str,
+        by: &str,
+        at: Millis,
+        note: &str,
+    ) -> Result<(), IllegalTransition> {
         let from = self.state().status;
         if !from.may_become(to) {
             return Err(IllegalTransition { from, to });
         }
-        self.history.insert(event_id.to_owned(), ReferralEvent { to, by: by.to_owned(), at, note: note.to_owned() });
+        self.history.insert(
+            event_id.to_owned(),
+            ReferralEvent {
+                to,
+                by: by.to_owned(),
+                at,
+                note: note.to_owned(),
+            },
+        );
         Ok(())
     }
 }
@@ -326,9 +366,13 @@ impl CaseFile {
     /// handover without `health`; restricted notes without `restricted_notes`.
     pub fn redact(&mut self, visibility: Visibility) {
         if !visibility.health {
-            self.needs.retain(|code, _| !NeedDomain::from_code(code).is_some_and(NeedDomain::is_sensitive));
+            self.needs.retain(|code, _| {
+                !NeedDomain::from_code(code).is_some_and(NeedDomain::is_sensitive)
+            });
             self.notes.retain(|_, n| n.note_type != NoteType::Health);
-            self.goals.retain(|_, g| !NeedDomain::from_code(&g.domain).is_some_and(NeedDomain::is_sensitive));
+            self.goals.retain(|_, g| {
+                !NeedDomain::from_code(&g.domain).is_some_and(NeedDomain::is_sensitive)
+            });
             self.release_plan.health_handover = PlanItem::default();
         }
         if !visibility.restricted_notes {
@@ -350,7 +394,10 @@ impl Aggregate for CaseFile {
         case_id(&self.person_id)
     }
     fn scope(&self) -> Scope {
-        Scope::Person { person: self.person_id.clone(), facility: self.holding_facility.clone() }
+        Scope::Person {
+            person: self.person_id.clone(),
+            facility: self.holding_facility.clone(),
+        }
     }
 }
 

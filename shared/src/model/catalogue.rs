@@ -106,7 +106,10 @@ pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {
     let safe: Vec<String> = parts
         .iter()
         .map(|p| {
-            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) {
+            if !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            {
                 (*p).to_owned()
             } else {
                 let mut s = String::from("x");
@@ -121,7 +124,8 @@ pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {
     DocId::new(kind, &refs).unwrap_or_else(|_| {
         // Only length can still fail; fall back to a hash-like digest of the parts.
         let digest = parts.iter().fold(0xcbf29ce484222325u64, |h, p| {
-            p.bytes().fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+            p.bytes()
+                .fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
         });
         DocId::new(kind, &[&format!("h{digest:016x}")]).expect("a short hex id is valid")
     })

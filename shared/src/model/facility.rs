@@ -93,7 +93,10 @@ pub struct ProgrammeRun {
 impl ProgrammeRun {
     /// People currently allocated a place.
     pub fn allocated(&self) -> usize {
-        self.waiting_list.values().filter(|w| w.status == WaitStatus::Allocated).count()
+        self.waiting_list
+            .values()
+            .filter(|w| w.status == WaitStatus::Allocated)
+            .count()
     }
 }
 

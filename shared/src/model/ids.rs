@@ -85,13 +85,18 @@ impl Scope {
             return Ok(Scope::National);
         }
         if let Some(f) = s.strip_prefix("facility:") {
-            return DocId::check_part(f).map(|()| Scope::Facility(f.to_owned())).map_err(|_| err());
+            return DocId::check_part(f)
+                .map(|()| Scope::Facility(f.to_owned()))
+                .map_err(|_| err());
         }
         let rest = s.strip_prefix("person:").ok_or_else(err)?;
         let (person, facility) = rest.split_once('@').ok_or_else(err)?;
         DocId::check_part(person).map_err(|_| err())?;
         DocId::check_part(facility).map_err(|_| err())?;
-        Ok(Scope::Person { person: person.to_owned(), facility: facility.to_owned() })
+        Ok(Scope::Person {
+            person: person.to_owned(),
+            facility: facility.to_owned(),
+        })
     }
 }
 
@@ -154,7 +159,10 @@ impl DocId {
         if part.is_empty() {
             return Err(DocIdError::Empty(part.to_owned()));
         }
-        if !part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) {
+        if !part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
             return Err(DocIdError::BadChar(part.to_owned()));
         }
         Ok(())
@@ -177,10 +185,19 @@ mod tests {
 
     #[test]
     fn ids_and_scopes_parse_and_reject() {
-        assert_eq!(DocId::new(Kind::CaseFile, &["NA-1"]).unwrap().as_str(), "case/NA-1");
+        assert_eq!(
+            DocId::new(Kind::CaseFile, &["NA-1"]).unwrap().as_str(),
+            "case/NA-1"
+        );
         assert!(matches!(DocId::parse("case//x"), Err(DocIdError::Empty(_))));
-        assert!(matches!(DocId::parse("case/a b"), Err(DocIdError::BadChar(_))));
-        assert!(matches!(DocId::parse(&"x".repeat(200)), Err(DocIdError::TooLong(200))));
+        assert!(matches!(
+            DocId::parse("case/a b"),
+            Err(DocIdError::BadChar(_))
+        ));
+        assert!(matches!(
+            DocId::parse(&"x".repeat(200)),
+            Err(DocIdError::TooLong(200))
+        ));
         for s in ["national", "facility:WHK", "person:P1@WHK"] {
             assert_eq!(Scope::parse(s).unwrap().to_string(), s);
         }

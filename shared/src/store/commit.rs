@@ -19,6 +19,7 @@ struct State {
     /// Every feed seq up to this one is durable.
     durable_seq: u64,
     flushing: bool,
+    flushes: u64,
 }
 
 pub(super) struct GroupCommit {
@@ -29,7 +30,11 @@ pub(super) struct GroupCommit {
 impl GroupCommit {
     pub(super) fn new(durable_seq: u64) -> GroupCommit {
         GroupCommit {
-            state: Mutex::new(State { written_seq: durable_seq, durable_seq, ..State::default() }),
+            state: Mutex::new(State {
+                written_seq: durable_seq,
+                durable_seq,
+                ..State::default()
+            }),
             flushed: Condvar::new(),
         }
     }
@@ -51,8 +56,17 @@ impl GroupCommit {
         self.lock().durable_seq
     }
 
+    /// Flushes done so far: with acknowledged writes, this tells how many shared each flush.
+    pub(super) fn flushes(&self) -> u64 {
+        self.lock().flushes
+    }
+
     /// Returns once the batch with `ticket` is on disk.
-    pub(super) fn wait(&self, ticket: u64, flush: impl Fn() -> Result<(), sled::Error>) -> Result<(), sled::Error> {
+    pub(super) fn wait(
+        &self,
+        ticket: u64,
+        flush: impl Fn() -> Result<(), sled::Error>,
+    ) -> Result<(), sled::Error> {
         let mut s = self.lock();
         loop {
             if s.durable >= ticket {
@@ -69,6 +83,7 @@ impl GroupCommit {
             s = self.lock();
             s.flushing = false;
             if result.is_ok() {
+                s.flushes += 1;
                 s.durable = s.durable.max(target);
                 s.durable_seq = s.durable_seq.max(target_seq);
             }

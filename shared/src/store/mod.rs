@@ -27,7 +27,6 @@ use commit::GroupCommit;
 
 /// Tuning for a store. `Default` suits a gateway appliance.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct StoreOptions {
     /// Documents kept loaded in memory. A loaded case file costs tens of KiB.
     pub cache_docs: usize,
@@ -39,7 +38,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { cache_docs: 256, sled_cache_bytes: 32 << 20, compact_after_chunks: 64 }
+        StoreOptions {
+            cache_docs: 256,
+            sled_cache_bytes: 32 << 20,
+            compact_after_chunks: 64,
+        }
     }
 }
 
@@ -90,22 +93,50 @@ pub enum StoreError {
     /// Stored bytes for one document cannot be decoded. Other documents are unaffected; the
     /// document can be fetched again from a peer.
     #[error("store at {path}: document `{doc}` holds bytes that cannot be decoded ({what})")]
-    Corrupt { path: PathBuf, doc: String, what: String },
+    Corrupt {
+        path: PathBuf,
+        doc: String,
+        what: String,
+    },
     /// The document exists but is of another kind.
     #[error("document `{doc}` is a {found}, not a {expected}")]
-    WrongKind { doc: DocId, expected: Kind, found: Kind },
+    WrongKind {
+        doc: DocId,
+        expected: Kind,
+        found: Kind,
+    },
     /// The document does not exist.
     #[error("document `{0}` does not exist")]
     NotFound(DocId),
     /// The document's content does not have the shape of its kind.
     #[error("document `{doc}` does not read as a {kind}: {source}")]
-    Shape { doc: DocId, kind: Kind, source: autosurgeon::HydrateError },
+    Shape {
+        doc: DocId,
+        kind: Kind,
+        source: Box<autosurgeon::HydrateError>,
+    },
     /// The new content could not be written into the document.
     #[error("document `{doc}` could not be updated: {source}")]
-    Reconcile { doc: DocId, source: autosurgeon::ReconcileError },
+    Reconcile {
+        doc: DocId,
+        source: Box<autosurgeon::ReconcileError>,
+    },
+    /// A path inside the document does not lead to a map.
+    #[error("document `{doc}` has no map at `{path}`")]
+    Path { doc: DocId, path: String },
+    /// The value at a path does not have the expected shape.
+    #[error("document `{doc}`: the value at `{path}` does not read as expected: {source}")]
+    Value {
+        doc: DocId,
+        path: String,
+        source: Box<autosurgeon::HydrateError>,
+    },
     /// Received changes could not be applied.
     #[error("document `{doc}`: received changes rejected: {source}")]
-    Changes { doc: DocId, source: automerge::AutomergeError },
+    Changes {
+        doc: DocId,
+        source: Box<automerge::AutomergeError>,
+    },
 }
 
 /// An update that failed: either the caller's closure refused it, or the store failed.
@@ -159,7 +190,10 @@ impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(options.sled_cache_bytes)
@@ -169,7 +203,8 @@ impl Store {
             Some(bytes) => ActorId::from(bytes.as_ref()),
             None => {
                 let actor = ActorId::random();
-                db.insert(keys::NODE_ACTOR, actor.to_bytes()).map_err(open_err)?;
+                db.insert(keys::NODE_ACTOR, actor.to_bytes())
+                    .map_err(open_err)?;
                 db.flush().map_err(open_err)?;
                 actor
             }
@@ -184,7 +219,9 @@ impl Store {
             path,
             db,
             actor,
-            cache: Mutex::new(LruCache::new(NonZeroUsize::new(options.cache_docs.max(1)).unwrap_or(NonZeroUsize::MIN))),
+            cache: Mutex::new(LruCache::new(
+                NonZeroUsize::new(options.cache_docs.max(1)).unwrap_or(NonZeroUsize::MIN),
+            )),
             options,
             next_seq: Mutex::new(next_seq),
             commit: GroupCommit::new(next_seq - 1),
@@ -194,7 +231,10 @@ impl Store {
         std::thread::Builder::new()
             .name("store-compactor".into())
             .spawn(move || compactor(weak, rx))
-            .map_err(|e| StoreError::Open { path: inner.path.clone(), source: sled::Error::Io(e) })?;
+            .map_err(|e| StoreError::Open {
+                path: inner.path.clone(),
+                source: sled::Error::Io(e),
+            })?;
         Ok(Store { inner })
     }
 
@@ -208,11 +248,18 @@ impl Store {
     }
 
     fn io(&self, source: sled::Error) -> StoreError {
-        StoreError::Io { path: self.inner.path.clone(), source }
+        StoreError::Io {
+            path: self.inner.path.clone(),
+            source,
+        }
     }
 
     fn corrupt(&self, doc: &DocId, what: impl ToString) -> StoreError {
-        StoreError::Corrupt { path: self.inner.path.clone(), doc: doc.to_string(), what: what.to_string() }
+        StoreError::Corrupt {
+            path: self.inner.path.clone(),
+            doc: doc.to_string(),
+            what: what.to_string(),
+        }
     }
 
     /// The cache slot for `doc`, creating an empty one if needed. Evicts least-recently used
@@ -225,7 +272,11 @@ impl Store {
         let slot: Slot = Arc::new(Mutex::new(None));
         cache.push(doc.clone(), slot.clone());
         while cache.len() > self.inner.options.cache_docs {
-            let idle = cache.iter().rev().find(|(_, s)| Arc::strong_count(s) == 1).map(|(k, _)| k.clone());
+            let idle = cache
+                .iter()
+                .rev()
+                .find(|(_, s)| Arc::strong_count(s) == 1)
+                .map(|(k, _)| k.clone());
             match idle {
                 Some(k) => {
                     cache.pop(&k);
@@ -237,7 +288,11 @@ impl Store {
     }
 
     /// Runs `f` on the loaded document, loading it first. `f` sees `None` if it does not exist.
-    fn with_slot<R>(&self, doc: &DocId, f: impl FnOnce(&mut Option<Loaded>) -> R) -> Result<R, StoreError> {
+    fn with_slot<R>(
+        &self,
+        doc: &DocId,
+        f: impl FnOnce(&mut Option<Loaded>) -> R,
+    ) -> Result<R, StoreError> {
         let slot = self.slot(doc);
         let mut guard = match slot.lock() {
             Ok(g) => g,
@@ -260,22 +315,32 @@ impl Store {
         let Some(meta) = db.get(keys::meta(doc)).map_err(|e| self.io(e))? else {
             return Ok(None);
         };
-        let meta: DocMeta = postcard::from_bytes(&meta).map_err(|e| self.corrupt(doc, format!("metadata: {e}")))?;
+        let meta: DocMeta =
+            postcard::from_bytes(&meta).map_err(|e| self.corrupt(doc, format!("metadata: {e}")))?;
         let mut am = match db.get(keys::snapshot(doc)).map_err(|e| self.io(e))? {
-            Some(snap) => Automerge::load(&snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?,
+            Some(snap) => {
+                Automerge::load(&snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?
+            }
             None => Automerge::new(),
         };
         let mut changes = Vec::new();
         for kv in db.scan_prefix(keys::chunk_prefix(doc)) {
             let (k, v) = kv.map_err(|e| self.io(e))?;
             let change = Change::from_bytes(v.to_vec()).map_err(|e| {
-                let seq = k.len().checked_sub(8).map(|at| u64::from_be_bytes(k[at..].try_into().unwrap_or_default()));
-                self.corrupt(doc, format!("change at feed seq {}: {e}", seq.unwrap_or_default()))
+                let seq = k
+                    .len()
+                    .checked_sub(8)
+                    .map(|at| u64::from_be_bytes(k[at..].try_into().unwrap_or_default()));
+                self.corrupt(
+                    doc,
+                    format!("change at feed seq {}: {e}", seq.unwrap_or_default()),
+                )
             })?;
             changes.push(change);
         }
         let chunks = changes.len();
-        am.apply_changes(changes).map_err(|e| self.corrupt(doc, format!("changes: {e}")))?;
+        am.apply_changes(changes)
+            .map_err(|e| self.corrupt(doc, format!("changes: {e}")))?;
         if !am.get_missing_deps(&[]).is_empty() {
             return Err(self.corrupt(doc, "stored changes depend on changes that are not stored"));
         }
@@ -283,12 +348,22 @@ impl Store {
         if chunks >= self.inner.options.compact_after_chunks {
             let _ = lock(&self.inner.compactor).send(doc.clone());
         }
-        Ok(Some(Loaded { doc: am, meta, chunks }))
+        Ok(Some(Loaded {
+            doc: am,
+            meta,
+            chunks,
+        }))
     }
 
     /// Stores the changes `loaded` gained since `before`, with their feed entries and, for a new
     /// document, its metadata and index entry, as one batch. Returns the group-commit ticket.
-    fn persist(&self, id: &DocId, loaded: &mut Loaded, before: &[ChangeHash], is_new: bool) -> Result<(Option<u64>, u64), StoreError> {
+    fn persist(
+        &self,
+        id: &DocId,
+        loaded: &mut Loaded,
+        before: &[ChangeHash],
+        is_new: bool,
+    ) -> Result<(Option<u64>, u64), StoreError> {
         let changes = loaded.doc.get_changes(before);
         if changes.is_empty() && !is_new {
             return Ok((None, 0));
@@ -297,7 +372,10 @@ impl Store {
         if is_new {
             let meta = postcard::to_allocvec(&loaded.meta).map_err(|e| self.corrupt(id, e))?;
             batch.insert(keys::meta(id), meta);
-            batch.insert(keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id), &[][..]);
+            batch.insert(
+                keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id),
+                &[][..],
+            );
         }
         let mut next = lock(&self.inner.next_seq);
         let first = *next;
@@ -324,7 +402,10 @@ impl Store {
             return Ok(());
         }
         let db = &self.inner.db;
-        self.inner.commit.wait(ticket, || db.flush().map(drop)).map_err(|e| self.io(e))
+        self.inner
+            .commit
+            .wait(ticket, || db.flush().map(drop))
+            .map_err(|e| self.io(e))
     }
 
     /// Writes `value` as its document, creating it if needed. Returns once durable.
@@ -335,7 +416,11 @@ impl Store {
     }
 
     /// Writes many values and waits for them together: one flush for the lot.
-    pub fn put_many<T: Aggregate>(&self, values: &[T], now: Millis) -> Result<Vec<Ack>, StoreError> {
+    pub fn put_many<T: Aggregate>(
+        &self,
+        values: &[T],
+        now: Millis,
+    ) -> Result<Vec<Ack>, StoreError> {
         let mut acks = Vec::with_capacity(values.len());
         let mut last_ticket = 0;
         for v in values {
@@ -358,11 +443,21 @@ impl Store {
                 }
                 None => slot.insert(self.genesis::<T>(&id, value.scope())?),
             };
-            let before = if is_new { Vec::new() } else { loaded.doc.get_heads() };
+            let before = if is_new {
+                Vec::new()
+            } else {
+                loaded.doc.get_heads()
+            };
             let result = reconcile_into(&mut loaded.doc, &id, value, now);
             let persisted = result.and_then(|()| self.persist(&id, loaded, &before, is_new));
             match persisted {
-                Ok((seq, ticket)) => Ok((Ack { seq, heads: loaded.doc.get_heads() }, ticket)),
+                Ok((seq, ticket)) => Ok((
+                    Ack {
+                        seq,
+                        heads: loaded.doc.get_heads(),
+                    },
+                    ticket,
+                )),
                 Err(e) => {
                     *slot = None;
                     Err(e)
@@ -375,38 +470,84 @@ impl Store {
         let mut doc = Automerge::new().with_actor(genesis_actor());
         reconcile_into(&mut doc, id, &T::default(), 0)?;
         doc.set_actor(self.inner.actor.clone());
-        Ok(Loaded { doc, meta: DocMeta { kind: T::KIND, scope }, chunks: 0 })
+        Ok(Loaded {
+            doc,
+            meta: DocMeta {
+                kind: T::KIND,
+                scope,
+            },
+            chunks: 0,
+        })
     }
 
-    /// Reads a document, changes it with `f`, and writes the difference. Returns once durable.
-    /// If `f` returns an error nothing is written.
-    pub fn update<T: Aggregate, R, E>(
+    /// Changes a document through an [`Editor`], which reads and writes typed values at paths
+    /// inside it, and stores the difference. Returns once durable. If `f` returns an error,
+    /// nothing is written.
+    ///
+    /// This is the fast path for small edits: only the values at the paths are read and
+    /// reconciled, not the whole document.
+    pub fn edit<T: Aggregate, R, E: From<StoreError>>(
         &self,
         id: &DocId,
         now: Millis,
-        f: impl FnOnce(&mut T) -> Result<R, E>,
-    ) -> Result<(R, Ack), UpdateError<E>> {
-        let staged = self.with_slot(id, |slot| {
+        f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
+    ) -> Result<(R, Ack), E> {
+        let (r, ack, ticket) = self.with_slot(id, |slot| {
             let Some(loaded) = slot.as_mut() else {
-                return Err(UpdateError::Store(StoreError::NotFound(id.clone())));
+                return Err(E::from(StoreError::NotFound(id.clone())));
             };
             check_kind(id, T::KIND, loaded.meta.kind)?;
-            let mut value: T = hydrate(&loaded.doc, id, T::KIND)?;
-            let r = f(&mut value).map_err(UpdateError::Rejected)?;
             let before = loaded.doc.get_heads();
-            let persisted = reconcile_into(&mut loaded.doc, id, &value, now)
-                .and_then(|()| self.persist(id, loaded, &before, false));
-            match persisted {
-                Ok((seq, ticket)) => Ok((r, Ack { seq, heads: loaded.doc.get_heads() }, ticket)),
+            let mut tx = loaded.doc.transaction();
+            let result = f(&mut Editor {
+                tx: &mut tx,
+                doc: id,
+            });
+            let r = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    tx.rollback();
+                    return Err(e);
+                }
+            };
+            if tx.pending_ops() > 0 {
+                tx.commit_with(CommitOptions::default().with_time(now));
+            } else {
+                tx.rollback();
+            }
+            match self.persist(id, loaded, &before, false) {
+                Ok((seq, ticket)) => Ok((
+                    r,
+                    Ack {
+                        seq,
+                        heads: loaded.doc.get_heads(),
+                    },
+                    ticket,
+                )),
                 Err(e) => {
                     *slot = None;
                     Err(e.into())
                 }
             }
         })??;
-        let (r, ack, ticket) = staged;
         self.wait(ticket)?;
         Ok((r, ack))
+    }
+
+    /// Reads a whole document as `T`, changes it with `f`, and writes the difference. Simple,
+    /// but it reads and reconciles every field: prefer [`Store::edit`] for small edits.
+    pub fn update<T: Aggregate, R, E>(
+        &self,
+        id: &DocId,
+        now: Millis,
+        f: impl FnOnce(&mut T) -> Result<R, E>,
+    ) -> Result<(R, Ack), UpdateError<E>> {
+        self.edit::<T, R, UpdateError<E>>(id, now, |e| {
+            let mut value: T = e.whole()?;
+            let r = f(&mut value).map_err(UpdateError::Rejected)?;
+            e.replace(&value)?;
+            Ok(r)
+        })
     }
 
     /// Reads a document as `T`.
@@ -421,7 +562,11 @@ impl Store {
     }
 
     /// Runs `f` on the raw document, if it exists.
-    pub fn read<R>(&self, id: &DocId, f: impl FnOnce(&Automerge, &DocMeta) -> R) -> Result<Option<R>, StoreError> {
+    pub fn read<R>(
+        &self,
+        id: &DocId,
+        f: impl FnOnce(&Automerge, &DocMeta) -> R,
+    ) -> Result<Option<R>, StoreError> {
         self.with_slot(id, |slot| slot.as_ref().map(|l| f(&l.doc, &l.meta)))
     }
 
@@ -429,7 +574,9 @@ impl Store {
     pub fn meta(&self, id: &DocId) -> Result<Option<DocMeta>, StoreError> {
         match self.inner.db.get(keys::meta(id)).map_err(|e| self.io(e))? {
             None => Ok(None),
-            Some(b) => postcard::from_bytes(&b).map(Some).map_err(|e| self.corrupt(id, format!("metadata: {e}"))),
+            Some(b) => postcard::from_bytes(&b)
+                .map(Some)
+                .map_err(|e| self.corrupt(id, format!("metadata: {e}"))),
         }
     }
 
@@ -452,7 +599,12 @@ impl Store {
 
     /// Applies changes received from a peer to a document, creating it with `meta` if this node
     /// does not have it yet. Returns once the stored changes are durable.
-    pub fn apply_changes(&self, id: &DocId, meta: &DocMeta, changes: Vec<Change>) -> Result<Applied, StoreError> {
+    pub fn apply_changes(
+        &self,
+        id: &DocId,
+        meta: &DocMeta,
+        changes: Vec<Change>,
+    ) -> Result<Applied, StoreError> {
         let (applied, ticket) = self.with_slot(id, |slot| {
             let is_new = slot.is_none();
             let loaded = match slot {
@@ -467,21 +619,29 @@ impl Store {
             let result = loaded
                 .doc
                 .apply_changes(changes)
-                .map_err(|source| StoreError::Changes { doc: id.clone(), source })
+                .map_err(|source| StoreError::Changes {
+                    doc: id.clone(),
+                    source: Box::new(source),
+                })
                 .and_then(|()| {
                     let stored = loaded.doc.get_changes(&before).len();
                     if is_new && stored == 0 {
                         // Nothing usable arrived yet: do not create an empty document on disk.
                         return Ok((stored, (None, 0)));
                     }
-                    self.persist(id, loaded, &before, is_new).map(|p| (stored, p))
+                    self.persist(id, loaded, &before, is_new)
+                        .map(|p| (stored, p))
                 });
             match result {
                 Ok((stored, (_, ticket))) => {
                     let missing = loaded.doc.get_missing_deps(&[]);
                     let heads = loaded.doc.get_heads();
                     let forget = is_new && stored == 0;
-                    let applied = Applied { stored, missing, heads };
+                    let applied = Applied {
+                        stored,
+                        missing,
+                        heads,
+                    };
                     if forget && applied.missing.is_empty() {
                         *slot = None;
                     }
@@ -506,7 +666,10 @@ impl Store {
             let old = std::mem::replace(&mut loaded.meta.scope, scope);
             let mut batch = sled::Batch::default();
             batch.remove(keys::index(&old.partition(), loaded.meta.kind, id));
-            batch.insert(keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id), &[][..]);
+            batch.insert(
+                keys::index(&loaded.meta.scope.partition(), loaded.meta.kind, id),
+                &[][..],
+            );
             let meta = postcard::to_allocvec(&loaded.meta).map_err(|e| self.corrupt(id, e))?;
             batch.insert(keys::meta(id), meta);
             let _next = lock(&self.inner.next_seq);
@@ -520,13 +683,32 @@ impl Store {
     pub fn feed_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         let durable = self.inner.commit.durable_seq();
         let mut out = Vec::new();
-        for kv in self.inner.db.range(keys::feed(after.saturating_add(1))..=keys::feed(durable)).take(limit) {
+        for kv in self
+            .inner
+            .db
+            .range(keys::feed(after.saturating_add(1))..=keys::feed(durable))
+            .take(limit)
+        {
             let (k, v) = kv.map_err(|e| self.io(e))?;
-            let bad = |what: &str| StoreError::Corrupt { path: self.inner.path.clone(), doc: format!("feed entry {k:?}"), what: what.to_owned() };
+            let bad = |what: &str| StoreError::Corrupt {
+                path: self.inner.path.clone(),
+                doc: format!("feed entry {k:?}"),
+                what: what.to_owned(),
+            };
             let seq = keys::feed_seq(&k).ok_or_else(|| bad("short key"))?;
-            let hash: [u8; 32] = v.get(..32).and_then(|h| h.try_into().ok()).ok_or_else(|| bad("short value"))?;
-            let doc = std::str::from_utf8(&v[32..]).ok().and_then(|s| DocId::parse(s).ok()).ok_or_else(|| bad("bad document id"))?;
-            out.push(FeedEntry { seq, doc, hash: ChangeHash(hash) });
+            let hash: [u8; 32] = v
+                .get(..32)
+                .and_then(|h| h.try_into().ok())
+                .ok_or_else(|| bad("short value"))?;
+            let doc = std::str::from_utf8(&v[32..])
+                .ok()
+                .and_then(|s| DocId::parse(s).ok())
+                .ok_or_else(|| bad("bad document id"))?;
+            out.push(FeedEntry {
+                seq,
+                doc,
+                hash: ChangeHash(hash),
+            });
         }
         Ok(out)
     }
@@ -553,7 +735,9 @@ impl Store {
         self.inner
             .db
             .fetch_and_update(&key, |old| {
-                let old = old.and_then(|v| v.try_into().ok().map(u64::from_be_bytes)).unwrap_or(0);
+                let old = old
+                    .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+                    .unwrap_or(0);
                 Some(old.max(seq).to_be_bytes().to_vec())
             })
             .map_err(|e| self.io(e))?;
@@ -566,26 +750,45 @@ impl Store {
 
     /// The heads `peer` is known to hold for `doc`.
     pub fn peer_heads(&self, peer: &str, doc: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
-        let Some(v) = self.inner.db.get(keys::peer_heads(peer, doc)).map_err(|e| self.io(e))? else {
+        let Some(v) = self
+            .inner
+            .db
+            .get(keys::peer_heads(peer, doc))
+            .map_err(|e| self.io(e))?
+        else {
             return Ok(Vec::new());
         };
         v.chunks(32)
-            .map(|c| c.try_into().map(ChangeHash).map_err(|_| self.corrupt(doc, "peer heads")))
+            .map(|c| {
+                c.try_into()
+                    .map(ChangeHash)
+                    .map_err(|_| self.corrupt(doc, "peer heads"))
+            })
             .collect()
     }
 
     /// Records the heads `peer` holds for `doc`. Not flushed on its own: a lost update only
     /// makes the next sync send a little more.
-    pub fn set_peer_heads(&self, peer: &str, doc: &DocId, heads: &[ChangeHash]) -> Result<(), StoreError> {
+    pub fn set_peer_heads(
+        &self,
+        peer: &str,
+        doc: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<(), StoreError> {
         let v: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
-        self.inner.db.insert(keys::peer_heads(peer, doc), v).map_err(|e| self.io(e))?;
+        self.inner
+            .db
+            .insert(keys::peer_heads(peer, doc), v)
+            .map_err(|e| self.io(e))?;
         Ok(())
     }
 
     /// Folds a document's chunks into a new snapshot.
     pub fn compact(&self, id: &DocId) -> Result<(), StoreError> {
         self.with_slot(id, |slot| {
-            let Some(loaded) = slot.as_mut() else { return Ok(()) };
+            let Some(loaded) = slot.as_mut() else {
+                return Ok(());
+            };
             if loaded.chunks == 0 {
                 return Ok(());
             }
@@ -606,25 +809,131 @@ impl Store {
         self.inner.db.flush().map(drop).map_err(|e| self.io(e))
     }
 
+    /// Group commits (flushes) done since the store was opened.
+    pub fn flushes(&self) -> u64 {
+        self.inner.commit.flushes()
+    }
+
     /// Documents currently loaded in memory.
     pub fn cached_docs(&self) -> usize {
         lock(&self.inner.cache).len()
     }
 }
 
+/// Typed access to a document inside a [`Store::edit`]. Paths name map keys from the root:
+/// `["notes", "note-7"]` is the note `note-7` of a case file.
+pub struct Editor<'a, 'tx> {
+    tx: &'a mut automerge::transaction::Transaction<'tx>,
+    doc: &'a DocId,
+}
+
+impl Editor<'_, '_> {
+    /// The map object at `path`, or an error naming the path.
+    fn object(&self, path: &[&str]) -> Result<automerge::ObjId, StoreError> {
+        let mut obj = automerge::ROOT;
+        for (i, key) in path.iter().enumerate() {
+            match self.tx.get(&obj, *key) {
+                Ok(Some((automerge::Value::Object(_), id))) => obj = id,
+                _ => {
+                    return Err(StoreError::Path {
+                        doc: self.doc.clone(),
+                        path: path[..=i].join("."),
+                    });
+                }
+            }
+        }
+        Ok(obj)
+    }
+
+    /// The value at `path`, or `None` if the last key is absent.
+    pub fn get<V: autosurgeon::Hydrate>(&self, path: &[&str]) -> Result<Option<V>, StoreError> {
+        let (last, parent) = path.split_last().ok_or_else(|| StoreError::Path {
+            doc: self.doc.clone(),
+            path: String::new(),
+        })?;
+        let obj = self.object(parent)?;
+        if self.tx.get(&obj, *last).ok().flatten().is_none() {
+            return Ok(None);
+        }
+        autosurgeon::hydrate_prop(&*self.tx, &obj, *last)
+            .map(Some)
+            .map_err(|source| StoreError::Value {
+                doc: self.doc.clone(),
+                path: path.join("."),
+                source: Box::new(source),
+            })
+    }
+
+    /// Writes `value` at `path`, changing only what differs. Every key but the last must exist.
+    pub fn put<V: autosurgeon::Reconcile>(
+        &mut self,
+        path: &[&str],
+        value: &V,
+    ) -> Result<(), StoreError> {
+        let (last, parent) = path.split_last().ok_or_else(|| StoreError::Path {
+            doc: self.doc.clone(),
+            path: String::new(),
+        })?;
+        let obj = self.object(parent)?;
+        autosurgeon::reconcile_prop(&mut *self.tx, &obj, *last, value).map_err(|source| {
+            StoreError::Reconcile {
+                doc: self.doc.clone(),
+                source: Box::new(source),
+            }
+        })
+    }
+
+    /// The whole document as `T`.
+    pub fn whole<T: Aggregate>(&self) -> Result<T, StoreError> {
+        autosurgeon::hydrate(&*self.tx).map_err(|source| StoreError::Shape {
+            doc: self.doc.clone(),
+            kind: T::KIND,
+            source: Box::new(source),
+        })
+    }
+
+    /// Makes the whole document equal to `value`.
+    pub fn replace<T: Aggregate>(&mut self, value: &T) -> Result<(), StoreError> {
+        autosurgeon::reconcile(&mut *self.tx, value).map_err(|source| StoreError::Reconcile {
+            doc: self.doc.clone(),
+            source: Box::new(source),
+        })
+    }
+}
+
 fn check_kind(id: &DocId, expected: Kind, found: Kind) -> Result<(), StoreError> {
-    if expected == found { Ok(()) } else { Err(StoreError::WrongKind { doc: id.clone(), expected, found }) }
+    if expected == found {
+        Ok(())
+    } else {
+        Err(StoreError::WrongKind {
+            doc: id.clone(),
+            expected,
+            found,
+        })
+    }
 }
 
 fn hydrate<T: Aggregate>(doc: &Automerge, id: &DocId, kind: Kind) -> Result<T, StoreError> {
-    autosurgeon::hydrate(doc).map_err(|source| StoreError::Shape { doc: id.clone(), kind, source })
+    autosurgeon::hydrate(doc).map_err(|source| StoreError::Shape {
+        doc: id.clone(),
+        kind,
+        source: Box::new(source),
+    })
 }
 
-fn reconcile_into<T: Aggregate>(doc: &mut Automerge, id: &DocId, value: &T, now: Millis) -> Result<(), StoreError> {
+fn reconcile_into<T: Aggregate>(
+    doc: &mut Automerge,
+    id: &DocId,
+    value: &T,
+    now: Millis,
+) -> Result<(), StoreError> {
     let mut tx = doc.transaction();
     if let Err(source) = autosurgeon::reconcile(&mut tx, value) {
         tx.rollback();
-        return Err(StoreError::Reconcile { doc: id.clone(), source });
+        return Err(StoreError::Reconcile {
+            doc: id.clone(),
+            source: Box::new(source),
+        });
     }
     if tx.pending_ops() > 0 {
         tx.commit_with(CommitOptions::default().with_time(now));

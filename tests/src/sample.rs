@@ -1,0 +1,637 @@
+//! A seeded, deterministic sample facility: the national catalogue it uses, its runs, staff,
+//! attendance registers and case files. The same seed and config give the same data, byte for
+//! byte, on every machine.
+
+use std::collections::BTreeMap;
+
+use pathway_shared::model::*;
+use pathway_shared::store::{Store, StoreError};
+use time::{Date, Duration, Month};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SampleConfig {
+    pub seed: u64,
+    pub facility_id: String,
+    pub facility_name: String,
+    pub cases: usize,
+    pub marks: usize,
+    /// The day the data is "as of": sessions are generated up to the day before.
+    pub today: Date,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        SampleConfig {
+            seed: 1,
+            facility_id: "WHK".into(),
+            facility_name: "Windhoek Correctional Facility".into(),
+            cases: 2_000,
+            marks: 20_000,
+            today: Date::from_calendar_date(2026, Month::November, 23).unwrap_or(Date::MIN),
+        }
+    }
+}
+
+/// A generated facility.
+#[derive(Debug, Clone, Default)]
+pub struct SampleFacility {
+    pub facility: Facility,
+    pub programmes: Vec<Programme>,
+    pub partners: Vec<Partner>,
+    pub staff: Vec<StaffAccount>,
+    pub runs: Vec<ProgrammeRun>,
+    pub registers: Vec<AttendanceRegister>,
+    pub cases: Vec<CaseFile>,
+}
+
+const PROGRAMMES: &[(&str, &str, ProgrammeCategory, u32, Option<&str>)] = &[
+    (
+        "LIT-1",
+        "Adult literacy, level 1",
+        ProgrammeCategory::Education,
+        24,
+        Some("Adult literacy certificate"),
+    ),
+    (
+        "NUM-1",
+        "Functional numeracy",
+        ProgrammeCategory::Education,
+        16,
+        None,
+    ),
+    (
+        "GRD-10",
+        "Grade 10 equivalency",
+        ProgrammeCategory::Education,
+        40,
+        Some("Grade 10 certificate"),
+    ),
+    (
+        "ENG-2",
+        "English as an additional language",
+        ProgrammeCategory::Education,
+        20,
+        None,
+    ),
+    (
+        "WLD-1",
+        "Welding and fabrication",
+        ProgrammeCategory::Vocational,
+        30,
+        Some("Trade test level 1"),
+    ),
+    (
+        "CAR-1",
+        "Carpentry and joinery",
+        ProgrammeCategory::Vocational,
+        30,
+        Some("Trade test level 1"),
+    ),
+    (
+        "AGR-1",
+        "Horticulture and small-scale farming",
+        ProgrammeCategory::Vocational,
+        20,
+        None,
+    ),
+    (
+        "TLR-1",
+        "Tailoring",
+        ProgrammeCategory::Vocational,
+        18,
+        None,
+    ),
+    (
+        "KIT-1",
+        "Kitchen work and food hygiene",
+        ProgrammeCategory::Work,
+        8,
+        Some("Food hygiene certificate"),
+    ),
+    (
+        "LND-1",
+        "Laundry work party",
+        ProgrammeCategory::Work,
+        52,
+        None,
+    ),
+    (
+        "TSB-1",
+        "Thinking skills",
+        ProgrammeCategory::AccreditedBehavioural,
+        10,
+        Some("Accredited programme completion"),
+    ),
+    (
+        "AMP-1",
+        "Anger management",
+        ProgrammeCategory::AccreditedBehavioural,
+        8,
+        None,
+    ),
+    (
+        "MHS-1",
+        "Coping and emotional wellbeing group",
+        ProgrammeCategory::MentalHealth,
+        8,
+        None,
+    ),
+    (
+        "SUB-1",
+        "Substance use recovery group",
+        ProgrammeCategory::SubstanceUse,
+        12,
+        None,
+    ),
+    (
+        "FAM-1",
+        "Parenting from a distance",
+        ProgrammeCategory::Family,
+        6,
+        None,
+    ),
+    (
+        "FTH-1",
+        "Faith and life skills",
+        ProgrammeCategory::Faith,
+        10,
+        None,
+    ),
+];
+
+const PARTNERS: &[(&str, &str, PartnerKind, &[&str])] = &[
+    (
+        "ngo-reentry",
+        "Second Chance Re-entry Trust",
+        PartnerKind::Ngo,
+        &["mentoring", "family mediation"],
+    ),
+    (
+        "ngo-literacy",
+        "Read to Rise",
+        PartnerKind::Ngo,
+        &["literacy tutoring"],
+    ),
+    (
+        "emp-coop",
+        "Khomas Builders Cooperative",
+        PartnerKind::Employer,
+        &["apprenticeship", "day labour"],
+    ),
+    (
+        "emp-farm",
+        "Green Valley Farms",
+        PartnerKind::Employer,
+        &["seasonal work"],
+    ),
+    (
+        "hsg-shelter",
+        "Safe Harbour Housing",
+        PartnerKind::HousingProvider,
+        &["emergency housing", "supported housing"],
+    ),
+    (
+        "hsg-city",
+        "City Housing Office",
+        PartnerKind::HousingProvider,
+        &["council housing application"],
+    ),
+    (
+        "cln-central",
+        "Central Community Clinic",
+        PartnerKind::Clinic,
+        &[
+            "HIV care handover",
+            "TB follow-up",
+            "mental health follow-up",
+        ],
+    ),
+    (
+        "cln-rehab",
+        "New Dawn Recovery Centre",
+        PartnerKind::Clinic,
+        &["substance use treatment"],
+    ),
+];
+
+const GIVEN: &[&str] = &[
+    "Johannes",
+    "Petrus",
+    "Andreas",
+    "Ndapewa",
+    "Tuyeni",
+    "Selma",
+    "Martha",
+    "Simon",
+    "Elago",
+    "Kaarina",
+    "Festus",
+    "Somchai",
+    "Anan",
+    "Niran",
+    "Kittisak",
+    "Malee",
+    "Siriporn",
+    "Thanawat",
+    "Wichai",
+    "Ploy",
+    "Chaiyaporn",
+];
+const FAMILY: &[&str] = &[
+    "Shikongo",
+    "Nghipondoka",
+    "Amutenya",
+    "Iipumbu",
+    "Haufiku",
+    "Nakale",
+    "Uugwanga",
+    "Kambonde",
+    "Shilongo",
+    "Srisuk",
+    "Chaiyasit",
+    "Boonmee",
+    "Wongsakul",
+    "Rattanakorn",
+    "Suksawat",
+    "Phromma",
+];
+const LANGUAGES: &[&str] = &[
+    "Oshiwambo",
+    "Afrikaans",
+    "English",
+    "Otjiherero",
+    "Thai",
+    "Nama/Damara",
+];
+const DAYS: &[&[Weekday]] = &[
+    &[Weekday::Mon, Weekday::Wed, Weekday::Fri],
+    &[Weekday::Tue, Weekday::Thu],
+    &[
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ],
+    &[Weekday::Wed],
+];
+
+fn iso(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn month_key(d: Date) -> String {
+    format!("{:04}-{:02}", d.year(), u8::from(d.month()))
+}
+
+fn ms(d: Date) -> Millis {
+    d.midnight().assume_utc().unix_timestamp() * 1000
+}
+
+impl SampleFacility {
+    pub fn generate(cfg: &SampleConfig) -> SampleFacility {
+        let mut rng = fastrand::Rng::with_seed(cfg.seed);
+        let fac = cfg.facility_id.clone();
+        let today = cfg.today;
+        let facility = Facility {
+            id: fac.clone(),
+            name: cfg.facility_name.clone(),
+            region: "Khomas".into(),
+            country: "NA".into(),
+            capacity: (cfg.cases as u32).max(100) * 11 / 10,
+        };
+        let programmes: Vec<Programme> = PROGRAMMES
+            .iter()
+            .map(|&(code, title, category, weeks, cert)| Programme {
+                code: code.into(),
+                title: title.into(),
+                category,
+                description: format!("{title}: delivered in groups of up to 15."),
+                duration_weeks: weeks,
+                sessions_per_week: 2 + (weeks % 3),
+                certificate: cert.map(Into::into),
+                accrediting_body: cert.map(|_| "National Training Authority".into()),
+                eligibility_notes: "At least 3 months left to serve.".into(),
+                withdrawn: code == "AMP-1",
+            })
+            .collect();
+        let partners: Vec<Partner> = PARTNERS
+            .iter()
+            .map(|&(id, name, kind, services)| Partner {
+                id: id.into(),
+                name: name.into(),
+                kind,
+                services: services.iter().map(|s| (*s).into()).collect(),
+                region: "Khomas".into(),
+                contact: format!("referrals@{id}.example"),
+                active: true,
+            })
+            .collect();
+
+        let role_plan: &[(Role, usize)] = &[
+            (Role::PrisonOfficer, 14),
+            (Role::Instructor, 12),
+            (Role::CaseOfficer, 8),
+            (Role::HealthStaff, 4),
+            (Role::FacilityManager, 2),
+            (Role::FacilityIt, 2),
+        ];
+        let mut staff = Vec::new();
+        for &(role, n) in role_plan {
+            for i in 0..n {
+                let given = GIVEN[rng.usize(..GIVEN.len())];
+                let family = FAMILY[rng.usize(..FAMILY.len())];
+                let mut training = BTreeMap::new();
+                training.insert(
+                    "data-protection".into(),
+                    TrainingRecord {
+                        module: "data-protection".into(),
+                        completed_on: Some(iso(today - Duration::days(rng.i64(30..400)))),
+                    },
+                );
+                staff.push(StaffAccount {
+                    username: format!(
+                        "{}.{}{}",
+                        format!("{role:?}").to_lowercase(),
+                        given.to_lowercase(),
+                        i + 1
+                    ),
+                    facility_id: fac.clone(),
+                    display_name: format!("{given} {family}"),
+                    roles: vec![role],
+                    // Set at the hub when the account is issued.
+                    password_hash: String::new(),
+                    disabled: false,
+                    training,
+                });
+            }
+        }
+        let instructors: Vec<String> = staff
+            .iter()
+            .filter(|s| s.roles.contains(&Role::Instructor))
+            .map(|s| s.username.clone())
+            .collect();
+        let officers: Vec<String> = staff
+            .iter()
+            .filter(|s| s.roles.contains(&Role::CaseOfficer))
+            .map(|s| s.username.clone())
+            .collect();
+
+        // Runs: every programme runs once or twice; about 30 in all.
+        let mut runs = Vec::new();
+        for (i, p) in programmes.iter().enumerate() {
+            for j in 0..(1 + usize::from(i % 2 == 0)) {
+                let start = today - Duration::weeks(rng.i64(8..30));
+                runs.push(ProgrammeRun {
+                    id: format!("run-{:03}", runs.len() + 1),
+                    facility_id: fac.clone(),
+                    programme_code: p.code.clone(),
+                    instructor: instructors[(i + j) % instructors.len()].clone(),
+                    place: format!(
+                        "{} {}",
+                        ["Classroom", "Workshop", "Hall"][(i + j) % 3],
+                        1 + rng.u8(..4)
+                    ),
+                    capacity: 12 + rng.u32(..6),
+                    status: RunStatus::Running,
+                    schedule: Schedule {
+                        start_date: iso(start),
+                        end_date: iso(start + Duration::weeks(i64::from(p.duration_weeks).max(40))),
+                        days: DAYS[(i + j) % DAYS.len()].to_vec(),
+                        start_time: ["08:30", "10:30", "13:30"][(i + 2 * j) % 3].into(),
+                        end_time: ["10:00", "12:00", "15:00"][(i + 2 * j) % 3].into(),
+                    },
+                    waiting_list: BTreeMap::new(),
+                });
+            }
+        }
+
+        // Case files, with most people allocated to one or two runs.
+        let mut cases = Vec::with_capacity(cfg.cases);
+        for n in 0..cfg.cases {
+            let person = format!("{fac}-{:06}", n + 1);
+            let admitted = today - Duration::days(rng.i64(20..2_000));
+            let mut c = CaseFile {
+                person_id: person.clone(),
+                prison_number: format!("{}/{}", admitted.year(), 10_000 + n),
+                given_name: GIVEN[rng.usize(..GIVEN.len())].into(),
+                family_name: FAMILY[rng.usize(..FAMILY.len())].into(),
+                date_of_birth: Some(iso(today - Duration::days(rng.i64(18 * 365..65 * 365)))),
+                language: LANGUAGES[rng.usize(..LANGUAGES.len())].into(),
+                holding_facility: fac.clone(),
+                admission_date: iso(admitted),
+                expected_release_date: Some(iso(today + Duration::days(rng.i64(10..1_500)))),
+                ..CaseFile::default()
+            };
+            let officer = &officers[n % officers.len()];
+            let assessed_at = ms(admitted) + 14 * 86_400_000;
+            for d in NeedDomain::ALL {
+                let level = [
+                    NeedLevel::None,
+                    NeedLevel::Low,
+                    NeedLevel::Medium,
+                    NeedLevel::High,
+                ][rng.usize(..4)];
+                c.needs.insert(
+                    d.code().into(),
+                    NeedAssessment {
+                        level,
+                        notes: String::new(),
+                        assessed_by: officer.clone(),
+                        assessed_at,
+                    },
+                );
+            }
+            for g in 0..rng.usize(1..4) {
+                let domain = NeedDomain::ALL[rng.usize(..NeedDomain::ALL.len())];
+                c.goals.insert(
+                    format!("g{}", g + 1),
+                    PlanGoal {
+                        title: format!("Plan goal for {}", domain.code().replace('_', " ")),
+                        domain: domain.code().into(),
+                        target_date: c.expected_release_date.clone(),
+                        status: if rng.u8(..5) == 0 {
+                            GoalStatus::Completed
+                        } else {
+                            GoalStatus::Active
+                        },
+                        created_by: officer.clone(),
+                        created_at: assessed_at,
+                    },
+                );
+            }
+            for e in 0..rng.usize(0..3) {
+                let pick = rng.usize(..runs.len());
+                let run = &mut runs[pick];
+                let allocated = run.allocated() < run.capacity as usize;
+                run.waiting_list.insert(
+                    person.clone(),
+                    WaitingEntry {
+                        person_id: person.clone(),
+                        added_at: assessed_at,
+                        added_by: officer.clone(),
+                        status: if allocated {
+                            WaitStatus::Allocated
+                        } else {
+                            WaitStatus::Waiting
+                        },
+                    },
+                );
+                c.enrolments.insert(
+                    format!("e{}", e + 1),
+                    Enrolment {
+                        run_id: run.id.clone(),
+                        programme_code: run.programme_code.clone(),
+                        facility_id: fac.clone(),
+                        status: if allocated {
+                            EnrolmentStatus::Active
+                        } else {
+                            EnrolmentStatus::Pending
+                        },
+                        start_date: allocated.then(|| run.schedule.start_date.clone()),
+                        ..Enrolment::default()
+                    },
+                );
+            }
+            for k in 0..rng.usize(1..4) {
+                let at = assessed_at + rng.i64(0..60) * 86_400_000;
+                let note_type = [
+                    NoteType::General,
+                    NoteType::Education,
+                    NoteType::Resettlement,
+                    NoteType::Health,
+                ][rng.usize(..4)];
+                c.notes.insert(
+                    format!("note-{:02}", k + 1),
+                    CaseNote {
+                        author: officer.clone(),
+                        at,
+                        facility_id: fac.clone(),
+                        note_type,
+                        text: format!("Review meeting {}: discussed progress on the plan.", k + 1),
+                        restricted: rng.u8(..10) == 0,
+                    },
+                );
+            }
+            if rng.u8(..3) == 0 {
+                let (pid, _, _, services) = PARTNERS[rng.usize(..PARTNERS.len())];
+                let mut r = Referral::request(
+                    pid,
+                    services[0],
+                    "identified in needs assessment",
+                    false,
+                    "ev-1",
+                    officer,
+                    assessed_at,
+                );
+                if rng.bool() {
+                    let _ = r.advance(
+                        ReferralStatus::Accepted,
+                        "ev-2",
+                        "partner",
+                        assessed_at + 7 * 86_400_000,
+                        "",
+                    );
+                }
+                c.referrals.insert("ref-1".into(), r);
+            }
+            c.release_plan.accommodation.status = [
+                PlanItemStatus::NotStarted,
+                PlanItemStatus::InProgress,
+                PlanItemStatus::Done,
+            ][rng.usize(..3)];
+            c.release_plan.id_documents.status =
+                [PlanItemStatus::NotStarted, PlanItemStatus::Done][rng.usize(..2)];
+            cases.push(c);
+        }
+
+        // Attendance: walk back from yesterday, one session per run on its days, marking everyone
+        // allocated, until the requested number of marks is reached.
+        let mut registers: BTreeMap<(String, String), AttendanceRegister> = BTreeMap::new();
+        let mut marks = 0;
+        let mut day = today - Duration::days(1);
+        let earliest = today - Duration::days(3 * 365);
+        while marks < cfg.marks && day > earliest {
+            for run in &runs {
+                if marks >= cfg.marks {
+                    break;
+                }
+                let starts = parse_date(&run.schedule.start_date).unwrap_or(today);
+                if day < starts || !run.schedule.days.contains(&Weekday::of(day)) {
+                    continue;
+                }
+                let reg = registers
+                    .entry((run.id.clone(), month_key(day)))
+                    .or_insert_with(|| AttendanceRegister {
+                        facility_id: fac.clone(),
+                        run_id: run.id.clone(),
+                        month: month_key(day),
+                        ..AttendanceRegister::default()
+                    });
+                let session_id = iso(day);
+                reg.sessions.insert(
+                    session_id.clone(),
+                    RegisterSession {
+                        date: iso(day),
+                        start_time: run.schedule.start_time.clone(),
+                        end_time: run.schedule.end_time.clone(),
+                        cancelled: false,
+                    },
+                );
+                let marked_at = ms(day) + 12 * 3_600_000;
+                for w in run
+                    .waiting_list
+                    .values()
+                    .filter(|w| w.status == WaitStatus::Allocated)
+                {
+                    if marks >= cfg.marks {
+                        break;
+                    }
+                    let outcome = match rng.u8(..20) {
+                        0 => MarkOutcome::AbsentExcused,
+                        1 => MarkOutcome::AbsentUnexcused,
+                        2 => MarkOutcome::Refused,
+                        _ => MarkOutcome::Attended,
+                    };
+                    let _ = reg.mark(
+                        &session_id,
+                        &w.person_id,
+                        outcome,
+                        &run.instructor,
+                        marked_at,
+                    );
+                    marks += 1;
+                }
+            }
+            day -= Duration::days(1);
+        }
+
+        SampleFacility {
+            facility,
+            programmes,
+            partners,
+            staff,
+            runs,
+            registers: registers.into_values().collect(),
+            cases,
+        }
+    }
+
+    /// Attendance marks across all registers.
+    pub fn marks(&self) -> usize {
+        self.registers.iter().map(|r| r.marks.len()).sum()
+    }
+
+    /// Writes everything into `store`, durably, in a few group commits.
+    pub fn load(&self, store: &Store, now: Millis) -> Result<(), StoreError> {
+        store.put(&self.facility, now)?;
+        store.put_many(&self.programmes, now)?;
+        store.put_many(&self.partners, now)?;
+        store.put_many(&self.staff, now)?;
+        store.put_many(&self.runs, now)?;
+        store.put_many(&self.registers, now)?;
+        store.put_many(&self.cases, now)?;
+        Ok(())
+    }
+}
