@@ -34,7 +34,7 @@ impl Default for SampleConfig {
 }
 
 /// A generated facility.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampleFacility {
     pub facility: Facility,
     pub programmes: Vec<Programme>,
@@ -382,7 +382,7 @@ impl SampleFacility {
         let mut runs = Vec::new();
         for (i, p) in programmes.iter().enumerate() {
             for j in 0..(1 + usize::from(i % 2 == 0)) {
-                let start = today - Duration::weeks(rng.i64(8..30));
+                let start = today - Duration::weeks(rng.i64(20..60));
                 runs.push(ProgrammeRun {
                     id: format!("run-{:03}", runs.len() + 1),
                     facility_id: fac.clone(),
