@@ -4,4 +4,6 @@
 
 pub mod model;
 pub mod store;
+pub mod sync;
+pub mod wire;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 //! Pathway's test tooling: sample data, fault injection helpers and benchmark support.
 
+pub mod harness;
 pub mod sample;
 
 /// Resident set size of this process in MiB, from `/proc/self/status`.

@@ -625,9 +625,20 @@ impl SampleFacility {
 
     /// Writes everything into `store`, durably, in a few group commits.
     pub fn load(&self, store: &Store, now: Millis) -> Result<(), StoreError> {
+        self.load_national(store, now)?;
+        self.load_facility(store, now)
+    }
+
+    /// Writes the national documents: what a hub holds.
+    pub fn load_national(&self, store: &Store, now: Millis) -> Result<(), StoreError> {
         store.put(&self.facility, now)?;
         store.put_many(&self.programmes, now)?;
         store.put_many(&self.partners, now)?;
+        Ok(())
+    }
+
+    /// Writes the facility's own documents: what its gateway creates.
+    pub fn load_facility(&self, store: &Store, now: Millis) -> Result<(), StoreError> {
         store.put_many(&self.staff, now)?;
         store.put_many(&self.runs, now)?;
         store.put_many(&self.registers, now)?;

@@ -25,6 +25,15 @@ impl Kind {
         Kind::CaseFile,
     ];
 
+    /// The kind's byte on the wire.
+    pub fn as_u8(self) -> u8 {
+        Kind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u8
+    }
+
+    pub fn from_u8(b: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(b)).copied()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Programme => "programme",
@@ -41,6 +50,31 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
+    }
+}
+
+/// Sync priority of a change: each class is its own stream, and a higher class never waits
+/// behind a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Class {
+    /// Transfers, releases, revocations, safety referrals.
+    Urgent = 0,
+    /// Case files, attendance, staff, runs, the catalogue.
+    Records = 1,
+    /// Learning content, audit archives.
+    Bulk = 2,
+}
+
+impl Class {
+    pub const ALL: [Class; 3] = [Class::Urgent, Class::Records, Class::Bulk];
+
+    pub fn from_u8(b: u8) -> Option<Class> {
+        Class::ALL.get(usize::from(b)).copied()
+    }
+
+    /// The class a change to a document of `kind` travels in unless its writer says otherwise.
+    pub fn default_for(_kind: Kind) -> Class {
+        Class::Records
     }
 }
 

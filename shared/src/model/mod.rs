@@ -16,7 +16,7 @@ mod ids;
 pub use case::*;
 pub use catalogue::*;
 pub use facility::*;
-pub use ids::{DocId, DocIdError, Kind, Scope, ScopeError};
+pub use ids::{Class, DocId, DocIdError, Kind, Scope, ScopeError};
 
 use autosurgeon::{Hydrate, Reconcile};
 

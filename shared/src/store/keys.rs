@@ -6,7 +6,8 @@
 //! | `m` doc | [`DocMeta`](super::DocMeta), postcard |
 //! | `s` doc | snapshot: `save_nocompress()` of the document |
 //! | `c` doc `\0` seq(be64) | one change, raw bytes |
-//! | `f` seq(be64) | feed entry: change hash (32 bytes) then doc id |
+//! | `f` seq(be64) | feed entry: change hash (32 bytes), class (1 byte), doc id |
+//! | `t` doc | a retired document's stub: where it went, when, who moved it |
 //! | `i` partition `\0` kind `\0` doc | empty: lookup by partition and kind |
 //! | `p` peer | the feed seq the peer has acknowledged, be64 |
 //! | `h` peer `\0` doc | the heads the peer is known to hold, 32 bytes each |
@@ -36,6 +37,16 @@ pub(super) fn meta(doc: &DocId) -> Vec<u8> {
 
 pub(super) fn snapshot(doc: &DocId) -> Vec<u8> {
     with_prefix(b's', &[doc.as_str().as_bytes()])
+}
+
+pub(super) fn stub(doc: &DocId) -> Vec<u8> {
+    with_prefix(b't', &[doc.as_str().as_bytes()])
+}
+
+pub(super) fn peer_heads_prefix(peer: &str) -> Vec<u8> {
+    let mut k = with_prefix(b'h', &[peer.as_bytes()]);
+    k.push(0);
+    k
 }
 
 pub(super) fn chunk_prefix(doc: &DocId) -> Vec<u8> {

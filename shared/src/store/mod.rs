@@ -22,7 +22,7 @@ use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Aggregate, DocId, Kind, Millis, Scope};
+use crate::model::{Aggregate, Class, DocId, Kind, Millis, Scope};
 use commit::GroupCommit;
 
 /// Tuning for a store. `Default` suits a gateway appliance.
@@ -67,6 +67,24 @@ pub struct FeedEntry {
     pub seq: u64,
     pub doc: DocId,
     pub hash: ChangeHash,
+    pub class: Class,
+}
+
+/// What remains of a document that moved away with its person: who moved it, when, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stub {
+    pub moved_to: String,
+    pub at: Millis,
+    pub by: String,
+}
+
+/// Changes received from a peer for one document.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub doc: DocId,
+    pub meta: DocMeta,
+    pub class: Class,
+    pub changes: Vec<Change>,
 }
 
 /// What applying received changes did.
@@ -363,6 +381,7 @@ impl Store {
         loaded: &mut Loaded,
         before: &[ChangeHash],
         is_new: bool,
+        class: Class,
     ) -> Result<(Option<u64>, u64), StoreError> {
         let changes = loaded.doc.get_changes(before);
         if changes.is_empty() && !is_new {
@@ -382,6 +401,7 @@ impl Store {
         for (seq, change) in (first..).zip(&changes) {
             batch.insert(keys::chunk(id, seq), change.raw_bytes());
             let mut entry = change.hash().0.to_vec();
+            entry.push(class as u8);
             entry.extend_from_slice(id.as_str().as_bytes());
             batch.insert(keys::feed(seq), entry);
         }
@@ -449,7 +469,9 @@ impl Store {
                 loaded.doc.get_heads()
             };
             let result = reconcile_into(&mut loaded.doc, &id, value, now);
-            let persisted = result.and_then(|()| self.persist(&id, loaded, &before, is_new));
+            let persisted = result.and_then(|()| {
+                self.persist(&id, loaded, &before, is_new, Class::default_for(T::KIND))
+            });
             match persisted {
                 Ok((seq, ticket)) => Ok((
                     Ack {
@@ -499,7 +521,9 @@ impl Store {
             check_kind(id, T::KIND, loaded.meta.kind)?;
             let before = loaded.doc.get_heads();
             let mut tx = loaded.doc.transaction();
+            let mut class = Class::default_for(T::KIND);
             let result = f(&mut Editor {
+                class: &mut class,
                 tx: &mut tx,
                 doc: id,
             });
@@ -515,7 +539,7 @@ impl Store {
             } else {
                 tx.rollback();
             }
-            match self.persist(id, loaded, &before, false) {
+            match self.persist(id, loaded, &before, false, class) {
                 Ok((seq, ticket)) => Ok((
                     r,
                     Ack {
@@ -597,15 +621,45 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies changes received from a peer to a document, creating it with `meta` if this node
-    /// does not have it yet. Returns once the stored changes are durable.
+    /// Applies changes received from a peer, creating documents this node does not have yet,
+    /// and returns once everything stored is durable: one group commit for the lot.
+    pub fn apply_many(&self, incoming: Vec<Incoming>) -> Result<Vec<Applied>, StoreError> {
+        let mut out = Vec::with_capacity(incoming.len());
+        let mut last_ticket = 0;
+        for inc in incoming {
+            let (applied, ticket) = self.stage_apply(inc)?;
+            last_ticket = last_ticket.max(ticket);
+            out.push(applied);
+        }
+        self.wait(last_ticket)?;
+        Ok(out)
+    }
+
+    /// Applies changes received from a peer to one document. Durable on return.
     pub fn apply_changes(
         &self,
         id: &DocId,
         meta: &DocMeta,
         changes: Vec<Change>,
     ) -> Result<Applied, StoreError> {
-        let (applied, ticket) = self.with_slot(id, |slot| {
+        let class = Class::default_for(meta.kind);
+        let mut v = self.apply_many(vec![Incoming {
+            doc: id.clone(),
+            meta: meta.clone(),
+            class,
+            changes,
+        }])?;
+        v.pop().ok_or_else(|| self.corrupt(id, "nothing applied"))
+    }
+
+    fn stage_apply(&self, inc: Incoming) -> Result<(Applied, u64), StoreError> {
+        let Incoming {
+            doc: id,
+            meta,
+            class,
+            changes,
+        } = inc;
+        self.with_slot(&id, |slot| {
             let is_new = slot.is_none();
             let loaded = match slot {
                 Some(l) => l,
@@ -627,22 +681,19 @@ impl Store {
                     let stored = loaded.doc.get_changes(&before).len();
                     if is_new && stored == 0 {
                         // Nothing usable arrived yet: do not create an empty document on disk.
-                        return Ok((stored, (None, 0)));
+                        return Ok((stored, 0));
                     }
-                    self.persist(id, loaded, &before, is_new)
-                        .map(|p| (stored, p))
+                    self.persist(&id, loaded, &before, is_new, class)
+                        .map(|(_, t)| (stored, t))
                 });
             match result {
-                Ok((stored, (_, ticket))) => {
-                    let missing = loaded.doc.get_missing_deps(&[]);
-                    let heads = loaded.doc.get_heads();
-                    let forget = is_new && stored == 0;
+                Ok((stored, ticket)) => {
                     let applied = Applied {
                         stored,
-                        missing,
-                        heads,
+                        missing: loaded.doc.get_missing_deps(&[]),
+                        heads: loaded.doc.get_heads(),
                     };
-                    if forget && applied.missing.is_empty() {
+                    if is_new && stored == 0 && applied.missing.is_empty() {
                         *slot = None;
                     }
                     Ok((applied, ticket))
@@ -652,9 +703,65 @@ impl Store {
                     Err(e)
                 }
             }
+        })?
+    }
+
+    /// Changes of `doc` that are not ancestors of `heads`, in causal order: what a peer that
+    /// holds `heads` lacks. `None` if the document does not exist here.
+    pub fn changes_since(
+        &self,
+        doc: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<Option<Vec<Change>>, StoreError> {
+        self.read(doc, |d, _| d.get_changes(heads))
+    }
+
+    /// Removes a document that moved away, keeping a stub. Durable on return.
+    pub fn retire(&self, id: &DocId, stub: &Stub) -> Result<(), StoreError> {
+        let ticket = self.with_slot(id, |slot| {
+            let mut batch = sled::Batch::default();
+            if let Some(loaded) = slot.take() {
+                batch.remove(keys::index(
+                    &loaded.meta.scope.partition(),
+                    loaded.meta.kind,
+                    id,
+                ));
+            }
+            batch.remove(keys::meta(id));
+            batch.remove(keys::snapshot(id));
+            for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
+                batch.remove(kv.map_err(|e| self.io(e))?.0);
+            }
+            batch.insert(
+                keys::stub(id),
+                postcard::to_allocvec(stub).map_err(|e| self.corrupt(id, e))?,
+            );
+            let _next = lock(&self.inner.next_seq);
+            self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+            Ok(self.inner.commit.written(0))
         })??;
-        self.wait(ticket)?;
-        Ok(applied)
+        self.wait(ticket)
+    }
+
+    /// The stub a retired document left, if any.
+    pub fn stub(&self, id: &DocId) -> Result<Option<Stub>, StoreError> {
+        match self.inner.db.get(keys::stub(id)).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(b) => postcard::from_bytes(&b)
+                .map(Some)
+                .map_err(|e| self.corrupt(id, format!("stub: {e}"))),
+        }
+    }
+
+    /// Forgets every document head recorded for `peer` (it lost its data and starts again).
+    pub fn clear_peer_heads(&self, peer: &str) -> Result<(), StoreError> {
+        for kv in self.inner.db.scan_prefix(keys::peer_heads_prefix(peer)) {
+            self.inner
+                .db
+                .remove(kv.map_err(|e| self.io(e))?.0)
+                .map_err(|e| self.io(e))?;
+        }
+        Ok(())
     }
 
     /// Moves a document to another scope (a case file following its person). Durable on return.
@@ -700,7 +807,11 @@ impl Store {
                 .get(..32)
                 .and_then(|h| h.try_into().ok())
                 .ok_or_else(|| bad("short value"))?;
-            let doc = std::str::from_utf8(&v[32..])
+            let class = v
+                .get(32)
+                .and_then(|b| Class::from_u8(*b))
+                .ok_or_else(|| bad("bad class"))?;
+            let doc = std::str::from_utf8(&v[33..])
                 .ok()
                 .and_then(|s| DocId::parse(s).ok())
                 .ok_or_else(|| bad("bad document id"))?;
@@ -708,6 +819,7 @@ impl Store {
                 seq,
                 doc,
                 hash: ChangeHash(hash),
+                class,
             });
         }
         Ok(out)
@@ -718,7 +830,7 @@ impl Store {
         self.inner.commit.durable_seq()
     }
 
-    /// The feed seq up to which `peer` has acknowledged our changes.
+    /// A named sync cursor (0 if never set).
     pub fn cursor(&self, peer: &str) -> Result<u64, StoreError> {
         Ok(self
             .inner
@@ -729,23 +841,14 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Advances `peer`'s cursor; never moves it back. Durable on return.
-    pub fn set_cursor(&self, peer: &str, seq: u64) -> Result<(), StoreError> {
-        let key = keys::cursor(peer);
+    /// Sets a named sync cursor. Not flushed on its own: a cursor that is lost in a crash only
+    /// makes the next sync resend what it covered, and resending is harmless.
+    pub fn set_cursor(&self, name: &str, seq: u64) -> Result<(), StoreError> {
         self.inner
             .db
-            .fetch_and_update(&key, |old| {
-                let old = old
-                    .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-                    .unwrap_or(0);
-                Some(old.max(seq).to_be_bytes().to_vec())
-            })
+            .insert(keys::cursor(name), &seq.to_be_bytes()[..])
             .map_err(|e| self.io(e))?;
-        let ticket = {
-            let _next = lock(&self.inner.next_seq);
-            self.inner.commit.written(0)
-        };
-        self.wait(ticket)
+        Ok(())
     }
 
     /// The heads `peer` is known to hold for `doc`.
@@ -825,9 +928,15 @@ impl Store {
 pub struct Editor<'a, 'tx> {
     tx: &'a mut automerge::transaction::Transaction<'tx>,
     doc: &'a DocId,
+    class: &'a mut Class,
 }
 
 impl Editor<'_, '_> {
+    /// Sends this edit in `class` (for example [`Class::Urgent`] for a transfer or a release).
+    pub fn set_class(&mut self, class: Class) {
+        *self.class = class;
+    }
+
     /// The map object at `path`, or an error naming the path.
     fn object(&self, path: &[&str]) -> Result<automerge::ObjId, StoreError> {
         let mut obj = automerge::ROOT;

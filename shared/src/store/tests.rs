@@ -253,7 +253,7 @@ fn the_cache_stays_bounded() {
 }
 
 #[test]
-fn scope_moves_with_the_person_and_cursors_only_advance() {
+fn scope_moves_with_the_person_and_cursors_persist() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     store.put(&case("P1", "WHK"), 1).unwrap();
@@ -276,8 +276,8 @@ fn scope_moves_with_the_person_and_cursors_only_advance() {
         store.list("facility:OSH", Kind::CaseFile).unwrap(),
         vec![case_id("P1")]
     );
+    assert_eq!(store.cursor("hub").unwrap(), 0);
     store.set_cursor("hub", 10).unwrap();
-    store.set_cursor("hub", 4).unwrap();
     assert_eq!(store.cursor("hub").unwrap(), 10);
     let heads = store
         .read(&case_id("P1"), |d, _| d.get_heads())

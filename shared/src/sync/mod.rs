@@ -1,0 +1,647 @@
+//! The sync session: a state machine that turns received frames and the local feed into frames
+//! to send. It does no network I/O and reads no clock: the driver (the gateway's uplink, the
+//! hub's per-gateway task, or a test harness) feeds it bytes and the time, and sends what it
+//! polls. It reads and writes the node's [`Store`], which it is handed.
+//!
+//! How a session runs:
+//! 1. Both sides send [`Hello`] with, per class, the seq of the peer's feed they hold.
+//! 2. Per class, each side walks its own feed from the peer's cursor and sends the documents
+//!    those entries touched, as *deltas*: the changes of each document that the peer does not
+//!    hold (computed from the heads the peer is known to hold). Many documents go in one frame;
+//!    a large document is split across frames by changes.
+//! 3. The receiver applies a frame, makes it durable, and acknowledges the highest contiguous
+//!    seq it holds. The sender then records the heads the peer now holds and advances its
+//!    cursor. A cut costs at most the unacknowledged window.
+//!
+//! Echoes are avoided: when a node receives changes from a peer, it records that the peer holds
+//! them, so the deltas it later computes for that peer leave them out.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use automerge::{Change, ChangeHash};
+
+use crate::model::{CaseFile, Class, DocId, Kind, Millis, Scope, TransferRecord, case_id};
+use crate::store::{DocMeta, Incoming, Store, StoreError, Stub};
+use crate::wire::{self, ErrorCode, Frame, Hello, Item, WireError};
+
+/// Which end of a session this node is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// This node is the hub; the peer is the gateway of `facility`, as its certificate says.
+    Hub { facility: String },
+    /// This node is a gateway; the peer is the hub.
+    Gateway,
+}
+
+/// Tuning. `Default` suits a slow, lossy link.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Target size of a compressed frame.
+    pub frame_bytes: usize,
+    /// Frames per class sent and not yet acknowledged: the most a cut can cost.
+    pub window_frames: usize,
+    pub zstd_level: i32,
+    /// Resend from the last acknowledgement if the oldest frame in flight has waited this long.
+    pub retransmit_after: Millis,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig { frame_bytes: 64 << 10, window_frames: 8, zstd_level: 19, retransmit_after: 30_000 }
+    }
+}
+
+/// Something the driver or an operator should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The peer's hello arrived: the session is live.
+    Connected { peer: String },
+    /// The peer refused our changes to `doc`.
+    RefusedByPeer { doc: String, reason: String },
+    /// We refused the peer's changes to `doc`.
+    Refused { doc: String, reason: String },
+    /// The peer's changes to a case file that moved away from it were merged and need review.
+    AfterMove { doc: DocId },
+    /// A case file moved to another facility and was replaced here by a stub.
+    Dropped { doc: DocId, moved_to: String },
+    /// The peer reported an error and closed the session.
+    PeerError { code: ErrorCode, message: String },
+}
+
+/// Counters for status pages and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub frames_received: u64,
+    pub bytes_received: u64,
+    pub changes_sent: u64,
+    pub changes_received: u64,
+    /// Bytes of change frames sent again after a cut or a timeout.
+    pub bytes_resent: u64,
+    pub refused: u64,
+    pub refused_by_peer: u64,
+}
+
+/// A frame to send, and the class whose stream should carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub class: Class,
+    pub bytes: Vec<u8>,
+}
+
+/// A session that cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The peer sent a frame that does not decode; an error frame was queued for it.
+    #[error("peer sent a bad frame: {0}")]
+    Wire(#[from] WireError),
+    /// The peer reported an error.
+    #[error("peer reported {code:?}: {message}")]
+    Peer { code: ErrorCode, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct InFlight {
+    to: u64,
+    sent_at: Millis,
+    /// Documents in the frame and the heads the peer will hold once it is acknowledged.
+    docs: Vec<(DocId, Vec<ChangeHash>)>,
+}
+
+#[derive(Default)]
+struct SendClass {
+    acked: u64,
+    next: u64,
+    /// Highest `to` sent in this session, to count resends.
+    high: u64,
+    inflight: VecDeque<InFlight>,
+}
+
+#[derive(Default)]
+struct RecvClass {
+    cursor: u64,
+    /// Frames applied beyond a gap: `from → to`.
+    ahead: BTreeMap<u64, u64>,
+}
+
+pub struct Session {
+    store: Store,
+    side: Side,
+    peer: String,
+    cfg: SyncConfig,
+    connected: bool,
+    closed: bool,
+    send: [SendClass; 3],
+    recv: [RecvClass; 3],
+    /// Heads the peer will hold once frames in flight are acknowledged; falls back to the
+    /// stored peer heads.
+    sent_heads: HashMap<DocId, Vec<ChangeHash>>,
+    outbox: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    /// Raw bytes per compressed byte seen so far, to size frames.
+    ratio: f64,
+}
+
+fn cursor_name(peer: &str, dir: &str, class: Class) -> String {
+    format!("{peer}/{dir}/{}", class as u8)
+}
+
+/// The heads of a peer that held `base` and then received `changes`.
+fn advance_heads(base: &[ChangeHash], changes: &[Change]) -> Vec<ChangeHash> {
+    let deps: HashSet<ChangeHash> = changes.iter().flat_map(|c| c.deps().iter().copied()).collect();
+    let mut heads: Vec<ChangeHash> =
+        base.iter().copied().chain(changes.iter().map(Change::hash)).filter(|h| !deps.contains(h)).collect();
+    heads.sort();
+    heads.dedup();
+    heads
+}
+
+enum Walked {
+    Skip,
+    /// `partial`: the document had more changes than fit; the rest goes in the next frame.
+    Item { item: Item, heads: Vec<ChangeHash>, raw: usize, partial: bool },
+}
+
+impl Session {
+    /// A session with `peer`, resuming from the cursors stored for it. `local` is this node's id
+    /// as the peer knows it.
+    pub fn new(store: Store, side: Side, local: &str, peer: &str, cfg: SyncConfig) -> Result<Session, StoreError> {
+        let mut recv: [RecvClass; 3] = Default::default();
+        let mut have = [0; 3];
+        for c in Class::ALL {
+            let cursor = store.cursor(&cursor_name(peer, "recv", c))?;
+            recv[c as usize].cursor = cursor;
+            have[c as usize] = cursor;
+        }
+        let mut s = Session {
+            store,
+            side,
+            peer: peer.to_owned(),
+            cfg,
+            connected: false,
+            closed: false,
+            send: Default::default(),
+            recv,
+            sent_heads: HashMap::new(),
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            ratio: 3.0,
+        };
+        s.control(Frame::Hello(Hello { node: local.to_owned(), have }));
+        Ok(s)
+    }
+
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// Whether the peer's hello has arrived. A gateway counts itself online only from then.
+    pub fn is_connected(&self) -> bool {
+        self.connected && !self.closed
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Our feed seq the peer has acknowledged, per class.
+    pub fn acked(&self) -> [u64; 3] {
+        [0, 1, 2].map(|i| self.send[i].acked)
+    }
+
+    /// Frames sent and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.send.iter().map(|s| s.inflight.len()).sum()
+    }
+
+    fn control(&mut self, frame: Frame) {
+        self.outbox.push_back(Transmit { class: Class::Urgent, bytes: frame.encode() });
+    }
+
+    fn fail(&mut self, code: ErrorCode, message: String) {
+        self.control(Frame::Error { code, message });
+        self.closed = true;
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When the driver should call [`Session::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.send.iter().filter_map(|s| s.inflight.front()).map(|f| f.sent_at + self.cfg.retransmit_after).min()
+    }
+
+    /// Resends from the last acknowledgement in any class whose oldest frame waited too long.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        for st in &mut self.send {
+            if st.inflight.front().is_some_and(|f| now >= f.sent_at + self.cfg.retransmit_after) {
+                for f in st.inflight.drain(..) {
+                    for (doc, _) in f.docs {
+                        self.sent_heads.remove(&doc);
+                    }
+                }
+                st.next = st.acked;
+            }
+        }
+    }
+
+    /// The next frame to send: control frames first, then data by class, urgent first.
+    pub fn poll_transmit(&mut self, now: Millis) -> Result<Option<Transmit>, SyncError> {
+        if let Some(t) = self.outbox.pop_front() {
+            self.stats.frames_sent += 1;
+            self.stats.bytes_sent += t.bytes.len() as u64;
+            return Ok(Some(t));
+        }
+        if !self.connected || self.closed {
+            return Ok(None);
+        }
+        for c in Class::ALL {
+            if self.send[c as usize].inflight.len() >= self.cfg.window_frames {
+                continue;
+            }
+            if let Some(bytes) = self.build(c, now)? {
+                self.stats.frames_sent += 1;
+                self.stats.bytes_sent += bytes.len() as u64;
+                return Ok(Some(Transmit { class: c, bytes }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn may_send(&self, meta: &DocMeta) -> bool {
+        match &self.side {
+            Side::Hub { facility } => meta.scope.facility().is_none_or(|f| f == facility),
+            Side::Gateway => meta.scope != Scope::National,
+        }
+    }
+
+    fn known_heads(&self, doc: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
+        match self.sent_heads.get(doc) {
+            Some(h) => Ok(h.clone()),
+            None => self.store.peer_heads(&self.peer, doc),
+        }
+    }
+
+    /// What to send for one feed entry's document.
+    fn walk(&mut self, doc: &DocId, budget: usize, now: Millis) -> Result<Walked, StoreError> {
+        let Some(meta) = self.store.meta(doc)? else { return Ok(Walked::Skip) };
+        if !self.may_send(&meta) {
+            let known = self.known_heads(doc)?;
+            if matches!(self.side, Side::Hub { .. }) && !known.is_empty() {
+                // The peer holds a document that is no longer in its scope: it moved away.
+                let item = Item::Drop { doc: doc.to_string(), moved_to: meta.scope.partition(), at: now, by: "hub".into() };
+                return Ok(Walked::Item { item, heads: Vec::new(), raw: 64, partial: false });
+            }
+            return Ok(Walked::Skip);
+        }
+        let base = self.known_heads(doc)?;
+        let mut changes = self.store.changes_since(doc, &base)?.unwrap_or_default();
+        if changes.is_empty() {
+            return Ok(Walked::Skip);
+        }
+        let mut raw = 0;
+        let mut keep = 0;
+        for c in &changes {
+            if keep > 0 && raw + c.raw_bytes().len() > budget {
+                break;
+            }
+            raw += c.raw_bytes().len();
+            keep += 1;
+        }
+        let partial = keep < changes.len();
+        changes.truncate(keep);
+        let heads = advance_heads(&base, &changes);
+        let item = Item::Doc {
+            doc: doc.to_string(),
+            kind: meta.kind.as_u8(),
+            scope: meta.scope.to_string(),
+            changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+        };
+        Ok(Walked::Item { item, heads, raw, partial })
+    }
+
+    /// Builds the next frame of class `c` from the feed, or advances the cursor over entries
+    /// with nothing to send.
+    fn build(&mut self, c: Class, now: Millis) -> Result<Option<Vec<u8>>, StoreError> {
+        let target_raw = ((self.cfg.frame_bytes as f64) * self.ratio * 0.9) as usize;
+        let start = self.send[c as usize].next;
+        let mut to = start;
+        // (item, doc, heads after, seq of the entry that added it)
+        let mut parts: Vec<(Item, DocId, Vec<ChangeHash>, u64)> = Vec::new();
+        let mut in_frame: HashSet<DocId> = HashSet::new();
+        let mut raw = 0usize;
+        'walk: loop {
+            let entries = self.store.feed_after(to, 512)?;
+            if entries.is_empty() {
+                break;
+            }
+            for e in entries {
+                if e.class != c || in_frame.contains(&e.doc) {
+                    to = e.seq;
+                    continue;
+                }
+                match self.walk(&e.doc, target_raw.saturating_sub(raw).max(1), now)? {
+                    Walked::Skip => to = e.seq,
+                    Walked::Item { item, heads, raw: r, partial } => {
+                        if !parts.is_empty() && raw + r > target_raw {
+                            break 'walk;
+                        }
+                        in_frame.insert(e.doc.clone());
+                        raw += r;
+                        parts.push((item, e.doc.clone(), heads, e.seq));
+                        if partial {
+                            // The rest of this document goes in the next frame: revisit the entry.
+                            to = e.seq - 1;
+                            break 'walk;
+                        }
+                        to = e.seq;
+                        if raw >= target_raw {
+                            break 'walk;
+                        }
+                    }
+                }
+            }
+        }
+        let st = &mut self.send[c as usize];
+        if parts.is_empty() {
+            if to > st.next {
+                st.next = to;
+                if st.inflight.is_empty() {
+                    st.acked = to;
+                    self.store.set_cursor(&cursor_name(&self.peer, "send", c), to)?;
+                }
+            }
+            return Ok(None);
+        }
+        let mut items: Vec<Item> = parts.iter().map(|p| p.0.clone()).collect();
+        let mut payload = wire::pack_items(&items, self.cfg.zstd_level);
+        while payload.len() > self.cfg.frame_bytes && items.len() > 1 {
+            let keep = items.len() / 2;
+            to = parts[keep].3 - 1;
+            parts.truncate(keep);
+            items.truncate(keep);
+            payload = wire::pack_items(&items, self.cfg.zstd_level);
+        }
+        self.ratio = (wire::raw_size(&items) as f64 / payload.len().max(1) as f64).clamp(1.0, 20.0);
+        let changes: usize = items.iter().map(|i| if let Item::Doc { changes, .. } = i { changes.len() } else { 0 }).sum();
+        let docs: Vec<(DocId, Vec<ChangeHash>)> = parts.into_iter().map(|(_, d, h, _)| (d, h)).collect();
+        for (d, h) in &docs {
+            self.sent_heads.insert(d.clone(), h.clone());
+        }
+        let st = &mut self.send[c as usize];
+        let bytes = Frame::Changes { class: c as u8, from: start, to, payload }.encode();
+        if start < st.high {
+            self.stats.bytes_resent += bytes.len() as u64;
+        }
+        st.high = st.high.max(to);
+        st.next = to;
+        st.inflight.push_back(InFlight { to, sent_at: now, docs });
+        self.stats.changes_sent += changes as u64;
+        Ok(Some(bytes))
+    }
+
+    /// Handles one frame from the peer.
+    pub fn handle_frame(&mut self, bytes: &[u8], now: Millis) -> Result<(), SyncError> {
+        self.stats.frames_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        let frame = match Frame::decode(bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                let code = if matches!(e, WireError::Version(_)) { ErrorCode::UnsupportedVersion } else { ErrorCode::Malformed };
+                self.fail(code, e.to_string());
+                return Err(e.into());
+            }
+        };
+        match frame {
+            Frame::Hello(h) => self.on_hello(h)?,
+            Frame::Changes { class, from, to, payload } => self.on_changes(class, from, to, &payload, now)?,
+            Frame::Ack { class, upto } => self.on_ack(class, upto)?,
+            Frame::Refused { doc, reason } => {
+                self.stats.refused_by_peer += 1;
+                tracing::warn!(peer = %self.peer, %doc, %reason, "peer refused our changes");
+                self.events.push_back(Event::RefusedByPeer { doc, reason });
+            }
+            Frame::Need { doc, have } => self.on_need(&doc, have)?,
+            Frame::Error { code, message } => {
+                self.closed = true;
+                self.events.push_back(Event::PeerError { code, message: message.clone() });
+                return Err(SyncError::Peer { code, message });
+            }
+        }
+        Ok(())
+    }
+
+    fn on_hello(&mut self, h: Hello) -> Result<(), StoreError> {
+        let durable = self.store.durable_seq();
+        for c in Class::ALL {
+            let stored = self.store.cursor(&cursor_name(&self.peer, "send", c))?;
+            let mut have = h.have[c as usize];
+            if have > durable {
+                // The peer holds seqs this node never wrote: this store was rebuilt. Start over.
+                have = 0;
+            }
+            if have < stored {
+                // The peer lost what it had acknowledged: forget what we believed it holds.
+                self.store.clear_peer_heads(&self.peer)?;
+            }
+            let st = &mut self.send[c as usize];
+            *st = SendClass { acked: have, next: have, high: stored.max(have), inflight: VecDeque::new() };
+            self.store.set_cursor(&cursor_name(&self.peer, "send", c), have)?;
+        }
+        self.sent_heads.clear();
+        self.connected = true;
+        self.events.push_back(Event::Connected { peer: h.node });
+        Ok(())
+    }
+
+    fn on_ack(&mut self, class: u8, upto: u64) -> Result<(), SyncError> {
+        let Some(c) = Class::from_u8(class) else {
+            self.fail(ErrorCode::Malformed, format!("ack for unknown class {class}"));
+            return Err(WireError::Body(format!("unknown class {class}")).into());
+        };
+        let st = &mut self.send[c as usize];
+        while st.inflight.front().is_some_and(|f| f.to <= upto) {
+            if let Some(f) = st.inflight.pop_front() {
+                for (doc, heads) in &f.docs {
+                    self.store.set_peer_heads(&self.peer, doc, heads)?;
+                }
+            }
+        }
+        if upto > st.acked {
+            st.acked = upto;
+            st.next = st.next.max(upto);
+            self.store.set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
+        }
+        Ok(())
+    }
+
+    fn on_need(&mut self, doc: &str, have: Vec<[u8; 32]>) -> Result<(), StoreError> {
+        let Ok(id) = DocId::parse(doc) else { return Ok(()) };
+        let have: Vec<ChangeHash> = have.into_iter().map(ChangeHash).collect();
+        let (Some(meta), Some(changes)) = (self.store.meta(&id)?, self.store.changes_since(&id, &have)?) else {
+            return Ok(());
+        };
+        if changes.is_empty() || !self.may_send(&meta) {
+            return Ok(());
+        }
+        let item = Item::Doc {
+            doc: doc.to_owned(),
+            kind: meta.kind.as_u8(),
+            scope: meta.scope.to_string(),
+            changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+        };
+        let payload = wire::pack_items(&[item], self.cfg.zstd_level);
+        self.outbox.push_back(Transmit {
+            class: Class::Records,
+            bytes: Frame::Changes { class: Class::Records as u8, from: 0, to: 0, payload }.encode(),
+        });
+        Ok(())
+    }
+
+    /// Checks an incoming document against what the peer may write. Returns the metadata to
+    /// store it under and whether it needs review.
+    fn authorize(&self, doc: &str, kind: u8, scope: &str) -> Result<(DocId, DocMeta, bool), String> {
+        let id = DocId::parse(doc).map_err(|e| e.to_string())?;
+        let kind = Kind::from_u8(kind).ok_or_else(|| format!("unknown document kind {kind}"))?;
+        let declared = DocMeta { kind, scope: Scope::parse(scope).map_err(|e| e.to_string())? };
+        let existing = self.store.meta(&id).map_err(|e| format!("cannot read {id}: {e}"))?;
+        if existing.as_ref().is_some_and(|m| m.kind != kind) {
+            return Err(format!("{id} is not a {kind}"));
+        }
+        let Side::Hub { facility } = &self.side else {
+            return Ok((id, existing.unwrap_or(declared), false));
+        };
+        let meta = existing.clone().unwrap_or(declared);
+        if meta.scope == Scope::National {
+            return Err(format!("{id} is national and read-only to gateways"));
+        }
+        if meta.scope.facility() == Some(facility.as_str()) {
+            return Ok((id, meta, false));
+        }
+        if existing.is_some() && kind == Kind::CaseFile && self.moved_from(&id, facility) {
+            return Ok((id, meta, true));
+        }
+        Err(format!("{id} is in scope {}; facility {facility} may write only its own documents", meta.scope))
+    }
+
+    /// Whether the case file `id` was transferred out of `facility`.
+    fn moved_from(&self, id: &DocId, facility: &str) -> bool {
+        self.store
+            .read(id, |d, _| autosurgeon::hydrate_prop::<_, BTreeMap<String, TransferRecord>, _, _>(d, automerge::ROOT, "transfers"))
+            .ok()
+            .flatten()
+            .and_then(Result::ok)
+            .is_some_and(|t| t.values().any(|r| r.from_facility == facility))
+    }
+
+    fn on_changes(&mut self, class: u8, from: u64, to: u64, payload: &[u8], now: Millis) -> Result<(), SyncError> {
+        let Some(c) = Class::from_u8(class) else {
+            self.fail(ErrorCode::Malformed, format!("changes for unknown class {class}"));
+            return Err(WireError::Body(format!("unknown class {class}")).into());
+        };
+        let items = match wire::unpack_items(payload) {
+            Ok(i) => i,
+            Err(e) => {
+                self.fail(ErrorCode::Malformed, e.to_string());
+                return Err(e.into());
+            }
+        };
+        let mut incoming = Vec::new();
+        for item in items {
+            match item {
+                Item::Doc { doc, kind, scope, changes } => match self.authorize(&doc, kind, &scope) {
+                    Ok((id, meta, after_move)) => {
+                        let parsed: Result<Vec<Change>, _> = changes.into_iter().map(Change::from_bytes).collect();
+                        match parsed {
+                            Ok(changes) => {
+                                if after_move {
+                                    tracing::warn!(peer = %self.peer, doc = %id, "edit to a moved case file merged; flagged for review");
+                                    self.events.push_back(Event::AfterMove { doc: id.clone() });
+                                }
+                                incoming.push(Incoming { doc: id, meta, class: c, changes });
+                            }
+                            Err(e) => self.refuse(doc, format!("a change does not decode: {e}")),
+                        }
+                    }
+                    Err(reason) => self.refuse(doc, reason),
+                },
+                Item::Drop { doc, moved_to, at, by } => {
+                    if self.side != Side::Gateway {
+                        self.refuse(doc, "only the hub moves documents".into());
+                        continue;
+                    }
+                    let Ok(id) = DocId::parse(&doc) else { continue };
+                    self.store.retire(&id, &Stub { moved_to: moved_to.clone(), at, by })?;
+                    tracing::info!(doc = %id, %moved_to, "case file moved away; stub kept");
+                    self.events.push_back(Event::Dropped { doc: id, moved_to });
+                }
+            }
+        }
+        let received: Vec<(DocId, Vec<Change>)> = incoming.iter().map(|i| (i.doc.clone(), i.changes.clone())).collect();
+        self.stats.changes_received += received.iter().map(|r| r.1.len() as u64).sum::<u64>();
+        let applied = self.store.apply_many(incoming)?;
+        for ((doc, changes), applied) in received.into_iter().zip(applied) {
+            // The peer holds what it sent us: never echo it back.
+            let heads = advance_heads(&self.known_heads(&doc)?, &changes);
+            self.store.set_peer_heads(&self.peer, &doc, &heads)?;
+            self.sent_heads.insert(doc.clone(), heads);
+            if !applied.missing.is_empty() {
+                self.control(Frame::Need { doc: doc.to_string(), have: applied.heads.iter().map(|h| h.0).collect() });
+            }
+        }
+        let _ = now;
+        if from == 0 && to == 0 {
+            return Ok(());
+        }
+        let r = &mut self.recv[c as usize];
+        if to > r.cursor {
+            r.ahead.insert(from, to);
+            while let Some((&f, &t)) = r.ahead.first_key_value() {
+                if f > r.cursor {
+                    break;
+                }
+                r.cursor = r.cursor.max(t);
+                r.ahead.remove(&f);
+            }
+            self.store.set_cursor(&cursor_name(&self.peer, "recv", c), r.cursor)?;
+        }
+        let upto = self.recv[c as usize].cursor;
+        self.control(Frame::Ack { class, upto });
+        Ok(())
+    }
+
+    fn refuse(&mut self, doc: String, reason: String) {
+        self.stats.refused += 1;
+        tracing::warn!(peer = %self.peer, %doc, %reason, "refused changes");
+        self.events.push_back(Event::Refused { doc: doc.clone(), reason: reason.clone() });
+        self.control(Frame::Refused { doc, reason });
+    }
+}
+
+/// Moves a person's case file to another facility, at the hub: its scope changes first, so the
+/// next walk sends the whole file to the new facility and tells the old one to drop it; then the
+/// transfer is recorded in the file, in the urgent class.
+pub fn move_case(store: &Store, person: &str, to_facility: &str, by: &str, transfer_id: &str, now: Millis) -> Result<(), StoreError> {
+    let id = case_id(person);
+    let from = store.get::<CaseFile>(&id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?.holding_facility;
+    store.set_scope(&id, Scope::Person { person: person.to_owned(), facility: to_facility.to_owned() })?;
+    let record = TransferRecord { from_facility: from, to_facility: to_facility.to_owned(), at: now, by: by.to_owned(), reason: "transfer".into() };
+    store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+        e.set_class(Class::Urgent);
+        e.put(&["holding_facility"], &to_facility.to_owned())?;
+        e.put(&["transfers", transfer_id], &record)
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! The sync engine, in memory under virtual time, with real stores: convergence under loss,
+//! duplication, reordering and cuts; no resend of acknowledged changes; scope enforcement;
+//! moves; versions and hostile bytes.
+
+use pathway_shared::model::*;
+use pathway_shared::store::StoreError;
+use pathway_shared::sync::{Event, Session, Side, SyncConfig, move_case};
+use pathway_shared::wire::{ErrorCode, Frame, Hello, Item, pack_items};
+use pathway_tests::harness::{LinkProfile, Net, Node};
+use pathway_tests::sample::{SampleConfig, SampleFacility};
+
+const MINUTE: Millis = 60_000;
+
+fn sample(facility: &str, cases: usize, marks: usize, seed: u64) -> SampleFacility {
+    SampleFacility::generate(&SampleConfig { seed, facility_id: facility.into(), cases, marks, ..SampleConfig::default() })
+}
+
+/// A hub holding the national catalogue and two gateways holding their facilities.
+fn network(seed: u64, link: LinkProfile) -> (Net, SampleFacility, SampleFacility) {
+    let net = Net::new(seed, &["WHK", "OSH"], link, SyncConfig::default());
+    let (a, b) = (sample("WHK", 40, 300, seed), sample("OSH", 30, 200, seed + 1));
+    // The catalogue and the facility registry are national: written at the hub.
+    a.load_national(&net.hub.store, 1).unwrap();
+    net.hub.store.put(&b.facility, 1).unwrap();
+    a.load_facility(&net.gateways[0].0.store, 1).unwrap();
+    b.load_facility(&net.gateways[1].0.store, 1).unwrap();
+    (net, a, b)
+}
+
+fn note(store: &pathway_shared::store::Store, person: &str, id: &str, now: Millis) -> Result<(), StoreError> {
+    let n = CaseNote { author: "t".into(), at: now, text: format!("note {id}"), ..Default::default() };
+    store.edit::<CaseFile, _, StoreError>(&case_id(person), now, |e| e.put(&["notes", id], &n)).map(drop)
+}
+
+fn assert_converged(net: &Net) {
+    for i in 0..net.gateways.len() {
+        let d = net.differences(i);
+        assert!(d.is_empty(), "gateway {i} differs from the hub on {} documents, e.g. {:?}", d.len(), &d[..d.len().min(5)]);
+    }
+}
+
+#[test]
+fn a_hub_and_two_gateways_converge_and_each_gateway_gets_exactly_its_scope() {
+    let (mut net, a, b) = network(1, LinkProfile { latency: 300, ..Default::default() });
+    net.connect_all();
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    assert_converged(&net);
+    // Each gateway holds the national documents and its own facility, nothing of the other.
+    let whk = &net.gateways[0].0.store;
+    assert_eq!(whk.list("national", Kind::Programme).unwrap().len(), a.programmes.len());
+    assert!(whk.list("facility:OSH", Kind::CaseFile).unwrap().is_empty());
+    assert_eq!(net.hub.store.list("facility:OSH", Kind::CaseFile).unwrap().len(), b.cases.len());
+    assert_eq!(net.hub.store.list("facility:WHK", Kind::CaseFile).unwrap().len(), a.cases.len());
+}
+
+/// Random edits everywhere over a link that drops, duplicates, reorders and is cut; every seed
+/// must converge. Set PATHWAY_SEED to run one seed.
+#[test]
+fn random_edits_over_a_hostile_link_converge() {
+    let seeds: Vec<u64> = match std::env::var("PATHWAY_SEED") {
+        Ok(s) => vec![s.parse().unwrap()],
+        Err(_) => (1..=6).collect(),
+    };
+    for seed in seeds {
+        eprintln!("seed {seed}");
+        let link = LinkProfile { latency: 200, rate_bps: 512_000, loss: 0.05, duplicate: 0.05, reorder: 0.1 };
+        let (mut net, a, b) = network(seed, link);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        net.connect_all();
+        for round in 0..12 {
+            let now = net.now;
+            for _ in 0..rng.usize(1..15) {
+                match rng.u8(..4) {
+                    0 => note(&net.gateways[0].0.store, &a.cases[rng.usize(..a.cases.len())].person_id, &format!("a{round}-{}", rng.u32(..)), now).unwrap(),
+                    1 => note(&net.gateways[1].0.store, &b.cases[rng.usize(..b.cases.len())].person_id, &format!("b{round}-{}", rng.u32(..)), now).unwrap(),
+                    // The hub edits a facility's case file too (a national administrator's fix),
+                    // once it has arrived.
+                    2 => note(&net.hub.store, &a.cases[rng.usize(..a.cases.len())].person_id, &format!("h{round}-{}", rng.u32(..)), now).or_else(|e| if matches!(e, StoreError::NotFound(_)) { Ok(()) } else { Err(e) }).unwrap(),
+                    _ => {
+                        let p = &a.programmes[rng.usize(..a.programmes.len())];
+                        let title = format!("{} (rev {round})", p.title);
+                        net.hub.store.edit::<Programme, _, StoreError>(&p.doc_id(), now, |e| e.put(&["title"], &title)).ok();
+                    }
+                }
+            }
+            if rng.u8(..3) == 0 {
+                let i = rng.usize(..2);
+                net.cut(i);
+                net.run_for(rng.i64(1_000..30_000));
+                net.connect(i);
+            }
+            net.run_for(rng.i64(500..20_000));
+        }
+        // Heal: reconnect everything and let it settle.
+        net.connect_all();
+        net.run_until_quiet(net.now + 120 * MINUTE);
+        assert_converged(&net);
+    }
+}
+
+#[test]
+fn after_a_cut_acknowledged_changes_are_not_sent_again() {
+    let link = LinkProfile { latency: 300, rate_bps: 256_000, ..Default::default() };
+    let mut net = Net::new(3, &["WHK"], link, SyncConfig::default());
+    let s = sample("WHK", 600, 6_000, 3);
+    s.load_national(&net.hub.store, 1).unwrap();
+    s.load_facility(&net.gateways[0].0.store, 1).unwrap();
+    net.connect(0);
+    // Cut in the middle of the initial copy.
+    net.run_for(20_000);
+    let acked_before = net.stats(0).unwrap();
+    net.cut(0);
+    let up_before = net.traffic[0].up;
+    net.connect(0);
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    assert_converged(&net);
+    let (gw, _) = net.stats(0).unwrap();
+    let window = (SyncConfig::default().window_frames * SyncConfig::default().frame_bytes) as u64;
+    eprintln!("before cut: {} bytes sent; after: {} more, {} resent", acked_before.0.bytes_sent, net.traffic[0].up - up_before, gw.bytes_resent);
+    assert!(acked_before.0.bytes_sent > 100_000, "the cut came mid-copy");
+    assert!(gw.bytes_resent <= window, "resent {} bytes, more than one window ({window})", gw.bytes_resent);
+    // An unchanged reconnect costs almost nothing.
+    net.cut(0);
+    let before = net.traffic[0];
+    net.connect(0);
+    net.run_until_quiet(net.now + MINUTE);
+    let bytes = (net.traffic[0].up - before.up) + (net.traffic[0].down - before.down);
+    assert!(bytes <= 512, "unchanged reconnect cost {bytes} bytes");
+}
+
+#[test]
+fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
+    let (mut net, a, b) = network(4, LinkProfile { latency: 100, ..Default::default() });
+    let whk = net.gateways[0].0.store.clone();
+    // WHK writes a case file of a person held at OSH.
+    let mut foreign = b.cases[0].clone();
+    foreign.notes.clear();
+    whk.put(&foreign, 5).unwrap();
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    note(&whk, &a.cases[1].person_id, "after-refusal", net.now).unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let refused = |doc: &DocId| net.events.iter().any(|(i, at_hub, e)| *i == 0 && *at_hub && matches!(e, Event::Refused { doc: d, .. } if d == &doc.to_string()));
+    assert!(refused(&foreign.doc_id()));
+    assert!(net.events.iter().any(|(i, at_hub, e)| *i == 0 && !*at_hub && matches!(e, Event::RefusedByPeer { .. })));
+    // Not applied: OSH's case file at the hub is OSH's own.
+    assert_eq!(net.hub.store.get::<CaseFile>(&foreign.doc_id()).unwrap().unwrap(), b.cases[0]);
+    // The rest of the session went on.
+    let c: CaseFile = net.hub.store.get(&case_id(&a.cases[1].person_id)).unwrap().unwrap();
+    assert!(c.notes.contains_key("after-refusal"));
+    assert_converged(&net);
+
+    // A gateway never sends national changes, but a hostile one might: the hub refuses them.
+    let prog = a.programmes[0].doc_id();
+    whk.edit::<Programme, _, StoreError>(&prog, net.now, |e| e.put(&["withdrawn"], &true)).unwrap();
+    let changes = whk.changes_since(&prog, &net.hub.store.read(&prog, |d, _| d.get_heads()).unwrap().unwrap()).unwrap().unwrap();
+    let item = Item::Doc { doc: prog.to_string(), kind: Kind::Programme.as_u8(), scope: "national".into(), changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect() };
+    let mut hub = Session::new(net.hub.store.clone(), Side::Hub { facility: "WHK".into() }, "hub", "gw-evil", SyncConfig::default()).unwrap();
+    hub.handle_frame(&Frame::Hello(Hello { node: "gw-evil".into(), have: [0; 3] }).encode(), 0).unwrap();
+    hub.handle_frame(&Frame::Changes { class: 1, from: 0, to: 5, payload: pack_items(&[item], 3) }.encode(), 0).unwrap();
+    assert!(!net.hub.store.get::<Programme>(&prog).unwrap().unwrap().withdrawn);
+    assert_eq!(hub.stats().refused, 1);
+    let mut replies = Vec::new();
+    while let Some(t) = hub.poll_transmit(0).unwrap() {
+        replies.push(Frame::decode(&t.bytes).unwrap());
+    }
+    assert!(replies.iter().any(|f| matches!(f, Frame::Refused { reason, .. } if reason.contains("national"))), "{replies:?}");
+    assert!(replies.iter().any(|f| matches!(f, Frame::Ack { class: 1, upto: 5 })), "the frame is acknowledged: the session goes on");
+}
+
+#[test]
+fn a_moved_case_file_arrives_whole_and_leaves_the_old_facility() {
+    let (mut net, a, _) = network(5, LinkProfile { latency: 100, ..Default::default() });
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let person = a.cases[2].person_id.clone();
+    let id = case_id(&person);
+    note(&net.gateways[0].0.store, &person, "before-move", net.now).unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    move_case(&net.hub.store, &person, "OSH", "admin.national", "tr-1", net.now).unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_converged(&net);
+    let hub_heads = net.hub.store.read(&id, |d, _| d.get_heads()).unwrap().unwrap();
+    let osh = &net.gateways[1].0.store;
+    assert_eq!(osh.read(&id, |d, _| d.get_heads()).unwrap().unwrap(), hub_heads, "OSH holds the whole history");
+    let moved: CaseFile = osh.get(&id).unwrap().unwrap();
+    assert!(moved.notes.contains_key("before-move"));
+    assert_eq!(moved.holding_facility, "OSH");
+    let whk = &net.gateways[0].0.store;
+    assert!(whk.get::<CaseFile>(&id).unwrap().is_none());
+    let stub = whk.stub(&id).unwrap().unwrap();
+    assert_eq!(stub.moved_to, "facility:OSH");
+    assert!(net.events.iter().any(|(i, _, e)| *i == 0 && matches!(e, Event::Dropped { doc, .. } if doc == &id)));
+}
+
+#[test]
+fn an_unknown_protocol_version_gets_a_clear_error() {
+    let node = Node::new("gw");
+    let mut s = Session::new(node.store.clone(), Side::Gateway, "gw", "hub", SyncConfig::default()).unwrap();
+    let _hello = s.poll_transmit(0).unwrap().unwrap();
+    let mut future = Frame::Ack { class: 0, upto: 1 }.encode();
+    future[1] = 9;
+    assert!(s.handle_frame(&future, 0).is_err());
+    let reply = Frame::decode(&s.poll_transmit(0).unwrap().unwrap().bytes).unwrap();
+    assert!(matches!(reply, Frame::Error { code: ErrorCode::UnsupportedVersion, ref message } if message.contains("version 9")), "{reply:?}");
+    assert!(s.is_closed());
+}
+
+#[test]
+fn hostile_bytes_never_panic_a_session() {
+    let node = Node::new("hub");
+    let mut rng = fastrand::Rng::with_seed(9);
+    for _ in 0..2_000 {
+        let mut s = Session::new(node.store.clone(), Side::Hub { facility: "WHK".into() }, "hub", "gw", SyncConfig::default()).unwrap();
+        let len = rng.usize(0..200);
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
+        if rng.bool() && bytes.len() > 2 {
+            bytes[0] = b'P';
+            bytes[1] = 1;
+        }
+        let _ = s.handle_frame(&bytes, 0);
+        while let Ok(Some(_)) = s.poll_transmit(0) {}
+    }
+}
