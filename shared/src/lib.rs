@@ -5,5 +5,5 @@
 pub mod model;
 pub mod store;
 pub mod sync;
-pub mod wire;
 pub mod telemetry;
+pub mod wire;

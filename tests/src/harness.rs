@@ -33,7 +33,11 @@ impl Node {
     pub fn new(name: &str) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path(), StoreOptions::default()).expect("store opens");
-        Node { name: name.to_owned(), store, _dir: dir }
+        Node {
+            name: name.to_owned(),
+            store,
+            _dir: dir,
+        }
     }
 }
 
@@ -76,7 +80,10 @@ pub struct Net {
 impl Net {
     /// A hub and one gateway per facility id.
     pub fn new(seed: u64, facilities: &[&str], link: LinkProfile, cfg: SyncConfig) -> Net {
-        let gateways: Vec<(Node, String)> = facilities.iter().map(|f| (Node::new(&format!("gw-{f}")), (*f).to_owned())).collect();
+        let gateways: Vec<(Node, String)> = facilities
+            .iter()
+            .map(|f| (Node::new(&format!("gw-{f}")), (*f).to_owned()))
+            .collect();
         let n = gateways.len();
         Net {
             now: 1_000,
@@ -95,9 +102,30 @@ impl Net {
     /// Opens a session between the hub and gateway `i`, resuming from stored cursors.
     pub fn connect(&mut self, i: usize) {
         let (gw, facility) = &self.gateways[i];
-        let hub = Session::new(self.hub.store.clone(), Side::Hub { facility: facility.clone() }, "hub", &gw.name, self.cfg.clone()).expect("hub session");
-        let gws = Session::new(gw.store.clone(), Side::Gateway, &gw.name, "hub", self.cfg.clone()).expect("gateway session");
-        self.conns[i] = Some(Conn { hub, gw: gws, packets: Vec::new(), busy: [self.now; 2] });
+        let hub = Session::new(
+            self.hub.store.clone(),
+            Side::Hub {
+                facility: facility.clone(),
+            },
+            "hub",
+            &gw.name,
+            self.cfg.clone(),
+        )
+        .expect("hub session");
+        let gws = Session::new(
+            gw.store.clone(),
+            Side::Gateway,
+            &gw.name,
+            "hub",
+            self.cfg.clone(),
+        )
+        .expect("gateway session");
+        self.conns[i] = Some(Conn {
+            hub,
+            gw: gws,
+            packets: Vec::new(),
+            busy: [self.now; 2],
+        });
     }
 
     pub fn connect_all(&mut self) {
@@ -117,11 +145,15 @@ impl Net {
 
     /// Sync statistics of the gateway's and the hub's sessions for gateway `i`.
     pub fn stats(&self, i: usize) -> Option<(Stats, Stats)> {
-        self.conns[i].as_ref().map(|c| (c.gw.stats().clone(), c.hub.stats().clone()))
+        self.conns[i]
+            .as_ref()
+            .map(|c| (c.gw.stats().clone(), c.hub.stats().clone()))
     }
 
     pub fn in_flight(&self, i: usize) -> usize {
-        self.conns[i].as_ref().map_or(0, |c| c.packets.len() + c.gw.in_flight() + c.hub.in_flight())
+        self.conns[i].as_ref().map_or(0, |c| {
+            c.packets.len() + c.gw.in_flight() + c.hub.in_flight()
+        })
     }
 
     /// Lets every session send what it can and delivers what is due at `self.now`.
@@ -129,7 +161,9 @@ impl Net {
     fn tick(&mut self) -> bool {
         let mut moved = false;
         for i in 0..self.conns.len() {
-            let Some(mut conn) = self.conns[i].take() else { continue };
+            let Some(mut conn) = self.conns[i].take() else {
+                continue;
+            };
             // Send.
             for to_hub in [true, false] {
                 loop {
@@ -139,25 +173,44 @@ impl Net {
                         break;
                     }
                     let session = if to_hub { &mut conn.gw } else { &mut conn.hub };
-                    let Some(t) = session.poll_transmit(now).expect("poll") else { break };
+                    let Some(t) = session.poll_transmit(now).expect("poll") else {
+                        break;
+                    };
                     moved = true;
                     let len = t.bytes.len() as u64;
-                    let tx_time = if self.link.rate_bps == 0 { 0 } else { (len * 8 * 1000).div_ceil(self.link.rate_bps) as Millis };
+                    let tx_time = if self.link.rate_bps == 0 {
+                        0
+                    } else {
+                        (len * 8 * 1000).div_ceil(self.link.rate_bps) as Millis
+                    };
                     conn.busy[dir] = now + tx_time;
                     let tr = &mut self.traffic[i];
-                    if to_hub { tr.up += len } else { tr.down += len }
+                    if to_hub {
+                        tr.up += len
+                    } else {
+                        tr.down += len
+                    }
                     tr.frames += 1;
                     if self.rng.f64() < self.link.loss {
                         continue;
                     }
-                    let copies = if self.rng.f64() < self.link.duplicate { 2 } else { 1 };
+                    let copies = if self.rng.f64() < self.link.duplicate {
+                        2
+                    } else {
+                        1
+                    };
                     let mut at = now + tx_time + self.link.latency;
                     if self.rng.f64() < self.link.reorder {
                         at += self.link.latency.max(10);
                     }
                     for _ in 0..copies {
                         self.order += 1;
-                        conn.packets.push(Packet { at, order: self.order, to_hub, bytes: t.bytes.clone() });
+                        conn.packets.push(Packet {
+                            at,
+                            order: self.order,
+                            to_hub,
+                            bytes: t.bytes.clone(),
+                        });
                     }
                 }
             }
@@ -166,7 +219,11 @@ impl Net {
             while conn.packets.first().is_some_and(|p| p.at <= self.now) {
                 let p = conn.packets.remove(0);
                 moved = true;
-                let session = if p.to_hub { &mut conn.hub } else { &mut conn.gw };
+                let session = if p.to_hub {
+                    &mut conn.hub
+                } else {
+                    &mut conn.gw
+                };
                 let _ = session.handle_frame(&p.bytes, self.now);
             }
             for (session, at_hub) in [(&mut conn.gw, false), (&mut conn.hub, true)] {
@@ -190,14 +247,22 @@ impl Net {
             .flatten()
             .flat_map(|c| {
                 let busy = c.busy.iter().copied().filter(|b| *b > self.now);
-                c.packets.iter().map(|p| p.at).chain(busy).chain(c.gw.poll_timeout()).chain(c.hub.poll_timeout())
+                c.packets
+                    .iter()
+                    .map(|p| p.at)
+                    .chain(busy)
+                    .chain(c.gw.poll_timeout())
+                    .chain(c.hub.poll_timeout())
             })
             .min()
     }
 
     fn idle(&self) -> bool {
         self.conns.iter().flatten().all(|c| {
-            c.packets.is_empty() && c.gw.in_flight() == 0 && c.hub.in_flight() == 0 && c.busy.iter().all(|b| *b <= self.now)
+            c.packets.is_empty()
+                && c.gw.poll_timeout().is_none()
+                && c.hub.poll_timeout().is_none()
+                && c.busy.iter().all(|b| *b <= self.now)
         })
     }
 

@@ -12,13 +12,22 @@ use pathway_tests::sample::{SampleConfig, SampleFacility};
 const MINUTE: Millis = 60_000;
 
 fn sample(facility: &str, cases: usize, marks: usize, seed: u64) -> SampleFacility {
-    SampleFacility::generate(&SampleConfig { seed, facility_id: facility.into(), cases, marks, ..SampleConfig::default() })
+    SampleFacility::generate(&SampleConfig {
+        seed,
+        facility_id: facility.into(),
+        cases,
+        marks,
+        ..SampleConfig::default()
+    })
 }
 
 /// A hub holding the national catalogue and two gateways holding their facilities.
 fn network(seed: u64, link: LinkProfile) -> (Net, SampleFacility, SampleFacility) {
     let net = Net::new(seed, &["WHK", "OSH"], link, SyncConfig::default());
-    let (a, b) = (sample("WHK", 40, 300, seed), sample("OSH", 30, 200, seed + 1));
+    let (a, b) = (
+        sample("WHK", 40, 300, seed),
+        sample("OSH", 30, 200, seed + 1),
+    );
     // The catalogue and the facility registry are national: written at the hub.
     a.load_national(&net.hub.store, 1).unwrap();
     net.hub.store.put(&b.facility, 1).unwrap();
@@ -27,30 +36,70 @@ fn network(seed: u64, link: LinkProfile) -> (Net, SampleFacility, SampleFacility
     (net, a, b)
 }
 
-fn note(store: &pathway_shared::store::Store, person: &str, id: &str, now: Millis) -> Result<(), StoreError> {
-    let n = CaseNote { author: "t".into(), at: now, text: format!("note {id}"), ..Default::default() };
-    store.edit::<CaseFile, _, StoreError>(&case_id(person), now, |e| e.put(&["notes", id], &n)).map(drop)
+fn note(
+    store: &pathway_shared::store::Store,
+    person: &str,
+    id: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let n = CaseNote {
+        author: "t".into(),
+        at: now,
+        text: format!("note {id}"),
+        ..Default::default()
+    };
+    store
+        .edit::<CaseFile, _, StoreError>(&case_id(person), now, |e| e.put(&["notes", id], &n))
+        .map(drop)
 }
 
 fn assert_converged(net: &Net) {
     for i in 0..net.gateways.len() {
         let d = net.differences(i);
-        assert!(d.is_empty(), "gateway {i} differs from the hub on {} documents, e.g. {:?}", d.len(), &d[..d.len().min(5)]);
+        assert!(
+            d.is_empty(),
+            "gateway {i} differs from the hub on {} documents, e.g. {:?}",
+            d.len(),
+            &d[..d.len().min(5)]
+        );
     }
 }
 
 #[test]
 fn a_hub_and_two_gateways_converge_and_each_gateway_gets_exactly_its_scope() {
-    let (mut net, a, b) = network(1, LinkProfile { latency: 300, ..Default::default() });
+    let (mut net, a, b) = network(
+        1,
+        LinkProfile {
+            latency: 300,
+            ..Default::default()
+        },
+    );
     net.connect_all();
     net.run_until_quiet(net.now + 60 * MINUTE);
     assert_converged(&net);
     // Each gateway holds the national documents and its own facility, nothing of the other.
     let whk = &net.gateways[0].0.store;
-    assert_eq!(whk.list("national", Kind::Programme).unwrap().len(), a.programmes.len());
+    assert_eq!(
+        whk.list("national", Kind::Programme).unwrap().len(),
+        a.programmes.len()
+    );
     assert!(whk.list("facility:OSH", Kind::CaseFile).unwrap().is_empty());
-    assert_eq!(net.hub.store.list("facility:OSH", Kind::CaseFile).unwrap().len(), b.cases.len());
-    assert_eq!(net.hub.store.list("facility:WHK", Kind::CaseFile).unwrap().len(), a.cases.len());
+    assert_eq!(
+        net.hub
+            .store
+            .list("facility:OSH", Kind::CaseFile)
+            .unwrap()
+            .len(),
+        b.cases.len()
+    );
+    assert_eq!(
+        net.hub
+            .store
+            .list("facility:WHK", Kind::CaseFile)
+            .unwrap()
+            .len(),
+        a.cases.len()
+    );
 }
 
 /// Random edits everywhere over a link that drops, duplicates, reorders and is cut; every seed
@@ -63,7 +112,13 @@ fn random_edits_over_a_hostile_link_converge() {
     };
     for seed in seeds {
         eprintln!("seed {seed}");
-        let link = LinkProfile { latency: 200, rate_bps: 512_000, loss: 0.05, duplicate: 0.05, reorder: 0.1 };
+        let link = LinkProfile {
+            latency: 200,
+            rate_bps: 512_000,
+            loss: 0.05,
+            duplicate: 0.05,
+            reorder: 0.1,
+        };
         let (mut net, a, b) = network(seed, link);
         let mut rng = fastrand::Rng::with_seed(seed);
         net.connect_all();
@@ -71,15 +126,45 @@ fn random_edits_over_a_hostile_link_converge() {
             let now = net.now;
             for _ in 0..rng.usize(1..15) {
                 match rng.u8(..4) {
-                    0 => note(&net.gateways[0].0.store, &a.cases[rng.usize(..a.cases.len())].person_id, &format!("a{round}-{}", rng.u32(..)), now).unwrap(),
-                    1 => note(&net.gateways[1].0.store, &b.cases[rng.usize(..b.cases.len())].person_id, &format!("b{round}-{}", rng.u32(..)), now).unwrap(),
+                    0 => note(
+                        &net.gateways[0].0.store,
+                        &a.cases[rng.usize(..a.cases.len())].person_id,
+                        &format!("a{round}-{}", rng.u32(..)),
+                        now,
+                    )
+                    .unwrap(),
+                    1 => note(
+                        &net.gateways[1].0.store,
+                        &b.cases[rng.usize(..b.cases.len())].person_id,
+                        &format!("b{round}-{}", rng.u32(..)),
+                        now,
+                    )
+                    .unwrap(),
                     // The hub edits a facility's case file too (a national administrator's fix),
                     // once it has arrived.
-                    2 => note(&net.hub.store, &a.cases[rng.usize(..a.cases.len())].person_id, &format!("h{round}-{}", rng.u32(..)), now).or_else(|e| if matches!(e, StoreError::NotFound(_)) { Ok(()) } else { Err(e) }).unwrap(),
+                    2 => note(
+                        &net.hub.store,
+                        &a.cases[rng.usize(..a.cases.len())].person_id,
+                        &format!("h{round}-{}", rng.u32(..)),
+                        now,
+                    )
+                    .or_else(|e| {
+                        if matches!(e, StoreError::NotFound(_)) {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })
+                    .unwrap(),
                     _ => {
                         let p = &a.programmes[rng.usize(..a.programmes.len())];
                         let title = format!("{} (rev {round})", p.title);
-                        net.hub.store.edit::<Programme, _, StoreError>(&p.doc_id(), now, |e| e.put(&["title"], &title)).ok();
+                        net.hub
+                            .store
+                            .edit::<Programme, _, StoreError>(&p.doc_id(), now, |e| {
+                                e.put(&["title"], &title)
+                            })
+                            .ok();
                     }
                 }
             }
@@ -93,14 +178,38 @@ fn random_edits_over_a_hostile_link_converge() {
         }
         // Heal: reconnect everything and let it settle.
         net.connect_all();
-        net.run_until_quiet(net.now + 120 * MINUTE);
+        let took = net.run_until_quiet(net.now + 120 * MINUTE);
+        if std::env::var("PATHWAY_DEBUG").is_ok() {
+            for i in 0..2 {
+                eprintln!(
+                    "took {took} gw{i} inflight {} stats {:?}",
+                    net.in_flight(i),
+                    net.stats(i)
+                );
+                for d in net.differences(i) {
+                    let id = DocId::parse(&d).unwrap();
+                    let n = |s: &pathway_shared::store::Store| {
+                        s.read(&id, |d, _| d.get_changes(&[]).len()).unwrap()
+                    };
+                    eprintln!(
+                        "  {d}: hub {:?} gw {:?}",
+                        n(&net.hub.store),
+                        n(&net.gateways[i].0.store)
+                    );
+                }
+            }
+        }
         assert_converged(&net);
     }
 }
 
 #[test]
 fn after_a_cut_acknowledged_changes_are_not_sent_again() {
-    let link = LinkProfile { latency: 300, rate_bps: 256_000, ..Default::default() };
+    let link = LinkProfile {
+        latency: 300,
+        rate_bps: 256_000,
+        ..Default::default()
+    };
     let mut net = Net::new(3, &["WHK"], link, SyncConfig::default());
     let s = sample("WHK", 600, 6_000, 3);
     s.load_national(&net.hub.store, 1).unwrap();
@@ -116,9 +225,18 @@ fn after_a_cut_acknowledged_changes_are_not_sent_again() {
     assert_converged(&net);
     let (gw, _) = net.stats(0).unwrap();
     let window = (SyncConfig::default().window_frames * SyncConfig::default().frame_bytes) as u64;
-    eprintln!("before cut: {} bytes sent; after: {} more, {} resent", acked_before.0.bytes_sent, net.traffic[0].up - up_before, gw.bytes_resent);
+    eprintln!(
+        "before cut: {} bytes sent; after: {} more, {} resent",
+        acked_before.0.bytes_sent,
+        net.traffic[0].up - up_before,
+        gw.bytes_resent
+    );
     assert!(acked_before.0.bytes_sent > 100_000, "the cut came mid-copy");
-    assert!(gw.bytes_resent <= window, "resent {} bytes, more than one window ({window})", gw.bytes_resent);
+    assert!(
+        gw.bytes_resent <= window,
+        "resent {} bytes, more than one window ({window})",
+        gw.bytes_resent
+    );
     // An unchanged reconnect costs almost nothing.
     net.cut(0);
     let before = net.traffic[0];
@@ -130,7 +248,13 @@ fn after_a_cut_acknowledged_changes_are_not_sent_again() {
 
 #[test]
 fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
-    let (mut net, a, b) = network(4, LinkProfile { latency: 100, ..Default::default() });
+    let (mut net, a, b) = network(
+        4,
+        LinkProfile {
+            latency: 100,
+            ..Default::default()
+        },
+    );
     let whk = net.gateways[0].0.store.clone();
     // WHK writes a case file of a person held at OSH.
     let mut foreign = b.cases[0].clone();
@@ -140,49 +264,155 @@ fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
     net.run_until_quiet(net.now + 30 * MINUTE);
     note(&whk, &a.cases[1].person_id, "after-refusal", net.now).unwrap();
     net.run_until_quiet(net.now + 30 * MINUTE);
-    let refused = |doc: &DocId| net.events.iter().any(|(i, at_hub, e)| *i == 0 && *at_hub && matches!(e, Event::Refused { doc: d, .. } if d == &doc.to_string()));
+    let refused = |doc: &DocId| {
+        net.events.iter().any(|(i, at_hub, e)| {
+            *i == 0
+                && *at_hub
+                && matches!(e, Event::Refused { doc: d, .. } if d == &doc.to_string())
+        })
+    };
     assert!(refused(&foreign.doc_id()));
-    assert!(net.events.iter().any(|(i, at_hub, e)| *i == 0 && !*at_hub && matches!(e, Event::RefusedByPeer { .. })));
+    assert!(
+        net.events
+            .iter()
+            .any(|(i, at_hub, e)| *i == 0 && !*at_hub && matches!(e, Event::RefusedByPeer { .. }))
+    );
     // Not applied: OSH's case file at the hub is OSH's own.
-    assert_eq!(net.hub.store.get::<CaseFile>(&foreign.doc_id()).unwrap().unwrap(), b.cases[0]);
+    assert_eq!(
+        net.hub
+            .store
+            .get::<CaseFile>(&foreign.doc_id())
+            .unwrap()
+            .unwrap(),
+        b.cases[0]
+    );
     // The rest of the session went on.
-    let c: CaseFile = net.hub.store.get(&case_id(&a.cases[1].person_id)).unwrap().unwrap();
+    let c: CaseFile = net
+        .hub
+        .store
+        .get(&case_id(&a.cases[1].person_id))
+        .unwrap()
+        .unwrap();
     assert!(c.notes.contains_key("after-refusal"));
     assert_converged(&net);
 
     // A gateway never sends national changes, but a hostile one might: the hub refuses them.
     let prog = a.programmes[0].doc_id();
-    whk.edit::<Programme, _, StoreError>(&prog, net.now, |e| e.put(&["withdrawn"], &true)).unwrap();
-    let changes = whk.changes_since(&prog, &net.hub.store.read(&prog, |d, _| d.get_heads()).unwrap().unwrap()).unwrap().unwrap();
-    let item = Item::Doc { doc: prog.to_string(), kind: Kind::Programme.as_u8(), scope: "national".into(), changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect() };
-    let mut hub = Session::new(net.hub.store.clone(), Side::Hub { facility: "WHK".into() }, "hub", "gw-evil", SyncConfig::default()).unwrap();
-    hub.handle_frame(&Frame::Hello(Hello { node: "gw-evil".into(), have: [0; 3] }).encode(), 0).unwrap();
-    hub.handle_frame(&Frame::Changes { class: 1, from: 0, to: 5, payload: pack_items(&[item], 3) }.encode(), 0).unwrap();
-    assert!(!net.hub.store.get::<Programme>(&prog).unwrap().unwrap().withdrawn);
+    whk.edit::<Programme, _, StoreError>(&prog, net.now, |e| e.put(&["withdrawn"], &true))
+        .unwrap();
+    let changes = whk
+        .changes_since(
+            &prog,
+            &net.hub
+                .store
+                .read(&prog, |d, _| d.get_heads())
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+    let item = Item::Doc {
+        doc: prog.to_string(),
+        kind: Kind::Programme.as_u8(),
+        scope: "national".into(),
+        changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+    };
+    let mut hub = Session::new(
+        net.hub.store.clone(),
+        Side::Hub {
+            facility: "WHK".into(),
+        },
+        "hub",
+        "gw-evil",
+        SyncConfig::default(),
+    )
+    .unwrap();
+    hub.handle_frame(
+        &Frame::Hello(Hello {
+            node: "gw-evil".into(),
+            have: [0; 3],
+            heard: false,
+        })
+        .encode(),
+        0,
+    )
+    .unwrap();
+    hub.handle_frame(
+        &Frame::Changes {
+            class: 1,
+            from: 0,
+            to: 5,
+            payload: pack_items(&[item], 3),
+        }
+        .encode(),
+        0,
+    )
+    .unwrap();
+    assert!(
+        !net.hub
+            .store
+            .get::<Programme>(&prog)
+            .unwrap()
+            .unwrap()
+            .withdrawn
+    );
     assert_eq!(hub.stats().refused, 1);
     let mut replies = Vec::new();
     while let Some(t) = hub.poll_transmit(0).unwrap() {
         replies.push(Frame::decode(&t.bytes).unwrap());
     }
-    assert!(replies.iter().any(|f| matches!(f, Frame::Refused { reason, .. } if reason.contains("national"))), "{replies:?}");
-    assert!(replies.iter().any(|f| matches!(f, Frame::Ack { class: 1, upto: 5 })), "the frame is acknowledged: the session goes on");
+    assert!(
+        replies
+            .iter()
+            .any(|f| matches!(f, Frame::Refused { reason, .. } if reason.contains("national"))),
+        "{replies:?}"
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|f| matches!(f, Frame::Ack { class: 1, upto: 5 })),
+        "the frame is acknowledged: the session goes on"
+    );
 }
 
 #[test]
 fn a_moved_case_file_arrives_whole_and_leaves_the_old_facility() {
-    let (mut net, a, _) = network(5, LinkProfile { latency: 100, ..Default::default() });
+    let (mut net, a, _) = network(
+        5,
+        LinkProfile {
+            latency: 100,
+            ..Default::default()
+        },
+    );
     net.connect_all();
     net.run_until_quiet(net.now + 30 * MINUTE);
     let person = a.cases[2].person_id.clone();
     let id = case_id(&person);
     note(&net.gateways[0].0.store, &person, "before-move", net.now).unwrap();
     net.run_until_quiet(net.now + 30 * MINUTE);
-    move_case(&net.hub.store, &person, "OSH", "admin.national", "tr-1", net.now).unwrap();
+    move_case(
+        &net.hub.store,
+        &person,
+        "OSH",
+        "admin.national",
+        "tr-1",
+        net.now,
+    )
+    .unwrap();
     net.run_until_quiet(net.now + 30 * MINUTE);
     assert_converged(&net);
-    let hub_heads = net.hub.store.read(&id, |d, _| d.get_heads()).unwrap().unwrap();
+    let hub_heads = net
+        .hub
+        .store
+        .read(&id, |d, _| d.get_heads())
+        .unwrap()
+        .unwrap();
     let osh = &net.gateways[1].0.store;
-    assert_eq!(osh.read(&id, |d, _| d.get_heads()).unwrap().unwrap(), hub_heads, "OSH holds the whole history");
+    assert_eq!(
+        osh.read(&id, |d, _| d.get_heads()).unwrap().unwrap(),
+        hub_heads,
+        "OSH holds the whole history"
+    );
     let moved: CaseFile = osh.get(&id).unwrap().unwrap();
     assert!(moved.notes.contains_key("before-move"));
     assert_eq!(moved.holding_facility, "OSH");
@@ -190,19 +420,33 @@ fn a_moved_case_file_arrives_whole_and_leaves_the_old_facility() {
     assert!(whk.get::<CaseFile>(&id).unwrap().is_none());
     let stub = whk.stub(&id).unwrap().unwrap();
     assert_eq!(stub.moved_to, "facility:OSH");
-    assert!(net.events.iter().any(|(i, _, e)| *i == 0 && matches!(e, Event::Dropped { doc, .. } if doc == &id)));
+    assert!(
+        net.events
+            .iter()
+            .any(|(i, _, e)| *i == 0 && matches!(e, Event::Dropped { doc, .. } if doc == &id))
+    );
 }
 
 #[test]
 fn an_unknown_protocol_version_gets_a_clear_error() {
     let node = Node::new("gw");
-    let mut s = Session::new(node.store.clone(), Side::Gateway, "gw", "hub", SyncConfig::default()).unwrap();
+    let mut s = Session::new(
+        node.store.clone(),
+        Side::Gateway,
+        "gw",
+        "hub",
+        SyncConfig::default(),
+    )
+    .unwrap();
     let _hello = s.poll_transmit(0).unwrap().unwrap();
     let mut future = Frame::Ack { class: 0, upto: 1 }.encode();
     future[1] = 9;
     assert!(s.handle_frame(&future, 0).is_err());
     let reply = Frame::decode(&s.poll_transmit(0).unwrap().unwrap().bytes).unwrap();
-    assert!(matches!(reply, Frame::Error { code: ErrorCode::UnsupportedVersion, ref message } if message.contains("version 9")), "{reply:?}");
+    assert!(
+        matches!(reply, Frame::Error { code: ErrorCode::UnsupportedVersion, ref message } if message.contains("version 9")),
+        "{reply:?}"
+    );
     assert!(s.is_closed());
 }
 
@@ -211,7 +455,16 @@ fn hostile_bytes_never_panic_a_session() {
     let node = Node::new("hub");
     let mut rng = fastrand::Rng::with_seed(9);
     for _ in 0..2_000 {
-        let mut s = Session::new(node.store.clone(), Side::Hub { facility: "WHK".into() }, "hub", "gw", SyncConfig::default()).unwrap();
+        let mut s = Session::new(
+            node.store.clone(),
+            Side::Hub {
+                facility: "WHK".into(),
+            },
+            "hub",
+            "gw",
+            SyncConfig::default(),
+        )
+        .unwrap();
         let len = rng.usize(0..200);
         let mut bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
         if rng.bool() && bytes.len() > 2 {

@@ -47,7 +47,12 @@ pub struct SyncConfig {
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        SyncConfig { frame_bytes: 64 << 10, window_frames: 8, zstd_level: 19, retransmit_after: 30_000 }
+        SyncConfig {
+            frame_bytes: 64 << 10,
+            window_frames: 8,
+            zstd_level: 19,
+            retransmit_after: 30_000,
+        }
     }
 }
 
@@ -110,10 +115,18 @@ struct InFlight {
     docs: Vec<(DocId, Vec<ChangeHash>)>,
 }
 
+/// One class's sending side. Seqs are ours; the peer acknowledges them.
 #[derive(Default)]
 struct SendClass {
+    /// Everything up to here is acknowledged, or had nothing to send.
     acked: u64,
+    /// Where the next frame's walk of the feed starts.
     next: u64,
+    /// The `to` of the last frame sent: the next frame's `from`, so the receiver sees frames
+    /// as contiguous even when the walk skipped entries with nothing to send.
+    last_to: u64,
+    /// The highest seq the peer itself has confirmed holding.
+    peer_cursor: u64,
     /// Highest `to` sent in this session, to count resends.
     high: u64,
     inflight: VecDeque<InFlight>,
@@ -122,8 +135,6 @@ struct SendClass {
 #[derive(Default)]
 struct RecvClass {
     cursor: u64,
-    /// Frames applied beyond a gap: `from → to`.
-    ahead: BTreeMap<u64, u64>,
 }
 
 pub struct Session {
@@ -133,6 +144,9 @@ pub struct Session {
     cfg: SyncConfig,
     connected: bool,
     closed: bool,
+    hello: Hello,
+    /// When our hello was last sent; it is sent again until the peer's arrives.
+    hello_sent_at: Option<Millis>,
     send: [SendClass; 3],
     recv: [RecvClass; 3],
     /// Heads the peer will hold once frames in flight are acknowledged; falls back to the
@@ -151,9 +165,16 @@ fn cursor_name(peer: &str, dir: &str, class: Class) -> String {
 
 /// The heads of a peer that held `base` and then received `changes`.
 fn advance_heads(base: &[ChangeHash], changes: &[Change]) -> Vec<ChangeHash> {
-    let deps: HashSet<ChangeHash> = changes.iter().flat_map(|c| c.deps().iter().copied()).collect();
-    let mut heads: Vec<ChangeHash> =
-        base.iter().copied().chain(changes.iter().map(Change::hash)).filter(|h| !deps.contains(h)).collect();
+    let deps: HashSet<ChangeHash> = changes
+        .iter()
+        .flat_map(|c| c.deps().iter().copied())
+        .collect();
+    let mut heads: Vec<ChangeHash> = base
+        .iter()
+        .copied()
+        .chain(changes.iter().map(Change::hash))
+        .filter(|h| !deps.contains(h))
+        .collect();
     heads.sort();
     heads.dedup();
     heads
@@ -162,13 +183,24 @@ fn advance_heads(base: &[ChangeHash], changes: &[Change]) -> Vec<ChangeHash> {
 enum Walked {
     Skip,
     /// `partial`: the document had more changes than fit; the rest goes in the next frame.
-    Item { item: Item, heads: Vec<ChangeHash>, raw: usize, partial: bool },
+    Item {
+        item: Item,
+        heads: Vec<ChangeHash>,
+        raw: usize,
+        partial: bool,
+    },
 }
 
 impl Session {
     /// A session with `peer`, resuming from the cursors stored for it. `local` is this node's id
     /// as the peer knows it.
-    pub fn new(store: Store, side: Side, local: &str, peer: &str, cfg: SyncConfig) -> Result<Session, StoreError> {
+    pub fn new(
+        store: Store,
+        side: Side,
+        local: &str,
+        peer: &str,
+        cfg: SyncConfig,
+    ) -> Result<Session, StoreError> {
         let mut recv: [RecvClass; 3] = Default::default();
         let mut have = [0; 3];
         for c in Class::ALL {
@@ -183,6 +215,12 @@ impl Session {
             cfg,
             connected: false,
             closed: false,
+            hello: Hello {
+                node: local.to_owned(),
+                have,
+                heard: false,
+            },
+            hello_sent_at: None,
             send: Default::default(),
             recv,
             sent_heads: HashMap::new(),
@@ -191,7 +229,7 @@ impl Session {
             stats: Stats::default(),
             ratio: 3.0,
         };
-        s.control(Frame::Hello(Hello { node: local.to_owned(), have }));
+        s.control(Frame::Hello(s.hello.clone()));
         Ok(s)
     }
 
@@ -223,7 +261,10 @@ impl Session {
     }
 
     fn control(&mut self, frame: Frame) {
-        self.outbox.push_back(Transmit { class: Class::Urgent, bytes: frame.encode() });
+        self.outbox.push_back(Transmit {
+            class: Class::Urgent,
+            bytes: frame.encode(),
+        });
     }
 
     fn fail(&mut self, code: ErrorCode, message: String) {
@@ -237,19 +278,42 @@ impl Session {
 
     /// When the driver should call [`Session::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.send.iter().filter_map(|s| s.inflight.front()).map(|f| f.sent_at + self.cfg.retransmit_after).min()
+        let hello = self
+            .hello_sent_at
+            .filter(|_| !self.connected && !self.closed);
+        self.send
+            .iter()
+            .filter_map(|s| s.inflight.front())
+            .map(|f| f.sent_at)
+            .chain(hello)
+            .map(|t| t + self.cfg.retransmit_after)
+            .min()
     }
 
     /// Resends from the last acknowledgement in any class whose oldest frame waited too long.
     pub fn handle_timeout(&mut self, now: Millis) {
+        if !self.connected
+            && !self.closed
+            && self
+                .hello_sent_at
+                .is_some_and(|t| now >= t + self.cfg.retransmit_after)
+        {
+            self.hello_sent_at = None;
+            self.control(Frame::Hello(self.hello.clone()));
+        }
         for st in &mut self.send {
-            if st.inflight.front().is_some_and(|f| now >= f.sent_at + self.cfg.retransmit_after) {
+            if st
+                .inflight
+                .front()
+                .is_some_and(|f| now >= f.sent_at + self.cfg.retransmit_after)
+            {
                 for f in st.inflight.drain(..) {
                     for (doc, _) in f.docs {
                         self.sent_heads.remove(&doc);
                     }
                 }
                 st.next = st.acked;
+                st.last_to = st.peer_cursor;
             }
         }
     }
@@ -257,6 +321,9 @@ impl Session {
     /// The next frame to send: control frames first, then data by class, urgent first.
     pub fn poll_transmit(&mut self, now: Millis) -> Result<Option<Transmit>, SyncError> {
         if let Some(t) = self.outbox.pop_front() {
+            if !self.connected && self.hello_sent_at.is_none() {
+                self.hello_sent_at = Some(now);
+            }
             self.stats.frames_sent += 1;
             self.stats.bytes_sent += t.bytes.len() as u64;
             return Ok(Some(t));
@@ -293,13 +360,25 @@ impl Session {
 
     /// What to send for one feed entry's document.
     fn walk(&mut self, doc: &DocId, budget: usize, now: Millis) -> Result<Walked, StoreError> {
-        let Some(meta) = self.store.meta(doc)? else { return Ok(Walked::Skip) };
+        let Some(meta) = self.store.meta(doc)? else {
+            return Ok(Walked::Skip);
+        };
         if !self.may_send(&meta) {
             let known = self.known_heads(doc)?;
             if matches!(self.side, Side::Hub { .. }) && !known.is_empty() {
                 // The peer holds a document that is no longer in its scope: it moved away.
-                let item = Item::Drop { doc: doc.to_string(), moved_to: meta.scope.partition(), at: now, by: "hub".into() };
-                return Ok(Walked::Item { item, heads: Vec::new(), raw: 64, partial: false });
+                let item = Item::Drop {
+                    doc: doc.to_string(),
+                    moved_to: meta.scope.partition(),
+                    at: now,
+                    by: "hub".into(),
+                };
+                return Ok(Walked::Item {
+                    item,
+                    heads: Vec::new(),
+                    raw: 64,
+                    partial: false,
+                });
             }
             return Ok(Walked::Skip);
         }
@@ -326,7 +405,12 @@ impl Session {
             scope: meta.scope.to_string(),
             changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
         };
-        Ok(Walked::Item { item, heads, raw, partial })
+        Ok(Walked::Item {
+            item,
+            heads,
+            raw,
+            partial,
+        })
     }
 
     /// Builds the next frame of class `c` from the feed, or advances the cursor over entries
@@ -351,7 +435,12 @@ impl Session {
                 }
                 match self.walk(&e.doc, target_raw.saturating_sub(raw).max(1), now)? {
                     Walked::Skip => to = e.seq,
-                    Walked::Item { item, heads, raw: r, partial } => {
+                    Walked::Item {
+                        item,
+                        heads,
+                        raw: r,
+                        partial,
+                    } => {
                         if !parts.is_empty() && raw + r > target_raw {
                             break 'walk;
                         }
@@ -377,7 +466,8 @@ impl Session {
                 st.next = to;
                 if st.inflight.is_empty() {
                     st.acked = to;
-                    self.store.set_cursor(&cursor_name(&self.peer, "send", c), to)?;
+                    self.store
+                        .set_cursor(&cursor_name(&self.peer, "send", c), to)?;
                 }
             }
             return Ok(None);
@@ -392,19 +482,40 @@ impl Session {
             payload = wire::pack_items(&items, self.cfg.zstd_level);
         }
         self.ratio = (wire::raw_size(&items) as f64 / payload.len().max(1) as f64).clamp(1.0, 20.0);
-        let changes: usize = items.iter().map(|i| if let Item::Doc { changes, .. } = i { changes.len() } else { 0 }).sum();
-        let docs: Vec<(DocId, Vec<ChangeHash>)> = parts.into_iter().map(|(_, d, h, _)| (d, h)).collect();
+        let changes: usize = items
+            .iter()
+            .map(|i| {
+                if let Item::Doc { changes, .. } = i {
+                    changes.len()
+                } else {
+                    0
+                }
+            })
+            .sum();
+        let docs: Vec<(DocId, Vec<ChangeHash>)> =
+            parts.into_iter().map(|(_, d, h, _)| (d, h)).collect();
         for (d, h) in &docs {
             self.sent_heads.insert(d.clone(), h.clone());
         }
         let st = &mut self.send[c as usize];
-        let bytes = Frame::Changes { class: c as u8, from: start, to, payload }.encode();
+        let bytes = Frame::Changes {
+            class: c as u8,
+            from: st.last_to,
+            to,
+            payload,
+        }
+        .encode();
+        st.last_to = to;
         if start < st.high {
             self.stats.bytes_resent += bytes.len() as u64;
         }
         st.high = st.high.max(to);
         st.next = to;
-        st.inflight.push_back(InFlight { to, sent_at: now, docs });
+        st.inflight.push_back(InFlight {
+            to,
+            sent_at: now,
+            docs,
+        });
         self.stats.changes_sent += changes as u64;
         Ok(Some(bytes))
     }
@@ -416,14 +527,23 @@ impl Session {
         let frame = match Frame::decode(bytes) {
             Ok(f) => f,
             Err(e) => {
-                let code = if matches!(e, WireError::Version(_)) { ErrorCode::UnsupportedVersion } else { ErrorCode::Malformed };
+                let code = if matches!(e, WireError::Version(_)) {
+                    ErrorCode::UnsupportedVersion
+                } else {
+                    ErrorCode::Malformed
+                };
                 self.fail(code, e.to_string());
                 return Err(e.into());
             }
         };
         match frame {
             Frame::Hello(h) => self.on_hello(h)?,
-            Frame::Changes { class, from, to, payload } => self.on_changes(class, from, to, &payload, now)?,
+            Frame::Changes {
+                class,
+                from,
+                to,
+                payload,
+            } => self.on_changes(class, from, to, &payload, now)?,
             Frame::Ack { class, upto } => self.on_ack(class, upto)?,
             Frame::Refused { doc, reason } => {
                 self.stats.refused_by_peer += 1;
@@ -433,7 +553,10 @@ impl Session {
             Frame::Need { doc, have } => self.on_need(&doc, have)?,
             Frame::Error { code, message } => {
                 self.closed = true;
-                self.events.push_back(Event::PeerError { code, message: message.clone() });
+                self.events.push_back(Event::PeerError {
+                    code,
+                    message: message.clone(),
+                });
                 return Err(SyncError::Peer { code, message });
             }
         }
@@ -441,6 +564,15 @@ impl Session {
     }
 
     fn on_hello(&mut self, h: Hello) -> Result<(), StoreError> {
+        if self.connected {
+            // This session already resumed from the peer's first hello. If the peer has not
+            // heard ours, it was lost: say it again.
+            if !h.heard {
+                self.control(Frame::Hello(self.hello.clone()));
+            }
+            return Ok(());
+        }
+        self.hello.heard = true;
         let durable = self.store.durable_seq();
         for c in Class::ALL {
             let stored = self.store.cursor(&cursor_name(&self.peer, "send", c))?;
@@ -454,8 +586,16 @@ impl Session {
                 self.store.clear_peer_heads(&self.peer)?;
             }
             let st = &mut self.send[c as usize];
-            *st = SendClass { acked: have, next: have, high: stored.max(have), inflight: VecDeque::new() };
-            self.store.set_cursor(&cursor_name(&self.peer, "send", c), have)?;
+            *st = SendClass {
+                acked: have,
+                next: have,
+                last_to: have,
+                peer_cursor: have,
+                high: stored.max(have),
+                inflight: VecDeque::new(),
+            };
+            self.store
+                .set_cursor(&cursor_name(&self.peer, "send", c), have)?;
         }
         self.sent_heads.clear();
         self.connected = true;
@@ -465,29 +605,46 @@ impl Session {
 
     fn on_ack(&mut self, class: u8, upto: u64) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
-            self.fail(ErrorCode::Malformed, format!("ack for unknown class {class}"));
+            self.fail(
+                ErrorCode::Malformed,
+                format!("ack for unknown class {class}"),
+            );
             return Err(WireError::Body(format!("unknown class {class}")).into());
         };
         let st = &mut self.send[c as usize];
         while st.inflight.front().is_some_and(|f| f.to <= upto) {
             if let Some(f) = st.inflight.pop_front() {
                 for (doc, heads) in &f.docs {
-                    self.store.set_peer_heads(&self.peer, doc, heads)?;
+                    // What the peer sent us meanwhile is not in the frame's heads: keep both.
+                    let mut known = self.store.peer_heads(&self.peer, doc)?;
+                    known.extend(heads.iter().copied());
+                    known.sort();
+                    known.dedup();
+                    if known.len() > 16 || heads.is_empty() {
+                        known = heads.clone();
+                    }
+                    self.store.set_peer_heads(&self.peer, doc, &known)?;
                 }
             }
         }
+        st.peer_cursor = st.peer_cursor.max(upto);
         if upto > st.acked {
             st.acked = upto;
             st.next = st.next.max(upto);
-            self.store.set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
+            self.store
+                .set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
         }
         Ok(())
     }
 
     fn on_need(&mut self, doc: &str, have: Vec<[u8; 32]>) -> Result<(), StoreError> {
-        let Ok(id) = DocId::parse(doc) else { return Ok(()) };
+        let Ok(id) = DocId::parse(doc) else {
+            return Ok(());
+        };
         let have: Vec<ChangeHash> = have.into_iter().map(ChangeHash).collect();
-        let (Some(meta), Some(changes)) = (self.store.meta(&id)?, self.store.changes_since(&id, &have)?) else {
+        let (Some(meta), Some(changes)) =
+            (self.store.meta(&id)?, self.store.changes_since(&id, &have)?)
+        else {
             return Ok(());
         };
         if changes.is_empty() || !self.may_send(&meta) {
@@ -502,18 +659,35 @@ impl Session {
         let payload = wire::pack_items(&[item], self.cfg.zstd_level);
         self.outbox.push_back(Transmit {
             class: Class::Records,
-            bytes: Frame::Changes { class: Class::Records as u8, from: 0, to: 0, payload }.encode(),
+            bytes: Frame::Changes {
+                class: Class::Records as u8,
+                from: 0,
+                to: 0,
+                payload,
+            }
+            .encode(),
         });
         Ok(())
     }
 
     /// Checks an incoming document against what the peer may write. Returns the metadata to
     /// store it under and whether it needs review.
-    fn authorize(&self, doc: &str, kind: u8, scope: &str) -> Result<(DocId, DocMeta, bool), String> {
+    fn authorize(
+        &self,
+        doc: &str,
+        kind: u8,
+        scope: &str,
+    ) -> Result<(DocId, DocMeta, bool), String> {
         let id = DocId::parse(doc).map_err(|e| e.to_string())?;
         let kind = Kind::from_u8(kind).ok_or_else(|| format!("unknown document kind {kind}"))?;
-        let declared = DocMeta { kind, scope: Scope::parse(scope).map_err(|e| e.to_string())? };
-        let existing = self.store.meta(&id).map_err(|e| format!("cannot read {id}: {e}"))?;
+        let declared = DocMeta {
+            kind,
+            scope: Scope::parse(scope).map_err(|e| e.to_string())?,
+        };
+        let existing = self
+            .store
+            .meta(&id)
+            .map_err(|e| format!("cannot read {id}: {e}"))?;
         if existing.as_ref().is_some_and(|m| m.kind != kind) {
             return Err(format!("{id} is not a {kind}"));
         }
@@ -530,24 +704,54 @@ impl Session {
         if existing.is_some() && kind == Kind::CaseFile && self.moved_from(&id, facility) {
             return Ok((id, meta, true));
         }
-        Err(format!("{id} is in scope {}; facility {facility} may write only its own documents", meta.scope))
+        Err(format!(
+            "{id} is in scope {}; facility {facility} may write only its own documents",
+            meta.scope
+        ))
     }
 
     /// Whether the case file `id` was transferred out of `facility`.
     fn moved_from(&self, id: &DocId, facility: &str) -> bool {
         self.store
-            .read(id, |d, _| autosurgeon::hydrate_prop::<_, BTreeMap<String, TransferRecord>, _, _>(d, automerge::ROOT, "transfers"))
+            .read(id, |d, _| {
+                autosurgeon::hydrate_prop::<_, BTreeMap<String, TransferRecord>, _, _>(
+                    d,
+                    automerge::ROOT,
+                    "transfers",
+                )
+            })
             .ok()
             .flatten()
             .and_then(Result::ok)
             .is_some_and(|t| t.values().any(|r| r.from_facility == facility))
     }
 
-    fn on_changes(&mut self, class: u8, from: u64, to: u64, payload: &[u8], now: Millis) -> Result<(), SyncError> {
+    fn on_changes(
+        &mut self,
+        class: u8,
+        from: u64,
+        to: u64,
+        payload: &[u8],
+        now: Millis,
+    ) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
-            self.fail(ErrorCode::Malformed, format!("changes for unknown class {class}"));
+            self.fail(
+                ErrorCode::Malformed,
+                format!("changes for unknown class {class}"),
+            );
             return Err(WireError::Body(format!("unknown class {class}")).into());
         };
+        let repair = from == 0 && to == 0;
+        let cursor = self.recv[c as usize].cursor;
+        if !repair && from > cursor {
+            // A frame before this one was lost: take nothing past the gap. The sender resends
+            // from our cursor once its frames in flight time out.
+            self.control(Frame::Ack {
+                class,
+                upto: cursor,
+            });
+            return Ok(());
+        }
         let items = match wire::unpack_items(payload) {
             Ok(i) => i,
             Err(e) => {
@@ -558,63 +762,94 @@ impl Session {
         let mut incoming = Vec::new();
         for item in items {
             match item {
-                Item::Doc { doc, kind, scope, changes } => match self.authorize(&doc, kind, &scope) {
+                Item::Doc {
+                    doc,
+                    kind,
+                    scope,
+                    changes,
+                } => match self.authorize(&doc, kind, &scope) {
                     Ok((id, meta, after_move)) => {
-                        let parsed: Result<Vec<Change>, _> = changes.into_iter().map(Change::from_bytes).collect();
+                        let parsed: Result<Vec<Change>, _> =
+                            changes.into_iter().map(Change::from_bytes).collect();
                         match parsed {
                             Ok(changes) => {
                                 if after_move {
                                     tracing::warn!(peer = %self.peer, doc = %id, "edit to a moved case file merged; flagged for review");
                                     self.events.push_back(Event::AfterMove { doc: id.clone() });
                                 }
-                                incoming.push(Incoming { doc: id, meta, class: c, changes });
+                                incoming.push(Incoming {
+                                    doc: id,
+                                    meta,
+                                    class: c,
+                                    changes,
+                                });
                             }
                             Err(e) => self.refuse(doc, format!("a change does not decode: {e}")),
                         }
                     }
                     Err(reason) => self.refuse(doc, reason),
                 },
-                Item::Drop { doc, moved_to, at, by } => {
+                Item::Drop {
+                    doc,
+                    moved_to,
+                    at,
+                    by,
+                } => {
                     if self.side != Side::Gateway {
                         self.refuse(doc, "only the hub moves documents".into());
                         continue;
                     }
                     let Ok(id) = DocId::parse(&doc) else { continue };
-                    self.store.retire(&id, &Stub { moved_to: moved_to.clone(), at, by })?;
+                    self.store.retire(
+                        &id,
+                        &Stub {
+                            moved_to: moved_to.clone(),
+                            at,
+                            by,
+                        },
+                    )?;
                     tracing::info!(doc = %id, %moved_to, "case file moved away; stub kept");
                     self.events.push_back(Event::Dropped { doc: id, moved_to });
                 }
             }
         }
-        let received: Vec<(DocId, Vec<Change>)> = incoming.iter().map(|i| (i.doc.clone(), i.changes.clone())).collect();
+        let received: Vec<(DocId, Vec<Change>)> = incoming
+            .iter()
+            .map(|i| (i.doc.clone(), i.changes.clone()))
+            .collect();
         self.stats.changes_received += received.iter().map(|r| r.1.len() as u64).sum::<u64>();
         let applied = self.store.apply_many(incoming)?;
+        let mut complete = true;
         for ((doc, changes), applied) in received.into_iter().zip(applied) {
-            // The peer holds what it sent us: never echo it back.
-            let heads = advance_heads(&self.known_heads(&doc)?, &changes);
-            self.store.set_peer_heads(&self.peer, &doc, &heads)?;
-            self.sent_heads.insert(doc.clone(), heads);
+            // The peer holds what it sent us: never echo it back. The stored heads only ever
+            // count what the peer acknowledged or sent; frames still in flight stay out of them.
+            let stored = self.store.peer_heads(&self.peer, &doc)?;
+            self.store
+                .set_peer_heads(&self.peer, &doc, &advance_heads(&stored, &changes))?;
+            if let Some(sent) = self.sent_heads.get_mut(&doc) {
+                *sent = advance_heads(sent, &changes);
+            }
             if !applied.missing.is_empty() {
-                self.control(Frame::Need { doc: doc.to_string(), have: applied.heads.iter().map(|h| h.0).collect() });
+                // Held in memory, not stored: ask for what is missing and do not acknowledge
+                // the frame until it is whole.
+                complete = false;
+                self.control(Frame::Need {
+                    doc: doc.to_string(),
+                    have: applied.heads.iter().map(|h| h.0).collect(),
+                });
             }
         }
         let _ = now;
-        if from == 0 && to == 0 {
+        if repair {
             return Ok(());
         }
         let r = &mut self.recv[c as usize];
-        if to > r.cursor {
-            r.ahead.insert(from, to);
-            while let Some((&f, &t)) = r.ahead.first_key_value() {
-                if f > r.cursor {
-                    break;
-                }
-                r.cursor = r.cursor.max(t);
-                r.ahead.remove(&f);
-            }
-            self.store.set_cursor(&cursor_name(&self.peer, "recv", c), r.cursor)?;
+        if complete && to > r.cursor {
+            r.cursor = to;
+            self.store
+                .set_cursor(&cursor_name(&self.peer, "recv", c), to)?;
         }
-        let upto = self.recv[c as usize].cursor;
+        let upto = r.cursor;
         self.control(Frame::Ack { class, upto });
         Ok(())
     }
@@ -622,7 +857,10 @@ impl Session {
     fn refuse(&mut self, doc: String, reason: String) {
         self.stats.refused += 1;
         tracing::warn!(peer = %self.peer, %doc, %reason, "refused changes");
-        self.events.push_back(Event::Refused { doc: doc.clone(), reason: reason.clone() });
+        self.events.push_back(Event::Refused {
+            doc: doc.clone(),
+            reason: reason.clone(),
+        });
         self.control(Frame::Refused { doc, reason });
     }
 }
@@ -630,11 +868,33 @@ impl Session {
 /// Moves a person's case file to another facility, at the hub: its scope changes first, so the
 /// next walk sends the whole file to the new facility and tells the old one to drop it; then the
 /// transfer is recorded in the file, in the urgent class.
-pub fn move_case(store: &Store, person: &str, to_facility: &str, by: &str, transfer_id: &str, now: Millis) -> Result<(), StoreError> {
+pub fn move_case(
+    store: &Store,
+    person: &str,
+    to_facility: &str,
+    by: &str,
+    transfer_id: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
     let id = case_id(person);
-    let from = store.get::<CaseFile>(&id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?.holding_facility;
-    store.set_scope(&id, Scope::Person { person: person.to_owned(), facility: to_facility.to_owned() })?;
-    let record = TransferRecord { from_facility: from, to_facility: to_facility.to_owned(), at: now, by: by.to_owned(), reason: "transfer".into() };
+    let from = store
+        .get::<CaseFile>(&id)?
+        .ok_or_else(|| StoreError::NotFound(id.clone()))?
+        .holding_facility;
+    store.set_scope(
+        &id,
+        Scope::Person {
+            person: person.to_owned(),
+            facility: to_facility.to_owned(),
+        },
+    )?;
+    let record = TransferRecord {
+        from_facility: from,
+        to_facility: to_facility.to_owned(),
+        at: now,
+        by: by.to_owned(),
+        reason: "transfer".into(),
+    };
     store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
         e.set_class(Class::Urgent);
         e.put(&["holding_facility"], &to_facility.to_owned())?;

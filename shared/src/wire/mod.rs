@@ -26,6 +26,9 @@ pub struct Hello {
     /// Per class, the sender's receive cursor: "I hold everything you sent up to this seq of
     /// yours."
     pub have: [u64; 3],
+    /// Whether the sender has already heard the receiver's hello. A hello with `false` that
+    /// reaches a session already live is answered with our hello again: the first was lost.
+    pub heard: bool,
 }
 
 /// One document's changes, or the instruction to drop a document that moved away.
@@ -71,12 +74,24 @@ pub enum Frame {
         payload: Vec<u8>,
     },
     /// "I hold, durably, everything you sent in this class up to `upto`."
-    Ack { class: ClassByte, upto: u64 },
+    Ack {
+        class: ClassByte,
+        upto: u64,
+    },
     /// A document's changes were not applied: the receiver refuses them.
-    Refused { doc: String, reason: String },
+    Refused {
+        doc: String,
+        reason: String,
+    },
     /// Changes for `doc` arrived whose dependencies are missing; send what `have` lacks.
-    Need { doc: String, have: Vec<[u8; 32]> },
-    Error { code: ErrorCode, message: String },
+    Need {
+        doc: String,
+        have: Vec<[u8; 32]>,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 /// A frame that cannot be read.
@@ -113,7 +128,9 @@ impl Frame {
             [] | [_] => Err(WireError::Truncated),
             [m, ..] if *m != MAGIC => Err(WireError::NotPathway),
             [_, v, ..] if *v != VERSION => Err(WireError::Version(*v)),
-            [_, _, body @ ..] => postcard::from_bytes(body).map_err(|e| WireError::Body(e.to_string())),
+            [_, _, body @ ..] => {
+                postcard::from_bytes(body).map_err(|e| WireError::Body(e.to_string()))
+            }
         }
     }
 }
@@ -130,7 +147,8 @@ pub fn raw_size(items: &[Item]) -> usize {
 }
 
 pub fn unpack_items(payload: &[u8]) -> Result<Vec<Item>, WireError> {
-    let raw = zstd::bulk::decompress(payload, MAX_PAYLOAD).map_err(|e| WireError::Payload(e.to_string()))?;
+    let raw = zstd::bulk::decompress(payload, MAX_PAYLOAD)
+        .map_err(|e| WireError::Payload(e.to_string()))?;
     postcard::from_bytes(&raw).map_err(|e| WireError::Body(e.to_string()))
 }
 

@@ -9,11 +9,23 @@ fn hex(b: &[u8]) -> String {
 
 #[test]
 fn frames_are_pinned_byte_for_byte() {
-    let hello = Frame::Hello(Hello { node: "gw-whk".into(), have: [0, 7, 300] });
-    expect!["5001000667772d77686b0007ac02"].assert_eq(&hex(&hello.encode()));
-    let ack = Frame::Ack { class: 1, upto: 1_000 };
+    let hello = Frame::Hello(Hello {
+        node: "gw-whk".into(),
+        have: [0, 7, 300],
+        heard: false,
+    });
+    expect!["5001000667772d77686b0007ac0200"].assert_eq(&hex(&hello.encode()));
+    let ack = Frame::Ack {
+        class: 1,
+        upto: 1_000,
+    };
     expect!["50010201e807"].assert_eq(&hex(&ack.encode()));
-    let items = vec![Item::Doc { doc: "case/P1".into(), kind: 6, scope: "person:P1@WHK".into(), changes: vec![vec![1, 2, 3]] }];
+    let items = vec![Item::Doc {
+        doc: "case/P1".into(),
+        kind: 6,
+        scope: "person:P1@WHK".into(),
+        changes: vec![vec![1, 2, 3]],
+    }];
     let payload = pack_items(&items, 3);
     assert_eq!(unpack_items(&payload).unwrap(), items);
 }
@@ -23,8 +35,14 @@ fn bad_frames_are_errors() {
     assert_eq!(Frame::decode(&[]), Err(WireError::Truncated));
     assert_eq!(Frame::decode(b"X\x01\x00"), Err(WireError::NotPathway));
     assert_eq!(Frame::decode(b"P\x09\x00"), Err(WireError::Version(9)));
-    assert!(matches!(Frame::decode(b"P\x01\x63"), Err(WireError::Body(_))));
-    assert!(matches!(Frame::decode(&vec![b'P'; MAX_FRAME + 1]), Err(WireError::TooLarge(_))));
+    assert!(matches!(
+        Frame::decode(b"P\x01\x63"),
+        Err(WireError::Body(_))
+    ));
+    assert!(matches!(
+        Frame::decode(&vec![b'P'; MAX_FRAME + 1]),
+        Err(WireError::TooLarge(_))
+    ));
     // A zstd bomb: 64 MiB of zeros compress to a few KiB and must be refused.
     let bomb = zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap();
     assert!(matches!(unpack_items(&bomb), Err(WireError::Payload(_))));
@@ -46,7 +64,7 @@ proptest! {
 
     #[test]
     fn frames_round_trip(node in "[a-z0-9-]{0,20}", have in any::<[u64; 3]>(), class in 0u8..3, from in any::<u64>(), to in any::<u64>(), payload in proptest::collection::vec(any::<u8>(), 0..64)) {
-        for f in [Frame::Hello(Hello { node: node.clone(), have }), Frame::Changes { class, from, to, payload: payload.clone() }, Frame::Ack { class, upto: to }] {
+        for f in [Frame::Hello(Hello { node: node.clone(), have, heard: false }), Frame::Changes { class, from, to, payload: payload.clone() }, Frame::Ack { class, upto: to }] {
             prop_assert_eq!(Frame::decode(&f.encode()).unwrap(), f);
         }
     }
