@@ -62,6 +62,24 @@ pub struct Traffic {
     pub up: u64,
     pub down: u64,
     pub frames: u64,
+    /// The largest frame seen.
+    pub max_frame: u64,
+}
+
+impl Traffic {
+    pub fn total(&self) -> u64 {
+        self.up + self.down
+    }
+
+    /// What crossed since `before`.
+    pub fn since(&self, before: Traffic) -> Traffic {
+        Traffic {
+            up: self.up - before.up,
+            down: self.down - before.down,
+            frames: self.frames - before.frames,
+            max_frame: self.max_frame,
+        }
+    }
 }
 
 pub struct Net {
@@ -191,6 +209,7 @@ impl Net {
                         tr.down += len
                     }
                     tr.frames += 1;
+                    tr.max_frame = tr.max_frame.max(len);
                     if self.rng.f64() < self.link.loss {
                         continue;
                     }

@@ -82,7 +82,7 @@ pub struct Stats {
     pub bytes_received: u64,
     pub changes_sent: u64,
     pub changes_received: u64,
-    /// Bytes of change frames sent again after a cut or a timeout.
+    /// Bytes of change frames this session sent again after a timeout.
     pub bytes_resent: u64,
     pub refused: u64,
     pub refused_by_peer: u64,
@@ -158,6 +158,9 @@ pub struct Session {
     /// Raw bytes per compressed byte seen so far, to size frames.
     ratio: f64,
 }
+
+/// Skipped feed entries after which an empty frame moves the peer's cursor along.
+const CATCH_UP_ENTRIES: u64 = 4_096;
 
 fn cursor_name(peer: &str, dir: &str, class: Class) -> String {
     format!("{peer}/{dir}/{}", class as u8)
@@ -466,11 +469,14 @@ impl Session {
                 st.next = to;
                 if st.inflight.is_empty() {
                     st.acked = to;
-                    self.store
-                        .set_cursor(&cursor_name(&self.peer, "send", c), to)?;
                 }
             }
-            return Ok(None);
+            // Entries with nothing for this peer (other facilities' changes, echoes) are skipped
+            // without a frame. Now and then an empty frame lets the peer's cursor catch up, so
+            // that a reconnect does not walk them all again.
+            if !(st.inflight.is_empty() && st.next.saturating_sub(st.last_to) >= CATCH_UP_ENTRIES) {
+                return Ok(None);
+            }
         }
         let mut items: Vec<Item> = parts.iter().map(|p| p.0.clone()).collect();
         let mut payload = wire::pack_items(&items, self.cfg.zstd_level);
@@ -627,12 +633,14 @@ impl Session {
                 }
             }
         }
-        st.peer_cursor = st.peer_cursor.max(upto);
+        if upto > st.peer_cursor {
+            st.peer_cursor = upto;
+            self.store
+                .set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
+        }
         if upto > st.acked {
             st.acked = upto;
             st.next = st.next.max(upto);
-            self.store
-                .set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
         }
         Ok(())
     }
