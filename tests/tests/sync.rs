@@ -480,3 +480,53 @@ fn hostile_bytes_never_panic_a_session() {
         while let Ok(Some(_)) = s.poll_transmit(0) {}
     }
 }
+
+#[test]
+fn an_urgent_change_overtakes_a_backlog_of_records() {
+    let link = LinkProfile {
+        latency: 350,
+        rate_bps: 256_000,
+        ..Default::default()
+    };
+    let mut net = Net::new(6, &["WHK"], link, SyncConfig::default());
+    let s = sample("WHK", 2_000, 20_000, 6);
+    s.load_national(&net.hub.store, 1).unwrap();
+    s.load_facility(&net.gateways[0].0.store, 1).unwrap();
+    net.connect(0);
+    net.run_for(3_000);
+    // A release is recorded while megabytes of records are still queued.
+    let person = &s.cases[s.cases.len() - 1].person_id;
+    let release = PlanItem {
+        status: PlanItemStatus::Done,
+        details: "Released to supported housing".into(),
+        ..Default::default()
+    };
+    net.gateways[0]
+        .0
+        .store
+        .edit::<CaseFile, _, StoreError>(&case_id(person), net.now, |e| {
+            e.set_class(Class::Urgent);
+            e.put(&["release_plan", "accommodation"], &release)
+        })
+        .unwrap();
+    net.run_for(4_000);
+    let at_hub = net.hub.store.get::<CaseFile>(&case_id(person)).unwrap();
+    assert_eq!(
+        at_hub.map(|c| c.release_plan.accommodation.status),
+        Some(PlanItemStatus::Done),
+        "the urgent change arrived first"
+    );
+    let cases_at_hub = net
+        .hub
+        .store
+        .list("facility:WHK", Kind::CaseFile)
+        .unwrap()
+        .len();
+    assert!(
+        cases_at_hub < s.cases.len() / 2,
+        "records were still flowing: {cases_at_hub} of {} case files",
+        s.cases.len()
+    );
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    assert_converged(&net);
+}
