@@ -2,6 +2,7 @@
 //!
 //! The gateway, the hub and the provisioning CLI build on this crate and never on each other.
 
+pub mod identity;
 pub mod model;
 pub mod store;
 pub mod sync;

@@ -1,0 +1,205 @@
+//! Identity: the national CA, certificates for the hub and for gateways, and the TLS
+//! configurations that pin both sides to that CA.
+//!
+//! A gateway's certificate names its gateway id and its facility as URIs in the subject
+//! alternative names (`urn:pathway:gateway:<id>`, `urn:pathway:facility:<id>`). The hub reads the
+//! facility from the certificate the TLS handshake verified, never from anything the gateway says.
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+
+/// The ALPN protocol name of Pathway's sync over QUIC.
+pub const ALPN: &[u8] = b"pathway/1";
+const GATEWAY_URI: &str = "urn:pathway:gateway:";
+const FACILITY_URI: &str = "urn:pathway:facility:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{what} is not valid PEM: {detail}")]
+    Pem { what: &'static str, detail: String },
+    #[error("TLS configuration failed: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("TLS client verifier: {0}")]
+    Verifier(String),
+    /// The certificate does not name a gateway and a facility.
+    #[error("certificate does not name a gateway and a facility: {0}")]
+    NotAGateway(String),
+}
+
+/// A certificate and its private key, PEM-encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// The national certificate authority.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ca {
+    pub name: String,
+    pub creds: Credentials,
+}
+
+fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    dn.push(DnType::OrganizationName, "Pathway");
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    Ok(p)
+}
+
+/// Validity of an issued certificate, in days from now.
+pub const DEFAULT_VALID_DAYS: i64 = 825;
+
+/// A validity window ending `days` from now (negative: already expired, for tests).
+fn validity(p: &mut CertificateParams, days: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::hours(1);
+    p.not_after = now + time::Duration::days(days);
+}
+
+impl Ca {
+    /// A new CA with a fresh key.
+    pub fn generate(name: &str) -> Result<Ca, IdentityError> {
+        let key = KeyPair::generate()?;
+        let mut params = ca_params(name)?;
+        validity(&mut params, 3650);
+        let cert = params.self_signed(&key)?;
+        Ok(Ca { name: name.to_owned(), creds: Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() } })
+    }
+
+    fn issue(&self, mut params: CertificateParams, days: i64) -> Result<Credentials, IdentityError> {
+        let ca_key = KeyPair::from_pem(&self.creds.key_pem)?;
+        let issuer = Issuer::new(ca_params(&self.name)?, ca_key);
+        let key = KeyPair::generate()?;
+        validity(&mut params, days);
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+    }
+
+    /// The hub's certificate, for the DNS name gateways dial.
+    pub fn issue_hub(&self, hub_name: &str) -> Result<Credentials, IdentityError> {
+        let mut p = CertificateParams::new(vec![hub_name.to_owned()])?;
+        p.distinguished_name.push(DnType::CommonName, hub_name);
+        self.issue(p, DEFAULT_VALID_DAYS)
+    }
+
+    /// A gateway's certificate, naming its gateway id and facility, valid for `days` (negative
+    /// for one that has already expired).
+    pub fn issue_gateway(&self, gateway: &str, facility: &str, days: i64) -> Result<Credentials, IdentityError> {
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name.push(DnType::CommonName, gateway);
+        p.subject_alt_names = vec![
+            SanType::URI(format!("{GATEWAY_URI}{gateway}").try_into()?),
+            SanType::URI(format!("{FACILITY_URI}{facility}").try_into()?),
+        ];
+        self.issue(p, days)
+    }
+}
+
+/// Who a verified gateway certificate says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayIdentity {
+    pub gateway: String,
+    pub facility: String,
+}
+
+/// Reads the gateway id and facility from a certificate (DER) that TLS has already verified.
+pub fn gateway_identity(cert_der: &[u8]) -> Result<GatewayIdentity, IdentityError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| IdentityError::NotAGateway(e.to_string()))?;
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|e| IdentityError::NotAGateway(e.to_string()))?
+        .ok_or_else(|| IdentityError::NotAGateway("no subject alternative names".into()))?;
+    let (mut gateway, mut facility) = (None, None);
+    for name in &san.value.general_names {
+        if let x509_parser::extensions::GeneralName::URI(uri) = name {
+            if let Some(g) = uri.strip_prefix(GATEWAY_URI) {
+                gateway = Some(g.to_owned());
+            } else if let Some(f) = uri.strip_prefix(FACILITY_URI) {
+                facility = Some(f.to_owned());
+            }
+        }
+    }
+    match (gateway, facility) {
+        (Some(gateway), Some(facility)) => Ok(GatewayIdentity { gateway, facility }),
+        _ => Err(IdentityError::NotAGateway("missing gateway or facility URI".into())),
+    }
+}
+
+fn certs(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
+    let v: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem.as_bytes()).collect();
+    let v = v.map_err(|e| IdentityError::Pem { what, detail: e.to_string() })?;
+    if v.is_empty() {
+        return Err(IdentityError::Pem { what, detail: "no certificate found".into() });
+    }
+    Ok(v)
+}
+
+fn key(pem: &str) -> Result<PrivateKeyDer<'static>, IdentityError> {
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| IdentityError::Pem { what: "private key", detail: e.to_string() })
+}
+
+fn roots(ca_pem: &str) -> Result<rustls::RootCertStore, IdentityError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs(ca_pem, "CA certificate")? {
+        roots.add(c)?;
+    }
+    Ok(roots)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The hub's TLS: its own certificate, and every client must present a certificate that chains
+/// to the national CA.
+pub fn server_tls(ca_pem: &str, hub: &Credentials) -> Result<rustls::ServerConfig, IdentityError> {
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca_pem)?), provider())
+        .build()
+        .map_err(|e| IdentityError::Verifier(e.to_string()))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(&hub.cert_pem, "hub certificate")?, key(&hub.key_pem)?)?;
+    cfg.alpn_protocols = vec![ALPN.to_vec()];
+    Ok(cfg)
+}
+
+/// A gateway's TLS: it pins the national CA (the hub's name is checked by the caller's server
+/// name) and presents its own certificate.
+pub fn client_tls(ca_pem: &str, gateway: &Credentials) -> Result<rustls::ClientConfig, IdentityError> {
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots(ca_pem)?)
+        .with_client_auth_cert(certs(&gateway.cert_pem, "gateway certificate")?, key(&gateway.key_pem)?)?;
+    cfg.alpn_protocols = vec![ALPN.to_vec()];
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_certificate_names_its_gateway_and_facility() {
+        let ca = Ca::generate("Pathway test CA").unwrap();
+        let gw = ca.issue_gateway("gw-whk-1", "WHK", 30).unwrap();
+        let der = certs(&gw.cert_pem, "cert").unwrap();
+        assert_eq!(gateway_identity(&der[0]).unwrap(), GatewayIdentity { gateway: "gw-whk-1".into(), facility: "WHK".into() });
+        let hub = ca.issue_hub("hub.pathway.test").unwrap();
+        assert!(gateway_identity(&certs(&hub.cert_pem, "cert").unwrap()[0]).is_err());
+        assert!(server_tls(&ca.creds.cert_pem, &hub).is_ok());
+        assert!(client_tls(&ca.creds.cert_pem, &gw).is_ok());
+        assert!(matches!(client_tls("not pem", &gw), Err(IdentityError::Pem { .. })));
+    }
+}
