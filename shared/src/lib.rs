@@ -7,4 +7,5 @@ pub mod model;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod transport;
 pub mod wire;

@@ -315,28 +315,33 @@ impl Net {
         self.now = until;
     }
 
-    /// Documents that differ between the hub and gateway `i`, over everything in the gateway's
-    /// scope: national documents and the facility's own. Empty when they have converged.
+    /// Documents that differ between the hub and gateway `i`. Empty when they have converged.
     pub fn differences(&self, i: usize) -> Vec<String> {
         let (gw, facility) = &self.gateways[i];
-        let mut out = Vec::new();
-        for partition in ["national".to_owned(), format!("facility:{facility}")] {
-            for kind in Kind::ALL {
-                let mut ids: BTreeMap<String, ()> = BTreeMap::new();
-                for s in [&self.hub.store, &gw.store] {
-                    for id in s.list(&partition, kind).expect("list") {
-                        ids.insert(id.to_string(), ());
-                    }
+        differences(&self.hub.store, &gw.store, facility)
+    }
+}
+
+/// Documents that differ between a hub's and a gateway's stores over everything in the
+/// gateway's scope: national documents and the facility's own. Empty when they have converged.
+pub fn differences(hub: &Store, gw: &Store, facility: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for partition in ["national".to_owned(), format!("facility:{facility}")] {
+        for kind in Kind::ALL {
+            let mut ids: BTreeMap<String, ()> = BTreeMap::new();
+            for s in [hub, gw] {
+                for id in s.list(&partition, kind).expect("list") {
+                    ids.insert(id.to_string(), ());
                 }
-                for id in ids.keys() {
-                    let id = pathway_shared::model::DocId::parse(id).expect("id");
-                    let heads = |s: &Store| s.read(&id, |d, _| d.get_heads()).expect("read");
-                    if heads(&self.hub.store) != heads(&gw.store) {
-                        out.push(id.to_string());
-                    }
+            }
+            for id in ids.keys() {
+                let id = pathway_shared::model::DocId::parse(id).expect("id");
+                let heads = |s: &Store| s.read(&id, |d, _| d.get_heads()).expect("read");
+                if heads(hub) != heads(gw) {
+                    out.push(id.to_string());
                 }
             }
         }
-        out
     }
+    out
 }

@@ -7,9 +7,13 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+pub use rustls::pki_types::CertificateDer;
+use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
 /// The ALPN protocol name of Pathway's sync over QUIC.
@@ -53,7 +57,11 @@ fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
     dn.push(DnType::OrganizationName, "Pathway");
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(p)
 }
 
@@ -63,7 +71,8 @@ pub const DEFAULT_VALID_DAYS: i64 = 825;
 /// A validity window ending `days` from now (negative: already expired, for tests).
 fn validity(p: &mut CertificateParams, days: i64) {
     let now = time::OffsetDateTime::now_utc();
-    p.not_before = now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::hours(1);
+    p.not_before =
+        now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::hours(1);
     p.not_after = now + time::Duration::days(days);
 }
 
@@ -74,16 +83,29 @@ impl Ca {
         let mut params = ca_params(name)?;
         validity(&mut params, 3650);
         let cert = params.self_signed(&key)?;
-        Ok(Ca { name: name.to_owned(), creds: Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() } })
+        Ok(Ca {
+            name: name.to_owned(),
+            creds: Credentials {
+                cert_pem: cert.pem(),
+                key_pem: key.serialize_pem(),
+            },
+        })
     }
 
-    fn issue(&self, mut params: CertificateParams, days: i64) -> Result<Credentials, IdentityError> {
+    fn issue(
+        &self,
+        mut params: CertificateParams,
+        days: i64,
+    ) -> Result<Credentials, IdentityError> {
         let ca_key = KeyPair::from_pem(&self.creds.key_pem)?;
         let issuer = Issuer::new(ca_params(&self.name)?, ca_key);
         let key = KeyPair::generate()?;
         validity(&mut params, days);
         let cert = params.signed_by(&key, &issuer)?;
-        Ok(Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(Credentials {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// The hub's certificate, for the DNS name gateways dial.
@@ -95,7 +117,12 @@ impl Ca {
 
     /// A gateway's certificate, naming its gateway id and facility, valid for `days` (negative
     /// for one that has already expired).
-    pub fn issue_gateway(&self, gateway: &str, facility: &str, days: i64) -> Result<Credentials, IdentityError> {
+    pub fn issue_gateway(
+        &self,
+        gateway: &str,
+        facility: &str,
+        days: i64,
+    ) -> Result<Credentials, IdentityError> {
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name.push(DnType::CommonName, gateway);
         p.subject_alt_names = vec![
@@ -115,7 +142,8 @@ pub struct GatewayIdentity {
 
 /// Reads the gateway id and facility from a certificate (DER) that TLS has already verified.
 pub fn gateway_identity(cert_der: &[u8]) -> Result<GatewayIdentity, IdentityError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| IdentityError::NotAGateway(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+        .map_err(|e| IdentityError::NotAGateway(e.to_string()))?;
     let san = cert
         .subject_alternative_name()
         .map_err(|e| IdentityError::NotAGateway(e.to_string()))?
@@ -132,21 +160,32 @@ pub fn gateway_identity(cert_der: &[u8]) -> Result<GatewayIdentity, IdentityErro
     }
     match (gateway, facility) {
         (Some(gateway), Some(facility)) => Ok(GatewayIdentity { gateway, facility }),
-        _ => Err(IdentityError::NotAGateway("missing gateway or facility URI".into())),
+        _ => Err(IdentityError::NotAGateway(
+            "missing gateway or facility URI".into(),
+        )),
     }
 }
 
 fn certs(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
     let v: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem.as_bytes()).collect();
-    let v = v.map_err(|e| IdentityError::Pem { what, detail: e.to_string() })?;
+    let v = v.map_err(|e| IdentityError::Pem {
+        what,
+        detail: e.to_string(),
+    })?;
     if v.is_empty() {
-        return Err(IdentityError::Pem { what, detail: "no certificate found".into() });
+        return Err(IdentityError::Pem {
+            what,
+            detail: "no certificate found".into(),
+        });
     }
     Ok(v)
 }
 
 fn key(pem: &str) -> Result<PrivateKeyDer<'static>, IdentityError> {
-    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| IdentityError::Pem { what: "private key", detail: e.to_string() })
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| IdentityError::Pem {
+        what: "private key",
+        detail: e.to_string(),
+    })
 }
 
 fn roots(ca_pem: &str) -> Result<rustls::RootCertStore, IdentityError> {
@@ -164,9 +203,12 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// The hub's TLS: its own certificate, and every client must present a certificate that chains
 /// to the national CA.
 pub fn server_tls(ca_pem: &str, hub: &Credentials) -> Result<rustls::ServerConfig, IdentityError> {
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca_pem)?), provider())
-        .build()
-        .map_err(|e| IdentityError::Verifier(e.to_string()))?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots(ca_pem)?),
+        provider(),
+    )
+    .build()
+    .map_err(|e| IdentityError::Verifier(e.to_string()))?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
@@ -177,11 +219,17 @@ pub fn server_tls(ca_pem: &str, hub: &Credentials) -> Result<rustls::ServerConfi
 
 /// A gateway's TLS: it pins the national CA (the hub's name is checked by the caller's server
 /// name) and presents its own certificate.
-pub fn client_tls(ca_pem: &str, gateway: &Credentials) -> Result<rustls::ClientConfig, IdentityError> {
+pub fn client_tls(
+    ca_pem: &str,
+    gateway: &Credentials,
+) -> Result<rustls::ClientConfig, IdentityError> {
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots(ca_pem)?)
-        .with_client_auth_cert(certs(&gateway.cert_pem, "gateway certificate")?, key(&gateway.key_pem)?)?;
+        .with_client_auth_cert(
+            certs(&gateway.cert_pem, "gateway certificate")?,
+            key(&gateway.key_pem)?,
+        )?;
     cfg.alpn_protocols = vec![ALPN.to_vec()];
     Ok(cfg)
 }
@@ -195,11 +243,20 @@ mod tests {
         let ca = Ca::generate("Pathway test CA").unwrap();
         let gw = ca.issue_gateway("gw-whk-1", "WHK", 30).unwrap();
         let der = certs(&gw.cert_pem, "cert").unwrap();
-        assert_eq!(gateway_identity(&der[0]).unwrap(), GatewayIdentity { gateway: "gw-whk-1".into(), facility: "WHK".into() });
+        assert_eq!(
+            gateway_identity(&der[0]).unwrap(),
+            GatewayIdentity {
+                gateway: "gw-whk-1".into(),
+                facility: "WHK".into()
+            }
+        );
         let hub = ca.issue_hub("hub.pathway.test").unwrap();
         assert!(gateway_identity(&certs(&hub.cert_pem, "cert").unwrap()[0]).is_err());
         assert!(server_tls(&ca.creds.cert_pem, &hub).is_ok());
         assert!(client_tls(&ca.creds.cert_pem, &gw).is_ok());
-        assert!(matches!(client_tls("not pem", &gw), Err(IdentityError::Pem { .. })));
+        assert!(matches!(
+            client_tls("not pem", &gw),
+            Err(IdentityError::Pem { .. })
+        ));
     }
 }

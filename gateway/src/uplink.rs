@@ -1,0 +1,148 @@
+//! The uplink: an actor that keeps a sync session with the hub whenever the link allows.
+//!
+//! It dials, runs the shared sync session over QUIC, and on any failure waits with exponential
+//! backoff and jitter before dialling again. The backoff resets only after the hub's hello
+//! arrived: a QUIC connection alone proves nothing, since the hub may close it at once (a
+//! revoked certificate). It publishes its status; nobody pokes at it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use pathway_shared::identity::Credentials;
+use pathway_shared::model::Millis;
+use pathway_shared::store::Store;
+use pathway_shared::sync::{Event, Session, Side, Stats, SyncConfig};
+use pathway_shared::transport::{self, DriveOptions, TransportError, now_ms};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct UplinkConfig {
+    pub gateway_id: String,
+    pub hub_addr: SocketAddr,
+    /// The name in the hub's certificate.
+    pub hub_name: String,
+    pub ca_pem: String,
+    pub creds: Credentials,
+    /// Rate cap on what the gateway sends, in bits per second; 0 is none.
+    pub rate_bps: u64,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+/// What the uplink has seen. `online` is true only while a session with the hub is live.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UplinkStatus {
+    pub online: bool,
+    /// When the hub's hello last arrived.
+    pub last_contact: Option<Millis>,
+    pub attempts: u64,
+    /// The last failure, in plain words.
+    pub last_error: Option<String>,
+    /// Documents the hub refused, with its reason.
+    pub refused: Vec<(String, String)>,
+    pub stats: Stats,
+}
+
+/// Starts the uplink; it runs until `cancel` fires.
+pub fn spawn(
+    store: Store,
+    cfg: UplinkConfig,
+    cancel: CancellationToken,
+) -> (tokio::task::JoinHandle<()>, watch::Receiver<UplinkStatus>) {
+    let (tx, rx) = watch::channel(UplinkStatus::default());
+    let handle = tokio::spawn(run(store, cfg, cancel, tx));
+    (handle, rx)
+}
+
+async fn connect_once(
+    store: &Store,
+    cfg: &UplinkConfig,
+    cancel: &CancellationToken,
+    tx: &watch::Sender<UplinkStatus>,
+) -> Result<(), TransportError> {
+    let any: std::net::IpAddr = if cfg.hub_addr.is_ipv6() {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
+    let bind = SocketAddr::new(any, 0);
+    let endpoint = transport::client_endpoint(bind, &cfg.ca_pem, &cfg.creds)?;
+    let conn = endpoint.connect(cfg.hub_addr, &cfg.hub_name)?.await?;
+    let session = Session::new(
+        store.clone(),
+        Side::Gateway,
+        &cfg.gateway_id,
+        "hub",
+        SyncConfig::default(),
+    )
+    .map_err(pathway_shared::sync::SyncError::from)?;
+    let on_event = |e: &Event, s: &Session| {
+        tx.send_modify(|st| {
+            st.stats = s.stats().clone();
+            match e {
+                Event::Connected { .. } => {
+                    st.online = true;
+                    st.last_contact = Some(now_ms());
+                    st.last_error = None;
+                }
+                Event::RefusedByPeer { doc, reason } => {
+                    st.refused.push((doc.clone(), reason.clone()))
+                }
+                Event::PeerError { message, .. } => {
+                    st.last_error = Some(format!("hub reported: {message}"))
+                }
+                _ => {}
+            }
+        });
+    };
+    let result = transport::drive(
+        conn,
+        session,
+        DriveOptions {
+            rate_bps: cfg.rate_bps,
+        },
+        cancel.clone(),
+        on_event,
+    )
+    .await;
+    endpoint.close(0u32.into(), b"");
+    result.map(drop)
+}
+
+async fn run(
+    store: Store,
+    cfg: UplinkConfig,
+    cancel: CancellationToken,
+    tx: watch::Sender<UplinkStatus>,
+) {
+    let mut backoff = cfg.backoff_min;
+    let mut rng = fastrand::Rng::new();
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        tx.send_modify(|s| s.attempts += 1);
+        let outcome = connect_once(&store, &cfg, &cancel, &tx).await;
+        let reached = tx.borrow().online;
+        tx.send_modify(|s| {
+            s.online = false;
+            if let Err(e) = &outcome {
+                s.last_error = Some(e.to_string());
+            }
+        });
+        if let Err(e) = &outcome {
+            tracing::warn!(error = %e, "uplink to the hub ended");
+        }
+        if reached {
+            backoff = cfg.backoff_min;
+        }
+        let jitter = backoff.mul_f64(0.5 + rng.f64());
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(jitter) => {}
+        }
+        backoff = (backoff * 2).min(cfg.backoff_max);
+    }
+}

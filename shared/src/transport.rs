@@ -1,0 +1,228 @@
+//! QUIC transport: endpoints with mutual TLS, and the one driver that runs a sync [`Session`]
+//! over a connection. This is the only async and network code around the sync engine; the
+//! gateway's uplink and the hub's per-gateway task both call [`drive`].
+//!
+//! Each priority class travels on its own unidirectional stream in each direction, with QUIC
+//! stream priorities (urgent highest). A frame on a stream is a 4-byte big-endian length, then
+//! the frame. quinn has no rate cap, so the driver paces its own writes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::identity::{self, Credentials, IdentityError};
+use crate::model::{Class, Millis};
+use crate::sync::{Event, Session, Stats, SyncError};
+use crate::wire::MAX_FRAME;
+
+/// Why a connection ended.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("QUIC endpoint: {0}")]
+    Endpoint(#[from] std::io::Error),
+    #[error("connecting: {0}")]
+    Connect(#[from] quinn::ConnectError),
+    #[error("connection: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    #[error("stream write: {0}")]
+    Write(#[from] quinn::WriteError),
+    #[error("TLS setup: {0}")]
+    Crypto(String),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// Transport settings for long, lossy links.
+fn transport_config() -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.initial_rtt(Duration::from_millis(600));
+    t.keep_alive_interval(Some(Duration::from_secs(10)));
+    if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(60)) {
+        t.max_idle_timeout(Some(idle));
+    }
+    Arc::new(t)
+}
+
+/// The hub's endpoint on `addr`, accepting only clients with certificates from the CA.
+pub fn server_endpoint(
+    addr: SocketAddr,
+    ca_pem: &str,
+    hub: &Credentials,
+) -> Result<quinn::Endpoint, TransportError> {
+    let tls = identity::server_tls(ca_pem, hub)?;
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| TransportError::Crypto(e.to_string()))?;
+    let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    cfg.transport_config(transport_config());
+    Ok(quinn::Endpoint::server(cfg, addr)?)
+}
+
+/// A gateway's endpoint, presenting its certificate and pinning the CA.
+pub fn client_endpoint(
+    bind: SocketAddr,
+    ca_pem: &str,
+    gateway: &Credentials,
+) -> Result<quinn::Endpoint, TransportError> {
+    let tls = identity::client_tls(ca_pem, gateway)?;
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+        .map_err(|e| TransportError::Crypto(e.to_string()))?;
+    let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
+    cfg.transport_config(transport_config());
+    let mut ep = quinn::Endpoint::client(bind)?;
+    ep.set_default_client_config(cfg);
+    Ok(ep)
+}
+
+/// Milliseconds since the Unix epoch: the driver's clock.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Paces writes to a rate: a token bucket one frame deep.
+struct Pacer {
+    rate_bps: u64,
+    free_at: tokio::time::Instant,
+}
+
+impl Pacer {
+    async fn pace(&mut self, bytes: usize) {
+        if self.rate_bps == 0 {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let start = self.free_at.max(now);
+        self.free_at = start + Duration::from_micros(bytes as u64 * 8 * 1_000_000 / self.rate_bps);
+        tokio::time::sleep_until(start).await;
+    }
+}
+
+/// How the driver runs.
+#[derive(Debug, Clone, Default)]
+pub struct DriveOptions {
+    /// Cap on bytes per second sent, in bits per second; 0 is no cap.
+    pub rate_bps: u64,
+}
+
+async fn read_frames(mut stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAME {
+            // Hand the session the oversize length so it reports it and closes.
+            let _ = tx.send(vec![0; 2]).await;
+            return;
+        }
+        let mut buf = vec![0; len];
+        if stream.read_exact(&mut buf).await.is_err() || tx.send(buf).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs `session` over `conn` until the connection ends, `cancel` fires, or the session fails.
+/// `on_event` sees every session event; `on_stats` is called after each exchange.
+pub async fn drive(
+    conn: quinn::Connection,
+    mut session: Session,
+    opts: DriveOptions,
+    cancel: CancellationToken,
+    mut on_event: impl FnMut(&Event, &Session),
+) -> Result<Stats, TransportError> {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
+    let accept = {
+        let conn = conn.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Ok(stream) = conn.accept_uni().await {
+                tokio::spawn(read_frames(stream, tx.clone()));
+            }
+        })
+    };
+    drop(tx);
+    let mut streams: [Option<quinn::SendStream>; 3] = [None, None, None];
+    let mut pacer = Pacer {
+        rate_bps: opts.rate_bps,
+        free_at: tokio::time::Instant::now(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let result = loop {
+        // Send everything the session has, urgent first.
+        loop {
+            let t = match tokio::task::block_in_place(|| session.poll_transmit(now_ms())) {
+                Ok(Some(t)) => t,
+                Ok(None) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let i = t.class as usize;
+            if streams[i].is_none() {
+                let s = conn.open_uni().await?;
+                let _ = s.set_priority(match t.class {
+                    Class::Urgent => 2,
+                    Class::Records => 1,
+                    Class::Bulk => 0,
+                });
+                streams[i] = Some(s);
+            }
+            pacer.pace(t.bytes.len() + 4).await;
+            if let Some(s) = streams[i].as_mut() {
+                s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await?;
+                s.write_all(&t.bytes).await?;
+            }
+        }
+        while let Some(e) = session.poll_event() {
+            on_event(&e, &session);
+        }
+        if session.is_closed() {
+            // Let the error frame reach the peer before the connection goes.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            break Ok(());
+        }
+        let timeout = session
+            .poll_timeout()
+            .map(|t| Duration::from_millis(t.saturating_sub(now_ms()).max(0) as u64));
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break Ok(()),
+            frame = rx.recv() => match frame {
+                Some(bytes) => {
+                    if let Err(e) = tokio::task::block_in_place(|| session.handle_frame(&bytes, now_ms())) {
+                        tracing::warn!(peer = %session.peer(), error = %e, "sync session failed");
+                        while let Some(t) = session.poll_transmit(now_ms()).ok().flatten() {
+                            if let Some(s) = streams[Class::Urgent as usize].as_mut() {
+                                let _ = s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await;
+                                let _ = s.write_all(&t.bytes).await;
+                            }
+                        }
+                        while let Some(e) = session.poll_event() {
+                            on_event(&e, &session);
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        break Err(e.into());
+                    }
+                }
+                None => break Err(conn.closed().await.into()),
+            },
+            _ = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(3600))), if timeout.is_some() => {
+                session.handle_timeout(now_ms());
+            }
+            // New local changes are picked up on the next walk of the feed.
+            _ = tick.tick() => {}
+        }
+    };
+    accept.abort();
+    let stats = session.stats().clone();
+    for s in streams.iter_mut().flatten() {
+        let _ = s.finish();
+    }
+    result.map(|()| stats)
+}

@@ -1,0 +1,213 @@
+//! Gateway and hub as real in-process daemons: real sled, real QUIC, real mutual TLS on
+//! loopback. The records reach the hub; bad certificates are refused; out-of-scope writes are
+//! refused and show in the hub's status.
+
+use std::time::{Duration, Instant};
+
+use pathway_gateway::uplink::{self, UplinkConfig, UplinkStatus};
+use pathway_hub::{Hub, HubConfig};
+use pathway_shared::identity::{Ca, Credentials};
+use pathway_shared::model::*;
+use pathway_shared::store::{Store, StoreOptions};
+use pathway_tests::harness::differences;
+use pathway_tests::sample::{SampleConfig, SampleFacility};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+const HUB_NAME: &str = "hub.pathway.test";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    store: Store,
+}
+
+fn site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    Site { _dir: dir, store }
+}
+
+fn start_hub(ca: &Ca, revoked: Vec<String>) -> (Hub, Site) {
+    let s = site();
+    let cfg = HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ca_pem: ca.creds.cert_pem.clone(),
+        creds: ca.issue_hub(HUB_NAME).unwrap(),
+        revoked,
+        max_gateways: 16,
+    };
+    (Hub::bind(cfg, s.store.clone()).unwrap(), s)
+}
+
+fn start_gateway(
+    hub: &Hub,
+    ca_pem: &str,
+    id: &str,
+    creds: Credentials,
+    store: Store,
+    cancel: &CancellationToken,
+) -> watch::Receiver<UplinkStatus> {
+    let cfg = UplinkConfig {
+        gateway_id: id.into(),
+        hub_addr: hub.local_addr().unwrap(),
+        hub_name: HUB_NAME.into(),
+        ca_pem: ca_pem.into(),
+        creds,
+        rate_bps: 0,
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(1),
+    };
+    uplink::spawn(store, cfg, cancel.clone()).1
+}
+
+async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_syncs_with_the_hub_over_quic_with_mutual_tls() {
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let (hub, hub_site) = start_hub(&ca, vec![]);
+    let sample = SampleFacility::generate(&SampleConfig {
+        cases: 100,
+        marks: 1_000,
+        ..SampleConfig::default()
+    });
+    sample.load_national(&hub_site.store, 1).unwrap();
+    let gw = site();
+    sample.load_facility(&gw.store, 1).unwrap();
+    // A case file of another facility, written here: the hub must refuse it.
+    let foreign = CaseFile {
+        person_id: "OSH-9".into(),
+        holding_facility: "OSH".into(),
+        ..Default::default()
+    };
+    gw.store.put(&foreign, 1).unwrap();
+    let cancel = CancellationToken::new();
+    let status = start_gateway(
+        &hub,
+        &ca.creds.cert_pem,
+        "gw-whk",
+        ca.issue_gateway("gw-whk", "WHK", 30).unwrap(),
+        gw.store.clone(),
+        &cancel,
+    );
+    until("convergence", 60, || {
+        differences(&hub_site.store, &gw.store, "WHK").is_empty() && status.borrow().online
+    })
+    .await;
+    // A new record made at the facility reaches the hub.
+    let note = CaseNote {
+        author: "case.officer".into(),
+        text: "Housing referral made.".into(),
+        ..Default::default()
+    };
+    let person = sample.cases[0].person_id.clone();
+    gw.store
+        .edit::<CaseFile, _, pathway_shared::store::StoreError>(&case_id(&person), 5, |e| {
+            e.put(&["notes", "n-quic"], &note)
+        })
+        .unwrap();
+    until("the note at the hub", 30, || {
+        hub_site
+            .store
+            .get::<CaseFile>(&case_id(&person))
+            .unwrap()
+            .is_some_and(|c| c.notes.contains_key("n-quic"))
+    })
+    .await;
+    let st = hub.status();
+    let g = &st.gateways["gw-whk"];
+    assert_eq!(g.facility, "WHK", "the facility comes from the certificate");
+    assert!(g.connected);
+    assert!(
+        g.refused.iter().any(|(doc, _)| doc == "case/OSH-9"),
+        "{:?}",
+        g.refused
+    );
+    assert!(
+        hub_site
+            .store
+            .get::<CaseFile>(&case_id("OSH-9"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        status
+            .borrow()
+            .refused
+            .iter()
+            .any(|(doc, _)| doc == "case/OSH-9")
+    );
+    cancel.cancel();
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_expired_and_revoked_gateways_are_refused() {
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let foreign_ca = Ca::generate("Somebody else's CA").unwrap();
+    let (hub, _hub_site) = start_hub(&ca, vec!["gw-revoked".into()]);
+    let cancel = CancellationToken::new();
+    let cases = [
+        (
+            "gw-foreign",
+            foreign_ca.issue_gateway("gw-foreign", "WHK", 30).unwrap(),
+        ),
+        (
+            "gw-expired",
+            ca.issue_gateway("gw-expired", "WHK", -1).unwrap(),
+        ),
+        (
+            "gw-revoked",
+            ca.issue_gateway("gw-revoked", "WHK", 30).unwrap(),
+        ),
+    ];
+    let mut statuses = Vec::new();
+    let mut sites = Vec::new();
+    for (id, creds) in cases {
+        let s = site();
+        // The gateway trusts the real CA, so only the hub's check is under test.
+        statuses.push((
+            id,
+            start_gateway(
+                &hub,
+                &ca.creds.cert_pem,
+                id,
+                creds,
+                s.store.clone(),
+                &cancel,
+            ),
+        ));
+        sites.push(s);
+    }
+    until("three refusals", 30, || {
+        hub.status().refused_connections >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (id, st) in &statuses {
+        let st = st.borrow();
+        assert!(!st.online, "{id} must never count itself online");
+        assert!(
+            st.last_contact.is_none(),
+            "{id} never heard the hub's hello"
+        );
+        assert!(st.attempts >= 1);
+        assert!(st.last_error.is_some(), "{id} reports why");
+    }
+    assert!(
+        hub.status().gateways.is_empty(),
+        "no session began: {:?}",
+        hub.status()
+    );
+    cancel.cancel();
+    hub.shutdown().await;
+}
