@@ -1,6 +1,7 @@
 //! Pathway's test tooling: sample data, fault injection helpers and benchmark support.
 
 pub mod harness;
+pub mod linksim;
 pub mod sample;
 
 /// Resident set size of this process in MiB, from `/proc/self/status`.

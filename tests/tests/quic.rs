@@ -10,6 +10,7 @@ use pathway_shared::identity::{Ca, Credentials};
 use pathway_shared::model::*;
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::harness::differences;
+use pathway_tests::linksim::{LinkSim, Profile};
 use pathway_tests::sample::{SampleConfig, SampleFacility};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -39,8 +40,8 @@ fn start_hub(ca: &Ca, revoked: Vec<String>) -> (Hub, Site) {
     (Hub::bind(cfg, s.store.clone()).unwrap(), s)
 }
 
-fn start_gateway(
-    hub: &Hub,
+fn start_gateway_via(
+    hub_addr: std::net::SocketAddr,
     ca_pem: &str,
     id: &str,
     creds: Credentials,
@@ -49,7 +50,7 @@ fn start_gateway(
 ) -> watch::Receiver<UplinkStatus> {
     let cfg = UplinkConfig {
         gateway_id: id.into(),
-        hub_addr: hub.local_addr().unwrap(),
+        hub_addr,
         hub_name: HUB_NAME.into(),
         ca_pem: ca_pem.into(),
         creds,
@@ -58,6 +59,17 @@ fn start_gateway(
         backoff_max: Duration::from_secs(1),
     };
     uplink::spawn(store, cfg, cancel.clone()).1
+}
+
+fn start_gateway(
+    hub: &Hub,
+    ca_pem: &str,
+    id: &str,
+    creds: Credentials,
+    store: Store,
+    cancel: &CancellationToken,
+) -> watch::Receiver<UplinkStatus> {
+    start_gateway_via(hub.local_addr().unwrap(), ca_pem, id, creds, store, cancel)
 }
 
 async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -208,6 +220,110 @@ async fn foreign_expired_and_revoked_gateways_are_refused() {
         "no session began: {:?}",
         hub.status()
     );
+    cancel.cancel();
+    hub.shutdown().await;
+}
+
+fn note(store: &Store, person: &str, id: &str) {
+    let n = CaseNote {
+        author: "t".into(),
+        text: format!("note {id}"),
+        ..Default::default()
+    };
+    let _ =
+        store.edit::<CaseFile, _, pathway_shared::store::StoreError>(&case_id(person), 5, |e| {
+            e.put(&["notes", id], &n)
+        });
+}
+
+/// Two facilities and the hub, through the simulator on "vsat-bad" (256 kbit/s, 350 ms one way,
+/// 2% loss, a 20 s outage every 60 s), with edits everywhere while the link comes and goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_and_two_gateways_converge_over_vsat_bad() {
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let (hub, hub_site) = start_hub(&ca, vec![]);
+    let cancel = CancellationToken::new();
+    let mut gws = Vec::new();
+    for (i, fac) in ["WHK", "OSH"].into_iter().enumerate() {
+        let sample = SampleFacility::generate(&SampleConfig {
+            seed: i as u64 + 1,
+            facility_id: fac.into(),
+            cases: 40,
+            marks: 400,
+            ..SampleConfig::default()
+        });
+        if i == 0 {
+            sample.load_national(&hub_site.store, 1).unwrap();
+        } else {
+            hub_site.store.put(&sample.facility, 1).unwrap();
+        }
+        let s = site();
+        sample.load_facility(&s.store, 1).unwrap();
+        let sim = LinkSim::start(
+            Profile::named("vsat-bad").unwrap(),
+            hub.local_addr().unwrap(),
+            10 + i as u64,
+        )
+        .await
+        .unwrap();
+        let id = format!("gw-{fac}");
+        let status = start_gateway_via(
+            sim.addr,
+            &ca.creds.cert_pem,
+            &id,
+            ca.issue_gateway(&id, fac, 30).unwrap(),
+            s.store.clone(),
+            &cancel,
+        );
+        gws.push((fac, s, sample, sim, status));
+    }
+    let mut rng = fastrand::Rng::with_seed(3);
+    for round in 0..10 {
+        for (fac, s, sample, _, _) in &gws {
+            note(
+                &s.store,
+                &sample.cases[rng.usize(..sample.cases.len())].person_id,
+                &format!("{fac}-{round}"),
+            );
+            // The hub edits the facility's files too, once they have arrived.
+            note(
+                &hub_site.store,
+                &sample.cases[rng.usize(..sample.cases.len())].person_id,
+                &format!("hub-{fac}-{round}"),
+            );
+        }
+        let p = &gws[0].2.programmes[round % 3];
+        let _ = hub_site
+            .store
+            .edit::<Programme, _, pathway_shared::store::StoreError>(&p.doc_id(), 5, |e| {
+                e.put(&["description"], &format!("rev {round}"))
+            });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    until("convergence over vsat-bad", 240, || {
+        gws.iter()
+            .all(|(fac, s, ..)| differences(&hub_site.store, &s.store, fac).is_empty())
+    })
+    .await;
+    for (fac, s, sample, sim, _) in &gws {
+        let other = if *fac == "WHK" { "OSH" } else { "WHK" };
+        assert!(
+            s.store
+                .list(&format!("facility:{other}"), Kind::CaseFile)
+                .unwrap()
+                .is_empty(),
+            "{fac} holds only its own scope"
+        );
+        assert_eq!(
+            s.store.list("national", Kind::Programme).unwrap().len(),
+            sample.programmes.len()
+        );
+        eprintln!(
+            "{fac}: {} bytes up, {} down at the simulator",
+            sim.bytes_up(),
+            sim.bytes_down()
+        );
+    }
     cancel.cancel();
     hub.shutdown().await;
 }
