@@ -121,11 +121,9 @@ impl Pipe {
             dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let tx_time = if self.profile.rate_bps == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_micros(len as u64 * 8 * 1_000_000 / self.profile.rate_bps)
-        };
+        let tx_time = (len as u64 * 8 * 1_000_000)
+            .checked_div(self.profile.rate_bps)
+            .map_or(Duration::ZERO, Duration::from_micros);
         self.free_at = self.free_at.max(now) + tx_time;
         let jitter = self.profile.jitter.mul_f64(self.rng.f64());
         let deliver = (self.free_at + self.profile.delay + jitter).max(self.last_deliver);
@@ -193,44 +191,45 @@ impl LinkSim {
                     _ = k.cancelled() => return,
                     r = front.recv_from(&mut buf) => match r { Ok(r) => r, Err(_) => continue },
                 };
-                if !clients.contains_key(&from) {
-                    let Ok(up) = UdpSocket::bind("127.0.0.1:0").await else {
-                        continue;
-                    };
-                    let up = Arc::new(up);
-                    n_clients += 1;
-                    let up_pipe = pipe(
-                        &profile,
-                        seed.wrapping_add(n_clients * 2),
-                        start,
-                        up.clone(),
-                        target,
-                        k.clone(),
-                    );
-                    let mut down_pipe = pipe(
-                        &profile,
-                        seed.wrapping_add(n_clients * 2 + 1),
-                        start,
-                        front.clone(),
-                        from,
-                        k.clone(),
-                    );
-                    let (c2, k2) = (c.clone(), k.clone());
-                    tokio::spawn(async move {
-                        let mut buf = vec![0u8; 65_536];
-                        loop {
-                            let r = tokio::select! { _ = k2.cancelled() => return, r = up.recv_from(&mut buf) => r };
-                            let Ok((len, _)) = r else { continue };
-                            c2.down.fetch_add(len as u64, Ordering::Relaxed);
-                            down_pipe.offer(buf[..len].to_vec(), &c2.dropped);
-                        }
-                    });
-                    clients.insert(from, up_pipe);
-                }
+                let pipe_for = match clients.entry(from) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let Ok(up) = UdpSocket::bind("127.0.0.1:0").await else {
+                            continue;
+                        };
+                        let up = Arc::new(up);
+                        n_clients += 1;
+                        let up_pipe = pipe(
+                            &profile,
+                            seed.wrapping_add(n_clients * 2),
+                            start,
+                            up.clone(),
+                            target,
+                            k.clone(),
+                        );
+                        let mut down_pipe = pipe(
+                            &profile,
+                            seed.wrapping_add(n_clients * 2 + 1),
+                            start,
+                            front.clone(),
+                            from,
+                            k.clone(),
+                        );
+                        let (c2, k2) = (c.clone(), k.clone());
+                        tokio::spawn(async move {
+                            let mut buf = vec![0u8; 65_536];
+                            loop {
+                                let r = tokio::select! { _ = k2.cancelled() => return, r = up.recv_from(&mut buf) => r };
+                                let Ok((len, _)) = r else { continue };
+                                c2.down.fetch_add(len as u64, Ordering::Relaxed);
+                                down_pipe.offer(buf[..len].to_vec(), &c2.dropped);
+                            }
+                        });
+                        v.insert(up_pipe)
+                    }
+                };
                 c.up.fetch_add(len as u64, Ordering::Relaxed);
-                if let Some(p) = clients.get_mut(&from) {
-                    p.offer(buf[..len].to_vec(), &c.dropped);
-                }
+                pipe_for.offer(buf[..len].to_vec(), &c.dropped);
             }
         });
         Ok(LinkSim {
