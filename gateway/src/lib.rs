@@ -1,3 +1,64 @@
-//! The appliance daemon's library: the uplink to the hub (and, to come, the LAN API).
+//! The appliance daemon's library: configuration and the uplink to the hub.
 
+pub mod config;
 pub mod uplink;
+
+use pathway_shared::identity::Credentials;
+use pathway_shared::store::{Store, StoreOptions};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub use config::GatewayConfig;
+
+/// A running gateway: its store and its uplink.
+pub struct Gateway {
+    pub store: Store,
+    pub status: watch::Receiver<uplink::UplinkStatus>,
+    cancel: CancellationToken,
+    uplink: tokio::task::JoinHandle<()>,
+}
+
+/// A gateway that cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] pathway_shared::store::StoreError),
+}
+
+impl Gateway {
+    /// Opens the store and starts the uplink.
+    pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
+        let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
+        let creds = Credentials {
+            cert_pem: GatewayConfig::read_pem(&cfg.tls.cert)?,
+            key_pem: GatewayConfig::read_pem(&cfg.tls.key)?,
+        };
+        let up = uplink::UplinkConfig {
+            gateway_id: cfg.gateway_id.clone(),
+            hub_addr: cfg.hub.addr,
+            hub_name: cfg.hub.name.clone(),
+            ca_pem: GatewayConfig::read_pem(&cfg.tls.ca)?,
+            creds,
+            rate_bps: cfg.link.rate_bps,
+            backoff_min: cfg.link.backoff_min,
+            backoff_max: cfg.link.backoff_max,
+        };
+        let cancel = CancellationToken::new();
+        let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
+        Ok(Gateway {
+            store,
+            status,
+            cancel,
+            uplink,
+        })
+    }
+
+    /// Stops the uplink and flushes the store.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        let _ = self.uplink.await;
+        let _ = self.store.flush();
+    }
+}

@@ -4,39 +4,29 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use pathway_shared::model::Kind;
-use pathway_shared::store::{Store, StoreOptions};
+use pathway_gateway::{Gateway, GatewayConfig};
 
 #[derive(Parser)]
 #[command(
     version,
-    about = "Pathway's appliance daemon: keeps a facility's programme and case data on its LAN"
+    about = "Pathway's appliance daemon: keeps a facility's data on its LAN and syncs it with the hub"
 )]
 struct Args {
-    /// Folder of the gateway's document store.
-    #[arg(long, default_value = "/var/lib/pathway-gateway")]
-    data_dir: PathBuf,
-    /// The facility this gateway serves.
-    #[arg(long)]
-    facility: String,
+    /// The configuration file (TOML); see pathway-gateway.example.toml.
+    #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+    config: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     pathway_shared::telemetry::init("pathway-gateway");
-    let store = Store::open(&args.data_dir, StoreOptions::default()).with_context(|| {
-        format!(
-            "opening the store; check that {} is writable",
-            args.data_dir.display()
-        )
-    })?;
-    let partition = format!("facility:{}", args.facility);
-    let cases = store.list(&partition, Kind::CaseFile)?.len();
-    let registers = store.list(&partition, Kind::AttendanceRegister)?.len();
-    tracing::info!(facility = %args.facility, actor = %store.actor(), cases, registers, durable_seq = store.durable_seq(), "gateway store open");
+    let cfg = GatewayConfig::load(&args.config)?;
+    let gw =
+        Gateway::start(&cfg).with_context(|| format!("starting gateway {}", cfg.gateway_id))?;
+    tracing::info!(gateway = %cfg.gateway_id, facility = %cfg.facility, hub = %cfg.hub.addr, "gateway running");
     tokio::signal::ctrl_c().await?;
-    store.flush()?;
+    gw.shutdown().await;
     tracing::info!("gateway stopped");
     Ok(())
 }

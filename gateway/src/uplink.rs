@@ -34,7 +34,7 @@ pub struct UplinkConfig {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UplinkStatus {
     pub online: bool,
-    /// When the hub's hello last arrived.
+    /// When the hub last said hello or confirmed holding our changes.
     pub last_contact: Option<Millis>,
     pub attempts: u64,
     /// The last failure, in plain words.

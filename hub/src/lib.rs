@@ -1,6 +1,8 @@
 //! The national hub: accepts gateways over QUIC with mutual TLS, one task per gateway, and runs
 //! the sync engine with each. A gateway's facility comes from its verified certificate.
 
+pub mod config;
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use pathway_shared::model::Kind;
+use pathway_hub::config::HubFileConfig;
+use pathway_hub::{Hub, HubConfig};
+use pathway_shared::identity::Credentials;
 use pathway_shared::store::{Store, StoreOptions};
 
 #[derive(Parser)]
@@ -13,17 +15,18 @@ use pathway_shared::store::{Store, StoreOptions};
     about = "Pathway's national hub: brings every facility's data together"
 )]
 struct Args {
-    /// Folder of the hub's document store.
-    #[arg(long, default_value = "/var/lib/pathway-hub")]
-    data_dir: PathBuf,
+    /// The configuration file (TOML); see pathway-hub.example.toml.
+    #[arg(long, default_value = "/etc/pathway/hub.toml")]
+    config: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     pathway_shared::telemetry::init("pathway-hub");
+    let file = HubFileConfig::load(&args.config)?;
     let store = Store::open(
-        &args.data_dir,
+        &file.data_dir,
         StoreOptions {
             cache_docs: 4096,
             sled_cache_bytes: 256 << 20,
@@ -33,13 +36,23 @@ async fn main() -> anyhow::Result<()> {
     .with_context(|| {
         format!(
             "opening the store; check that {} is writable",
-            args.data_dir.display()
+            file.data_dir.display()
         )
     })?;
-    let programmes = store.list("national", Kind::Programme)?.len();
-    tracing::info!(actor = %store.actor(), programmes, durable_seq = store.durable_seq(), "hub store open");
+    let cfg = HubConfig {
+        listen: file.listen,
+        ca_pem: HubFileConfig::read(&file.tls.ca)?,
+        creds: Credentials {
+            cert_pem: HubFileConfig::read(&file.tls.cert)?,
+            key_pem: HubFileConfig::read(&file.tls.key)?,
+        },
+        revoked: file.revoked,
+        max_gateways: file.max_gateways,
+    };
+    let hub = Hub::bind(cfg, store).context("starting the hub's QUIC endpoint")?;
+    tracing::info!(listen = %hub.local_addr()?, "hub running");
     tokio::signal::ctrl_c().await?;
-    store.flush()?;
+    hub.shutdown().await;
     tracing::info!("hub stopped");
     Ok(())
 }

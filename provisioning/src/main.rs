@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod demo;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pathway_shared::model::{Kind, parse_date};
@@ -20,6 +22,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a hub and two gateways on loopback over a simulated bad link, with sample data.
+    Demo {
+        /// Link profile between each gateway and the hub: lan, rural-3g or vsat-bad.
+        #[arg(long, default_value = "vsat-bad")]
+        profile: String,
+        /// Case files per facility.
+        #[arg(long, default_value_t = 1_000)]
+        cases: usize,
+        /// Attendance marks per facility.
+        #[arg(long, default_value_t = 10_000)]
+        marks: usize,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Keep the demo's stores and certificates here instead of a temporary folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Write a sample facility (catalogue, runs, staff, registers, case files) into a store.
     Sample {
         /// Folder of the store to write into (created if missing).
@@ -55,6 +75,24 @@ fn open(dir: &PathBuf) -> anyhow::Result<Store> {
 fn main() -> anyhow::Result<()> {
     pathway_shared::telemetry::init("pathway");
     match Cli::parse().command {
+        Command::Demo {
+            profile,
+            cases,
+            marks,
+            duration,
+            dir,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(demo::run(demo::DemoArgs {
+                profile,
+                cases,
+                marks,
+                duration: duration.map(std::time::Duration::from_secs),
+                dir,
+            }))?;
+        }
         Command::Sample {
             data_dir,
             facility,

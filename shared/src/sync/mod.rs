@@ -69,6 +69,8 @@ pub enum Event {
     AfterMove { doc: DocId },
     /// A case file moved to another facility and was replaced here by a stub.
     Dropped { doc: DocId, moved_to: String },
+    /// The peer confirmed holding our changes of `class` up to `upto`, durably.
+    Acked { class: Class, upto: u64 },
     /// The peer reported an error and closed the session.
     PeerError { code: ErrorCode, message: String },
 }

@@ -1,0 +1,135 @@
+//! The gateway's configuration, read from TOML. See `gateway/pathway-gateway.example.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration that cannot be used; the message names the file and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// This gateway's id; it must match its certificate.
+    pub gateway_id: String,
+    /// The facility this gateway serves; it must match its certificate.
+    pub facility: String,
+    /// Folder of the document store.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    pub hub: HubLink,
+    pub tls: TlsFiles,
+    #[serde(default)]
+    pub link: LinkPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubLink {
+    /// Address of the hub's QUIC endpoint.
+    pub addr: SocketAddr,
+    /// The name in the hub's certificate.
+    pub name: String,
+}
+
+/// PEM files; relative paths are read from the configuration file's folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How the gateway uses its link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkPolicy {
+    /// Rate cap on what the gateway sends, bits per second; 0 (the default) is none.
+    pub rate_bps: u64,
+    /// First wait after a failed connection; it doubles, with jitter, up to `backoff_max`.
+    #[serde(with = "humantime_serde")]
+    pub backoff_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+}
+
+impl Default for LinkPolicy {
+    fn default() -> Self {
+        LinkPolicy {
+            rate_bps: 0,
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/pathway-gateway")
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg: GatewayConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut cfg.tls.ca,
+            &mut cfg.tls.cert,
+            &mut cfg.tls.key,
+            &mut cfg.data_dir,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Reads a PEM file named by the configuration.
+    pub fn read_pem(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_and_bad_fields_are_named() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("pathway-gateway.example.toml");
+        let cfg = GatewayConfig::load(&example).unwrap();
+        assert_eq!(cfg.facility, "WHK");
+        assert_eq!(cfg.link.backoff_max, Duration::from_secs(300));
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "gateway_id = \"g\"\nfacility = \"F\"\nrate = 5\n").unwrap();
+        let err = GatewayConfig::load(&bad).unwrap_err().to_string();
+        assert!(err.contains("rate") && err.contains("bad.toml"), "{err}");
+    }
+}

@@ -1,0 +1,270 @@
+//! `pathway demo`: a throwaway CA, a hub and two gateways of two facilities on loopback, each
+//! gateway behind the link simulator, with sample data and staff writing notes. It shows, live,
+//! what has reached the hub, what is waiting, and the link's state.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use pathway_gateway::{Gateway, GatewayConfig};
+use pathway_hub::{Hub, HubConfig};
+use pathway_shared::identity::Ca;
+use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
+use pathway_shared::store::{Store, StoreError, StoreOptions};
+use pathway_shared::transport::now_ms;
+use pathway_tests::linksim::{LinkSim, Profile};
+use pathway_tests::sample::{SampleConfig, SampleFacility};
+
+const HUB_NAME: &str = "hub.pathway.demo";
+
+pub(crate) struct DemoArgs {
+    pub(crate) profile: String,
+    pub(crate) cases: usize,
+    pub(crate) marks: usize,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) dir: Option<PathBuf>,
+}
+
+struct Site {
+    facility: String,
+    gateway: Gateway,
+    sim: LinkSim,
+    sample: SampleFacility,
+    /// Notes staff wrote here: (person, note id).
+    notes: Vec<(String, String)>,
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let profile = Profile::named(&args.profile).with_context(|| {
+        format!(
+            "unknown link profile `{}`; try one of {:?}",
+            args.profile,
+            Profile::NAMES
+        )
+    })?;
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    println!(
+        "Pathway demo in {} — link profile {} — Ctrl-C to stop",
+        dir.display(),
+        profile.name
+    );
+    let ca = Ca::generate("Pathway demo CA")?;
+    write(&dir.join("ca.pem"), &ca.creds.cert_pem)?;
+
+    let hub_store = Store::open(dir.join("hub-data"), StoreOptions::default())?;
+    let hub = Hub::bind(
+        HubConfig {
+            listen: "127.0.0.1:0".parse()?,
+            ca_pem: ca.creds.cert_pem.clone(),
+            creds: ca.issue_hub(HUB_NAME)?,
+            revoked: vec![],
+            max_gateways: 16,
+        },
+        hub_store.clone(),
+    )?;
+    let hub_addr = hub.local_addr()?;
+    println!("hub listening on {hub_addr} (QUIC, mutual TLS)");
+
+    let mut sites = Vec::new();
+    for (i, (fac, name)) in [
+        ("WHK", "Windhoek Correctional Facility"),
+        ("OSH", "Oluno Correctional Facility"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sample = SampleFacility::generate(&SampleConfig {
+            seed: i as u64 + 1,
+            facility_id: fac.into(),
+            facility_name: name.into(),
+            cases: args.cases,
+            marks: args.marks,
+            ..SampleConfig::default()
+        });
+        // The catalogue and the facility registry are national: written at the hub.
+        if i == 0 {
+            sample.load_national(&hub_store, now_ms())?;
+        } else {
+            hub_store.put(&sample.facility, now_ms())?;
+        }
+        let sim = LinkSim::start(profile.clone(), hub_addr, 100 + i as u64).await?;
+        let gw_id = format!("gw-{}", fac.to_lowercase());
+        let gdir = dir.join(&gw_id);
+        std::fs::create_dir_all(&gdir)?;
+        let creds = ca.issue_gateway(&gw_id, fac, 30)?;
+        write(&gdir.join("gateway.pem"), &creds.cert_pem)?;
+        write(&gdir.join("gateway.key"), &creds.key_pem)?;
+        write(&gdir.join("ca.pem"), &ca.creds.cert_pem)?;
+        let config = gdir.join("gateway.toml");
+        write(
+            &config,
+            &format!(
+                "gateway_id = \"{gw_id}\"\nfacility = \"{fac}\"\ndata_dir = \"data\"\n\n[hub]\naddr = \"{}\"\nname = \"{HUB_NAME}\"\n\n[tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n",
+                sim.addr
+            ),
+        )?;
+        let cfg = GatewayConfig::load(&config)?;
+        // The facility's records exist before the gateway first reaches the hub.
+        {
+            let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
+            sample.load_facility(&store, now_ms())?;
+        }
+        let gateway = Gateway::start(&cfg)?;
+        println!(
+            "{gw_id}: {} case files, {} marks, via {} → hub",
+            sample.cases.len(),
+            sample.marks(),
+            sim.addr
+        );
+        sites.push(Site {
+            facility: fac.to_owned(),
+            gateway,
+            sim,
+            sample,
+            notes: Vec::new(),
+        });
+    }
+
+    let start = Instant::now();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tick.tick() => {}
+        }
+        if args.duration.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+        // Staff at each facility write a case note now and then.
+        for s in &mut sites {
+            if rng.u8(..2) == 0 {
+                n += 1;
+                let person = s.sample.cases[rng.usize(..s.sample.cases.len())]
+                    .person_id
+                    .clone();
+                let id = format!("demo-{n}");
+                let note = CaseNote {
+                    author: "case.officer".into(),
+                    at: now_ms(),
+                    facility_id: s.facility.clone(),
+                    text: "Met to review the release plan.".into(),
+                    ..Default::default()
+                };
+                let store = &s.gateway.store;
+                tokio::task::block_in_place(|| {
+                    store.edit::<CaseFile, _, StoreError>(&case_id(&person), now_ms(), |e| {
+                        e.put(&["notes", &id], &note)
+                    })
+                })?;
+                s.notes.push((person, id));
+            }
+        }
+        print_status(&sites, &hub_store, &profile, start.elapsed())?;
+    }
+    println!("stopping…");
+    for s in sites {
+        s.gateway.shutdown().await;
+    }
+    hub.shutdown().await;
+    Ok(())
+}
+
+fn print_status(
+    sites: &[Site],
+    hub: &Store,
+    profile: &Profile,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
+    let down = profile
+        .outage
+        .is_some_and(|(every, d)| elapsed.as_secs() % every.as_secs() >= (every - d).as_secs());
+    println!();
+    println!(
+        "t={:>4}s  link {} {}",
+        elapsed.as_secs(),
+        profile.name,
+        if down {
+            "DOWN (scheduled outage)"
+        } else {
+            "up"
+        }
+    );
+    println!(
+        "{:<8} {:<7} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
+        "gateway",
+        "online",
+        "last ack",
+        "cases at hub",
+        "marks at hub",
+        "notes reached",
+        "sent",
+        "received"
+    );
+    for s in sites {
+        let st = s.gateway.status.borrow().clone();
+        let partition = format!("facility:{}", s.facility);
+        let cases = hub.list(&partition, Kind::CaseFile)?.len();
+        let registers: BTreeMap<_, _> = s
+            .sample
+            .registers
+            .iter()
+            .map(|r| (pathway_shared::model::Aggregate::doc_id(r), r.marks.len()))
+            .collect();
+        let marks: usize = hub
+            .list(&partition, Kind::AttendanceRegister)?
+            .iter()
+            .filter_map(|id| registers.get(id))
+            .sum();
+        let reached = s
+            .notes
+            .iter()
+            .filter(|(p, id)| {
+                hub.get::<CaseFile>(&case_id(p))
+                    .ok()
+                    .flatten()
+                    .is_some_and(|c| c.notes.contains_key(id))
+            })
+            .count();
+        let contact = st.last_contact.map_or("never".to_owned(), |t| {
+            format!("{}s ago", (now_ms() - t) / 1000)
+        });
+        println!(
+            "{:<8} {:<7} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
+            s.facility,
+            if st.online { "yes" } else { "no" },
+            contact,
+            format!("{cases}/{}", s.sample.cases.len()),
+            format!("{marks}/{}", s.sample.marks()),
+            format!(
+                "{reached}/{} ({} waiting)",
+                s.notes.len(),
+                s.notes.len() - reached
+            ),
+            format!("{}K", s.sim.bytes_up() / 1024),
+            format!("{}K", s.sim.bytes_down() / 1024),
+        );
+        if let Some(e) = &st.last_error {
+            if !st.online {
+                println!("         last error: {e}");
+            }
+        }
+    }
+    Ok(())
+}
