@@ -260,10 +260,8 @@ fn print_status(
             format!("{}K", s.sim.bytes_up() / 1024),
             format!("{}K", s.sim.bytes_down() / 1024),
         );
-        if let Some(e) = &st.last_error {
-            if !st.online {
-                println!("         last error: {e}");
-            }
+        if let (Some(e), false) = (&st.last_error, st.online) {
+            println!("         last error: {e}");
         }
     }
     Ok(())
