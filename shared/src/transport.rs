@@ -41,8 +41,9 @@ pub enum TransportError {
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
     t.initial_rtt(Duration::from_millis(600));
-    t.keep_alive_interval(Some(Duration::from_secs(10)));
-    if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(60)) {
+    t.keep_alive_interval(Some(Duration::from_secs(5)));
+    // Longer than a VSAT link's usual outage, short enough that a dead hub is noticed.
+    if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(30)) {
         t.max_idle_timeout(Some(idle));
     }
     Arc::new(t)
@@ -59,7 +60,18 @@ pub fn server_endpoint(
         .map_err(|e| TransportError::Crypto(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     cfg.transport_config(transport_config());
-    Ok(quinn::Endpoint::server(cfg, addr)?)
+    // A reset key that survives restarts: after a crash the restarted hub can tell gateways at
+    // once that their old connections are gone, instead of leaving them to time out.
+    let secret = ring::digest::digest(&ring::digest::SHA256, hub.key_pem.as_bytes());
+    let reset_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_ref());
+    let endpoint_cfg = quinn::EndpointConfig::new(Arc::new(reset_key));
+    let socket = std::net::UdpSocket::bind(addr)?;
+    Ok(quinn::Endpoint::new(
+        endpoint_cfg,
+        Some(cfg),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )?)
 }
 
 /// A gateway's endpoint, presenting its certificate and pinning the CA.
