@@ -24,7 +24,8 @@ pub struct UplinkConfig {
     pub hub_name: String,
     pub ca_pem: String,
     pub creds: Credentials,
-    /// Rate cap on what the gateway sends, in bits per second; 0 is none.
+    /// Rate cap on what the gateway sends, in bits per second; 0 is none. A cap of 2 Mbit/s or
+    /// less also selects the strongest compression.
     pub rate_bps: u64,
     pub backoff_min: Duration,
     pub backoff_max: Duration,

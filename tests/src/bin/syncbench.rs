@@ -24,6 +24,9 @@ struct Args {
     /// One-way delay of the simulated link, to count round trips.
     #[arg(long, default_value_t = 300)]
     latency_ms: i64,
+    /// zstd level for frames.
+    #[arg(long, default_value_t = SyncConfig::default().zstd_level)]
+    zstd_level: i32,
     #[arg(long)]
     json: bool,
 }
@@ -49,7 +52,7 @@ fn setup(args: &Args, sample: &SampleFacility, rate_bps: u64) -> anyhow::Result<
         rate_bps,
         ..LinkProfile::default()
     };
-    let net = Net::new(1, &["WHK"], link, SyncConfig::default());
+    let net = Net::new(1, &["WHK"], link, SyncConfig { zstd_level: args.zstd_level, ..SyncConfig::default() });
     sample.load_national(&net.hub.store, 1)?;
     sample.load_facility(&net.gateways[0].0.store, 1)?;
     Ok(net)
