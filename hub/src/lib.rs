@@ -124,6 +124,11 @@ impl Hub {
         lock(&self.status).clone()
     }
 
+    /// A live handle on the status, for watchers that outlive a borrow of the hub.
+    pub fn status_handle(&self) -> Arc<Mutex<HubStatus>> {
+        self.status.clone()
+    }
+
     /// Refuses `gateway` from its next connection on.
     pub fn revoke(&self, gateway: &str) {
         lock(&self.revoked).insert(gateway.to_owned());

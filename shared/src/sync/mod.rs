@@ -519,6 +519,7 @@ impl Session {
         }
         st.high = st.high.max(to);
         st.next = to;
+        tracing::debug!(peer = %self.peer, class = ?c, from = st.last_to, to, bytes = bytes.len(), "frame sent");
         st.inflight.push_back(InFlight {
             to,
             sent_at: now,
@@ -620,6 +621,7 @@ impl Session {
             return Err(WireError::Body(format!("unknown class {class}")).into());
         };
         let st = &mut self.send[c as usize];
+        tracing::debug!(peer = %self.peer, class = ?c, upto, acked = st.acked, next = st.next, inflight = st.inflight.len(), "ack received");
         while st.inflight.front().is_some_and(|f| f.to <= upto) {
             if let Some(f) = st.inflight.pop_front() {
                 for (doc, heads) in &f.docs {
@@ -752,6 +754,7 @@ impl Session {
             return Err(WireError::Body(format!("unknown class {class}")).into());
         };
         let repair = from == 0 && to == 0;
+        tracing::debug!(peer = %self.peer, class, from, to, cursor = self.recv[usize::from(class.min(2))].cursor, "frame received");
         let cursor = self.recv[c as usize].cursor;
         if !repair && from > cursor {
             // A frame before this one was lost: take nothing past the gap. The sender resends
@@ -838,6 +841,9 @@ impl Session {
                 .set_peer_heads(&self.peer, &doc, &advance_heads(&stored, &changes))?;
             if let Some(sent) = self.sent_heads.get_mut(&doc) {
                 *sent = advance_heads(sent, &changes);
+            }
+            if !applied.missing.is_empty() {
+                tracing::debug!(peer = %self.peer, %doc, missing = applied.missing.len(), "dependencies missing");
             }
             if !applied.missing.is_empty() {
                 // Held in memory, not stored: ask for what is missing and do not acknowledge

@@ -52,7 +52,15 @@ fn setup(args: &Args, sample: &SampleFacility, rate_bps: u64) -> anyhow::Result<
         rate_bps,
         ..LinkProfile::default()
     };
-    let net = Net::new(1, &["WHK"], link, SyncConfig { zstd_level: args.zstd_level, ..SyncConfig::default() });
+    let net = Net::new(
+        1,
+        &["WHK"],
+        link,
+        SyncConfig {
+            zstd_level: args.zstd_level,
+            ..SyncConfig::default()
+        },
+    );
     sample.load_national(&net.hub.store, 1)?;
     sample.load_facility(&net.gateways[0].0.store, 1)?;
     Ok(net)
