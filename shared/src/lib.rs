@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod model;
+pub mod policy;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

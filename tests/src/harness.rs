@@ -302,17 +302,19 @@ impl Net {
         self.now - start
     }
 
-    /// Runs for `ms` of virtual time.
+    /// Runs for `ms` of virtual time. Like the real driver, each session is polled at least
+    /// once a second, so windows that open are noticed.
     pub fn run_for(&mut self, ms: Millis) {
         let until = self.now + ms;
         loop {
             while self.tick() {}
-            match self.next_due() {
-                Some(t) if t <= until => self.now = t.max(self.now + 1),
-                _ => break,
+            let poll = (self.now + 1_000).min(until);
+            let next = self.next_due().map_or(poll, |t| t.min(poll));
+            if self.now >= until {
+                break;
             }
+            self.now = next.max(self.now + 1).min(until);
         }
-        self.now = until;
     }
 
     /// Documents that differ between the hub and gateway `i`. Empty when they have converged.

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use automerge::{Change, ChangeHash};
 
 use crate::model::{CaseFile, Class, DocId, Kind, Millis, Scope, TransferRecord, case_id};
+use crate::policy::{LinkPolicy, Usage};
 use crate::store::{DocMeta, Incoming, Store, StoreError, Stub};
 use crate::wire::{self, ErrorCode, Frame, Hello, Item, WireError};
 
@@ -43,11 +44,15 @@ pub struct SyncConfig {
     pub zstd_level: i32,
     /// Resend from the last acknowledgement if the oldest frame in flight has waited this long.
     pub retransmit_after: Millis,
+    /// When each class may use the link and how many bytes it may spend. Control frames
+    /// (hello, acknowledgements) and urgent changes are never held.
+    pub policy: LinkPolicy,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
+            policy: LinkPolicy::default(),
             frame_bytes: 64 << 10,
             window_frames: 8,
             zstd_level: 19,
@@ -159,6 +164,9 @@ pub struct Session {
     stats: Stats,
     /// Raw bytes per compressed byte seen so far, to size frames.
     ratio: f64,
+    /// Bytes spent per class, for the policy's budgets. Kept in memory: a restart forgets
+    /// what the day had spent.
+    usage: Usage,
 }
 
 /// Skipped feed entries after which an empty frame moves the peer's cursor along.
@@ -233,6 +241,7 @@ impl Session {
             events: VecDeque::new(),
             stats: Stats::default(),
             ratio: 3.0,
+            usage: Usage::default(),
         };
         s.control(Frame::Hello(s.hello.clone()));
         Ok(s)
@@ -337,10 +346,13 @@ impl Session {
             return Ok(None);
         }
         for c in Class::ALL {
-            if self.send[c as usize].inflight.len() >= self.cfg.window_frames {
+            if self.send[c as usize].inflight.len() >= self.cfg.window_frames
+                || self.cfg.policy.check(c, now, &mut self.usage).is_err()
+            {
                 continue;
             }
             if let Some(bytes) = self.build(c, now)? {
+                self.usage.add(c, bytes.len() as u64, now);
                 self.stats.frames_sent += 1;
                 self.stats.bytes_sent += bytes.len() as u64;
                 return Ok(Some(Transmit { class: c, bytes }));

@@ -1,0 +1,131 @@
+//! Link policy: when each class may use the link, and how many bytes it may spend. Pure
+//! functions of the time handed in; the sync session consults them before each data frame.
+//! Urgent changes are never held back by a budget or a window.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Class, Millis};
+
+/// A daily time window, in minutes after midnight UTC; `from > to` wraps past midnight
+/// (22:00–05:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub class: Class,
+    pub from_minute: u16,
+    pub to_minute: u16,
+}
+
+impl Window {
+    /// Parses `HH:MM`.
+    pub fn minute(hhmm: &str) -> Option<u16> {
+        let (h, m) = hhmm.split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
+
+    fn contains(&self, minute: u16) -> bool {
+        if self.from_minute <= self.to_minute {
+            (self.from_minute..self.to_minute).contains(&minute)
+        } else {
+            minute >= self.from_minute || minute < self.to_minute
+        }
+    }
+}
+
+/// The policy for one gateway's link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPolicy {
+    /// A class with one or more windows may send only inside them; a class with none, any time.
+    pub windows: Vec<Window>,
+    /// Bytes per UTC day, per class (urgent, records, bulk); `None` is unlimited.
+    pub daily_bytes: [Option<u64>; 3],
+    /// Bytes per 30-day period, per class.
+    pub monthly_bytes: [Option<u64>; 3],
+}
+
+/// Bytes spent, per class, in the current day and month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    day: i64,
+    month: i64,
+    pub today: [u64; 3],
+    pub this_month: [u64; 3],
+}
+
+const DAY_MS: Millis = 86_400_000;
+
+impl Usage {
+    fn roll(&mut self, now: Millis) {
+        let (day, month) = (now.div_euclid(DAY_MS), now.div_euclid(30 * DAY_MS));
+        if day != self.day {
+            self.day = day;
+            self.today = [0; 3];
+        }
+        if month != self.month {
+            self.month = month;
+            self.this_month = [0; 3];
+        }
+    }
+
+    pub fn add(&mut self, class: Class, bytes: u64, now: Millis) {
+        self.roll(now);
+        self.today[class as usize] += bytes;
+        self.this_month[class as usize] += bytes;
+    }
+}
+
+/// Why a class may not send now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    OutsideWindow,
+    DailyBudget,
+    MonthlyBudget,
+}
+
+impl LinkPolicy {
+    /// Whether `class` may send a data frame now.
+    pub fn check(&self, class: Class, now: Millis, usage: &mut Usage) -> Result<(), Held> {
+        if class == Class::Urgent {
+            return Ok(());
+        }
+        usage.roll(now);
+        let minute = (now.rem_euclid(DAY_MS) / 60_000) as u16;
+        let mut windows = self.windows.iter().filter(|w| w.class == class).peekable();
+        if windows.peek().is_some() && !windows.any(|w| w.contains(minute)) {
+            return Err(Held::OutsideWindow);
+        }
+        let i = class as usize;
+        if self.daily_bytes[i].is_some_and(|b| usage.today[i] >= b) {
+            return Err(Held::DailyBudget);
+        }
+        if self.monthly_bytes[i].is_some_and(|b| usage.this_month[i] >= b) {
+            return Err(Held::MonthlyBudget);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_wrap_midnight_and_budgets_spare_urgent() {
+        let bulk_night = Window { class: Class::Bulk, from_minute: Window::minute("22:00").unwrap(), to_minute: Window::minute("05:00").unwrap() };
+        let p = LinkPolicy { windows: vec![bulk_night], daily_bytes: [Some(1), Some(1_000), None], monthly_bytes: [None; 3] };
+        let mut u = Usage::default();
+        let at = |h: i64, m: i64| 100 * DAY_MS + (h * 60 + m) * 60_000;
+        assert_eq!(p.check(Class::Bulk, at(21, 59), &mut u), Err(Held::OutsideWindow));
+        assert_eq!(p.check(Class::Bulk, at(23, 0), &mut u), Ok(()));
+        assert_eq!(p.check(Class::Bulk, at(4, 59), &mut u), Ok(()));
+        assert_eq!(p.check(Class::Bulk, at(5, 0), &mut u), Err(Held::OutsideWindow));
+        assert_eq!(p.check(Class::Records, at(12, 0), &mut u), Ok(()));
+        u.add(Class::Records, 1_000, at(12, 0));
+        u.add(Class::Urgent, 5_000, at(12, 0));
+        assert_eq!(p.check(Class::Records, at(12, 1), &mut u), Err(Held::DailyBudget));
+        assert_eq!(p.check(Class::Urgent, at(12, 1), &mut u), Ok(()), "urgent is never held");
+        // A new day resets the daily budget.
+        assert_eq!(p.check(Class::Records, at(12, 0) + DAY_MS, &mut u), Ok(()));
+        assert_eq!(Window::minute("24:00"), None);
+    }
+}
