@@ -19,6 +19,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +69,29 @@ pub struct LinkPolicy {
     pub backoff_min: Duration,
     #[serde(with = "humantime_serde")]
     pub backoff_max: Duration,
+    /// Times of day (UTC) a class may use the link, e.g. `{ class = "bulk", from = "22:00",
+    /// to = "05:00" }`. A class with no window may send any time. Urgent is never held.
+    pub windows: Vec<WindowConfig>,
+    /// Bytes per UTC day per class; a class without a figure is unlimited. Urgent is never held.
+    pub daily_bytes: Budget,
+    /// Bytes per 30 days per class.
+    pub monthly_bytes: Budget,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    pub class: pathway_shared::model::Class,
+    /// `HH:MM`, UTC.
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    pub records: Option<u64>,
+    pub bulk: Option<u64>,
 }
 
 impl Default for LinkPolicy {
@@ -75,7 +100,35 @@ impl Default for LinkPolicy {
             rate_bps: 0,
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            windows: Vec::new(),
+            daily_bytes: Budget::default(),
+            monthly_bytes: Budget::default(),
         }
+    }
+}
+
+impl LinkPolicy {
+    /// The sync engine's policy, or an error naming the window that does not parse.
+    pub fn policy(&self) -> Result<pathway_shared::policy::LinkPolicy, String> {
+        use pathway_shared::policy::Window;
+        let mut windows = Vec::new();
+        for w in &self.windows {
+            let minute = |t: &str| {
+                Window::minute(t)
+                    .ok_or_else(|| format!("link.windows: `{t}` is not a time of day (HH:MM)"))
+            };
+            windows.push(Window {
+                class: w.class,
+                from_minute: minute(&w.from)?,
+                to_minute: minute(&w.to)?,
+            });
+        }
+        let b = |x: &Budget| [None, x.records, x.bulk];
+        Ok(pathway_shared::policy::LinkPolicy {
+            windows,
+            daily_bytes: b(&self.daily_bytes),
+            monthly_bytes: b(&self.monthly_bytes),
+        })
     }
 }
 
@@ -92,6 +145,10 @@ impl GatewayConfig {
         let mut cfg: GatewayConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             source: Box::new(e),
+        })?;
+        cfg.link.policy().map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
@@ -126,6 +183,12 @@ mod tests {
         let cfg = GatewayConfig::load(&example).unwrap();
         assert_eq!(cfg.facility, "WHK");
         assert_eq!(cfg.link.backoff_max, Duration::from_secs(300));
+        let policy = cfg.link.policy().unwrap();
+        assert_eq!(policy.windows.len(), 1);
+        assert_eq!(
+            policy.daily_bytes,
+            [None, Some(50_000_000), Some(20_000_000)]
+        );
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "gateway_id = \"g\"\nfacility = \"F\"\nrate = 5\n").unwrap();

@@ -16,6 +16,7 @@ pub struct Gateway {
     pub status: watch::Receiver<uplink::UplinkStatus>,
     cancel: CancellationToken,
     uplink: tokio::task::JoinHandle<()>,
+    sync_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// A gateway that cannot start.
@@ -30,6 +31,7 @@ pub enum StartError {
 impl Gateway {
     /// Opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
+        let sync_now = std::sync::Arc::new(tokio::sync::Notify::new());
         let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
         let creds = Credentials {
             cert_pem: GatewayConfig::read_pem(&cfg.tls.cert)?,
@@ -44,6 +46,14 @@ impl Gateway {
             rate_bps: cfg.link.rate_bps,
             backoff_min: cfg.link.backoff_min,
             backoff_max: cfg.link.backoff_max,
+            policy: cfg
+                .link
+                .policy()
+                .map_err(|message| config::ConfigError::Invalid {
+                    path: cfg.data_dir.clone(),
+                    message,
+                })?,
+            sync_now: sync_now.clone(),
         };
         let cancel = CancellationToken::new();
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
@@ -52,7 +62,14 @@ impl Gateway {
             status,
             cancel,
             uplink,
+            sync_now,
         })
+    }
+
+    /// "Sync now": dial the hub at once instead of waiting out a backoff. While a session is
+    /// live, changes already go as soon as they are written.
+    pub fn sync_now(&self) {
+        self.sync_now.notify_one();
     }
 
     /// Stops the uplink and flushes the store.

@@ -29,6 +29,10 @@ pub struct UplinkConfig {
     pub rate_bps: u64,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// When each class may use the link and what it may spend.
+    pub policy: pathway_shared::policy::LinkPolicy,
+    /// "Sync now": notified, it cuts a backoff wait short and dials at once.
+    pub sync_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// What the uplink has seen. `online` is true only while a session with the hub is live.
@@ -143,6 +147,7 @@ async fn run(
             biased;
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(jitter) => {}
+            _ = cfg.sync_now.notified() => backoff = cfg.backoff_min,
         }
         backoff = (backoff * 2).min(cfg.backoff_max);
     }

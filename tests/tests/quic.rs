@@ -57,6 +57,8 @@ fn start_gateway_via(
         rate_bps: 0,
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
+        policy: Default::default(),
+        sync_now: Default::default(),
     };
     uplink::spawn(store, cfg, cancel.clone()).1
 }

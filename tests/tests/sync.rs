@@ -533,10 +533,20 @@ fn an_urgent_change_overtakes_a_backlog_of_records() {
 
 #[test]
 fn a_spent_budget_stops_records_but_not_urgent() {
-    let link = LinkProfile { latency: 300, rate_bps: 512_000, ..Default::default() };
+    let link = LinkProfile {
+        latency: 300,
+        rate_bps: 512_000,
+        ..Default::default()
+    };
     let budget = 20_000;
-    let policy = pathway_shared::policy::LinkPolicy { daily_bytes: [None, Some(budget), None], ..Default::default() };
-    let cfg = SyncConfig { policy, ..SyncConfig::default() };
+    let policy = pathway_shared::policy::LinkPolicy {
+        daily_bytes: [None, Some(budget), None],
+        ..Default::default()
+    };
+    let cfg = SyncConfig {
+        policy,
+        ..SyncConfig::default()
+    };
     let mut net = Net::new(7, &["WHK"], link, cfg.clone());
     let s = sample("WHK", 600, 6_000, 7);
     s.load_national(&net.hub.store, 1).unwrap();
@@ -544,11 +554,24 @@ fn a_spent_budget_stops_records_but_not_urgent() {
     net.connect(0);
     net.run_for(60_000);
     let up = net.traffic[0].up;
-    assert!(up <= budget + cfg.frame_bytes as u64 + 1_000, "records stopped at the budget: {up} bytes sent");
-    assert!(net.hub.store.list("facility:WHK", Kind::CaseFile).unwrap().len() < s.cases.len());
+    assert!(
+        up <= budget + cfg.frame_bytes as u64 + 1_000,
+        "records stopped at the budget: {up} bytes sent"
+    );
+    assert!(
+        net.hub
+            .store
+            .list("facility:WHK", Kind::CaseFile)
+            .unwrap()
+            .len()
+            < s.cases.len()
+    );
     // An urgent change still goes.
     let person = &s.cases[s.cases.len() - 1].person_id;
-    let release = PlanItem { status: PlanItemStatus::Done, ..Default::default() };
+    let release = PlanItem {
+        status: PlanItemStatus::Done,
+        ..Default::default()
+    };
     net.gateways[0]
         .0
         .store
@@ -559,29 +582,80 @@ fn a_spent_budget_stops_records_but_not_urgent() {
         .unwrap();
     net.run_for(30_000);
     let at_hub = net.hub.store.get::<CaseFile>(&case_id(person)).unwrap();
-    assert_eq!(at_hub.map(|c| c.release_plan.accommodation.status), Some(PlanItemStatus::Done));
+    assert_eq!(
+        at_hub.map(|c| c.release_plan.accommodation.status),
+        Some(PlanItemStatus::Done)
+    );
 }
 
 #[test]
 fn a_window_opens_and_closes_on_time() {
     use pathway_shared::policy::{LinkPolicy, Window};
     let minute = |hhmm| Window::minute(hhmm).unwrap();
-    let policy = LinkPolicy { windows: vec![Window { class: Class::Records, from_minute: minute("10:00"), to_minute: minute("10:05") }], ..Default::default() };
-    let mut net = Net::new(8, &["WHK"], LinkProfile { latency: 200, ..Default::default() }, SyncConfig { policy, ..SyncConfig::default() });
+    let policy = LinkPolicy {
+        windows: vec![Window {
+            class: Class::Records,
+            from_minute: minute("10:00"),
+            to_minute: minute("10:05"),
+        }],
+        ..Default::default()
+    };
+    let mut net = Net::new(
+        8,
+        &["WHK"],
+        LinkProfile {
+            latency: 200,
+            ..Default::default()
+        },
+        SyncConfig {
+            policy,
+            ..SyncConfig::default()
+        },
+    );
     let s = sample("WHK", 30, 200, 8);
     s.load_facility(&net.gateways[0].0.store, 1).unwrap();
     let at = |h: i64, m: i64| 20 * 86_400_000 + (h * 60 + m) * MINUTE;
     net.now = at(9, 50);
     net.connect(0);
     net.run_for(9 * MINUTE);
-    assert!(net.hub.store.list("facility:WHK", Kind::CaseFile).unwrap().is_empty(), "closed before 10:00");
+    assert!(
+        net.hub
+            .store
+            .list("facility:WHK", Kind::CaseFile)
+            .unwrap()
+            .is_empty(),
+        "closed before 10:00"
+    );
     net.run_for(3 * MINUTE);
     assert_converged(&net);
     // After 10:05 a new note waits for the next day's window.
     net.now = at(10, 6);
-    note(&net.gateways[0].0.store, &s.cases[0].person_id, "late", net.now).unwrap();
+    note(
+        &net.gateways[0].0.store,
+        &s.cases[0].person_id,
+        "late",
+        net.now,
+    )
+    .unwrap();
     net.run_for(30 * MINUTE);
-    assert!(!net.hub.store.get::<CaseFile>(&case_id(&s.cases[0].person_id)).unwrap().unwrap().notes.contains_key("late"));
+    assert!(
+        !net.hub
+            .store
+            .get::<CaseFile>(&case_id(&s.cases[0].person_id))
+            .unwrap()
+            .unwrap()
+            .notes
+            .contains_key("late")
+    );
     net.run_for(at(10, 1) + 86_400_000 - net.now);
-    assert!(net.hub.store.get::<CaseFile>(&case_id(&s.cases[0].person_id)).unwrap().unwrap().notes.contains_key("late"), "sent when the window reopened");
+    assert!(
+        net.hub
+            .store
+            .get::<CaseFile>(&case_id(&s.cases[0].person_id))
+            .unwrap()
+            .unwrap()
+            .notes
+            .contains_key("late"),
+        "sent when the window reopened"
+    );
 }

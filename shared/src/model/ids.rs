@@ -56,6 +56,7 @@ impl fmt::Display for Kind {
 /// Sync priority of a change: each class is its own stream, and a higher class never waits
 /// behind a lower one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Class {
     /// Transfers, releases, revocations, safety referrals.
     Urgent = 0,

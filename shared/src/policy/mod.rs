@@ -111,19 +111,40 @@ mod tests {
 
     #[test]
     fn windows_wrap_midnight_and_budgets_spare_urgent() {
-        let bulk_night = Window { class: Class::Bulk, from_minute: Window::minute("22:00").unwrap(), to_minute: Window::minute("05:00").unwrap() };
-        let p = LinkPolicy { windows: vec![bulk_night], daily_bytes: [Some(1), Some(1_000), None], monthly_bytes: [None; 3] };
+        let bulk_night = Window {
+            class: Class::Bulk,
+            from_minute: Window::minute("22:00").unwrap(),
+            to_minute: Window::minute("05:00").unwrap(),
+        };
+        let p = LinkPolicy {
+            windows: vec![bulk_night],
+            daily_bytes: [Some(1), Some(1_000), None],
+            monthly_bytes: [None; 3],
+        };
         let mut u = Usage::default();
         let at = |h: i64, m: i64| 100 * DAY_MS + (h * 60 + m) * 60_000;
-        assert_eq!(p.check(Class::Bulk, at(21, 59), &mut u), Err(Held::OutsideWindow));
+        assert_eq!(
+            p.check(Class::Bulk, at(21, 59), &mut u),
+            Err(Held::OutsideWindow)
+        );
         assert_eq!(p.check(Class::Bulk, at(23, 0), &mut u), Ok(()));
         assert_eq!(p.check(Class::Bulk, at(4, 59), &mut u), Ok(()));
-        assert_eq!(p.check(Class::Bulk, at(5, 0), &mut u), Err(Held::OutsideWindow));
+        assert_eq!(
+            p.check(Class::Bulk, at(5, 0), &mut u),
+            Err(Held::OutsideWindow)
+        );
         assert_eq!(p.check(Class::Records, at(12, 0), &mut u), Ok(()));
         u.add(Class::Records, 1_000, at(12, 0));
         u.add(Class::Urgent, 5_000, at(12, 0));
-        assert_eq!(p.check(Class::Records, at(12, 1), &mut u), Err(Held::DailyBudget));
-        assert_eq!(p.check(Class::Urgent, at(12, 1), &mut u), Ok(()), "urgent is never held");
+        assert_eq!(
+            p.check(Class::Records, at(12, 1), &mut u),
+            Err(Held::DailyBudget)
+        );
+        assert_eq!(
+            p.check(Class::Urgent, at(12, 1), &mut u),
+            Ok(()),
+            "urgent is never held"
+        );
         // A new day resets the daily budget.
         assert_eq!(p.check(Class::Records, at(12, 0) + DAY_MS, &mut u), Ok(()));
         assert_eq!(Window::minute("24:00"), None);

@@ -148,6 +148,8 @@ async fn run_profile(
         rate_bps: profile.rate_bps,
         backoff_min: Duration::from_millis(500),
         backoff_max: Duration::from_secs(5),
+        policy: Default::default(),
+        sync_now: Default::default(),
     };
     let (_task, status) = uplink::spawn(gw_store.clone(), cfg, cancel.clone());
     if std::env::var("PATHWAY_DEBUG").is_ok() {
