@@ -75,6 +75,27 @@ fn floor(p: &Profile, up: u64, down: u64, round_trips: u64, start_in_run: Durati
     t
 }
 
+/// Waits until the hub and the gateway hold the same heads for every document in `docs`.
+async fn converge_docs(hub: &Store, gw: &Store, docs: &[DocId], limit: Duration) -> (Duration, bool) {
+    let start = Instant::now();
+    loop {
+        let at = start.elapsed();
+        let same = tokio::task::block_in_place(|| {
+            docs.iter().all(|id| {
+                let heads = |s: &Store| s.read(id, |d, _| d.get_heads()).ok().flatten();
+                heads(hub) == heads(gw)
+            })
+        });
+        if same {
+            return (at, true);
+        }
+        if start.elapsed() > limit {
+            return (start.elapsed(), false);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn converge(
     hub: &Store,
     gw: &Store,
@@ -197,38 +218,32 @@ async fn run_profile(
     let (took, ok) = converge(&hub_store, &gw_store, "WHK", sample.cases.len(), limit).await;
     phase("A", (0, 0), took, ok, started, frames(&hub));
 
-    // (B) 500 edits at the facility, 200 at the hub.
+    // (B) 500 edits at the facility, 200 at the hub; timed from the last edit.
     let before = (sim.bytes_up(), sim.bytes_down());
     let f0 = frames(&hub);
     let mut rng = fastrand::Rng::with_seed(2);
-    for i in 0..500 {
-        note(
-            &gw_store,
-            &sample.cases[rng.usize(..sample.cases.len())].person_id,
-            &format!("b-gw-{i}"),
-        )?;
+    let mut touched = Vec::new();
+    for i in 0..700 {
+        let person = &sample.cases[rng.usize(..sample.cases.len())].person_id;
+        let store = if i < 500 { &gw_store } else { &hub_store };
+        note(store, person, &format!("b-{i}"))?;
+        touched.push(case_id(person));
     }
-    for i in 0..200 {
-        note(
-            &hub_store,
-            &sample.cases[rng.usize(..sample.cases.len())].person_id,
-            &format!("b-hub-{i}"),
-        )?;
-    }
-    // Timed from the last edit: how long the link takes to bring both sides together.
     let started = sim_start.elapsed();
-    let (took, ok) = converge(&hub_store, &gw_store, "WHK", sample.cases.len(), limit).await;
+    let (took, ok) = converge_docs(&hub_store, &gw_store, &touched, limit).await;
     phase("B", before, took, ok, started, frames(&hub) - f0);
 
     // (C) the same 50 case files on both sides at once.
     let before = (sim.bytes_up(), sim.bytes_down());
     let f0 = frames(&hub);
+    let mut touched = Vec::new();
     for (i, c) in sample.cases.iter().take(50).enumerate() {
         note(&gw_store, &c.person_id, &format!("c-gw-{i}"))?;
         note(&hub_store, &c.person_id, &format!("c-hub-{i}"))?;
+        touched.push(case_id(&c.person_id));
     }
     let started = sim_start.elapsed();
-    let (took, ok) = converge(&hub_store, &gw_store, "WHK", sample.cases.len(), limit).await;
+    let (took, ok) = converge_docs(&hub_store, &gw_store, &touched, limit).await;
     phase("C", before, took, ok, started, frames(&hub) - f0);
 
     cancel.cancel();
