@@ -229,6 +229,9 @@ async fn serve(
     g.connected = false;
     match result {
         Ok(stats) => g.stats = stats,
-        Err(e) => g.last_error = Some(e.to_string()),
+        Err(e) => {
+            tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
+            g.last_error = Some(e.to_string());
+        }
     }
 }

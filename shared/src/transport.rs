@@ -167,7 +167,11 @@ pub async fn drive(
         free_at: tokio::time::Instant::now(),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let result = loop {
+    // Every way out of the loop comes back here, so the accept task is always stopped and a
+    // failed session always closes its connection: a peer must never be left talking to a
+    // connection nobody reads.
+    let result: Result<(), TransportError> = async {
+    loop {
         // Send everything the session has, urgent first.
         loop {
             let t = match tokio::task::block_in_place(|| session.poll_transmit(now_ms())) {
@@ -185,6 +189,7 @@ pub async fn drive(
                 });
                 streams[i] = Some(s);
             }
+            tracing::trace!(peer = %session.peer(), class = ?t.class, bytes = t.bytes.len(), "writing");
             pacer.pace(t.bytes.len() + 4).await;
             if let Some(s) = streams[i].as_mut() {
                 s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await?;
@@ -197,14 +202,15 @@ pub async fn drive(
         if session.is_closed() {
             // Let the error frame reach the peer before the connection goes.
             tokio::time::sleep(Duration::from_millis(200)).await;
-            break Ok(());
+            return Ok(());
         }
         let timeout = session
             .poll_timeout()
             .map(|t| Duration::from_millis(t.saturating_sub(now_ms()).max(0) as u64));
+        tracing::trace!(peer = %session.peer(), ?timeout, "waiting");
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => break Ok(()),
+            _ = cancel.cancelled() => return Ok(()),
             frame = rx.recv() => match frame {
                 Some(bytes) => {
                     if let Err(e) = tokio::task::block_in_place(|| session.handle_frame(&bytes, now_ms())) {
@@ -219,10 +225,10 @@ pub async fn drive(
                             on_event(&e, &session);
                         }
                         tokio::time::sleep(Duration::from_millis(200)).await;
-                        break Err(e.into());
+                        return Err(e.into());
                     }
                 }
-                None => break Err(conn.closed().await.into()),
+                None => return Err(conn.closed().await.into()),
             },
             _ = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(3600))), if timeout.is_some() => {
                 session.handle_timeout(now_ms());
@@ -230,7 +236,13 @@ pub async fn drive(
             // New local changes are picked up on the next walk of the feed.
             _ = tick.tick() => {}
         }
-    };
+    }
+    }
+    .await;
+    if let Err(e) = &result {
+        tracing::warn!(peer = %session.peer(), error = %e, "sync connection ended");
+        conn.close(1u32.into(), b"sync session failed");
+    }
     accept.abort();
     let stats = session.stats().clone();
     for s in streams.iter_mut().flatten() {

@@ -76,7 +76,12 @@ fn floor(p: &Profile, up: u64, down: u64, round_trips: u64, start_in_run: Durati
 }
 
 /// Waits until the hub and the gateway hold the same heads for every document in `docs`.
-async fn converge_docs(hub: &Store, gw: &Store, docs: &[DocId], limit: Duration) -> (Duration, bool) {
+async fn converge_docs(
+    hub: &Store,
+    gw: &Store,
+    docs: &[DocId],
+    limit: Duration,
+) -> (Duration, bool) {
     let start = Instant::now();
     loop {
         let at = start.elapsed();
