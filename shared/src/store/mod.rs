@@ -1,7 +1,7 @@
 //! The document store: Automerge documents on sled, with a feed, peer cursors and group commit.
 //!
 //! - A document is stored as a snapshot (`save_nocompress()`) plus one chunk per change since;
-//!   a background thread folds chunks into a new snapshot once there are enough of them.
+//!   the writer that adds the 64th chunk folds them into a new snapshot.
 //! - Every change the node stores, written here or received, gets the next number in the local
 //!   **feed** (seq → document, change hash). Sync reads the feed from a peer's cursor.
 //! - Documents are loaded on demand into a bounded cache; a node never holds them all.
@@ -15,7 +15,7 @@ mod keys;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
@@ -32,7 +32,7 @@ pub struct StoreOptions {
     pub cache_docs: usize,
     /// sled's page cache, in bytes.
     pub sled_cache_bytes: u64,
-    /// A document with this many chunks since its snapshot is compacted in the background.
+    /// A document with this many chunks since its snapshot is compacted by the next write.
     pub compact_after_chunks: usize,
 }
 
@@ -186,7 +186,6 @@ struct Inner {
     /// Held while a batch is built from the next seqs and applied, so feed order is sled order.
     next_seq: Mutex<u64>,
     commit: GroupCommit,
-    compactor: Mutex<mpsc::Sender<DocId>>,
 }
 
 /// A handle to a node's store. Cheap to clone; all clones share one database and cache.
@@ -232,7 +231,6 @@ impl Store {
             None => Default::default(),
         };
         let next_seq = keys::feed_seq(&last_seq).map_or(1, |s| s + 1);
-        let (tx, rx) = mpsc::channel();
         let inner = Arc::new(Inner {
             path,
             db,
@@ -243,16 +241,7 @@ impl Store {
             options,
             next_seq: Mutex::new(next_seq),
             commit: GroupCommit::new(next_seq - 1),
-            compactor: Mutex::new(tx),
         });
-        let weak = Arc::downgrade(&inner);
-        std::thread::Builder::new()
-            .name("store-compactor".into())
-            .spawn(move || compactor(weak, rx))
-            .map_err(|e| StoreError::Open {
-                path: inner.path.clone(),
-                source: sled::Error::Io(e),
-            })?;
         Ok(Store { inner })
     }
 
@@ -324,6 +313,9 @@ impl Store {
         };
         if guard.is_none() {
             *guard = self.load(doc)?;
+            if let Some(loaded) = guard.as_mut() {
+                self.compact_if_due(doc, loaded);
+            }
         }
         Ok(f(&mut guard))
     }
@@ -363,9 +355,6 @@ impl Store {
             return Err(self.corrupt(doc, "stored changes depend on changes that are not stored"));
         }
         am.set_actor(self.inner.actor.clone());
-        if chunks >= self.inner.options.compact_after_chunks {
-            let _ = lock(&self.inner.compactor).send(doc.clone());
-        }
         Ok(Some(Loaded {
             doc: am,
             meta,
@@ -411,9 +400,7 @@ impl Store {
         let ticket = self.inner.commit.written(last.unwrap_or(0));
         drop(next);
         loaded.chunks += changes.len();
-        if loaded.chunks >= self.inner.options.compact_after_chunks {
-            let _ = lock(&self.inner.compactor).send(id.clone());
-        }
+        self.compact_if_due(id, loaded);
         Ok((last, ticket))
     }
 
@@ -888,23 +875,36 @@ impl Store {
 
     /// Folds a document's chunks into a new snapshot.
     pub fn compact(&self, id: &DocId) -> Result<(), StoreError> {
-        self.with_slot(id, |slot| {
-            let Some(loaded) = slot.as_mut() else {
-                return Ok(());
-            };
-            if loaded.chunks == 0 {
-                return Ok(());
-            }
-            let mut batch = sled::Batch::default();
-            batch.insert(keys::snapshot(id), loaded.doc.save_nocompress());
-            for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
-                batch.remove(kv.map_err(|e| self.io(e))?.0);
-            }
-            self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
-            loaded.chunks = 0;
-            tracing::debug!(doc = %id, "compacted");
-            Ok(())
+        self.with_slot(id, |slot| match slot.as_mut() {
+            Some(loaded) => self.compact_loaded(id, loaded),
+            None => Ok(()),
         })?
+    }
+
+    fn compact_loaded(&self, id: &DocId, loaded: &mut Loaded) -> Result<(), StoreError> {
+        if loaded.chunks == 0 {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        batch.insert(keys::snapshot(id), loaded.doc.save_nocompress());
+        for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
+            batch.remove(kv.map_err(|e| self.io(e))?.0);
+        }
+        self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+        loaded.chunks = 0;
+        tracing::debug!(doc = %id, "compacted");
+        Ok(())
+    }
+
+    /// Folds a loaded document's chunks into a snapshot once there are enough of them. Done
+    /// on the writer's thread, amortised over `compact_after_chunks` writes: no thread of its
+    /// own keeps the database open after the last handle is dropped.
+    fn compact_if_due(&self, id: &DocId, loaded: &mut Loaded) {
+        if loaded.chunks >= self.inner.options.compact_after_chunks
+            && let Err(e) = self.compact_loaded(id, loaded)
+        {
+            tracing::warn!(doc = %id, error = %e, "compaction failed; the document stays readable from its chunks");
+        }
     }
 
     /// Flushes everything to disk.
@@ -1050,16 +1050,6 @@ fn reconcile_into<T: Aggregate>(
         tx.rollback();
     }
     Ok(())
-}
-
-fn compactor(store: Weak<Inner>, rx: mpsc::Receiver<DocId>) {
-    while let Ok(id) = rx.recv() {
-        let Some(inner) = store.upgrade() else { return };
-        let store = Store { inner };
-        if let Err(e) = store.compact(&id) {
-            tracing::warn!(doc = %id, error = %e, "compaction failed; the document stays readable from its chunks");
-        }
-    }
 }
 
 #[cfg(test)]
