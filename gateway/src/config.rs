@@ -6,22 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// A configuration that cannot be used; the message names the file and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
+pub use pathway_shared::config::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,38 +123,25 @@ fn default_data_dir() -> PathBuf {
 
 impl GatewayConfig {
     pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut cfg: GatewayConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(e),
-        })?;
+        let cfg: GatewayConfig =
+            pathway_shared::config::load_toml(path, |c: &mut GatewayConfig| {
+                vec![
+                    &mut c.tls.ca,
+                    &mut c.tls.cert,
+                    &mut c.tls.key,
+                    &mut c.data_dir,
+                ]
+            })?;
         cfg.link.policy().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut cfg.tls.ca,
-            &mut cfg.tls.cert,
-            &mut cfg.tls.key,
-            &mut cfg.data_dir,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
         Ok(cfg)
     }
 
     /// Reads a PEM file named by the configuration.
     pub fn read_pem(path: &Path) -> Result<String, ConfigError> {
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })
+        pathway_shared::config::read_text(path)
     }
 }
 

@@ -5,20 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// A configuration that cannot be used; the message names the file and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-}
+pub use pathway_shared::config::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,32 +44,17 @@ fn default_max_gateways() -> usize {
 
 impl HubFileConfig {
     pub fn load(path: &Path) -> Result<HubFileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut cfg: HubFileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(e),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut cfg.tls.ca,
-            &mut cfg.tls.cert,
-            &mut cfg.tls.key,
-            &mut cfg.data_dir,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        Ok(cfg)
+        pathway_shared::config::load_toml(path, |c: &mut HubFileConfig| {
+            vec![
+                &mut c.tls.ca,
+                &mut c.tls.cert,
+                &mut c.tls.key,
+                &mut c.data_dir,
+            ]
+        })
     }
 
     pub fn read(path: &Path) -> Result<String, ConfigError> {
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })
+        pathway_shared::config::read_text(path)
     }
 }

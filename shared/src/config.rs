@@ -1,0 +1,50 @@
+//! Reading the daemons' TOML configuration files: one error type and one loader for both.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// A configuration that cannot be used; the message names the file and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Reads a text file named by a configuration (a PEM file, say).
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Parses the TOML file at `path`, then makes each of `paths(&mut cfg)` absolute relative to the
+/// file's folder.
+pub fn load_toml<T: DeserializeOwned>(
+    path: &Path,
+    paths: impl FnOnce(&mut T) -> Vec<&mut PathBuf>,
+) -> Result<T, ConfigError> {
+    let text = read_text(path)?;
+    let mut cfg: T = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for p in paths(&mut cfg) {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+    Ok(cfg)
+}
