@@ -27,8 +27,12 @@ fn binary(name: &str) -> PathBuf {
         } else {
             vec![]
         };
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
         let ok = Command::new(env!("CARGO"))
-            .args(["build", "--bin", name])
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(workspace)
+            .args(["-p", name, "--bin", name])
             .args(profile)
             .status()
             .unwrap();
