@@ -345,6 +345,8 @@ fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
     hub.handle_frame(
         &Frame::Changes {
             class: 1,
+            epoch: 0,
+            first: true,
             from: 0,
             to: 5,
             payload: pack_items(&[item], 3),
@@ -373,9 +375,14 @@ fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
         "{replies:?}"
     );
     assert!(
-        replies
-            .iter()
-            .any(|f| matches!(f, Frame::Ack { class: 1, upto: 5 })),
+        replies.iter().any(|f| matches!(
+            f,
+            Frame::Ack {
+                class: 1,
+                upto: 5,
+                ..
+            }
+        )),
         "the frame is acknowledged: the session goes on"
     );
 }
@@ -444,7 +451,13 @@ fn an_unknown_protocol_version_gets_a_clear_error() {
     )
     .unwrap();
     let _hello = s.poll_transmit(0).unwrap().unwrap();
-    let mut future = Frame::Ack { class: 0, upto: 1 }.encode();
+    let mut future = Frame::Ack {
+        class: 0,
+        epoch: 0,
+        chain: 1,
+        upto: 1,
+    }
+    .encode();
     future[1] = 9;
     assert!(s.handle_frame(&future, 0).is_err());
     let reply = Frame::decode(&s.poll_transmit(0).unwrap().unwrap().bytes).unwrap();
@@ -658,4 +671,44 @@ fn a_window_opens_and_closes_on_time() {
             .contains_key("late"),
         "sent when the window reopened"
     );
+}
+
+/// Frames that wait in a slow link's queue longer than the resend timer: the resent frames
+/// carry newer edits than the originals, and the originals' late acknowledgements must not be
+/// taken as proof that the newer edits arrived.
+#[test]
+fn a_late_acknowledgement_after_a_resend_loses_no_edit() {
+    for seed in 1..=8 {
+        let link = LinkProfile {
+            latency: 1_800,
+            rate_bps: 64_000,
+            loss: 0.1,
+            ..LinkProfile::default()
+        };
+        let cfg = SyncConfig {
+            frame_bytes: 4 << 10,
+            retransmit_after: 3_000,
+            ..SyncConfig::default()
+        };
+        let mut net = Net::new(seed, &["WHK", "OSH"], link, cfg);
+        let (a, b) = (
+            sample("WHK", 40, 300, seed),
+            sample("OSH", 30, 200, seed + 1),
+        );
+        a.load_national(&net.hub.store, 1).unwrap();
+        net.hub.store.put(&b.facility, 1).unwrap();
+        a.load_facility(&net.gateways[0].0.store, 1).unwrap();
+        b.load_facility(&net.gateways[1].0.store, 1).unwrap();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        net.connect_all();
+        for round in 0..40 {
+            let now = net.now;
+            let p = &a.cases[rng.usize(..a.cases.len())].person_id;
+            note(&net.gateways[0].0.store, p, &format!("a{round}"), now).unwrap();
+            net.run_for(rng.i64(100..400));
+        }
+        let took = net.run_until_quiet(net.now + 120 * MINUTE);
+        eprintln!("seed {seed}: quiet after {took} ms");
+        assert_converged(&net);
+    }
 }

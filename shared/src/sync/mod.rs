@@ -12,6 +12,10 @@
 //! 3. The receiver applies a frame, makes it durable, and acknowledges the highest contiguous
 //!    seq it holds. The sender then records the heads the peer now holds and advances its
 //!    cursor. A cut costs at most the unacknowledged window.
+//! 4. A frame leaves out what earlier frames in flight carry, so frames form a chain that the
+//!    receiver applies only in order. When frames wait too long the sender starts a new chain
+//!    (an epoch) from the last acknowledgement; a late acknowledgement of the old chain moves
+//!    the cursor but is never taken as proof that the new chain's frames arrived.
 //!
 //! Echoes are avoided: when a node receives changes from a peer, it records that the peer holds
 //! them, so the deltas it later computes for that peer leave them out.
@@ -136,12 +140,20 @@ struct SendClass {
     peer_cursor: u64,
     /// Highest `to` sent in this session, to count resends.
     high: u64,
+    /// The chain frames are sent in; a resend starts the next.
+    epoch: u32,
+    /// The next frame starts the epoch's chain.
+    first: bool,
     inflight: VecDeque<InFlight>,
 }
 
 #[derive(Default)]
 struct RecvClass {
+    /// Everything the peer sent up to here is held, whatever chain it came by.
     cursor: u64,
+    /// The chain being applied, and the `to` of its last frame applied.
+    epoch: Option<u32>,
+    chain: u64,
 }
 
 pub struct Session {
@@ -321,6 +333,9 @@ impl Session {
                 .front()
                 .is_some_and(|f| now >= f.sent_at + self.cfg.retransmit_after)
             {
+                // Frames of the old chain may still arrive, and their acknowledgements say
+                // nothing of what the new chain carries: the new one starts from what the peer
+                // acknowledged.
                 for f in st.inflight.drain(..) {
                     for (doc, _) in f.docs {
                         self.sent_heads.remove(&doc);
@@ -328,6 +343,8 @@ impl Session {
                 }
                 st.next = st.acked;
                 st.last_to = st.peer_cursor;
+                st.epoch += 1;
+                st.first = true;
             }
         }
     }
@@ -520,11 +537,14 @@ impl Session {
         let st = &mut self.send[c as usize];
         let bytes = Frame::Changes {
             class: c as u8,
+            epoch: st.epoch,
+            first: st.first,
             from: st.last_to,
             to,
             payload,
         }
         .encode();
+        st.first = false;
         st.last_to = to;
         if start < st.high {
             self.stats.bytes_resent += bytes.len() as u64;
@@ -542,7 +562,7 @@ impl Session {
     }
 
     /// Handles one frame from the peer.
-    pub fn handle_frame(&mut self, bytes: &[u8], now: Millis) -> Result<(), SyncError> {
+    pub fn handle_frame(&mut self, bytes: &[u8], _now: Millis) -> Result<(), SyncError> {
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
         let frame = match Frame::decode(bytes) {
@@ -561,11 +581,18 @@ impl Session {
             Frame::Hello(h) => self.on_hello(h)?,
             Frame::Changes {
                 class,
+                epoch,
+                first,
                 from,
                 to,
                 payload,
-            } => self.on_changes(class, from, to, &payload, now)?,
-            Frame::Ack { class, upto } => self.on_ack(class, upto)?,
+            } => self.on_changes(class, (epoch, first), from, to, &payload)?,
+            Frame::Ack {
+                class,
+                epoch,
+                chain,
+                upto,
+            } => self.on_ack(class, epoch, chain, upto)?,
             Frame::Refused { doc, reason } => {
                 self.stats.refused_by_peer += 1;
                 tracing::warn!(peer = %self.peer, %doc, %reason, "peer refused our changes");
@@ -613,6 +640,8 @@ impl Session {
                 last_to: have,
                 peer_cursor: have,
                 high: stored.max(have),
+                epoch: 0,
+                first: true,
                 inflight: VecDeque::new(),
             };
             self.store
@@ -624,7 +653,7 @@ impl Session {
         Ok(())
     }
 
-    fn on_ack(&mut self, class: u8, upto: u64) -> Result<(), SyncError> {
+    fn on_ack(&mut self, class: u8, epoch: u32, chain: u64, upto: u64) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
             self.fail(
                 ErrorCode::Malformed,
@@ -633,8 +662,9 @@ impl Session {
             return Err(WireError::Body(format!("unknown class {class}")).into());
         };
         let st = &mut self.send[c as usize];
-        tracing::debug!(peer = %self.peer, class = ?c, upto, acked = st.acked, next = st.next, inflight = st.inflight.len(), "ack received");
-        while st.inflight.front().is_some_and(|f| f.to <= upto) {
+        tracing::debug!(peer = %self.peer, class = ?c, epoch, chain, upto, acked = st.acked, next = st.next, inflight = st.inflight.len(), "ack received");
+        // Only the current chain's frames are known to have arrived as they were sent.
+        while epoch == st.epoch && st.inflight.front().is_some_and(|f| f.to <= chain) {
             if let Some(f) = st.inflight.pop_front() {
                 for (doc, heads) in &f.docs {
                     // What the peer sent us meanwhile is not in the frame's heads: keep both.
@@ -685,6 +715,8 @@ impl Session {
             class: Class::Records,
             bytes: Frame::Changes {
                 class: Class::Records as u8,
+                epoch: 0,
+                first: false,
                 from: 0,
                 to: 0,
                 payload,
@@ -753,10 +785,10 @@ impl Session {
     fn on_changes(
         &mut self,
         class: u8,
+        (epoch, first): (u32, bool),
         from: u64,
         to: u64,
         payload: &[u8],
-        now: Millis,
     ) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
             self.fail(
@@ -767,14 +799,17 @@ impl Session {
         };
         let repair = from == 0 && to == 0;
         tracing::debug!(peer = %self.peer, class, from, to, cursor = self.recv[usize::from(class.min(2))].cursor, "frame received");
-        let cursor = self.recv[c as usize].cursor;
-        if !repair && from > cursor {
-            // A frame before this one was lost: take nothing past the gap. The sender resends
-            // from our cursor once its frames in flight time out.
-            self.control(Frame::Ack {
-                class,
-                upto: cursor,
-            });
+        let r = &self.recv[c as usize];
+        let continues = match r.epoch {
+            Some(e) if e == epoch => from == r.chain,
+            Some(e) if e > epoch => false,
+            _ => first && from <= r.cursor,
+        };
+        if !repair && !continues {
+            // A frame of the chain before this one was lost, or this one belongs to an older
+            // chain: take nothing from it. The sender starts a new chain from our cursor once
+            // its frames in flight time out.
+            self.ack(c);
             return Ok(());
         }
         let items = match wire::unpack_items(payload) {
@@ -867,19 +902,31 @@ impl Session {
                 });
             }
         }
-        let _ = now;
         if repair {
             return Ok(());
         }
         let r = &mut self.recv[c as usize];
-        if complete && to > r.cursor {
-            r.cursor = to;
-            self.store
-                .set_cursor(&cursor_name(&self.peer, "recv", c), to)?;
+        if complete {
+            r.epoch = Some(epoch);
+            r.chain = to;
+            if to > r.cursor {
+                r.cursor = to;
+                self.store
+                    .set_cursor(&cursor_name(&self.peer, "recv", c), to)?;
+            }
         }
-        let upto = r.cursor;
-        self.control(Frame::Ack { class, upto });
+        self.ack(c);
         Ok(())
+    }
+
+    fn ack(&mut self, c: Class) {
+        let r = &self.recv[c as usize];
+        self.control(Frame::Ack {
+            class: c as u8,
+            epoch: r.epoch.unwrap_or(u32::MAX),
+            chain: r.chain,
+            upto: r.cursor,
+        });
     }
 
     fn refuse(&mut self, doc: String, reason: String) {

@@ -66,16 +66,26 @@ pub enum Frame {
     Hello(Hello),
     /// The sender's feed entries in `(from, to]` of one class, as documents. `from == to == 0`
     /// marks a repair that answers [`Frame::Need`] and moves no cursor.
+    ///
+    /// Frames form chains: each of an `epoch` follows the one before it (`from` is its `to`),
+    /// and leaves out what that one carried. A sender that resends starts a new epoch with a
+    /// `first` frame built only from what the receiver acknowledged. A receiver applies a frame
+    /// only where it continues the chain it is on, or starts a newer one.
     Changes {
         class: ClassByte,
+        epoch: u32,
+        first: bool,
         from: u64,
         to: u64,
         /// zstd-compressed postcard `Vec<Item>`.
         payload: Vec<u8>,
     },
-    /// "I hold, durably, everything you sent in this class up to `upto`."
+    /// "I hold, durably, everything you sent in this class up to `upto`; of chain `epoch` I
+    /// applied every frame up to `chain`."
     Ack {
         class: ClassByte,
+        epoch: u32,
+        chain: u64,
         upto: u64,
     },
     /// A document's changes were not applied: the receiver refuses them.

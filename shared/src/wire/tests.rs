@@ -17,9 +17,11 @@ fn frames_are_pinned_byte_for_byte() {
     expect!["5001000667772d77686b0007ac0200"].assert_eq(&hex(&hello.encode()));
     let ack = Frame::Ack {
         class: 1,
+        epoch: 2,
+        chain: 900,
         upto: 1_000,
     };
-    expect!["50010201e807"].assert_eq(&hex(&ack.encode()));
+    expect!["50010201028407e807"].assert_eq(&hex(&ack.encode()));
     let items = vec![Item::Doc {
         doc: "case/P1".into(),
         kind: 6,
@@ -64,7 +66,7 @@ proptest! {
 
     #[test]
     fn frames_round_trip(node in "[a-z0-9-]{0,20}", have in any::<[u64; 3]>(), class in 0u8..3, from in any::<u64>(), to in any::<u64>(), payload in proptest::collection::vec(any::<u8>(), 0..64)) {
-        for f in [Frame::Hello(Hello { node: node.clone(), have, heard: false }), Frame::Changes { class, from, to, payload: payload.clone() }, Frame::Ack { class, upto: to }] {
+        for f in [Frame::Hello(Hello { node: node.clone(), have, heard: false }), Frame::Changes { class, epoch: 3, first: true, from, to, payload: payload.clone() }, Frame::Ack { class, epoch: 3, chain: from, upto: to }] {
             prop_assert_eq!(Frame::decode(&f.encode()).unwrap(), f);
         }
     }
