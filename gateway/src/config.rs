@@ -54,12 +54,16 @@ pub struct LinkPolicy {
     pub backoff_min: Duration,
     #[serde(with = "humantime_serde")]
     pub backoff_max: Duration,
-    /// Times of day (UTC) a class may use the link, e.g. `{ class = "bulk", from = "22:00",
+    /// The facility's local time as an offset from UTC, `+HH:MM` or `-HH:MM`: windows, days
+    /// and months are counted in it.
+    pub utc_offset: String,
+    /// Local times of day a class may use the link, e.g. `{ class = "bulk", from = "22:00",
     /// to = "05:00" }`. A class with no window may send any time. Urgent is never held.
     pub windows: Vec<WindowConfig>,
-    /// Bytes per UTC day per class; a class without a figure is unlimited. Urgent is never held.
+    /// Bytes per local day per class; a class without a figure is unlimited. Urgent is never
+    /// held.
     pub daily_bytes: Budget,
-    /// Bytes per 30 days per class.
+    /// Bytes per calendar month per class.
     pub monthly_bytes: Budget,
 }
 
@@ -67,7 +71,7 @@ pub struct LinkPolicy {
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     pub class: pathway_shared::model::Class,
-    /// `HH:MM`, UTC.
+    /// `HH:MM`, local time.
     pub from: String,
     pub to: String,
 }
@@ -85,6 +89,7 @@ impl Default for LinkPolicy {
             rate_bps: 0,
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            utc_offset: "+00:00".into(),
             windows: Vec::new(),
             daily_bytes: Budget::default(),
             monthly_bytes: Budget::default(),
@@ -109,7 +114,20 @@ impl LinkPolicy {
             });
         }
         let b = |x: &Budget| [None, x.records, x.bulk];
+        let offset = &self.utc_offset;
+        let sign = match offset.get(..1) {
+            Some("+") => 1,
+            Some("-") => -1,
+            _ => 0,
+        };
+        let utc_offset_minutes = offset
+            .get(1..)
+            .and_then(Window::minute)
+            .filter(|_| sign != 0)
+            .map(|m| sign * i32::from(m))
+            .ok_or_else(|| format!("link.utc_offset: `{offset}` is not an offset like +07:00"))?;
         Ok(pathway_shared::policy::LinkPolicy {
+            utc_offset_minutes,
             windows,
             daily_bytes: b(&self.daily_bytes),
             monthly_bytes: b(&self.monthly_bytes),
@@ -157,6 +175,7 @@ mod tests {
         assert_eq!(cfg.link.backoff_max, Duration::from_secs(300));
         let policy = cfg.link.policy().unwrap();
         assert_eq!(policy.windows.len(), 1);
+        assert_eq!(policy.utc_offset_minutes, 120);
         assert_eq!(
             policy.daily_bytes,
             [None, Some(50_000_000), Some(20_000_000)]
@@ -166,5 +185,9 @@ mod tests {
         std::fs::write(&bad, "gateway_id = \"g\"\nfacility = \"F\"\nrate = 5\n").unwrap();
         let err = GatewayConfig::load(&bad).unwrap_err().to_string();
         assert!(err.contains("rate") && err.contains("bad.toml"), "{err}");
+        let text = std::fs::read_to_string(&example).unwrap();
+        std::fs::write(&bad, text.replace("\"+02:00\"", "\"7\"")).unwrap();
+        let err = GatewayConfig::load(&bad).unwrap_err().to_string();
+        assert!(err.contains("link.utc_offset"), "{err}");
     }
 }

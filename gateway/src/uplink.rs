@@ -11,7 +11,7 @@ use std::time::Duration;
 use pathway_shared::identity::Credentials;
 use pathway_shared::model::Millis;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Event, Session, Side, Stats, SyncConfig};
+use pathway_shared::sync::{Event, Session, Side, Stats};
 use pathway_shared::transport::{self, DriveOptions, TransportError, now_ms};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -79,7 +79,7 @@ async fn connect_once(
         Side::Gateway,
         &cfg.gateway_id,
         "hub",
-        SyncConfig::default(),
+        transport::sync_config(cfg.policy.clone()),
     )
     .map_err(pathway_shared::sync::SyncError::from)?;
     let on_event = |e: &Event, s: &Session| {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
 use pathway_shared::model::Millis;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Event, Session, Side, Stats, SyncConfig};
+use pathway_shared::sync::{Event, Session, Side, Stats};
 use pathway_shared::transport::{self, DriveOptions, TransportError, now_ms};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -195,7 +195,7 @@ async fn serve(
         },
         "hub",
         &gw,
-        SyncConfig::default(),
+        transport::sync_config(Default::default()),
     ) {
         Ok(s) => s,
         Err(e) => {

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::identity::{self, Credentials, IdentityError};
 use crate::model::{Class, Millis};
-use crate::sync::{Event, Session, Stats, SyncError};
+use crate::policy::LinkPolicy;
+use crate::sync::{Event, Session, Stats, SyncConfig, SyncError};
 use crate::wire::MAX_FRAME;
 
 /// Why a connection ended.
@@ -88,6 +89,17 @@ pub fn client_endpoint(
     let mut ep = quinn::Endpoint::client(bind)?;
     ep.set_default_client_config(cfg);
     Ok(ep)
+}
+
+/// The sync engine's settings over QUIC. Streams are reliable within a connection, so a frame
+/// that waits for its acknowledgement is queued behind a slow or cut link, not lost: a chain is
+/// resent only as a last resort, never as routine traffic on a metered link.
+pub fn sync_config(policy: LinkPolicy) -> SyncConfig {
+    SyncConfig {
+        policy,
+        retransmit_after: 10 * 60_000,
+        ..SyncConfig::default()
+    }
 }
 
 /// Milliseconds since the Unix epoch: the driver's clock.

@@ -579,6 +579,16 @@ fn a_spent_budget_stops_records_but_not_urgent() {
             .len()
             < s.cases.len()
     );
+    // A reconnect is a new session, not a new budget: what the day spent is in the store.
+    net.cut(0);
+    net.connect(0);
+    net.run_for(60_000);
+    let after = net.traffic[0].up;
+    assert!(
+        after - up < 1_000,
+        "a reconnect spent {} more bytes of records",
+        after - up
+    );
     // An urgent change still goes.
     let person = &s.cases[s.cases.len() - 1].person_id;
     let release = PlanItem {

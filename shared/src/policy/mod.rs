@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Class, Millis};
 
-/// A daily time window, in minutes after midnight UTC; `from > to` wraps past midnight
-/// (22:00–05:00).
+/// A daily time window, in minutes after the facility's local midnight; `from > to` wraps past
+/// midnight (22:00–05:00).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub class: Class,
@@ -35,16 +35,19 @@ impl Window {
 /// The policy for one gateway's link.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkPolicy {
+    /// The facility's offset from UTC, in minutes: windows, days and months are local.
+    pub utc_offset_minutes: i32,
     /// A class with one or more windows may send only inside them; a class with none, any time.
     pub windows: Vec<Window>,
-    /// Bytes per UTC day, per class (urgent, records, bulk); `None` is unlimited.
+    /// Bytes per local day, per class (urgent, records, bulk); `None` is unlimited.
     pub daily_bytes: [Option<u64>; 3],
-    /// Bytes per 30-day period, per class.
+    /// Bytes per calendar month, per class.
     pub monthly_bytes: [Option<u64>; 3],
 }
 
-/// Bytes spent, per class, in the current day and month.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Bytes spent, per class, in the current local day and calendar month. Kept in the store, so a
+/// restart or a reconnect does not hand out a fresh budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     day: i64,
     month: i64,
@@ -55,8 +58,13 @@ pub struct Usage {
 const DAY_MS: Millis = 86_400_000;
 
 impl Usage {
-    fn roll(&mut self, now: Millis) {
-        let (day, month) = (now.div_euclid(DAY_MS), now.div_euclid(30 * DAY_MS));
+    /// Starts a new day or month when `local` (local time) is in one.
+    fn roll(&mut self, local: Millis) {
+        let day = local.div_euclid(DAY_MS);
+        let month = time::OffsetDateTime::from_unix_timestamp(local.div_euclid(1_000))
+            .map_or(0, |t| {
+                i64::from(t.year()) * 12 + i64::from(u8::from(t.month()))
+            });
         if day != self.day {
             self.day = day;
             self.today = [0; 3];
@@ -67,8 +75,8 @@ impl Usage {
         }
     }
 
-    pub fn add(&mut self, class: Class, bytes: u64, now: Millis) {
-        self.roll(now);
+    fn add(&mut self, class: Class, bytes: u64, local: Millis) {
+        self.roll(local);
         self.today[class as usize] += bytes;
         self.this_month[class as usize] += bytes;
     }
@@ -83,13 +91,23 @@ pub enum Held {
 }
 
 impl LinkPolicy {
+    fn local(&self, now: Millis) -> Millis {
+        now + Millis::from(self.utc_offset_minutes) * 60_000
+    }
+
+    /// Counts `bytes` sent in `class` at `now`.
+    pub fn spend(&self, usage: &mut Usage, class: Class, bytes: u64, now: Millis) {
+        usage.add(class, bytes, self.local(now));
+    }
+
     /// Whether `class` may send a data frame now.
     pub fn check(&self, class: Class, now: Millis, usage: &mut Usage) -> Result<(), Held> {
         if class == Class::Urgent {
             return Ok(());
         }
-        usage.roll(now);
-        let minute = (now.rem_euclid(DAY_MS) / 60_000) as u16;
+        let local = self.local(now);
+        usage.roll(local);
+        let minute = (local.rem_euclid(DAY_MS) / 60_000) as u16;
         let mut windows = self.windows.iter().filter(|w| w.class == class).peekable();
         if windows.peek().is_some() && !windows.any(|w| w.contains(minute)) {
             return Err(Held::OutsideWindow);
@@ -116,13 +134,15 @@ mod tests {
             from_minute: Window::minute("22:00").unwrap(),
             to_minute: Window::minute("05:00").unwrap(),
         };
+        // Thailand: UTC+7. The times below are local.
         let p = LinkPolicy {
+            utc_offset_minutes: 7 * 60,
             windows: vec![bulk_night],
             daily_bytes: [Some(1), Some(1_000), None],
-            monthly_bytes: [None; 3],
+            monthly_bytes: [None, Some(1_500), None],
         };
         let mut u = Usage::default();
-        let at = |h: i64, m: i64| 100 * DAY_MS + (h * 60 + m) * 60_000;
+        let at = |h: i64, m: i64| 100 * DAY_MS + (h * 60 + m - 7 * 60) * 60_000;
         assert_eq!(
             p.check(Class::Bulk, at(21, 59), &mut u),
             Err(Held::OutsideWindow)
@@ -134,8 +154,8 @@ mod tests {
             Err(Held::OutsideWindow)
         );
         assert_eq!(p.check(Class::Records, at(12, 0), &mut u), Ok(()));
-        u.add(Class::Records, 1_000, at(12, 0));
-        u.add(Class::Urgent, 5_000, at(12, 0));
+        p.spend(&mut u, Class::Records, 1_000, at(12, 0));
+        p.spend(&mut u, Class::Urgent, 5_000, at(12, 0));
         assert_eq!(
             p.check(Class::Records, at(12, 1), &mut u),
             Err(Held::DailyBudget)
@@ -145,8 +165,18 @@ mod tests {
             Ok(()),
             "urgent is never held"
         );
-        // A new day resets the daily budget.
+        // A new day resets the daily budget, not the monthly one. Day 100 after the epoch is
+        // 11 April 1970; the month ends with day 119.
         assert_eq!(p.check(Class::Records, at(12, 0) + DAY_MS, &mut u), Ok(()));
+        p.spend(&mut u, Class::Records, 600, at(12, 0) + DAY_MS);
+        assert_eq!(
+            p.check(Class::Records, at(12, 0) + 2 * DAY_MS, &mut u),
+            Err(Held::MonthlyBudget)
+        );
+        assert_eq!(
+            p.check(Class::Records, at(0, 0) + 20 * DAY_MS, &mut u),
+            Ok(())
+        );
         assert_eq!(Window::minute("24:00"), None);
     }
 }

@@ -11,7 +11,7 @@
 //! | `i` partition `\0` kind `\0` doc | empty: lookup by partition and kind |
 //! | `p` peer | the feed seq the peer has acknowledged, be64 |
 //! | `h` peer `\0` doc | the heads the peer is known to hold, 32 bytes each |
-//! | `n` name | node state: the actor id |
+//! | `n` name | node state: the actor id, link usage |
 //!
 //! Document ids and peer ids never contain `\0` (checked by [`DocId`](crate::model::DocId)).
 
@@ -81,6 +81,10 @@ pub(super) fn index(partition: &str, kind: Kind, doc: &DocId) -> Vec<u8> {
     let mut k = index_prefix(partition, kind);
     k.extend_from_slice(doc.as_str().as_bytes());
     k
+}
+
+pub(super) fn node_state(name: &str) -> Vec<u8> {
+    with_prefix(b'n', &[name.as_bytes()])
 }
 
 pub(super) fn cursor(peer: &str) -> Vec<u8> {

@@ -817,6 +817,43 @@ impl Store {
         self.inner.commit.durable_seq()
     }
 
+    /// A piece of this node's own state, kept beside its documents (never synced).
+    pub fn state<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(v) = self
+            .inner
+            .db
+            .get(keys::node_state(name))
+            .map_err(|e| self.io(e))?
+        else {
+            return Ok(None);
+        };
+        postcard::from_bytes(&v)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.inner.path.clone(),
+                doc: format!("node state {name}"),
+                what: e.to_string(),
+            })
+    }
+
+    /// Sets a piece of node state. Not flushed on its own: it is made durable with the next
+    /// acknowledged write or sled's periodic flush.
+    pub fn set_state<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(value).map_err(|e| StoreError::Corrupt {
+            path: self.inner.path.clone(),
+            doc: format!("node state {name}"),
+            what: e.to_string(),
+        })?;
+        self.inner
+            .db
+            .insert(keys::node_state(name), bytes)
+            .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
     /// A named sync cursor (0 if never set).
     pub fn cursor(&self, peer: &str) -> Result<u64, StoreError> {
         Ok(self

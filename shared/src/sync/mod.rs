@@ -145,6 +145,10 @@ struct SendClass {
     /// The next frame starts the epoch's chain.
     first: bool,
     inflight: VecDeque<InFlight>,
+    /// Heads the peer will hold once this class's frames in flight are acknowledged; falls
+    /// back to the stored peer heads. Per class, so that a frame never leans on another
+    /// class's frame, which travels on another stream and may arrive later.
+    sent_heads: HashMap<DocId, Vec<ChangeHash>>,
 }
 
 #[derive(Default)]
@@ -168,21 +172,21 @@ pub struct Session {
     hello_sent_at: Option<Millis>,
     send: [SendClass; 3],
     recv: [RecvClass; 3],
-    /// Heads the peer will hold once frames in flight are acknowledged; falls back to the
-    /// stored peer heads.
-    sent_heads: HashMap<DocId, Vec<ChangeHash>>,
     outbox: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
     /// Raw bytes per compressed byte seen so far, to size frames.
     ratio: f64,
-    /// Bytes spent per class, for the policy's budgets. Kept in memory: a restart forgets
-    /// what the day had spent.
+    /// Bytes spent per class, for the policy's budgets; kept in the store.
     usage: Usage,
 }
 
 /// Skipped feed entries after which an empty frame moves the peer's cursor along.
 const CATCH_UP_ENTRIES: u64 = 4_096;
+
+fn usage_name(peer: &str) -> String {
+    format!("usage/{peer}")
+}
 
 fn cursor_name(peer: &str, dir: &str, class: Class) -> String {
     format!("{peer}/{dir}/{}", class as u8)
@@ -233,6 +237,7 @@ impl Session {
             recv[c as usize].cursor = cursor;
             have[c as usize] = cursor;
         }
+        let usage = store.state(&usage_name(peer))?.unwrap_or_default();
         let mut s = Session {
             store,
             side,
@@ -248,12 +253,11 @@ impl Session {
             hello_sent_at: None,
             send: Default::default(),
             recv,
-            sent_heads: HashMap::new(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
             ratio: 3.0,
-            usage: Usage::default(),
+            usage,
         };
         s.control(Frame::Hello(s.hello.clone()));
         Ok(s)
@@ -336,11 +340,8 @@ impl Session {
                 // Frames of the old chain may still arrive, and their acknowledgements say
                 // nothing of what the new chain carries: the new one starts from what the peer
                 // acknowledged.
-                for f in st.inflight.drain(..) {
-                    for (doc, _) in f.docs {
-                        self.sent_heads.remove(&doc);
-                    }
-                }
+                st.inflight.clear();
+                st.sent_heads.clear();
                 st.next = st.acked;
                 st.last_to = st.peer_cursor;
                 st.epoch += 1;
@@ -369,7 +370,10 @@ impl Session {
                 continue;
             }
             if let Some(bytes) = self.build(c, now)? {
-                self.usage.add(c, bytes.len() as u64, now);
+                self.cfg
+                    .policy
+                    .spend(&mut self.usage, c, bytes.len() as u64, now);
+                self.store.set_state(&usage_name(&self.peer), &self.usage)?;
                 self.stats.frames_sent += 1;
                 self.stats.bytes_sent += bytes.len() as u64;
                 return Ok(Some(Transmit { class: c, bytes }));
@@ -385,20 +389,26 @@ impl Session {
         }
     }
 
-    fn known_heads(&self, doc: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
-        match self.sent_heads.get(doc) {
+    fn known_heads(&self, c: Class, doc: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
+        match self.send[c as usize].sent_heads.get(doc) {
             Some(h) => Ok(h.clone()),
             None => self.store.peer_heads(&self.peer, doc),
         }
     }
 
     /// What to send for one feed entry's document.
-    fn walk(&mut self, doc: &DocId, budget: usize, now: Millis) -> Result<Walked, StoreError> {
+    fn walk(
+        &mut self,
+        c: Class,
+        doc: &DocId,
+        budget: usize,
+        now: Millis,
+    ) -> Result<Walked, StoreError> {
         let Some(meta) = self.store.meta(doc)? else {
             return Ok(Walked::Skip);
         };
         if !self.may_send(&meta) {
-            let known = self.known_heads(doc)?;
+            let known = self.known_heads(c, doc)?;
             if matches!(self.side, Side::Hub { .. }) && !known.is_empty() {
                 // The peer holds a document that is no longer in its scope: it moved away.
                 let item = Item::Drop {
@@ -416,7 +426,7 @@ impl Session {
             }
             return Ok(Walked::Skip);
         }
-        let base = self.known_heads(doc)?;
+        let base = self.known_heads(c, doc)?;
         let mut changes = self.store.changes_since(doc, &base)?.unwrap_or_default();
         if changes.is_empty() {
             return Ok(Walked::Skip);
@@ -467,7 +477,7 @@ impl Session {
                     to = e.seq;
                     continue;
                 }
-                match self.walk(&e.doc, target_raw.saturating_sub(raw).max(1), now)? {
+                match self.walk(c, &e.doc, target_raw.saturating_sub(raw).max(1), now)? {
                     Walked::Skip => to = e.seq,
                     Walked::Item {
                         item,
@@ -532,7 +542,9 @@ impl Session {
         let docs: Vec<(DocId, Vec<ChangeHash>)> =
             parts.into_iter().map(|(_, d, h, _)| (d, h)).collect();
         for (d, h) in &docs {
-            self.sent_heads.insert(d.clone(), h.clone());
+            self.send[c as usize]
+                .sent_heads
+                .insert(d.clone(), h.clone());
         }
         let st = &mut self.send[c as usize];
         let bytes = Frame::Changes {
@@ -643,11 +655,11 @@ impl Session {
                 epoch: 0,
                 first: true,
                 inflight: VecDeque::new(),
+                sent_heads: HashMap::new(),
             };
             self.store
                 .set_cursor(&cursor_name(&self.peer, "send", c), have)?;
         }
-        self.sent_heads.clear();
         self.connected = true;
         self.events.push_back(Event::Connected { peer: h.node });
         Ok(())
@@ -886,8 +898,10 @@ impl Session {
             let stored = self.store.peer_heads(&self.peer, &doc)?;
             self.store
                 .set_peer_heads(&self.peer, &doc, &advance_heads(&stored, &changes))?;
-            if let Some(sent) = self.sent_heads.get_mut(&doc) {
-                *sent = advance_heads(sent, &changes);
+            for st in &mut self.send {
+                if let Some(sent) = st.sent_heads.get_mut(&doc) {
+                    *sent = advance_heads(sent, &changes);
+                }
             }
             if !applied.missing.is_empty() {
                 tracing::debug!(peer = %self.peer, %doc, missing = applied.missing.len(), "dependencies missing");
