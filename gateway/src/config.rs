@@ -23,6 +23,17 @@ pub struct GatewayConfig {
     pub tls: TlsFiles,
     #[serde(default)]
     pub link: LinkPolicy,
+    /// Where operators read the sync status: `/status`, `/status.txt`, `/metrics`. Default
+    /// 127.0.0.1:9470; an empty string turns it off.
+    #[serde(
+        default = "default_status_listen",
+        with = "pathway_shared::config::optional_addr"
+    )]
+    pub status_listen: Option<SocketAddr>,
+}
+
+fn default_status_listen() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 9470)))
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,8 +3,12 @@
 pub mod config;
 pub mod uplink;
 
+use std::sync::Arc;
+
 use pathway_shared::identity::Credentials;
+use pathway_shared::status::{self, NodeStatus};
 use pathway_shared::store::{Store, StoreOptions};
+use pathway_shared::transport::now_ms;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -12,11 +16,12 @@ pub use config::GatewayConfig;
 
 /// A running gateway: its store and its uplink.
 pub struct Gateway {
+    pub id: String,
     pub store: Store,
     pub status: watch::Receiver<uplink::UplinkStatus>,
     cancel: CancellationToken,
     uplink: tokio::task::JoinHandle<()>,
-    sync_now: std::sync::Arc<tokio::sync::Notify>,
+    sync_now: Arc<tokio::sync::Notify>,
 }
 
 /// A gateway that cannot start.
@@ -31,7 +36,7 @@ pub enum StartError {
 impl Gateway {
     /// Opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
-        let sync_now = std::sync::Arc::new(tokio::sync::Notify::new());
+        let sync_now = Arc::new(tokio::sync::Notify::new());
         let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
         let creds = Credentials {
             cert_pem: GatewayConfig::read_pem(&cfg.tls.cert)?,
@@ -58,11 +63,23 @@ impl Gateway {
         let cancel = CancellationToken::new();
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
         Ok(Gateway {
+            id: cfg.gateway_id.clone(),
             store,
             status,
             cancel,
             uplink,
             sync_now,
+        })
+    }
+
+    /// Where the status server reads from: the uplink's view of the hub.
+    pub fn status_source(&self) -> status::Source {
+        let (id, rx) = (self.id.clone(), self.status.clone());
+        Arc::new(move || NodeStatus {
+            node: id.clone(),
+            now: now_ms(),
+            peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
+            ..NodeStatus::default()
         })
     }
 

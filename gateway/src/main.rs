@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use pathway_gateway::{Gateway, GatewayConfig};
+use pathway_shared::status;
 
 #[derive(Parser)]
 #[command(
@@ -25,7 +26,15 @@ async fn main() -> anyhow::Result<()> {
     let gw =
         Gateway::start(&cfg).with_context(|| format!("starting gateway {}", cfg.gateway_id))?;
     tracing::info!(gateway = %cfg.gateway_id, facility = %cfg.facility, hub = %cfg.hub.addr, "gateway running");
+    let stop = tokio_util::sync::CancellationToken::new();
+    if let Some(addr) = cfg.status_listen {
+        let (addr, _) = status::serve(addr, gw.status_source(), stop.clone())
+            .await
+            .with_context(|| format!("serving the sync status on {addr}"))?;
+        tracing::info!(%addr, "sync status at http://{addr}/status.txt");
+    }
     tokio::signal::ctrl_c().await?;
+    stop.cancel();
     gw.shutdown().await;
     tracing::info!("gateway stopped");
     Ok(())

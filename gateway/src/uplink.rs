@@ -9,10 +9,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pathway_shared::identity::Credentials;
-use pathway_shared::model::Millis;
+use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Event, Session, Side, Stats};
-use pathway_shared::transport::{self, DriveOptions, TransportError, now_ms};
+use pathway_shared::sync::{Session, Side};
+use pathway_shared::transport::{self, DriveOptions, Observed, TransportError};
+
+/// The hub's name as a sync peer.
+pub const HUB: &str = "hub";
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -35,19 +38,9 @@ pub struct UplinkConfig {
     pub sync_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
-/// What the uplink has seen. `online` is true only while a session with the hub is live.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UplinkStatus {
-    pub online: bool,
-    /// When the hub last said hello or confirmed holding our changes.
-    pub last_contact: Option<Millis>,
-    pub attempts: u64,
-    /// The last failure, in plain words.
-    pub last_error: Option<String>,
-    /// Documents the hub refused, with its reason.
-    pub refused: Vec<(String, String)>,
-    pub stats: Stats,
-}
+/// What the uplink has seen of the hub. `online` is true only while a session with the hub
+/// is live.
+pub type UplinkStatus = PeerStatus;
 
 /// Starts the uplink; it runs until `cancel` fires.
 pub fn spawn(
@@ -55,7 +48,10 @@ pub fn spawn(
     cfg: UplinkConfig,
     cancel: CancellationToken,
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<UplinkStatus>) {
-    let (tx, rx) = watch::channel(UplinkStatus::default());
+    let (tx, rx) = watch::channel(UplinkStatus {
+        sync: Session::stored_state(&store, HUB),
+        ..UplinkStatus::default()
+    });
     let handle = tokio::spawn(run(store, cfg, cancel, tx));
     (handle, rx)
 }
@@ -78,29 +74,11 @@ async fn connect_once(
         store.clone(),
         Side::Gateway,
         &cfg.gateway_id,
-        "hub",
+        HUB,
         transport::sync_config(cfg.policy.clone()),
     )
     .map_err(pathway_shared::sync::SyncError::from)?;
-    let on_event = |e: &Event, s: &Session| {
-        tx.send_modify(|st| {
-            st.stats = s.stats().clone();
-            match e {
-                Event::Connected { .. } => {
-                    st.online = true;
-                    st.last_contact = Some(now_ms());
-                    st.last_error = None;
-                }
-                Event::RefusedByPeer { doc, reason } => {
-                    st.refused.push((doc.clone(), reason.clone()))
-                }
-                Event::PeerError { message, .. } => {
-                    st.last_error = Some(format!("hub reported: {message}"))
-                }
-                _ => {}
-            }
-        });
-    };
+    let observe = |o: Observed<'_>, s: &Session| tx.send_modify(|st| st.observe(&o, s));
     let result = transport::drive(
         conn,
         session,
@@ -108,7 +86,7 @@ async fn connect_once(
             rate_bps: cfg.rate_bps,
         },
         cancel.clone(),
-        on_event,
+        observe,
     )
     .await;
     endpoint.close(0u32.into(), b"");
@@ -130,12 +108,7 @@ async fn run(
         tx.send_modify(|s| s.attempts += 1);
         let outcome = connect_once(&store, &cfg, &cancel, &tx).await;
         let reached = tx.borrow().online;
-        tx.send_modify(|s| {
-            s.online = false;
-            if let Err(e) = &outcome {
-                s.last_error = Some(e.to_string());
-            }
-        });
+        tx.send_modify(|s| s.ended(outcome.as_ref().err().map(ToString::to_string)));
         if let Err(e) = &outcome {
             tracing::warn!(error = %e, "uplink to the hub ended");
         }

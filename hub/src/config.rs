@@ -24,6 +24,17 @@ pub struct HubFileConfig {
     /// Gateways served at once. Default 256.
     #[serde(default = "default_max_gateways")]
     pub max_gateways: usize,
+    /// Where operators read every gateway's sync status: `/status`, `/status.txt`,
+    /// `/metrics`. Default 127.0.0.1:9480; an empty string turns it off.
+    #[serde(
+        default = "default_status_listen",
+        with = "pathway_shared::config::optional_addr"
+    )]
+    pub status_listen: Option<SocketAddr>,
+}
+
+fn default_status_listen() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 9480)))
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,15 +3,18 @@
 
 pub mod config;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
-use pathway_shared::model::Millis;
+use pathway_shared::status::NodeStatus;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Event, Session, Side, Stats};
-use pathway_shared::transport::{self, DriveOptions, TransportError, now_ms};
+use pathway_shared::sync::{Session, Side};
+use pathway_shared::transport::{self, DriveOptions, Observed, TransportError, now_ms};
+
+/// The hub's node id, as gateways know it.
+pub const HUB: &str = "hub";
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,28 +33,9 @@ pub struct HubConfig {
     pub max_gateways: usize,
 }
 
-/// What the hub knows of one gateway. Never reports a success it did not see.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GatewayStatus {
-    pub facility: String,
-    pub connected: bool,
-    /// When the gateway's hello last arrived.
-    pub last_contact: Option<Millis>,
-    /// Changes of this gateway's that the hub refused, with the reason.
-    pub refused: Vec<(String, String)>,
-    /// Edits to case files that had moved away from this gateway, merged and flagged for review.
-    pub flagged_after_move: Vec<String>,
-    pub last_error: Option<String>,
-    pub stats: Stats,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HubStatus {
-    pub gateways: BTreeMap<String, GatewayStatus>,
-    /// Connections refused before a session began (bad or revoked certificates).
-    pub refused_connections: u64,
-    pub last_refusal: Option<String>,
-}
+/// What the hub knows of its gateways, keyed by gateway id. Never reports a success it did not
+/// see.
+pub type HubStatus = NodeStatus;
 
 pub struct Hub {
     endpoint: quinn::Endpoint,
@@ -75,7 +59,10 @@ impl Hub {
             store,
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            status: Arc::default(),
+            status: Arc::new(Mutex::new(NodeStatus {
+                node: HUB.into(),
+                ..NodeStatus::default()
+            })),
             revoked: Arc::new(Mutex::new(cfg.revoked.into_iter().collect())),
         };
         let limit = Arc::new(Semaphore::new(cfg.max_gateways.max(1)));
@@ -121,7 +108,19 @@ impl Hub {
     }
 
     pub fn status(&self) -> HubStatus {
-        lock(&self.status).clone()
+        let mut s = lock(&self.status).clone();
+        s.now = now_ms();
+        s
+    }
+
+    /// Where the status server reads from.
+    pub fn status_source(&self) -> pathway_shared::status::Source {
+        let status = self.status.clone();
+        Arc::new(move || {
+            let mut s = lock(&status).clone();
+            s.now = now_ms();
+            s
+        })
     }
 
     /// A live handle on the status, for watchers that outlive a borrow of the hub.
@@ -193,7 +192,7 @@ async fn serve(
         Side::Hub {
             facility: identity.facility.clone(),
         },
-        "hub",
+        HUB,
         &gw,
         transport::sync_config(Default::default()),
     ) {
@@ -203,35 +202,22 @@ async fn serve(
             return refuse(&status, format!("store: {e}"));
         }
     };
-    lock(&status)
-        .gateways
-        .entry(gw.clone())
-        .or_default()
-        .facility = identity.facility.clone();
-    let on_event = |e: &Event, s: &Session| {
+    {
         let mut st = lock(&status);
-        let g = st.gateways.entry(gw.clone()).or_default();
-        g.stats = s.stats().clone();
-        match e {
-            Event::Connected { .. } => {
-                g.connected = true;
-                g.last_contact = Some(now_ms());
-            }
-            Event::Refused { doc, reason } => g.refused.push((doc.clone(), reason.clone())),
-            Event::AfterMove { doc } => g.flagged_after_move.push(doc.to_string()),
-            Event::PeerError { message, .. } => g.last_error = Some(message.clone()),
-            _ => {}
+        let g = st.peers.entry(gw.clone()).or_default();
+        g.facility = Some(identity.facility.clone());
+        g.attempts += 1;
+    }
+    let observe = |o: Observed<'_>, s: &Session| {
+        if let Some(g) = lock(&status).peers.get_mut(&gw) {
+            g.observe(&o, s);
         }
     };
-    let result = transport::drive(conn, session, DriveOptions::default(), cancel, on_event).await;
-    let mut st = lock(&status);
-    let g = st.gateways.entry(gw.clone()).or_default();
-    g.connected = false;
-    match result {
-        Ok(stats) => g.stats = stats,
-        Err(e) => {
-            tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
-            g.last_error = Some(e.to_string());
-        }
+    let result = transport::drive(conn, session, DriveOptions::default(), cancel, observe).await;
+    if let Err(e) = &result {
+        tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
+    }
+    if let Some(g) = lock(&status).peers.get_mut(&gw) {
+        g.ended(result.err().map(|e| e.to_string()));
     }
 }

@@ -7,6 +7,7 @@ use clap::Parser;
 use pathway_hub::config::HubFileConfig;
 use pathway_hub::{Hub, HubConfig};
 use pathway_shared::identity::Credentials;
+use pathway_shared::status;
 use pathway_shared::store::{Store, StoreOptions};
 
 #[derive(Parser)]
@@ -51,7 +52,15 @@ async fn main() -> anyhow::Result<()> {
     };
     let hub = Hub::bind(cfg, store).context("starting the hub's QUIC endpoint")?;
     tracing::info!(listen = %hub.local_addr()?, "hub running");
+    let stop = tokio_util::sync::CancellationToken::new();
+    if let Some(addr) = file.status_listen {
+        let (addr, _) = status::serve(addr, hub.status_source(), stop.clone())
+            .await
+            .with_context(|| format!("serving the sync status on {addr}"))?;
+        tracing::info!(%addr, "sync status at http://{addr}/status.txt");
+    }
     tokio::signal::ctrl_c().await?;
+    stop.cancel();
     hub.shutdown().await;
     tracing::info!("hub stopped");
     Ok(())

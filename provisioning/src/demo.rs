@@ -11,6 +11,7 @@ use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_hub::{Hub, HubConfig};
 use pathway_shared::identity::Ca;
 use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
+use pathway_shared::status::{self, ago};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
 use pathway_shared::transport::now_ms;
 use pathway_tests::linksim::{LinkSim, Profile};
@@ -33,6 +34,11 @@ struct Site {
     sample: SampleFacility,
     /// Notes staff wrote here: (person, note id).
     notes: Vec<(String, String)>,
+}
+
+/// Loopback, any free port.
+fn local_any() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -78,7 +84,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         hub_store.clone(),
     )?;
     let hub_addr = hub.local_addr()?;
-    println!("hub listening on {hub_addr} (QUIC, mutual TLS)");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (hub_status, _) = status::serve(local_any(), hub.status_source(), stop.clone()).await?;
+    println!(
+        "hub listening on {hub_addr} (QUIC, mutual TLS); status http://{hub_status}/status.txt, metrics http://{hub_status}/metrics"
+    );
 
     let mut sites = Vec::new();
     for (i, (fac, name)) in [
@@ -125,8 +135,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sample.load_facility(&store, now_ms())?;
         }
         let gateway = Gateway::start(&cfg)?;
+        let (status_addr, _) =
+            status::serve(local_any(), gateway.status_source(), stop.clone()).await?;
         println!(
-            "{gw_id}: {} case files, {} marks, via {} → hub",
+            "{gw_id}: {} case files, {} marks, via {} → hub; status http://{status_addr}/status.txt",
             sample.cases.len(),
             sample.marks(),
             sim.addr
@@ -179,6 +191,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         print_status(&sites, &hub_store, &profile, start.elapsed())?;
     }
     println!("stopping…");
+    stop.cancel();
     for s in sites {
         s.gateway.shutdown().await;
     }
@@ -242,9 +255,13 @@ fn print_status(
                     .is_some_and(|c| c.notes.contains_key(id))
             })
             .count();
-        let contact = st.last_contact.map_or("never".to_owned(), |t| {
-            format!("{}s ago", (now_ms() - t) / 1000)
-        });
+        let contact = st
+            .sync
+            .last_delivered
+            .iter()
+            .flatten()
+            .max()
+            .map_or("never".to_owned(), |t| ago(now_ms(), *t) + " ago");
         println!(
             "{:<8} {:<7} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
             s.facility,
@@ -260,9 +277,7 @@ fn print_status(
             format!("{}K", s.sim.bytes_up() / 1024),
             format!("{}K", s.sim.bytes_down() / 1024),
         );
-        if let (Some(e), false) = (&st.last_error, st.online) {
-            println!("         last error: {e}");
-        }
+        println!("         {}", st.summary("hub", now_ms()));
     }
     Ok(())
 }

@@ -48,3 +48,20 @@ pub fn load_toml<T: DeserializeOwned>(
     }
     Ok(cfg)
 }
+
+/// An optional socket address in TOML: `"127.0.0.1:9470"`, or `""` for none.
+pub mod optional_addr {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{s}` is not an address like 127.0.0.1:9470"))
+        })
+    }
+}

@@ -6,6 +6,7 @@ pub mod config;
 pub mod identity;
 pub mod model;
 pub mod policy;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::identity::{self, Credentials, IdentityError};
 use crate::model::{Class, Millis};
 use crate::policy::LinkPolicy;
+use crate::status::LinkStats;
 use crate::sync::{Event, Session, Stats, SyncConfig, SyncError};
 use crate::wire::MAX_FRAME;
 
@@ -153,15 +154,52 @@ async fn read_frames(mut stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
     }
 }
 
+/// What the driver reports to its caller as a session runs.
+pub enum Observed<'a> {
+    Event(&'a Event),
+    /// Every second, and once at the end: the link as QUIC measures it.
+    Link(LinkStats),
+}
+
+/// Link figures from quinn's connection stats; throughput over the time since `last`.
+struct LinkMeter {
+    last: (tokio::time::Instant, u64, u64),
+}
+
+impl LinkMeter {
+    fn read(&mut self, conn: &quinn::Connection) -> LinkStats {
+        let s = conn.stats();
+        let now = tokio::time::Instant::now();
+        let (t0, tx0, rx0) = self.last;
+        let secs = now.duration_since(t0).as_secs_f64().max(0.001);
+        let per_s = |d: u64| (d as f64 / secs) as u64;
+        let l = LinkStats {
+            rtt_ms: s.path.rtt.as_millis() as u64,
+            loss: s.path.lost_packets as f64 / s.path.sent_packets.max(1) as f64,
+            up_bps: per_s(s.udp_tx.bytes.saturating_sub(tx0)),
+            down_bps: per_s(s.udp_rx.bytes.saturating_sub(rx0)),
+            sent_bytes: s.udp_tx.bytes,
+            received_bytes: s.udp_rx.bytes,
+            congestion_events: s.path.congestion_events,
+        };
+        self.last = (now, s.udp_tx.bytes, s.udp_rx.bytes);
+        l
+    }
+}
+
 /// Runs `session` over `conn` until the connection ends, `cancel` fires, or the session fails.
-/// `on_event` sees every session event; `on_stats` is called after each exchange.
+/// `observe` sees every session event, and the link's figures every second.
 pub async fn drive(
     conn: quinn::Connection,
     mut session: Session,
     opts: DriveOptions,
     cancel: CancellationToken,
-    mut on_event: impl FnMut(&Event, &Session),
+    mut observe: impl FnMut(Observed<'_>, &Session),
 ) -> Result<Stats, TransportError> {
+    let mut meter = LinkMeter {
+        last: (tokio::time::Instant::now(), 0, 0),
+    };
+    let mut last_meter = tokio::time::Instant::now();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
     let accept = {
         let conn = conn.clone();
@@ -209,7 +247,7 @@ pub async fn drive(
             }
         }
         while let Some(e) = session.poll_event() {
-            on_event(&e, &session);
+            observe(Observed::Event(&e), &session);
         }
         if session.is_closed() {
             // Let the error frame reach the peer before the connection goes.
@@ -234,7 +272,7 @@ pub async fn drive(
                             }
                         }
                         while let Some(e) = session.poll_event() {
-                            on_event(&e, &session);
+                            observe(Observed::Event(&e), &session);
                         }
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         return Err(e.into());
@@ -246,7 +284,13 @@ pub async fn drive(
                 session.handle_timeout(now_ms());
             }
             // New local changes are picked up on the next walk of the feed.
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                if last_meter.elapsed() >= Duration::from_secs(1) {
+                    last_meter = tokio::time::Instant::now();
+                    let link = meter.read(&conn);
+                    observe(Observed::Link(link), &session);
+                }
+            }
         }
     }
     }
@@ -256,6 +300,8 @@ pub async fn drive(
         conn.close(1u32.into(), b"sync session failed");
     }
     accept.abort();
+    let link = meter.read(&conn);
+    observe(Observed::Link(link), &session);
     let stats = session.stats().clone();
     for s in streams.iter_mut().flatten() {
         let _ = s.finish();

@@ -138,11 +138,15 @@ async fn a_gateway_syncs_with_the_hub_over_quic_with_mutual_tls() {
     })
     .await;
     let st = hub.status();
-    let g = &st.gateways["gw-whk"];
-    assert_eq!(g.facility, "WHK", "the facility comes from the certificate");
-    assert!(g.connected);
+    let g = &st.peers["gw-whk"];
+    assert_eq!(
+        g.facility.as_deref(),
+        Some("WHK"),
+        "the facility comes from the certificate"
+    );
+    assert!(g.online);
     assert!(
-        g.refused.iter().any(|(doc, _)| doc == "case/OSH-9"),
+        g.refused.iter().any(|r| r.doc == "case/OSH-9"),
         "{:?}",
         g.refused
     );
@@ -158,8 +162,47 @@ async fn a_gateway_syncs_with_the_hub_over_quic_with_mutual_tls() {
             .borrow()
             .refused
             .iter()
-            .any(|(doc, _)| doc == "case/OSH-9")
+            .any(|r| r.doc == "case/OSH-9")
     );
+    // Both sides come to report the level state they saw, in JSON, words and metrics.
+    until("level on both sides", 30, || {
+        let gw_level = status.borrow().sync.in_sync_at.is_some();
+        let hub_level = hub.status().peers["gw-whk"].sync.in_sync_at.is_some();
+        gw_level && hub_level
+    })
+    .await;
+    let seen = status.borrow().clone();
+    assert!(seen.sync.last_delivered[Class::Records as usize].is_some());
+    assert!(
+        seen.link
+            .is_some_and(|l| l.rtt_ms < 1_000 && l.sent_bytes > 0)
+    );
+    let stop = CancellationToken::new();
+    let source: pathway_shared::status::Source = {
+        let rx = status.clone();
+        std::sync::Arc::new(move || pathway_shared::status::NodeStatus {
+            node: "gw-whk".into(),
+            now: pathway_shared::transport::now_ms(),
+            peers: [("hub".to_owned(), rx.borrow().clone())].into(),
+            ..Default::default()
+        })
+    };
+    let (addr, _) =
+        pathway_shared::status::serve("127.0.0.1:0".parse().unwrap(), source, stop.clone())
+            .await
+            .unwrap();
+    let words = http_get(addr, "/status.txt").await;
+    assert!(words.contains("hub: online"), "{words}");
+    assert!(words.contains("nothing waiting to go"), "{words}");
+    let metrics = http_get(addr, "/metrics").await;
+    assert!(
+        metrics.contains("pathway_peer_online{peer=\"hub\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("pathway_link_rtt_seconds"), "{metrics}");
+    let json = http_get(addr, "/status").await;
+    assert!(json.contains("\"in_sync_at\""), "{json}");
+    stop.cancel();
     cancel.cancel();
     hub.shutdown().await;
 }
@@ -211,14 +254,19 @@ async fn foreign_expired_and_revoked_gateways_are_refused() {
         let st = st.borrow();
         assert!(!st.online, "{id} must never count itself online");
         assert!(
-            st.last_contact.is_none(),
+            st.sync.last_contact.is_none(),
             "{id} never heard the hub's hello"
+        );
+        assert_eq!(st.sync.last_delivered, [None; 3], "{id} delivered nothing");
+        assert_eq!(
+            st.sync.in_sync_at, None,
+            "{id} was never level with the hub"
         );
         assert!(st.attempts >= 1);
         assert!(st.last_error.is_some(), "{id} reports why");
     }
     assert!(
-        hub.status().gateways.is_empty(),
+        hub.status().peers.is_empty(),
         "no session began: {:?}",
         hub.status()
     );
@@ -328,4 +376,20 @@ async fn a_hub_and_two_gateways_converge_over_vsat_bad() {
     }
     cancel.cancel();
     hub.shutdown().await;
+}
+
+/// A plain HTTP/1.0 GET on loopback: the body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(
+        out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
+        "{out}"
+    );
+    out
 }

@@ -73,6 +73,14 @@ impl Class {
         Class::ALL.get(usize::from(b)).copied()
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Urgent => "urgent",
+            Class::Records => "records",
+            Class::Bulk => "bulk",
+        }
+    }
+
     /// The class a change to a document of `kind` travels in unless its writer says otherwise.
     pub fn default_for(_kind: Kind) -> Class {
         Class::Records

@@ -83,7 +83,8 @@ impl Usage {
 }
 
 /// Why a class may not send now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Held {
     OutsideWindow,
     DailyBudget,

@@ -68,6 +68,10 @@ pub struct FeedEntry {
     pub doc: DocId,
     pub hash: ChangeHash,
     pub class: Class,
+    /// The change's size in bytes, uncompressed.
+    pub size: u32,
+    /// When the change was made, by its author's clock.
+    pub at: Millis,
 }
 
 /// What remains of a document that moved away with its person: who moved it, when, and where.
@@ -391,6 +395,9 @@ impl Store {
             batch.insert(keys::chunk(id, seq), change.raw_bytes());
             let mut entry = change.hash().0.to_vec();
             entry.push(class as u8);
+            let size = u32::try_from(change.raw_bytes().len()).unwrap_or(u32::MAX);
+            entry.extend_from_slice(&size.to_be_bytes());
+            entry.extend_from_slice(&change.timestamp().to_be_bytes());
             entry.extend_from_slice(id.as_str().as_bytes());
             batch.insert(keys::feed(seq), entry);
         }
@@ -798,8 +805,19 @@ impl Store {
                 .get(32)
                 .and_then(|b| Class::from_u8(*b))
                 .ok_or_else(|| bad("bad class"))?;
-            let doc = std::str::from_utf8(&v[33..])
-                .ok()
+            let size = v
+                .get(33..37)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| bad("short value"))?;
+            let at = v
+                .get(37..45)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .ok_or_else(|| bad("short value"))?;
+            let doc = v
+                .get(45..)
+                .and_then(|d| std::str::from_utf8(d).ok())
                 .and_then(|s| DocId::parse(s).ok())
                 .ok_or_else(|| bad("bad document id"))?;
             out.push(FeedEntry {
@@ -807,6 +825,8 @@ impl Store {
                 doc,
                 hash: ChangeHash(hash),
                 class,
+                size,
+                at,
             });
         }
         Ok(out)

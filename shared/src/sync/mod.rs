@@ -29,6 +29,9 @@ use crate::policy::{LinkPolicy, Usage};
 use crate::store::{DocMeta, Incoming, Store, StoreError, Stub};
 use crate::wire::{self, ErrorCode, Frame, Hello, Item, WireError};
 
+mod status;
+pub use status::{Backlog, SyncState};
+
 /// Which end of a session this node is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Side {
@@ -78,14 +81,12 @@ pub enum Event {
     AfterMove { doc: DocId },
     /// A case file moved to another facility and was replaced here by a stub.
     Dropped { doc: DocId, moved_to: String },
-    /// The peer confirmed holding our changes of `class` up to `upto`, durably.
-    Acked { class: Class, upto: u64 },
     /// The peer reported an error and closed the session.
     PeerError { code: ErrorCode, message: String },
 }
 
 /// Counters for status pages and benchmarks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
     pub frames_sent: u64,
     pub bytes_sent: u64,
@@ -179,6 +180,9 @@ pub struct Session {
     ratio: f64,
     /// Bytes spent per class, for the policy's budgets; kept in the store.
     usage: Usage,
+    state: SyncState,
+    /// When our backlog was last reported to the peer.
+    reported_at: Option<Millis>,
 }
 
 /// Skipped feed entries after which an empty frame moves the peer's cursor along.
@@ -238,6 +242,7 @@ impl Session {
             have[c as usize] = cursor;
         }
         let usage = store.state(&usage_name(peer))?.unwrap_or_default();
+        let store_state = store.state(&status::state_name(peer))?.unwrap_or_default();
         let mut s = Session {
             store,
             side,
@@ -258,6 +263,8 @@ impl Session {
             stats: Stats::default(),
             ratio: 3.0,
             usage,
+            state: store_state,
+            reported_at: None,
         };
         s.control(Frame::Hello(s.hello.clone()));
         Ok(s)
@@ -363,10 +370,16 @@ impl Session {
         if !self.connected || self.closed {
             return Ok(None);
         }
+        self.measure(now)?;
+        if let Some(t) = self.outbox.pop_front() {
+            self.stats.frames_sent += 1;
+            self.stats.bytes_sent += t.bytes.len() as u64;
+            return Ok(Some(t));
+        }
         for c in Class::ALL {
-            if self.send[c as usize].inflight.len() >= self.cfg.window_frames
-                || self.cfg.policy.check(c, now, &mut self.usage).is_err()
-            {
+            let held = self.cfg.policy.check(c, now, &mut self.usage).err();
+            self.state.held[c as usize] = held;
+            if self.send[c as usize].inflight.len() >= self.cfg.window_frames || held.is_some() {
                 continue;
             }
             if let Some(bytes) = self.build(c, now)? {
@@ -574,9 +587,10 @@ impl Session {
     }
 
     /// Handles one frame from the peer.
-    pub fn handle_frame(&mut self, bytes: &[u8], _now: Millis) -> Result<(), SyncError> {
+    pub fn handle_frame(&mut self, bytes: &[u8], now: Millis) -> Result<(), SyncError> {
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
+        self.state.last_contact = Some(now);
         let frame = match Frame::decode(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -604,13 +618,18 @@ impl Session {
                 epoch,
                 chain,
                 upto,
-            } => self.on_ack(class, epoch, chain, upto)?,
+            } => self.on_ack(class, epoch, chain, upto, now)?,
             Frame::Refused { doc, reason } => {
                 self.stats.refused_by_peer += 1;
                 tracing::warn!(peer = %self.peer, %doc, %reason, "peer refused our changes");
                 self.events.push_back(Event::RefusedByPeer { doc, reason });
             }
             Frame::Need { doc, have } => self.on_need(&doc, have)?,
+            Frame::Pending {
+                changes,
+                bytes,
+                oldest,
+            } => self.on_pending(changes, bytes, oldest, now)?,
             Frame::Error { code, message } => {
                 self.closed = true;
                 self.events.push_back(Event::PeerError {
@@ -665,7 +684,14 @@ impl Session {
         Ok(())
     }
 
-    fn on_ack(&mut self, class: u8, epoch: u32, chain: u64, upto: u64) -> Result<(), SyncError> {
+    fn on_ack(
+        &mut self,
+        class: u8,
+        epoch: u32,
+        chain: u64,
+        upto: u64,
+        now: Millis,
+    ) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
             self.fail(
                 ErrorCode::Malformed,
@@ -699,6 +725,7 @@ impl Session {
         if upto > st.acked {
             st.acked = upto;
             st.next = st.next.max(upto);
+            self.delivered(c, now)?;
         }
         Ok(())
     }
@@ -991,6 +1018,3 @@ pub fn move_case(
     })?;
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;

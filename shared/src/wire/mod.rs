@@ -102,6 +102,13 @@ pub enum Frame {
         code: ErrorCode,
         message: String,
     },
+    /// What the sender still has for the receiver, per class, so that each side can show both
+    /// directions. For status only; it moves no cursor.
+    Pending {
+        changes: [u64; 3],
+        bytes: [u64; 3],
+        oldest: [Option<i64>; 3],
+    },
 }
 
 /// A frame that cannot be read.

@@ -215,7 +215,7 @@ async fn run_profile(
     // (A)
     let frames = |h: &Hub| {
         h.status()
-            .gateways
+            .peers
             .get("gw-bench")
             .map_or(0, |g| g.stats.frames_received + g.stats.frames_sent)
     };

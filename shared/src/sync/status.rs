@@ -1,0 +1,185 @@
+//! What a session knows of the sync with its peer, for status pages and metrics. It never
+//! claims more than it saw: times are those of frames that arrived, and the peer's backlog is
+//! what the peer last reported.
+
+use serde::{Deserialize, Serialize};
+
+use super::Session;
+use crate::model::{Class, Millis};
+use crate::policy::Held;
+use crate::store::StoreError;
+use crate::wire::Frame;
+
+/// Changes waiting to cross the link in one class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backlog {
+    pub changes: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// When the oldest waiting change was made.
+    pub oldest: Option<Millis>,
+    /// The count stopped at the scan limit: there are at least this many.
+    pub at_least: bool,
+}
+
+impl Backlog {
+    pub fn is_empty(&self) -> bool {
+        self.changes == 0
+    }
+}
+
+/// The sync with one peer, as this side saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub connected: bool,
+    /// When a frame from the peer last arrived.
+    pub last_contact: Option<Millis>,
+    /// Per class: when the peer last acknowledged holding more of our changes.
+    pub last_delivered: [Option<Millis>; 3],
+    /// The last moment both sides had reported nothing waiting.
+    pub in_sync_at: Option<Millis>,
+    /// Ours, waiting for the peer, per class, as counted at `measured_at`. A change the peer
+    /// already holds may be counted until the next walk of the feed passes it.
+    pub outgoing: [Backlog; 3],
+    pub measured_at: Option<Millis>,
+    /// The peer's, waiting for us, as the peer last reported it in this session.
+    pub incoming: Option<[Backlog; 3]>,
+    /// Why the link policy holds a class back now, if it does.
+    pub held: [Option<Held>; 3],
+}
+
+/// How often the backlog is counted and, when it changed, reported to the peer.
+const MEASURE_EVERY: Millis = 5_000;
+/// The peer hears the backlog at least this often even when it did not change.
+const REPORT_EVERY: Millis = 60_000;
+/// Feed entries counted at most per class.
+const SCAN_LIMIT: u64 = 50_000;
+
+pub(super) fn state_name(peer: &str) -> String {
+    format!("sync/{peer}")
+}
+
+impl Session {
+    /// What a node kept of its sync with `peer` when no session is live: the times of the last
+    /// contact, delivery and level state, from earlier sessions.
+    pub fn stored_state(store: &crate::store::Store, peer: &str) -> SyncState {
+        store
+            .state(&state_name(peer))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// What this side knows of the sync.
+    pub fn state(&self) -> SyncState {
+        let mut s = self.state.clone();
+        s.connected = self.is_connected();
+        s
+    }
+
+    /// Counts what waits for the peer. Runs at most every few seconds, from `poll_transmit`.
+    pub(super) fn measure(&mut self, now: Millis) -> Result<(), StoreError> {
+        if self
+            .state
+            .measured_at
+            .is_some_and(|t| now - t < MEASURE_EVERY)
+        {
+            return Ok(());
+        }
+        let mut out = [Backlog::default(); 3];
+        for c in Class::ALL {
+            let b = &mut out[c as usize];
+            let mut after = self.send[c as usize].acked;
+            let mut scanned = 0;
+            'scan: loop {
+                let entries = self.store.feed_after(after, 512)?;
+                if entries.is_empty() {
+                    break;
+                }
+                for e in entries {
+                    after = e.seq;
+                    scanned += 1;
+                    if scanned > SCAN_LIMIT {
+                        b.at_least = true;
+                        break 'scan;
+                    }
+                    if e.class != c {
+                        continue;
+                    }
+                    let Some(meta) = self.store.meta(&e.doc)? else {
+                        continue;
+                    };
+                    if !self.may_send(&meta) {
+                        continue;
+                    }
+                    b.changes += 1;
+                    b.bytes += u64::from(e.size);
+                    b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
+                }
+            }
+        }
+        let changed = out != self.state.outgoing;
+        let stale = self.reported_at.is_none_or(|t| now - t >= REPORT_EVERY);
+        self.state.outgoing = out;
+        self.state.measured_at = Some(now);
+        if changed || stale {
+            self.reported_at = Some(now);
+            self.control(Frame::Pending {
+                changes: out.map(|b| b.changes),
+                bytes: out.map(|b| b.bytes),
+                oldest: out.map(|b| b.oldest),
+            });
+        }
+        self.check_in_sync(now)
+    }
+
+    pub(super) fn on_pending(
+        &mut self,
+        changes: [u64; 3],
+        bytes: [u64; 3],
+        oldest: [Option<Millis>; 3],
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut incoming = [Backlog::default(); 3];
+        for (i, b) in incoming.iter_mut().enumerate() {
+            *b = Backlog {
+                changes: changes[i],
+                bytes: bytes[i],
+                oldest: oldest[i],
+                at_least: false,
+            };
+        }
+        self.state.incoming = Some(incoming);
+        self.check_in_sync(now)
+    }
+
+    pub(super) fn delivered(&mut self, c: Class, now: Millis) -> Result<(), StoreError> {
+        self.state.last_delivered[c as usize] = Some(now);
+        self.save_state()
+    }
+
+    /// Records the moment both sides have nothing waiting, as both last reported.
+    fn check_in_sync(&mut self, now: Millis) -> Result<(), StoreError> {
+        let theirs = self
+            .state
+            .incoming
+            .is_some_and(|b| b.iter().all(Backlog::is_empty));
+        let ours = self.state.outgoing.iter().all(Backlog::is_empty) && self.in_flight() == 0;
+        if theirs && ours && self.is_connected() {
+            self.state.in_sync_at = Some(now);
+            self.save_state()?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the times across sessions and restarts: "last reached the hub" must survive both.
+    fn save_state(&self) -> Result<(), StoreError> {
+        let keep = SyncState {
+            last_contact: self.state.last_contact,
+            last_delivered: self.state.last_delivered,
+            in_sync_at: self.state.in_sync_at,
+            ..SyncState::default()
+        };
+        self.store.set_state(&state_name(&self.peer), &keep)
+    }
+}
