@@ -169,13 +169,34 @@ fn pipe(
 }
 
 impl LinkSim {
-    /// Starts a simulator on a loopback port that forwards to `target`.
+    /// Starts a simulator on a free loopback port that forwards to `target`.
     pub async fn start(
         profile: Profile,
         target: SocketAddr,
         seed: u64,
     ) -> std::io::Result<LinkSim> {
-        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+        LinkSim::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), profile, target, seed).await
+    }
+
+    /// Starts a simulator on `listen` that forwards to `target`. Both must be loopback: the
+    /// simulator never carries traffic off this machine.
+    pub async fn start_on(
+        listen: SocketAddr,
+        profile: Profile,
+        target: SocketAddr,
+        seed: u64,
+    ) -> std::io::Result<LinkSim> {
+        for (what, a) in [("listen", listen), ("target", target)] {
+            if !a.ip().is_loopback() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{what} address {a} is not loopback; the link simulator only binds loopback"
+                    ),
+                ));
+            }
+        }
+        let front = Arc::new(UdpSocket::bind(listen).await?);
         let addr = front.local_addr()?;
         let counters = Arc::new(Counters::default());
         let cancel = CancellationToken::new();
