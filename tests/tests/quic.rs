@@ -393,3 +393,79 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     );
     out
 }
+
+/// A gateway with a valid certificate that misbehaves: one sends garbage, one claims an endless
+/// frame and stalls, one opens a connection and says nothing. Meanwhile an honest gateway syncs
+/// as usual, and the hub names each failure in its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_gateways_never_stall_an_honest_one() {
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let (hub, hub_site) = start_hub(&ca, vec![]);
+    let sample = SampleFacility::generate(&SampleConfig {
+        cases: 60,
+        marks: 600,
+        ..SampleConfig::default()
+    });
+    sample.load_national(&hub_site.store, 1).unwrap();
+    let mut hostile = Vec::new();
+    for (i, id) in ["gw-garbage", "gw-endless", "gw-silent"]
+        .into_iter()
+        .enumerate()
+    {
+        let creds = ca.issue_gateway(id, "OSH", 30).unwrap();
+        let ep = pathway_shared::transport::client_endpoint(
+            "127.0.0.1:0".parse().unwrap(),
+            &ca.creds.cert_pem,
+            &creds,
+        )
+        .unwrap();
+        let conn = ep
+            .connect(hub.local_addr().unwrap(), HUB_NAME)
+            .unwrap()
+            .await
+            .unwrap();
+        match i {
+            0 => {
+                let mut s = conn.open_uni().await.unwrap();
+                s.write_all(&7u32.to_be_bytes()).await.unwrap();
+                s.write_all(b"garbage").await.unwrap();
+            }
+            1 => {
+                let mut s = conn.open_uni().await.unwrap();
+                // A frame that claims 900 KB and never comes.
+                s.write_all(&900_000u32.to_be_bytes()).await.unwrap();
+                s.write_all(&[b'P'; 1_000]).await.unwrap();
+            }
+            _ => {}
+        }
+        hostile.push((ep, conn));
+    }
+    let gw = site();
+    sample.load_facility(&gw.store, 1).unwrap();
+    let cancel = CancellationToken::new();
+    let status = start_gateway(
+        &hub,
+        &ca.creds.cert_pem,
+        "gw-whk",
+        ca.issue_gateway("gw-whk", "WHK", 30).unwrap(),
+        gw.store.clone(),
+        &cancel,
+    );
+    until("the honest gateway converges", 60, || {
+        differences(&hub_site.store, &gw.store, "WHK").is_empty() && status.borrow().online
+    })
+    .await;
+    let garbage = hub.status().peers["gw-garbage"].clone();
+    assert!(!garbage.online);
+    assert!(
+        garbage
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("bad frame")),
+        "{garbage:?}"
+    );
+    assert!(hub.status().peers["gw-endless"].sync.last_delivered == [None; 3]);
+    drop(hostile);
+    cancel.cancel();
+    hub.shutdown().await;
+}
