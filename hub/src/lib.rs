@@ -18,6 +18,7 @@ pub const HUB: &str = "hub";
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// What the hub needs to run.
 #[derive(Debug, Clone)]
@@ -186,38 +187,42 @@ async fn serve(
     }
     let gw = identity.gateway.clone();
     let span = tracing::info_span!("gateway", peer = %gw, facility = %identity.facility);
-    let _enter = span.enter();
-    let session = match Session::new(
-        store,
-        Side::Hub {
-            facility: identity.facility.clone(),
-        },
-        HUB,
-        &gw,
-        transport::sync_config(Default::default()),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            conn.close(3u32.into(), b"hub store failure");
-            return refuse(&status, format!("store: {e}"));
+    async move {
+        let session = match Session::new(
+            store,
+            Side::Hub {
+                facility: identity.facility.clone(),
+            },
+            HUB,
+            &gw,
+            transport::sync_config(Default::default()),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                conn.close(3u32.into(), b"hub store failure");
+                return refuse(&status, format!("store: {e}"));
+            }
+        };
+        {
+            let mut st = lock(&status);
+            let g = st.peers.entry(gw.clone()).or_default();
+            g.facility = Some(identity.facility.clone());
+            g.attempts += 1;
         }
-    };
-    {
-        let mut st = lock(&status);
-        let g = st.peers.entry(gw.clone()).or_default();
-        g.facility = Some(identity.facility.clone());
-        g.attempts += 1;
-    }
-    let observe = |o: Observed<'_>, s: &Session| {
+        let observe = |o: Observed<'_>, s: &Session| {
+            if let Some(g) = lock(&status).peers.get_mut(&gw) {
+                g.observe(&o, s);
+            }
+        };
+        let result =
+            transport::drive(conn, session, DriveOptions::default(), cancel, observe).await;
+        if let Err(e) = &result {
+            tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
+        }
         if let Some(g) = lock(&status).peers.get_mut(&gw) {
-            g.observe(&o, s);
+            g.ended(result.err().map(|e| e.to_string()));
         }
-    };
-    let result = transport::drive(conn, session, DriveOptions::default(), cancel, observe).await;
-    if let Err(e) = &result {
-        tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
     }
-    if let Some(g) = lock(&status).peers.get_mut(&gw) {
-        g.ended(result.err().map(|e| e.to_string()));
-    }
+    .instrument(span)
+    .await
 }

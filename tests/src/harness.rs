@@ -83,6 +83,9 @@ impl Traffic {
 }
 
 pub struct Net {
+    /// First, so that sessions (and their store handles) are dropped before the stores' folders
+    /// are removed, even when a test panics.
+    conns: Vec<Option<Conn>>,
     pub now: Millis,
     pub hub: Node,
     pub gateways: Vec<(Node, String)>,
@@ -90,7 +93,6 @@ pub struct Net {
     pub cfg: SyncConfig,
     pub traffic: Vec<Traffic>,
     pub events: Vec<(usize, bool, Event)>,
-    conns: Vec<Option<Conn>>,
     rng: fastrand::Rng,
     order: u64,
 }

@@ -722,3 +722,48 @@ fn a_late_acknowledgement_after_a_resend_loses_no_edit() {
         assert_converged(&net);
     }
 }
+
+/// Staff keep writing while the session walks the feed: a change made to a document after the
+/// walk put that document in a frame, but before the walk reached the change's own entry, must
+/// still be sent. Real threads, so this is a stress test: it runs a few rounds.
+#[test]
+fn edits_made_while_a_frame_is_built_are_not_skipped() {
+    for seed in 1..=3 {
+        let link = LinkProfile {
+            latency: 5,
+            ..LinkProfile::default()
+        };
+        let (mut net, a, _) = network(seed, link);
+        net.connect_all();
+        net.run_until_quiet(net.now + 10 * MINUTE);
+        let store = net.gateways[0].0.store.clone();
+        // A handful of case files, edited over and over, so that edits land mid-walk.
+        let people: Vec<String> = a
+            .cases
+            .iter()
+            .take(8)
+            .map(|c| c.person_id.clone())
+            .collect();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (store, people, stop) = (store.clone(), people.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    note(&store, &people[i % people.len()], &format!("w{i}"), 10).unwrap();
+                    i += 1;
+                }
+                i
+            })
+        };
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(1_500) {
+            net.run_for(50);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.join().unwrap();
+        net.run_until_quiet(net.now + 30 * MINUTE);
+        eprintln!("seed {seed}: {written} edits while syncing");
+        assert_converged(&net);
+    }
+}

@@ -219,6 +219,8 @@ enum Walked {
     Item {
         item: Item,
         heads: Vec<ChangeHash>,
+        /// The changes the item carries.
+        carried: HashSet<ChangeHash>,
         raw: usize,
         partial: bool,
     },
@@ -433,6 +435,7 @@ impl Session {
                 return Ok(Walked::Item {
                     item,
                     heads: Vec::new(),
+                    carried: HashSet::new(),
                     raw: 64,
                     partial: false,
                 });
@@ -456,6 +459,7 @@ impl Session {
         let partial = keep < changes.len();
         changes.truncate(keep);
         let heads = advance_heads(&base, &changes);
+        let carried = changes.iter().map(Change::hash).collect();
         let item = Item::Doc {
             doc: doc.to_string(),
             kind: meta.kind.as_u8(),
@@ -465,6 +469,7 @@ impl Session {
         Ok(Walked::Item {
             item,
             heads,
+            carried,
             raw,
             partial,
         })
@@ -478,7 +483,8 @@ impl Session {
         let mut to = start;
         // (item, doc, heads after, seq of the entry that added it)
         let mut parts: Vec<(Item, DocId, Vec<ChangeHash>, u64)> = Vec::new();
-        let mut in_frame: HashSet<DocId> = HashSet::new();
+        // The changes each document in the frame carries.
+        let mut in_frame: HashMap<DocId, HashSet<ChangeHash>> = HashMap::new();
         let mut raw = 0usize;
         'walk: loop {
             let entries = self.store.feed_after(to, 512)?;
@@ -486,22 +492,32 @@ impl Session {
                 break;
             }
             for e in entries {
-                if e.class != c || in_frame.contains(&e.doc) {
+                if e.class != c {
                     to = e.seq;
                     continue;
+                }
+                if let Some(carried) = in_frame.get(&e.doc) {
+                    if carried.contains(&e.hash) {
+                        to = e.seq;
+                        continue;
+                    }
+                    // A change made after this document's item was built: it goes in the next
+                    // frame, which starts at its entry.
+                    break 'walk;
                 }
                 match self.walk(c, &e.doc, target_raw.saturating_sub(raw).max(1), now)? {
                     Walked::Skip => to = e.seq,
                     Walked::Item {
                         item,
                         heads,
+                        carried,
                         raw: r,
                         partial,
                     } => {
                         if !parts.is_empty() && raw + r > target_raw {
                             break 'walk;
                         }
-                        in_frame.insert(e.doc.clone());
+                        in_frame.insert(e.doc.clone(), carried);
                         raw += r;
                         parts.push((item, e.doc.clone(), heads, e.seq));
                         if partial {
@@ -519,11 +535,11 @@ impl Session {
         }
         let st = &mut self.send[c as usize];
         if parts.is_empty() {
-            if to > st.next {
-                st.next = to;
-                if st.inflight.is_empty() {
-                    st.acked = to;
-                }
+            st.next = st.next.max(to);
+            if st.inflight.is_empty() {
+                // Nothing in flight: every entry walked so far was acknowledged or had
+                // nothing for the peer.
+                st.acked = st.acked.max(st.next);
             }
             // Entries with nothing for this peer (other facilities' changes, echoes) are skipped
             // without a frame. Now and then an empty frame lets the peer's cursor catch up, so
@@ -569,6 +585,7 @@ impl Session {
             payload,
         }
         .encode();
+        tracing::debug!(peer = %self.peer, class = ?c, epoch = st.epoch, from = st.last_to, to, bytes = bytes.len(), "frame sent");
         st.first = false;
         st.last_to = to;
         if start < st.high {
@@ -576,7 +593,6 @@ impl Session {
         }
         st.high = st.high.max(to);
         st.next = to;
-        tracing::debug!(peer = %self.peer, class = ?c, from = st.last_to, to, bytes = bytes.len(), "frame sent");
         st.inflight.push_back(InFlight {
             to,
             sent_at: now,
@@ -717,14 +733,19 @@ impl Session {
                 }
             }
         }
-        if upto > st.peer_cursor {
+        let progressed = upto > st.peer_cursor;
+        if progressed {
             st.peer_cursor = upto;
             self.store
                 .set_cursor(&cursor_name(&self.peer, "send", c), upto)?;
         }
-        if upto > st.acked {
-            st.acked = upto;
-            st.next = st.next.max(upto);
+        st.next = st.next.max(upto);
+        st.acked = st.acked.max(upto);
+        if st.inflight.is_empty() {
+            // Every entry walked so far was acknowledged or had nothing for the peer.
+            st.acked = st.acked.max(st.next);
+        }
+        if progressed {
             self.delivered(c, now)?;
         }
         Ok(())
