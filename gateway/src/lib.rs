@@ -1,6 +1,8 @@
 //! The appliance daemon's library: configuration and the uplink to the hub.
 
+pub mod audit;
 pub mod config;
+pub mod lan;
 pub mod uplink;
 
 use std::sync::Arc;
@@ -81,6 +83,19 @@ impl Gateway {
             peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
             ..NodeStatus::default()
         })
+    }
+
+    /// What facility IT and operators reach on the status port: the status routes and
+    /// `POST /sync-now`.
+    pub fn operator_routes(&self) -> axum::Router {
+        let notify = self.sync_now.clone();
+        status::router(self.status_source()).route(
+            "/sync-now",
+            axum::routing::post(move || async move {
+                notify.notify_one();
+                "dialling the hub now\n"
+            }),
+        )
     }
 
     /// "Sync now": dial the hub at once instead of waiting out a backoff. While a session is

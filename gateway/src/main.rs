@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(gateway = %cfg.gateway_id, facility = %cfg.facility, hub = %cfg.hub.addr, "gateway running");
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(addr) = cfg.status_listen {
-        let (addr, _) = status::serve(addr, gw.status_source(), stop.clone())
+        let (addr, _) = status::serve(addr, gw.operator_routes(), stop.clone())
             .await
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");

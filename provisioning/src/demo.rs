@@ -85,7 +85,12 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )?;
     let hub_addr = hub.local_addr()?;
     let stop = tokio_util::sync::CancellationToken::new();
-    let (hub_status, _) = status::serve(local_any(), hub.status_source(), stop.clone()).await?;
+    let (hub_status, _) = status::serve(
+        local_any(),
+        status::router(hub.status_source()),
+        stop.clone(),
+    )
+    .await?;
     println!(
         "hub listening on {hub_addr} (QUIC, mutual TLS); status http://{hub_status}/status.txt, metrics http://{hub_status}/metrics"
     );
@@ -136,7 +141,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         let gateway = Gateway::start(&cfg)?;
         let (status_addr, _) =
-            status::serve(local_any(), gateway.status_source(), stop.clone()).await?;
+            status::serve(local_any(), gateway.operator_routes(), stop.clone()).await?;
         println!(
             "{gw_id}: {} case files, {} marks, via {} → hub; status http://{status_addr}/status.txt",
             sample.cases.len(),

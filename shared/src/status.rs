@@ -429,15 +429,15 @@ pub fn router(source: Source) -> Router {
         .with_state(source)
 }
 
-/// Serves the status routes on `addr` until `cancel` fires. Returns the bound address.
+/// Serves `app` (the status routes, and whatever a daemon adds) on `addr` until `cancel` fires.
+/// Returns the bound address.
 pub async fn serve(
     addr: SocketAddr,
-    source: Source,
+    app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(source);
     let handle = tokio::spawn(async move {
         let shutdown = async move { cancel.cancelled().await };
         if let Err(e) = axum::serve(listener, app)

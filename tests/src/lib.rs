@@ -1,6 +1,7 @@
 //! Pathway's test tooling: sample data, fault injection helpers and benchmark support.
 
 pub mod harness;
+pub mod http;
 pub mod linksim;
 pub mod sample;
 

@@ -337,6 +337,7 @@ impl SampleFacility {
             (Role::FacilityManager, 2),
             (Role::FacilityIt, 2),
         ];
+        let password_hash = demo_password_hash(cfg.seed);
         let mut staff = Vec::new();
         for &(role, n) in role_plan {
             for i in 0..n {
@@ -360,8 +361,7 @@ impl SampleFacility {
                     facility_id: fac.clone(),
                     display_name: format!("{given} {family}"),
                     roles: vec![role],
-                    // Set at the hub when the account is issued.
-                    password_hash: String::new(),
+                    password_hash: password_hash.clone(),
                     disabled: false,
                     training,
                 });
@@ -645,4 +645,21 @@ impl SampleFacility {
         store.put_many(&self.cases, now)?;
         Ok(())
     }
+}
+
+/// Every sample staff account's password.
+pub const DEMO_PASSWORD: &str = "pathway-demo";
+
+/// The argon2id hash of [`DEMO_PASSWORD`], with a salt drawn from the seed so that the sample
+/// stays deterministic.
+fn demo_password_hash(seed: u64) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    salt[..8].copy_from_slice(&seed.to_be_bytes());
+    salt[8..].copy_from_slice(b"pathway!");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a salt");
+    argon2::Argon2::default()
+        .hash_password(DEMO_PASSWORD.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .expect("argon2id with default parameters")
 }

@@ -41,6 +41,14 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -128,11 +136,14 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
     write(&d.join("gw.pem"), &gw_creds.cert_pem);
     write(&d.join("gw.key"), &gw_creds.key_pem);
     let port = free_udp_port();
+    let hub_status: std::net::SocketAddr =
+        format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
+    let gw_status: std::net::SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
     let hub_cfg = d.join("hub.toml");
     write(
         &hub_cfg,
         &format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"hub-data\"\n[tls]\nca = \"ca.pem\"\ncert = \"hub.pem\"\nkey = \"hub.key\"\n"
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"hub-data\"\nstatus_listen = \"{hub_status}\"\n[tls]\nca = \"ca.pem\"\ncert = \"hub.pem\"\nkey = \"hub.key\"\n"
         ),
     );
     // A slow link, so the kills land mid-sync.
@@ -152,7 +163,7 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
     write(
         &gw_cfg,
         &format!(
-            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"gw-data\"\n[hub]\naddr = \"{}\"\nname = \"hub.pathway.test\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[link]\nbackoff_min = \"200ms\"\nbackoff_max = \"2s\"\n",
+            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"gw-data\"\nstatus_listen = \"{gw_status}\"\n[hub]\naddr = \"{}\"\nname = \"hub.pathway.test\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[link]\nbackoff_min = \"200ms\"\nbackoff_max = \"2s\"\n",
             sim.addr
         ),
     );
@@ -179,6 +190,19 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
     kill9(&mut hub);
     hub = spawn(hub_bin, &hub_cfg);
     until_quiet(&sim, 180).await;
+    // The operators' view of the same moment, from the daemons themselves.
+    let words = pathway_tests::http::get(gw_status, "/status.txt").await;
+    assert!(words.contains("hub: online"), "{words}");
+    assert!(words.contains("nothing waiting to go"), "{words}");
+    let metrics = pathway_tests::http::get(hub_status, "/metrics").await;
+    assert!(
+        metrics.contains("pathway_peer_online{peer=\"gw-whk\"} 1"),
+        "{metrics}"
+    );
+    let (code, _) = pathway_tests::http::request(gw_status, "POST", "/sync-now")
+        .await
+        .unwrap();
+    assert_eq!(code, 200, "sync now");
     interrupt(&mut gw);
     interrupt(&mut hub);
     let hub_store = Store::open(d.join("hub-data"), StoreOptions::default()).unwrap();

@@ -187,20 +187,23 @@ async fn a_gateway_syncs_with_the_hub_over_quic_with_mutual_tls() {
             ..Default::default()
         })
     };
-    let (addr, _) =
-        pathway_shared::status::serve("127.0.0.1:0".parse().unwrap(), source, stop.clone())
-            .await
-            .unwrap();
-    let words = http_get(addr, "/status.txt").await;
+    let (addr, _) = pathway_shared::status::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        pathway_shared::status::router(source),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let words = pathway_tests::http::get(addr, "/status.txt").await;
     assert!(words.contains("hub: online"), "{words}");
     assert!(words.contains("nothing waiting to go"), "{words}");
-    let metrics = http_get(addr, "/metrics").await;
+    let metrics = pathway_tests::http::get(addr, "/metrics").await;
     assert!(
         metrics.contains("pathway_peer_online{peer=\"hub\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("pathway_link_rtt_seconds"), "{metrics}");
-    let json = http_get(addr, "/status").await;
+    let json = pathway_tests::http::get(addr, "/status").await;
     assert!(json.contains("\"in_sync_at\""), "{json}");
     stop.cancel();
     cancel.cancel();
@@ -376,22 +379,6 @@ async fn a_hub_and_two_gateways_converge_over_vsat_bad() {
     }
     cancel.cancel();
     hub.shutdown().await;
-}
-
-/// A plain HTTP/1.0 GET on loopback: the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    assert!(
-        out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
-        "{out}"
-    );
-    out
 }
 
 /// A gateway with a valid certificate that misbehaves: one sends garbage, one claims an endless

@@ -60,7 +60,7 @@ impl NeedDomain {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum NeedLevel {
     #[default]
     NotAssessed,
@@ -70,7 +70,7 @@ pub enum NeedLevel {
     High,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct NeedAssessment {
     pub level: NeedLevel,
     pub notes: String,
@@ -78,7 +78,7 @@ pub struct NeedAssessment {
     pub assessed_at: Millis,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum GoalStatus {
     #[default]
     Active,
@@ -86,7 +86,7 @@ pub enum GoalStatus {
     Archived,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct PlanGoal {
     pub title: String,
     /// The [`NeedDomain::code`] the goal addresses.
@@ -97,7 +97,7 @@ pub struct PlanGoal {
     pub created_at: Millis,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum EnrolmentStatus {
     #[default]
     Pending,
@@ -117,7 +117,7 @@ impl EnrolmentStatus {
 }
 
 /// A person's place on a programme run.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Enrolment {
     pub run_id: String,
     pub programme_code: String,
@@ -130,7 +130,7 @@ pub struct Enrolment {
     pub certificate_awarded: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum NoteType {
     #[default]
     General,
@@ -143,7 +143,7 @@ pub enum NoteType {
 }
 
 /// A case note. Append-only: a correction is a new note.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct CaseNote {
     pub author: String,
     pub at: Millis,
@@ -154,7 +154,7 @@ pub struct CaseNote {
     pub restricted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum ReferralStatus {
     #[default]
     Requested,
@@ -186,7 +186,7 @@ impl ReferralStatus {
 }
 
 /// One step in a referral's history.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct ReferralEvent {
     pub to: ReferralStatus,
     pub by: String,
@@ -196,7 +196,7 @@ pub struct ReferralEvent {
 
 /// A referral to a partner. Its status is a fold over its history, never a stored field, so a
 /// concurrent illegal transition is kept and flagged for review instead of lost.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Referral {
     pub partner_id: String,
     pub service: String,
@@ -297,7 +297,7 @@ impl Referral {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum PlanItemStatus {
     #[default]
     NotStarted,
@@ -306,7 +306,7 @@ pub enum PlanItemStatus {
     NotNeeded,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct PlanItem {
     pub status: PlanItemStatus,
     pub details: String,
@@ -315,7 +315,7 @@ pub struct PlanItem {
 }
 
 /// What must be in place on the day of release.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct ReleasePlan {
     pub accommodation: PlanItem,
     pub employment: PlanItem,
@@ -325,7 +325,7 @@ pub struct ReleasePlan {
 }
 
 /// A move between facilities, kept in the case file's history.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct TransferRecord {
     pub from_facility: String,
     pub to_facility: String,
@@ -334,7 +334,7 @@ pub struct TransferRecord {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct CaseFile {
     pub person_id: String,
     pub prison_number: String,

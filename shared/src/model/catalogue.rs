@@ -4,7 +4,7 @@ use autosurgeon::{Hydrate, Reconcile};
 
 use super::{Aggregate, DocId, Kind, Scope};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum ProgrammeCategory {
     #[default]
     Education,
@@ -19,7 +19,7 @@ pub enum ProgrammeCategory {
 
 /// A programme in the national catalogue. Never deleted: a withdrawn programme stays readable by
 /// the runs and enrolments that name it.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Programme {
     pub code: String,
     pub title: String,
@@ -48,7 +48,7 @@ pub fn programme_id(code: &str) -> DocId {
     id(Kind::Programme, &[code])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum PartnerKind {
     #[default]
     Ngo,
@@ -58,7 +58,7 @@ pub enum PartnerKind {
 }
 
 /// An organisation people are referred to: NGOs, cooperative employers, housing providers, clinics.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Partner {
     pub id: String,
     pub name: String,
@@ -81,7 +81,7 @@ impl Aggregate for Partner {
 }
 
 /// A prison in the national registry.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Facility {
     pub id: String,
     pub name: String,

@@ -7,7 +7,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use super::catalogue::id;
 use super::{Aggregate, DocId, Kind, Millis, Scope, parse_date};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum RunStatus {
     #[default]
     Planned,
@@ -17,7 +17,7 @@ pub enum RunStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate, serde::Serialize)]
 pub enum Weekday {
     Mon,
     Tue,
@@ -44,7 +44,7 @@ impl Weekday {
 }
 
 /// When a run meets: on these weekdays between the dates, at this time.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Schedule {
     /// ISO date of the first session.
     pub start_date: String,
@@ -56,7 +56,7 @@ pub struct Schedule {
     pub end_time: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum WaitStatus {
     #[default]
     Waiting,
@@ -66,7 +66,7 @@ pub enum WaitStatus {
 }
 
 /// A person waiting for, or allocated to, a place on a run.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct WaitingEntry {
     pub person_id: String,
     pub added_at: Millis,
@@ -75,7 +75,7 @@ pub struct WaitingEntry {
 }
 
 /// A programme delivered at a facility.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct ProgrammeRun {
     pub id: String,
     pub facility_id: String,
@@ -114,7 +114,7 @@ pub fn run_id(facility: &str, run: &str) -> DocId {
     id(Kind::ProgrammeRun, &[facility, run])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum MarkOutcome {
     #[default]
     Attended,
@@ -125,7 +125,7 @@ pub enum MarkOutcome {
 }
 
 /// One session of a run, as held in the month's register.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct RegisterSession {
     /// ISO date.
     pub date: String,
@@ -135,7 +135,7 @@ pub struct RegisterSession {
 }
 
 /// The one mark a person has for a session.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct Mark {
     pub session_id: String,
     pub person_id: String,
@@ -147,7 +147,7 @@ pub struct Mark {
 }
 
 /// Attendance for one run for one month.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct AttendanceRegister {
     pub facility_id: String,
     pub run_id: String,
@@ -228,7 +228,9 @@ pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
     id(Kind::AttendanceRegister, &[facility, run, month])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Reconcile, Hydrate)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Reconcile, Hydrate, serde::Serialize,
+)]
 pub enum Role {
     PrisonOfficer,
     Instructor,
@@ -238,7 +240,7 @@ pub enum Role {
     FacilityIt,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct TrainingRecord {
     pub module: String,
     pub completed_on: Option<String>,
@@ -246,7 +248,7 @@ pub struct TrainingRecord {
 
 /// A staff member's account at a facility. Created at the hub or the facility, replicated to the
 /// gateway so staff log in with no link.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct StaffAccount {
     pub username: String,
     pub facility_id: String,

@@ -12,10 +12,11 @@ pub enum Kind {
     AttendanceRegister,
     StaffAccount,
     CaseFile,
+    AuditLog,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Programme,
         Kind::Partner,
         Kind::Facility,
@@ -23,6 +24,7 @@ impl Kind {
         Kind::AttendanceRegister,
         Kind::StaffAccount,
         Kind::CaseFile,
+        Kind::AuditLog,
     ];
 
     /// The kind's byte on the wire.
@@ -43,6 +45,7 @@ impl Kind {
             Kind::AttendanceRegister => "register",
             Kind::StaffAccount => "staff",
             Kind::CaseFile => "case",
+            Kind::AuditLog => "audit",
         }
     }
 }
@@ -82,8 +85,11 @@ impl Class {
     }
 
     /// The class a change to a document of `kind` travels in unless its writer says otherwise.
-    pub fn default_for(_kind: Kind) -> Class {
-        Class::Records
+    pub fn default_for(kind: Kind) -> Class {
+        match kind {
+            Kind::AuditLog => Class::Bulk,
+            _ => Class::Records,
+        }
     }
 }
 

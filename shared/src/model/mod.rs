@@ -8,11 +8,13 @@
 //! - a workflow whose state matters (a referral) is stored as its history and folded on read,
 //!   so a concurrent illegal transition is kept and flagged instead of lost.
 
+mod audit;
 mod case;
 mod catalogue;
 mod facility;
 mod ids;
 
+pub use audit::*;
 pub use case::*;
 pub use catalogue::*;
 pub use facility::*;

@@ -1,0 +1,484 @@
+//! The gateway's LAN service for staff: a JSON API over HTTPS (rustls), served from the
+//! facility's own store, so it works with the outside link down. Every request names its staff
+//! member (a session token from `POST /api/login`, as a bearer token or the `pathway_session`
+//! cookie); what they may see and do follows their roles. Every write, and every read of a case
+//! file, is in the audit trail before the answer goes out.
+
+pub mod auth;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use pathway_shared::model::{
+    AttendanceRegister, CaseFile, CaseNote, MarkError, MarkOutcome, NoteType, Role, case_id,
+    register_id,
+};
+use pathway_shared::store::{Store, StoreError, UpdateError};
+use pathway_shared::transport::now_ms;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::Audit;
+use crate::uplink::{HUB, UplinkStatus};
+use auth::{LoginError, Sessions, Staff};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 << 10;
+const COOKIE: &str = "pathway_session";
+
+/// What the LAN service runs on.
+pub struct Lan {
+    pub store: Store,
+    pub facility: String,
+    pub sessions: Sessions,
+    pub audit: Audit,
+    pub uplink: watch::Receiver<UplinkStatus>,
+}
+
+/// A refusal, as JSON: `{"error": "...", "field": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    fn forbidden(message: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "store failure behind a LAN request");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the gateway's store failed; nothing was saved",
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        let status = match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        // serde's message names the field: "missing field `text`", "unknown variant `x`".
+        ApiError::new(status, r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.message });
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(b) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(b.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        })
+}
+
+/// The staff member behind a request.
+pub fn staff(lan: &Lan, headers: &HeaderMap) -> ApiResult<Staff> {
+    token(headers)
+        .and_then(|t| lan.sessions.check(&t, now_ms()))
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "request failed"))?
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(lan): State<Arc<Lan>>,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body?;
+    let (token, staff) = blocking(move || {
+        let now = now_ms();
+        match lan.sessions.login(
+            &lan.store,
+            &lan.facility,
+            &body.username,
+            &body.password,
+            now,
+        ) {
+            Ok(ok) => {
+                lan.audit
+                    .record(&body.username, "login", &body.username, now)?;
+                Ok(ok)
+            }
+            Err(LoginError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                lan.audit
+                    .record(&body.username, "login_failed", &body.username, now)?;
+                let status = if matches!(e, LoginError::Throttled { .. }) {
+                    StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                Err(ApiError::new(status, e.to_string()))
+            }
+        }
+    })
+    .await?;
+    let cookie = format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({ "token": token, "staff": staff })),
+    )
+        .into_response())
+}
+
+async fn logout(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> StatusCode {
+    if let Some(t) = token(&headers) {
+        lan.sessions.logout(&t);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn me(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> ApiResult<Json<Staff>> {
+    Ok(Json(staff(&lan, &headers)?))
+}
+
+/// Roles that see case content at all; facility IT sees none.
+const CASE_READERS: &[Role] = &[
+    Role::PrisonOfficer,
+    Role::Instructor,
+    Role::CaseOfficer,
+    Role::HealthStaff,
+    Role::FacilityManager,
+];
+
+async fn read_case(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+) -> ApiResult<Json<CaseFile>> {
+    let who = staff(&lan, &headers)?;
+    if !who.has(CASE_READERS) {
+        return Err(ApiError::forbidden("your role does not include case files"));
+    }
+    blocking(move || {
+        let id = case_id(&person);
+        let Some(mut case) = lan.store.get::<CaseFile>(&id)? else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no case file for person `{person}` at this facility"),
+            ));
+        };
+        lan.audit
+            .record(&who.username, "read_case", id.as_str(), now_ms())?;
+        case.redact(who.visibility());
+        Ok(Json(case))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+    #[serde(default)]
+    note_type: Option<String>,
+    #[serde(default)]
+    restricted: bool,
+}
+
+fn note_type(s: Option<&str>) -> ApiResult<NoteType> {
+    Ok(match s.unwrap_or("general") {
+        "general" => NoteType::General,
+        "education" => NoteType::Education,
+        "work" => NoteType::Work,
+        "resettlement" => NoteType::Resettlement,
+        "safeguarding" => NoteType::Safeguarding,
+        "health" => NoteType::Health,
+        other => {
+            return Err(ApiError::field(
+                "note_type",
+                format!(
+                    "`{other}` is not one of general, education, work, resettlement, safeguarding, health"
+                ),
+            ));
+        }
+    })
+}
+
+/// Longest case note, in characters.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+async fn add_note(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+    body: Result<Json<NoteBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let who = staff(&lan, &headers)?;
+    let Json(body) = body?;
+    if !who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]) {
+        return Err(ApiError::forbidden("your role cannot add case notes"));
+    }
+    let text = body.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(ApiError::field("text", "a note needs some text"));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::field(
+            "text",
+            format!("a note is at most {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    let kind = note_type(body.note_type.as_deref())?;
+    if kind == NoteType::Health && !who.has(&[Role::HealthStaff]) {
+        return Err(ApiError::field(
+            "note_type",
+            "only health staff write health notes",
+        ));
+    }
+    if body.restricted && !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+        return Err(ApiError::field(
+            "restricted",
+            "only the case officer and the facility manager write restricted notes",
+        ));
+    }
+    blocking(move || {
+        let now = now_ms();
+        let id = case_id(&person);
+        let note_id = format!("{now}-{}", who.username);
+        let note = CaseNote {
+            author: who.username.clone(),
+            at: now,
+            facility_id: lan.facility.clone(),
+            note_type: kind,
+            text,
+            restricted: body.restricted,
+        };
+        match lan
+            .store
+            .edit::<CaseFile, _, StoreError>(&id, now, |e| e.put(&["notes", &note_id], &note))
+        {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no case file for person `{person}` at this facility"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        lan.audit
+            .record(&who.username, "add_note", id.as_str(), now)?;
+        Ok((StatusCode::CREATED, Json(json!({ "note": note_id }))))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkBody {
+    person: String,
+    outcome: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionMarks {
+    marks: Vec<MarkBody>,
+}
+
+fn outcome(s: &str) -> Option<MarkOutcome> {
+    Some(match s {
+        "attended" => MarkOutcome::Attended,
+        "absent_excused" => MarkOutcome::AbsentExcused,
+        "absent_unexcused" => MarkOutcome::AbsentUnexcused,
+        "refused" => MarkOutcome::Refused,
+        "cancelled" => MarkOutcome::Cancelled,
+        _ => return None,
+    })
+}
+
+/// Marks a whole session in one request: every mark is written, or none.
+async fn mark_session(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((run, month, session)): Path<(String, String, String)>,
+    body: Result<Json<SessionMarks>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let who = staff(&lan, &headers)?;
+    let Json(body) = body?;
+    if !who.has(&[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager]) {
+        return Err(ApiError::forbidden("your role cannot mark attendance"));
+    }
+    if body.marks.is_empty() {
+        return Err(ApiError::field("marks", "no marks given"));
+    }
+    let mut marks = Vec::new();
+    for (i, m) in body.marks.iter().enumerate() {
+        if m.person.trim().is_empty() {
+            return Err(ApiError::field(
+                &format!("marks[{i}].person"),
+                "a person id is needed",
+            ));
+        }
+        let o = outcome(&m.outcome).ok_or_else(|| {
+            ApiError::field(
+                &format!("marks[{i}].outcome"),
+                format!("`{}` is not one of attended, absent_excused, absent_unexcused, refused, cancelled", m.outcome),
+            )
+        })?;
+        marks.push((m.person.clone(), o));
+    }
+    blocking(move || {
+        let now = now_ms();
+        let id = register_id(&lan.facility, &run, &month);
+        let by = who.username.clone();
+        let result = lan
+            .store
+            .update::<AttendanceRegister, usize, MarkError>(&id, now, |r| {
+                let mut late = 0;
+                for (person, o) in &marks {
+                    r.mark(&session, person, *o, &by, now)?;
+                    late +=
+                        usize::from(r.marks[&AttendanceRegister::mark_key(&session, person)].late);
+                }
+                Ok(late)
+            });
+        let late = match result {
+            Ok((late, _)) => late,
+            Err(UpdateError::Rejected(MarkError::UnknownSession(s))) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("session `{s}` is not in the register for run `{run}`, {month}"),
+                ));
+            }
+            Err(UpdateError::Rejected(e)) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()));
+            }
+            Err(UpdateError::Store(StoreError::NotFound(_))) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no register for run `{run}` in {month}"),
+                ));
+            }
+            Err(UpdateError::Store(e)) => return Err(e.into()),
+        };
+        lan.audit
+            .record(&who.username, "mark_attendance", id.as_str(), now)?;
+        Ok(Json(json!({ "marked": marks.len(), "late": late })))
+    })
+    .await
+}
+
+/// The sync state in words, for every logged-in staff member.
+async fn sync_words(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    staff(&lan, &headers)?;
+    let st = lan.uplink.borrow().clone();
+    Ok(Json(json!({ "summary": st.summary(HUB, now_ms()) })))
+}
+
+/// The API routes.
+pub fn router(lan: Arc<Lan>) -> Router {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/cases/{person}", get(read_case))
+        .route("/api/cases/{person}/notes", post(add_note))
+        .route(
+            "/api/registers/{run}/{month}/sessions/{session}/marks",
+            post(mark_session),
+        )
+        .route("/api/sync", get(sync_words))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(lan)
+}
+
+/// Serves `app` over HTTPS on `addr` with `tls` until `cancel` fires. Returns the bound address.
+pub fn serve_https(
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    cancel: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+    let task = tokio::spawn(async move {
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        if let Err(e) = server.serve(app.into_make_service()).await {
+            tracing::warn!(error = %e, "LAN service stopped");
+        }
+    });
+    Ok((local, task))
+}

@@ -1,0 +1,447 @@
+//! The LAN API against a real store: what each role sees and may do, bad input named by field,
+//! attendance marked twice ending as one mark, login throttling, and an audit trail that notices
+//! tampering.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use pathway_gateway::audit::Audit;
+use pathway_gateway::lan::auth::{Sessions, hash_password};
+use pathway_gateway::lan::{self, Lan};
+use pathway_shared::model::*;
+use pathway_shared::store::{Store, StoreError, StoreOptions};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const FAC: &str = "WHK";
+const PERSON: &str = "WHK-000001";
+const ROLES: [(&str, Role); 6] = [
+    ("officer", Role::PrisonOfficer),
+    ("teacher", Role::Instructor),
+    ("caseworker", Role::CaseOfficer),
+    ("nurse", Role::HealthStaff),
+    ("manager", Role::FacilityManager),
+    ("it", Role::FacilityIt),
+];
+
+struct Site {
+    _dir: tempfile::TempDir,
+    store: Store,
+    app: axum::Router,
+    lan: Arc<Lan>,
+}
+
+fn site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let hash = hash_password("correct horse");
+    for (name, role) in ROLES {
+        store
+            .put(
+                &StaffAccount {
+                    username: name.into(),
+                    facility_id: FAC.into(),
+                    display_name: name.into(),
+                    roles: vec![role],
+                    password_hash: hash.clone(),
+                    ..Default::default()
+                },
+                1,
+            )
+            .unwrap();
+    }
+    let note = |t: NoteType, restricted: bool, text: &str| CaseNote {
+        author: "caseworker".into(),
+        at: 2,
+        facility_id: FAC.into(),
+        note_type: t,
+        text: text.into(),
+        restricted,
+    };
+    let mut case = CaseFile {
+        person_id: PERSON.into(),
+        holding_facility: FAC.into(),
+        given_name: "Ndapewa".into(),
+        ..Default::default()
+    };
+    case.needs.insert(
+        NeedDomain::SubstanceUse.code().into(),
+        NeedAssessment {
+            notes: "SUBSTANCE-DETAIL".into(),
+            ..Default::default()
+        },
+    );
+    case.needs.insert(
+        NeedDomain::Accommodation.code().into(),
+        NeedAssessment {
+            notes: "needs a hostel place".into(),
+            ..Default::default()
+        },
+    );
+    case.notes
+        .insert("n1".into(), note(NoteType::General, false, "GENERAL-NOTE"));
+    case.notes
+        .insert("n2".into(), note(NoteType::Health, false, "HEALTH-NOTE"));
+    case.notes.insert(
+        "n3".into(),
+        note(NoteType::Safeguarding, true, "RESTRICTED-NOTE"),
+    );
+    case.release_plan.health_handover.details = "HANDOVER-DETAIL".into();
+    store.put(&case, 2).unwrap();
+    let mut register = AttendanceRegister {
+        facility_id: FAC.into(),
+        run_id: "run-1".into(),
+        month: "2026-11".into(),
+        ..Default::default()
+    };
+    register.sessions.insert(
+        "s1".into(),
+        RegisterSession {
+            date: "2026-11-23".into(),
+            ..Default::default()
+        },
+    );
+    store.put(&register, 3).unwrap();
+    let (_, uplink) = tokio::sync::watch::channel(Default::default());
+    let lan = Arc::new(Lan {
+        audit: Audit::open(store.clone(), FAC).unwrap(),
+        store: store.clone(),
+        facility: FAC.into(),
+        sessions: Sessions::default(),
+        uplink,
+    });
+    Site {
+        _dir: dir,
+        store,
+        app: lan::router(lan.clone()),
+        lan,
+    }
+}
+
+async fn call(
+    site: &Site,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let resp = site
+        .app
+        .clone()
+        .oneshot(req.body(body.map_or(Body::empty(), Body::from)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn login(site: &Site, user: &str) -> String {
+    let (s, v) = call(
+        site,
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"username": user, "password": "correct horse"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{user}: {v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_only_what_it_may() {
+    let site = site();
+    for (user, role) in ROLES {
+        let t = login(&site, user).await;
+        let (s, v) = call(
+            &site,
+            "GET",
+            &format!("/api/cases/{PERSON}"),
+            Some(&t),
+            None,
+        )
+        .await;
+        if role == Role::FacilityIt {
+            assert_eq!(
+                s,
+                StatusCode::FORBIDDEN,
+                "facility IT sees no case content: {v}"
+            );
+            continue;
+        }
+        assert_eq!(s, StatusCode::OK, "{user}: {v}");
+        let text = v.to_string();
+        assert!(
+            text.contains("GENERAL-NOTE") && text.contains("hostel"),
+            "{user}"
+        );
+        let health = role == Role::HealthStaff;
+        for secret in ["HEALTH-NOTE", "SUBSTANCE-DETAIL", "HANDOVER-DETAIL"] {
+            assert_eq!(text.contains(secret), health, "{user} and {secret}");
+        }
+        let restricted = matches!(role, Role::CaseOfficer | Role::FacilityManager);
+        assert_eq!(
+            text.contains("RESTRICTED-NOTE"),
+            restricted,
+            "{user} and the restricted note"
+        );
+    }
+    let (s, _) = call(&site, "GET", &format!("/api/cases/{PERSON}"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_follow_roles_and_bad_input_names_the_field() {
+    let site = site();
+    let path = format!("/api/cases/{PERSON}/notes");
+    let teacher = login(&site, "teacher").await;
+    let (s, _) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&teacher),
+        Some(json!({"text": "hello"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let cw = login(&site, "caseworker").await;
+    let nurse = login(&site, "nurse").await;
+    let cases = [
+        (&cw, json!({"text": "  "}), "text"),
+        (
+            &cw,
+            json!({"text": "x", "note_type": "health"}),
+            "note_type",
+        ),
+        (
+            &cw,
+            json!({"text": "x", "note_type": "gossip"}),
+            "note_type",
+        ),
+        (
+            &nurse,
+            json!({"text": "x", "restricted": true}),
+            "restricted",
+        ),
+    ];
+    for (t, body, field) in cases {
+        let (s, v) = call(&site, "POST", &path, Some(t), Some(body.to_string())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+    let (s, v) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&cw),
+        Some(json!({"txt": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["error"].as_str().unwrap().contains("txt"),
+        "names the field: {v}"
+    );
+    let big = json!({"text": "x".repeat(100_000)}).to_string();
+    let (s, _) = call(&site, "POST", &path, Some(&cw), Some(big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/cases/NOBODY/notes",
+        Some(&cw),
+        Some(json!({"text": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let before = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap()
+        .notes
+        .len();
+    assert_eq!(before, 3, "nothing partial was stored");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&cw),
+        Some(json!({"text": "Housing referral made", "restricted": true}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&nurse),
+        Some(json!({"text": "Clinic booked", "note_type": "health"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let after = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.notes.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_marked_twice_has_one_mark_per_person() {
+    let site = site();
+    let path = "/api/registers/run-1/2026-11/sessions/s1/marks";
+    let teacher = login(&site, "teacher").await;
+    let marks = json!({"marks": [{"person": "P1", "outcome": "attended"}, {"person": "P2", "outcome": "absent_excused"}]});
+    for _ in 0..2 {
+        let (s, v) = call(&site, "POST", path, Some(&teacher), Some(marks.to_string())).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let bad = json!({"marks": [{"person": "P3", "outcome": "attended"}, {"person": "P4", "outcome": "asleep"}]});
+    let (s, v) = call(&site, "POST", path, Some(&teacher), Some(bad.to_string())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["field"], "marks[1].outcome");
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/registers/run-1/2026-11/sessions/s9/marks",
+        Some(&teacher),
+        Some(marks.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let nurse = login(&site, "nurse").await;
+    let (s, _) = call(&site, "POST", path, Some(&nurse), Some(marks.to_string())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let reg = site
+        .store
+        .get::<AttendanceRegister>(&register_id(FAC, "run-1", "2026-11"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reg.marks.len(),
+        2,
+        "one mark per person, none from the refused request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_throttled_and_audited() {
+    let site = site();
+    for _ in 0..5 {
+        let (s, _) = call(
+            &site,
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "teacher", "password": "guess"}).to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"username": "teacher", "password": "correct horse"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password: {v}"
+    );
+    let failed = audit_actions(&site.store)
+        .iter()
+        .filter(|a| a.as_str() == "login_failed")
+        .count();
+    assert_eq!(failed, 6);
+}
+
+fn audit_actions(store: &Store) -> Vec<String> {
+    let mut ids = store
+        .list(&format!("facility:{FAC}"), Kind::AuditLog)
+        .unwrap();
+    ids.sort();
+    ids.iter()
+        .flat_map(|id| {
+            store
+                .get::<AuditDay>(id)
+                .unwrap()
+                .unwrap()
+                .entries
+                .into_values()
+        })
+        .map(|e| e.action)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
+    let site = site();
+    let cw = login(&site, "caseworker").await;
+    call(
+        &site,
+        "GET",
+        &format!("/api/cases/{PERSON}"),
+        Some(&cw),
+        None,
+    )
+    .await;
+    call(
+        &site,
+        "POST",
+        &format!("/api/cases/{PERSON}/notes"),
+        Some(&cw),
+        Some(json!({"text": "seen"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        audit_actions(&site.store),
+        ["login", "read_case", "add_note"]
+    );
+    assert_eq!(site.lan.audit.verify().unwrap(), 3);
+    // A reopened gateway continues the same chain.
+    let again = Audit::open(site.store.clone(), FAC).unwrap();
+    again
+        .record(
+            "system",
+            "restart",
+            "gateway",
+            pathway_shared::transport::now_ms(),
+        )
+        .unwrap();
+    assert_eq!(again.verify().unwrap(), 4);
+    // Someone with the disk rewrites who read the case file.
+    let id = site
+        .store
+        .list(&format!("facility:{FAC}"), Kind::AuditLog)
+        .unwrap()[0]
+        .clone();
+    site.store
+        .edit::<AuditDay, _, StoreError>(&id, 9, |e| {
+            e.put(
+                &["entries", &AuditDay::key(2), "actor"],
+                &"nobody".to_owned(),
+            )
+        })
+        .unwrap();
+    let err = again.verify().unwrap_err().to_string();
+    assert!(err.contains("entry 2"), "{err}");
+}
