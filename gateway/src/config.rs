@@ -30,10 +30,24 @@ pub struct GatewayConfig {
         with = "pathway_shared::config::optional_addr"
     )]
     pub status_listen: Option<SocketAddr>,
+    /// The staff service on the prison LAN; without this section it is off.
+    #[serde(default)]
+    pub lan: Option<LanService>,
 }
 
 fn default_status_listen() -> Option<SocketAddr> {
     Some(SocketAddr::from(([127, 0, 0, 1], 9470)))
+}
+
+/// HTTPS for staff devices on the LAN.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanService {
+    /// Where staff devices connect, e.g. `0.0.0.0:8443`.
+    pub listen: SocketAddr,
+    /// The gateway's LAN certificate and key (PEM), issued for its name on the LAN.
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +174,9 @@ impl GatewayConfig {
                     &mut c.tls.key,
                     &mut c.data_dir,
                 ]
+                .into_iter()
+                .chain(c.lan.iter_mut().flat_map(|l| [&mut l.cert, &mut l.key]))
+                .collect()
             })?;
         cfg.link.policy().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),

@@ -20,6 +20,8 @@ pub use config::GatewayConfig;
 pub struct Gateway {
     pub id: String,
     pub store: Store,
+    /// Where the staff service listens on the LAN, if it is on.
+    pub lan_addr: Option<std::net::SocketAddr>,
     pub status: watch::Receiver<uplink::UplinkStatus>,
     cancel: CancellationToken,
     uplink: tokio::task::JoinHandle<()>,
@@ -33,6 +35,10 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Store(#[from] pathway_shared::store::StoreError),
+    #[error("LAN certificate: {0}")]
+    Tls(#[from] pathway_shared::identity::IdentityError),
+    #[error("the LAN service cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
 }
 
 impl Gateway {
@@ -64,9 +70,33 @@ impl Gateway {
         };
         let cancel = CancellationToken::new();
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
+        let lan_addr = match &cfg.lan {
+            Some(l) => {
+                let tls = pathway_shared::identity::lan_server_tls(&Credentials {
+                    cert_pem: GatewayConfig::read_pem(&l.cert)?,
+                    key_pem: GatewayConfig::read_pem(&l.key)?,
+                })?;
+                let service = Arc::new(lan::Lan {
+                    audit: audit::Audit::open(store.clone(), &cfg.facility)?,
+                    store: store.clone(),
+                    facility: cfg.facility.clone(),
+                    sessions: Default::default(),
+                    uplink: status.clone(),
+                });
+                let (addr, _) = lan::serve_https(
+                    l.listen,
+                    Arc::new(tls),
+                    lan::router(service),
+                    cancel.clone(),
+                )?;
+                Some(addr)
+            }
+            None => None,
+        };
         Ok(Gateway {
             id: cfg.gateway_id.clone(),
             store,
+            lan_addr,
             status,
             cancel,
             uplink,

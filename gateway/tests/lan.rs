@@ -445,3 +445,55 @@ async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
     let err = again.verify().unwrap_err().to_string();
     assert!(err.contains("entry 2"), "{err}");
 }
+
+/// The same service over real HTTPS, as a staff browser reaches it: TLS with the gateway's LAN
+/// certificate from the national CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_answers_over_https_with_the_lan_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let site = site();
+    let ca = pathway_shared::identity::Ca::generate("Pathway test CA").unwrap();
+    let creds = ca.issue_hub("localhost").unwrap();
+    let tls = pathway_shared::identity::lan_server_tls(&creds).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (addr, _) = lan::serve_https(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(tls),
+        site.app.clone(),
+        stop.clone(),
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile_certs(&ca.creds.cert_pem) {
+        roots.add(c).unwrap();
+    }
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.write_all(b"GET /api/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+    assert!(out.contains("log in first"), "{out}");
+    stop.cancel();
+}
+
+fn rustls_pemfile_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(Result::unwrap)
+        .collect()
+}

@@ -125,11 +125,14 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         write(&gdir.join("gateway.pem"), &creds.cert_pem)?;
         write(&gdir.join("gateway.key"), &creds.key_pem)?;
         write(&gdir.join("ca.pem"), &ca.creds.cert_pem)?;
+        let lan_creds = ca.issue_hub("localhost")?;
+        write(&gdir.join("lan.pem"), &lan_creds.cert_pem)?;
+        write(&gdir.join("lan.key"), &lan_creds.key_pem)?;
         let config = gdir.join("gateway.toml");
         write(
             &config,
             &format!(
-                "gateway_id = \"{gw_id}\"\nfacility = \"{fac}\"\ndata_dir = \"data\"\n\n[hub]\naddr = \"{}\"\nname = \"{HUB_NAME}\"\n\n[tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n",
+                "gateway_id = \"{gw_id}\"\nfacility = \"{fac}\"\ndata_dir = \"data\"\n\n[hub]\naddr = \"{}\"\nname = \"{HUB_NAME}\"\n\n[tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n[lan]\nlisten = \"127.0.0.1:0\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n",
                 sim.addr
             ),
         )?;
@@ -148,6 +151,15 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sample.marks(),
             sim.addr
         );
+        if let (Some(lan), Some(staff)) = (gateway.lan_addr, sample.staff.first()) {
+            println!(
+                "    staff API https://localhost:{}/api (CA {}); e.g. log in as {} / {}",
+                lan.port(),
+                gdir.join("ca.pem").display(),
+                staff.username,
+                pathway_tests::sample::DEMO_PASSWORD
+            );
+        }
         sites.push(Site {
             facility: fac.to_owned(),
             gateway,

@@ -109,6 +109,8 @@ impl Ca {
     }
 
     /// The hub's certificate, for the DNS name gateways dial.
+    /// A server certificate for a name: the hub's QUIC name, or a gateway's name on the
+    /// prison LAN.
     pub fn issue_hub(&self, hub_name: &str) -> Result<Credentials, IdentityError> {
         let mut p = CertificateParams::new(vec![hub_name.to_owned()])?;
         p.distinguished_name.push(DnType::CommonName, hub_name);
@@ -214,6 +216,21 @@ pub fn server_tls(ca_pem: &str, hub: &Credentials) -> Result<rustls::ServerConfi
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs(&hub.cert_pem, "hub certificate")?, key(&hub.key_pem)?)?;
     cfg.alpn_protocols = vec![ALPN.to_vec()];
+    Ok(cfg)
+}
+
+/// The gateway's HTTPS on the prison LAN, for staff browsers: a server certificate for the
+/// gateway's LAN name (issued by the national CA, whose certificate facility IT installs on the
+/// staff devices), no client certificates, TLS 1.2 and 1.3 so that old browsers connect.
+pub fn lan_server_tls(server: &Credentials) -> Result<rustls::ServerConfig, IdentityError> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(
+            certs(&server.cert_pem, "LAN certificate")?,
+            key(&server.key_pem)?,
+        )?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(cfg)
 }
 
