@@ -15,6 +15,13 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const FAC: &str = "WHK";
+const STATUSES: [&str; 5] = [
+    "accepted",
+    "in_progress",
+    "completed",
+    "declined",
+    "cancelled",
+];
 const PERSON: &str = "WHK-000001";
 const ROLES: [(&str, Role); 6] = [
     ("officer", Role::PrisonOfficer),
@@ -88,6 +95,23 @@ fn site() -> Site {
         note(NoteType::Safeguarding, true, "RESTRICTED-NOTE"),
     );
     case.release_plan.health_handover.details = "HANDOVER-DETAIL".into();
+    // One fresh referral per role and target status, for the transition matrix.
+    for (user, _) in ROLES {
+        for to in STATUSES {
+            let requested = ReferralEvent {
+                to: ReferralStatus::Requested,
+                by: "caseworker".into(),
+                at: 1,
+                note: String::new(),
+            };
+            let r = Referral {
+                partner_id: "housing-trust".into(),
+                history: [("e0".to_owned(), requested)].into(),
+                ..Default::default()
+            };
+            case.referrals.insert(format!("r-{user}-{to}"), r);
+        }
+    }
     store.put(&case, 2).unwrap();
     let mut register = AttendanceRegister {
         facility_id: FAC.into(),
@@ -496,4 +520,62 @@ fn rustls_pemfile_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'sta
     rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
         .map(Result::unwrap)
         .collect()
+}
+
+/// Every role against every move of a requested referral: only the case officer and the
+/// facility manager move referrals, and only along legal transitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referral_moves_follow_roles_and_the_state_machine() {
+    let site = site();
+    for (user, role) in ROLES {
+        let t = login(&site, user).await;
+        for to in STATUSES {
+            let path = format!("/api/cases/{PERSON}/referrals/r-{user}-{to}/status");
+            let (s, v) = call(
+                &site,
+                "POST",
+                &path,
+                Some(&t),
+                Some(json!({"to": to}).to_string()),
+            )
+            .await;
+            let mover = matches!(role, Role::CaseOfficer | Role::FacilityManager);
+            let legal = ReferralStatus::Requested.may_become(match to {
+                "accepted" => ReferralStatus::Accepted,
+                "in_progress" => ReferralStatus::InProgress,
+                "completed" => ReferralStatus::Completed,
+                "declined" => ReferralStatus::Declined,
+                _ => ReferralStatus::Cancelled,
+            });
+            let want = match (mover, legal) {
+                (false, _) => StatusCode::FORBIDDEN,
+                (true, true) => StatusCode::OK,
+                (true, false) => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            assert_eq!(s, want, "{user} moving a requested referral to {to}: {v}");
+        }
+    }
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        case.referrals["r-caseworker-accepted"].state().status,
+        ReferralStatus::Accepted
+    );
+    assert_eq!(
+        case.referrals["r-caseworker-completed"].state().status,
+        ReferralStatus::Requested,
+        "an illegal move changes nothing"
+    );
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/cases/NOBODY/referrals/x/status",
+        Some(&login(&site, "caseworker").await),
+        Some(json!({"to": "accepted"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use pathway_shared::model::{
-    AttendanceRegister, CaseFile, CaseNote, MarkError, MarkOutcome, NoteType, Role, case_id,
-    register_id,
+    AttendanceRegister, CaseFile, CaseNote, Class, MarkError, MarkOutcome, NoteType, Referral,
+    ReferralStatus, Role, case_id, register_id,
 };
 use pathway_shared::store::{Store, StoreError, UpdateError};
 use pathway_shared::transport::now_ms;
@@ -76,6 +76,12 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
+        if let StoreError::NotFound(id) = &e {
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("`{id}` is not at this facility"),
+            );
+        }
         tracing::error!(error = %e, "store failure behind a LAN request");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -218,33 +224,36 @@ async fn read_case(
     Path(person): Path<String>,
 ) -> ApiResult<Json<CaseFile>> {
     let who = staff(&lan, &headers)?;
+    blocking(move || open_case(&lan, &who, &person).map(Json)).await
+}
+
+/// A case file as `who` may see it; the read is audited.
+pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<CaseFile> {
     if !who.has(CASE_READERS) {
         return Err(ApiError::forbidden("your role does not include case files"));
     }
-    blocking(move || {
-        let id = case_id(&person);
-        let Some(mut case) = lan.store.get::<CaseFile>(&id)? else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("no case file for person `{person}` at this facility"),
-            ));
-        };
-        lan.audit
-            .record(&who.username, "read_case", id.as_str(), now_ms())?;
-        case.redact(who.visibility());
-        Ok(Json(case))
-    })
-    .await
+    let id = case_id(person);
+    let Some(mut case) = lan.store.get::<CaseFile>(&id)? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no case file for person `{person}` at this facility"),
+        ));
+    };
+    lan.audit
+        .record(&who.username, "read_case", id.as_str(), now_ms())?;
+    case.redact(who.visibility());
+    Ok(case)
 }
 
+/// A new case note, as staff write it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoteBody {
-    text: String,
+pub struct NoteInput {
+    pub text: String,
     #[serde(default)]
-    note_type: Option<String>,
+    pub note_type: Option<String>,
     #[serde(default)]
-    restricted: bool,
+    pub restricted: bool,
 }
 
 fn note_type(s: Option<&str>) -> ApiResult<NoteType> {
@@ -273,10 +282,16 @@ async fn add_note(
     State(lan): State<Arc<Lan>>,
     headers: HeaderMap,
     Path(person): Path<String>,
-    body: Result<Json<NoteBody>, JsonRejection>,
+    body: Result<Json<NoteInput>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let who = staff(&lan, &headers)?;
     let Json(body) = body?;
+    let id = blocking(move || write_note(&lan, &who, &person, body)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "note": id }))))
+}
+
+/// Adds a case note as `who`; returns its id. Checked whole before anything is written.
+pub fn write_note(lan: &Lan, who: &Staff, person: &str, body: NoteInput) -> ApiResult<String> {
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]) {
         return Err(ApiError::forbidden("your role cannot add case notes"));
     }
@@ -303,36 +318,33 @@ async fn add_note(
             "only the case officer and the facility manager write restricted notes",
         ));
     }
-    blocking(move || {
-        let now = now_ms();
-        let id = case_id(&person);
-        let note_id = format!("{now}-{}", who.username);
-        let note = CaseNote {
-            author: who.username.clone(),
-            at: now,
-            facility_id: lan.facility.clone(),
-            note_type: kind,
-            text,
-            restricted: body.restricted,
-        };
-        match lan
-            .store
-            .edit::<CaseFile, _, StoreError>(&id, now, |e| e.put(&["notes", &note_id], &note))
-        {
-            Ok(_) => {}
-            Err(StoreError::NotFound(_)) => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("no case file for person `{person}` at this facility"),
-                ));
-            }
-            Err(e) => return Err(e.into()),
+    let now = now_ms();
+    let id = case_id(person);
+    let note_id = format!("{now}-{}", who.username);
+    let note = CaseNote {
+        author: who.username.clone(),
+        at: now,
+        facility_id: lan.facility.clone(),
+        note_type: kind,
+        text,
+        restricted: body.restricted,
+    };
+    match lan
+        .store
+        .edit::<CaseFile, _, StoreError>(&id, now, |e| e.put(&["notes", &note_id], &note))
+    {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no case file for person `{person}` at this facility"),
+            ));
         }
-        lan.audit
-            .record(&who.username, "add_note", id.as_str(), now)?;
-        Ok((StatusCode::CREATED, Json(json!({ "note": note_id }))))
-    })
-    .await
+        Err(e) => return Err(e.into()),
+    }
+    lan.audit
+        .record(&who.username, "add_note", id.as_str(), now)?;
+    Ok(note_id)
 }
 
 #[derive(Deserialize)]
@@ -368,67 +380,166 @@ async fn mark_session(
 ) -> ApiResult<Json<serde_json::Value>> {
     let who = staff(&lan, &headers)?;
     let Json(body) = body?;
+    let marks = body
+        .marks
+        .into_iter()
+        .map(|m| (m.person, m.outcome))
+        .collect();
+    let (marked, late) =
+        blocking(move || write_marks(&lan, &who, &run, &month, &session, marks)).await?;
+    Ok(Json(json!({ "marked": marked, "late": late })))
+}
+
+/// Writes a session's marks, `(person, outcome)`, as `who`: all of them or, on any bad one,
+/// none. Returns how many were written and how many fell after the edit window.
+pub fn write_marks(
+    lan: &Lan,
+    who: &Staff,
+    run: &str,
+    month: &str,
+    session: &str,
+    input: Vec<(String, String)>,
+) -> ApiResult<(usize, usize)> {
     if !who.has(&[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot mark attendance"));
     }
-    if body.marks.is_empty() {
+    if input.is_empty() {
         return Err(ApiError::field("marks", "no marks given"));
     }
     let mut marks = Vec::new();
-    for (i, m) in body.marks.iter().enumerate() {
-        if m.person.trim().is_empty() {
+    for (i, (person, o)) in input.iter().enumerate() {
+        if person.trim().is_empty() {
             return Err(ApiError::field(
                 &format!("marks[{i}].person"),
                 "a person id is needed",
             ));
         }
-        let o = outcome(&m.outcome).ok_or_else(|| {
+        let o = outcome(o).ok_or_else(|| {
             ApiError::field(
                 &format!("marks[{i}].outcome"),
-                format!("`{}` is not one of attended, absent_excused, absent_unexcused, refused, cancelled", m.outcome),
+                format!(
+                    "`{o}` is not one of attended, absent_excused, absent_unexcused, refused, cancelled"
+                ),
             )
         })?;
-        marks.push((m.person.clone(), o));
+        marks.push((person.clone(), o));
     }
-    blocking(move || {
-        let now = now_ms();
-        let id = register_id(&lan.facility, &run, &month);
-        let by = who.username.clone();
-        let result = lan
-            .store
-            .update::<AttendanceRegister, usize, MarkError>(&id, now, |r| {
-                let mut late = 0;
-                for (person, o) in &marks {
-                    r.mark(&session, person, *o, &by, now)?;
-                    late +=
-                        usize::from(r.marks[&AttendanceRegister::mark_key(&session, person)].late);
-                }
-                Ok(late)
-            });
-        let late = match result {
-            Ok((late, _)) => late,
-            Err(UpdateError::Rejected(MarkError::UnknownSession(s))) => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("session `{s}` is not in the register for run `{run}`, {month}"),
-                ));
+    let now = now_ms();
+    let id = register_id(&lan.facility, run, month);
+    let by = who.username.clone();
+    let result = lan
+        .store
+        .update::<AttendanceRegister, usize, MarkError>(&id, now, |r| {
+            let mut late = 0;
+            for (person, o) in &marks {
+                r.mark(session, person, *o, &by, now)?;
+                late += usize::from(r.marks[&AttendanceRegister::mark_key(session, person)].late);
             }
-            Err(UpdateError::Rejected(e)) => {
-                return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()));
-            }
-            Err(UpdateError::Store(StoreError::NotFound(_))) => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("no register for run `{run}` in {month}"),
-                ));
-            }
-            Err(UpdateError::Store(e)) => return Err(e.into()),
-        };
-        lan.audit
-            .record(&who.username, "mark_attendance", id.as_str(), now)?;
-        Ok(Json(json!({ "marked": marks.len(), "late": late })))
+            Ok(late)
+        });
+    let late = match result {
+        Ok((late, _)) => late,
+        Err(UpdateError::Rejected(MarkError::UnknownSession(s))) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("session `{s}` is not in the register for run `{run}`, {month}"),
+            ));
+        }
+        Err(UpdateError::Rejected(e)) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()));
+        }
+        Err(UpdateError::Store(StoreError::NotFound(_))) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no register for run `{run}` in {month}"),
+            ));
+        }
+        Err(UpdateError::Store(e)) => return Err(e.into()),
+    };
+    lan.audit
+        .record(&who.username, "mark_attendance", id.as_str(), now)?;
+    Ok((marks.len(), late))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferralMove {
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn referral_status(s: &str) -> Option<ReferralStatus> {
+    Some(match s {
+        "accepted" => ReferralStatus::Accepted,
+        "in_progress" => ReferralStatus::InProgress,
+        "completed" => ReferralStatus::Completed,
+        "declined" => ReferralStatus::Declined,
+        "cancelled" => ReferralStatus::Cancelled,
+        _ => return None,
     })
-    .await
+}
+
+async fn move_referral(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((person, referral)): Path<(String, String)>,
+    body: Result<Json<ReferralMove>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let who = staff(&lan, &headers)?;
+    let Json(body) = body?;
+    let to = body.to.clone();
+    blocking(move || advance_referral(&lan, &who, &person, &referral, &body.to, &body.note))
+        .await?;
+    Ok(Json(json!({ "status": to })))
+}
+
+/// Moves a referral on as `who`. Only legal moves are allowed; only the case officer and the
+/// facility manager move referrals. A referral marked urgent travels in the urgent class.
+pub fn advance_referral(
+    lan: &Lan,
+    who: &Staff,
+    person: &str,
+    referral: &str,
+    to: &str,
+    note: &str,
+) -> ApiResult<()> {
+    if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+        return Err(ApiError::forbidden("your role cannot move referrals on"));
+    }
+    let to = referral_status(to).ok_or_else(|| {
+        ApiError::field(
+            "to",
+            format!("`{to}` is not one of accepted, in_progress, completed, declined, cancelled"),
+        )
+    })?;
+    let now = now_ms();
+    let id = case_id(person);
+    let path = ["referrals", referral];
+    lan.store.edit::<CaseFile, _, ApiError>(&id, now, |e| {
+        let Some(mut r) = e.get::<Referral>(&path)? else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no referral `{referral}` in this case file"),
+            ));
+        };
+        r.advance(
+            to,
+            &format!("{now}-{}", who.username),
+            &who.username,
+            now,
+            note,
+        )
+        .map_err(|t| ApiError::field("to", t.to_string()))?;
+        if r.urgent {
+            e.set_class(Class::Urgent);
+        }
+        e.put(&path, &r)?;
+        Ok(())
+    })?;
+    lan.audit
+        .record(&who.username, "move_referral", id.as_str(), now)?;
+    Ok(())
 }
 
 /// The sync state in words, for every logged-in staff member.
@@ -449,6 +560,10 @@ pub fn router(lan: Arc<Lan>) -> Router {
         .route("/api/me", get(me))
         .route("/api/cases/{person}", get(read_case))
         .route("/api/cases/{person}/notes", post(add_note))
+        .route(
+            "/api/cases/{person}/referrals/{referral}/status",
+            post(move_referral),
+        )
         .route(
             "/api/registers/{run}/{month}/sessions/{session}/marks",
             post(mark_session),
