@@ -579,3 +579,88 @@ async fn referral_moves_follow_roles_and_the_state_machine() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// The console as a browser without scripts uses it: form log-in, a cookie, pages in English
+/// and Thai, a note added through a form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_with_plain_forms_in_english_and_thai() {
+    let site = site();
+    let form = |method: &str, path: &str, cookie: &str, body: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let send = |req: Request<Body>| {
+        let app = site.app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let cookies: Vec<String> = resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+                .collect();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, cookies, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (s, _, body) = send(form(
+        "POST",
+        "/login",
+        "",
+        "username=caseworker&password=wrong&lang=en",
+    ))
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("wrong"), "{body}");
+    let (s, cookies, _) = send(form(
+        "POST",
+        "/login",
+        "",
+        "username=caseworker&password=correct+horse&lang=th",
+    ))
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let cookie = cookies.join("; ");
+    assert!(cookie.contains("pathway_lang=th"), "{cookie}");
+    let (s, _, body) = send(form("GET", &format!("/people/{PERSON}"), &cookie, "")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("บันทึกรายกรณี"), "Thai headings: {body}");
+    assert!(body.contains("RESTRICTED-NOTE") && !body.contains("HEALTH-NOTE"));
+    assert!(!body.contains("<script"), "no scripts");
+    let (s, _, _) = send(form(
+        "POST",
+        &format!("/people/{PERSON}/notes"),
+        &cookie,
+        "text=Met+about+housing&note_type=general",
+    ))
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let en = cookie.replace("pathway_lang=th", "pathway_lang=en");
+    let (_, _, body) = send(form(
+        "GET",
+        &format!("/people/{PERSON}?saved=note"),
+        &en,
+        "",
+    ))
+    .await;
+    assert!(
+        body.contains("Met about housing") && body.contains("Note saved."),
+        "{body}"
+    );
+    let (s, _, _) = send(form("GET", "/today", "", "")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "no session: to the log-in page");
+    let (s, _, body) = send(form("GET", "/today", &en, "")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("Nothing has reached the hub yet") || body.contains("Not yet in contact"),
+        "{body}"
+    );
+}

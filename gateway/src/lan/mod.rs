@@ -5,6 +5,8 @@
 //! file, is in the audit trail before the answer goes out.
 
 pub mod auth;
+mod console;
+pub mod messages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -569,6 +571,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
             post(mark_session),
         )
         .route("/api/sync", get(sync_words))
+        .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)
 }

@@ -1,0 +1,683 @@
+//! The staff web console: server-rendered pages with plain forms, for old browsers and low-end
+//! devices. Nothing is loaded from outside the gateway (no scripts, fonts or stylesheets from
+//! elsewhere; the few styles are inline). Every string comes from [`messages`].
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use pathway_shared::model::{
+    AttendanceRegister, CaseFile, Kind, MarkOutcome, ProgrammeRun, ReferralStatus, Role,
+    WaitStatus, register_id, run_id,
+};
+use pathway_shared::transport::now_ms;
+use serde::Deserialize;
+
+use super::auth::{LoginError, Staff};
+use super::messages::{Lang, t, tf};
+use super::{ApiError, Lan, NoteInput, blocking};
+
+const LANG_COOKIE: &str = "pathway_lang";
+
+const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}form.inline{display:inline}";
+
+fn lang(headers: &HeaderMap) -> Lang {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(&format!("{LANG_COOKIE}=")))
+        .map_or(Lang::En, Lang::from_code)
+}
+
+/// "3 h", in the page's language.
+fn ago(l: Lang, now: i64, then: i64) -> String {
+    let secs = (now - then).max(0) / 1_000;
+    let (key, n) = match secs {
+        0..120 => ("unit.s", secs),
+        120..7_200 => ("unit.min", secs / 60),
+        7_200..172_800 => ("unit.h", secs / 3_600),
+        _ => ("unit.days", secs / 86_400),
+    };
+    tf(l, key, &[("n", &n.to_string())])
+}
+
+/// The sync state in words: "Last reached the hub 3 h ago; 41 changes waiting".
+fn sync_line(lan: &Lan, l: Lang) -> String {
+    let st = lan.uplink.borrow().clone();
+    let now = now_ms();
+    let mut parts = Vec::new();
+    parts.push(match st.sync.last_delivered.iter().flatten().max() {
+        Some(at) => tf(l, "sync.reached", &[("ago", &ago(l, now, *at))]),
+        None if st.sync.last_contact.is_none() => t(l, "sync.never").to_owned(),
+        None => t(l, "sync.not_reached").to_owned(),
+    });
+    let waiting: u64 = st.sync.outgoing.iter().map(|b| b.changes).sum();
+    parts.push(if waiting == 0 {
+        t(l, "sync.nothing_waiting").to_owned()
+    } else {
+        tf(l, "sync.waiting", &[("n", &waiting.to_string())])
+    });
+    parts.push(
+        t(
+            l,
+            if st.online {
+                "sync.online"
+            } else {
+                "sync.offline"
+            },
+        )
+        .to_owned(),
+    );
+    parts.join("; ")
+}
+
+fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t(l, "app.name")) }
+                style { (CSS) }
+            }
+            body {
+                header {
+                    strong { (t(l, "app.name")) } " "
+                    @if let Some(w) = who {
+                        a href="/today" { (t(l, "nav.today")) }
+                        a href="/people" { (t(l, "nav.people")) }
+                        form.inline method="post" action="/logout" {
+                            button type="submit" { (t(l, "nav.logout")) " (" (w.display_name) ")" }
+                        }
+                    }
+                    " " (t(l, "lang.label")) ": "
+                    a href="/lang/en" { "English" }
+                    a href="/lang/th" { "ไทย" }
+                    @if who.is_some() {
+                        div.sync id="sync" { (sync_line(lan, l)) }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+fn fail(lan: &Lan, l: Lang, who: Option<&Staff>, e: ApiError) -> Response {
+    let body = html! {
+        p.err id="error" { (e.message) }
+        p { a href="javascript:history.back()" { (t(l, "error.back")) } }
+    };
+    (e.status, page(lan, l, who, t(l, "error.title"), body)).into_response()
+}
+
+fn login_page_html(lan: &Lan, l: Lang, failed: bool) -> Markup {
+    page(
+        lan,
+        l,
+        None,
+        t(l, "login.title"),
+        html! {
+            @if failed { p.err id="error" { (t(l, "login.failed")) } }
+            form method="post" action="/login" {
+                p { label { (t(l, "login.username")) br; input type="text" name="username" autofocus; } }
+                p { label { (t(l, "login.password")) br; input type="password" name="password"; } }
+                input type="hidden" name="lang" value=(l.code());
+                p { button type="submit" id="login" { (t(l, "login.submit")) } }
+            }
+        },
+    )
+}
+
+async fn login_page(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Markup {
+    login_page_html(&lan, lang(&headers), false)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Response {
+    let l = Lang::from_code(&f.lang);
+    let lan2 = lan.clone();
+    let result = blocking(move || {
+        let now = now_ms();
+        match lan2
+            .sessions
+            .login(&lan2.store, &lan2.facility, &f.username, &f.password, now)
+        {
+            Ok((token, _)) => {
+                lan2.audit.record(&f.username, "login", &f.username, now)?;
+                Ok(Some(token))
+            }
+            Err(LoginError::Store(e)) => Err(e.into()),
+            Err(_) => {
+                lan2.audit
+                    .record(&f.username, "login_failed", &f.username, now)?;
+                Ok(None)
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(Some(token)) => (
+            AppendHeaders([
+                (
+                    header::SET_COOKIE,
+                    format!("pathway_session={token}; HttpOnly; Secure; SameSite=Strict; Path=/"),
+                ),
+                (
+                    header::SET_COOKIE,
+                    format!("{LANG_COOKIE}={}; SameSite=Strict; Path=/", l.code()),
+                ),
+            ]),
+            Redirect::to("/today"),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::UNAUTHORIZED, login_page_html(&lan, l, true)).into_response(),
+        Err(e) => fail(&lan, l, None, e),
+    }
+}
+
+async fn logout_form(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
+    if let Some(t) = super::token(&headers) {
+        lan.sessions.logout(&t);
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            "pathway_session=; Max-Age=0; Path=/".to_owned(),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+async fn set_lang(Path(code): Path<String>) -> Response {
+    let l = Lang::from_code(&code);
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{LANG_COOKIE}={}; SameSite=Strict; Path=/", l.code()),
+        )],
+        Redirect::to("/today"),
+    )
+        .into_response()
+}
+
+/// The staff member, or the log-in page.
+fn who_or_login(lan: &Lan, headers: &HeaderMap) -> Result<Staff, Redirect> {
+    super::staff(lan, headers).map_err(|_| Redirect::to("/login"))
+}
+
+async fn home() -> Redirect {
+    Redirect::to("/today")
+}
+
+struct SessionRow {
+    run: String,
+    month: String,
+    session: String,
+    date: String,
+    time: String,
+    title: String,
+}
+
+fn today_iso(now: i64) -> (String, time::Date) {
+    let d = time::OffsetDateTime::from_unix_timestamp(now / 1_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    (
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        d,
+    )
+}
+
+fn sessions_near(lan: &Lan, now: i64) -> Result<Vec<SessionRow>, ApiError> {
+    let (_, today) = today_iso(now);
+    let week_ago = today - time::Duration::days(7);
+    let months: Vec<String> = [today, week_ago]
+        .iter()
+        .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
+        .collect();
+    let mut rows = Vec::new();
+    for id in lan.store.list(
+        &format!("facility:{}", lan.facility),
+        Kind::AttendanceRegister,
+    )? {
+        if !months.iter().any(|m| id.as_str().ends_with(m.as_str())) {
+            continue;
+        }
+        let Some(reg) = lan.store.get::<AttendanceRegister>(&id)? else {
+            continue;
+        };
+        let title = lan
+            .store
+            .get::<ProgrammeRun>(&run_id(&lan.facility, &reg.run_id))?
+            .map_or(reg.run_id.clone(), |r| {
+                format!("{} · {}", r.programme_code, r.place)
+            });
+        for (sid, s) in &reg.sessions {
+            let Ok(d) = pathway_shared::model::parse_date(&s.date) else {
+                continue;
+            };
+            if d <= today && d >= week_ago && !s.cancelled {
+                rows.push(SessionRow {
+                    run: reg.run_id.clone(),
+                    month: reg.month.clone(),
+                    session: sid.clone(),
+                    date: s.date.clone(),
+                    time: format!("{}–{}", s.start_time, s.end_time),
+                    title: title.clone(),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&b.date, &b.time).cmp(&(&a.date, &a.time)));
+    Ok(rows)
+}
+
+async fn today(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let lan2 = lan.clone();
+    let rows = match blocking(move || sessions_near(&lan2, now_ms())).await {
+        Ok(r) => r,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let (today, _) = today_iso(now_ms());
+    let table = |rows: Vec<&SessionRow>| {
+        html! {
+            @if rows.is_empty() { p { (t(l, "today.none")) } } @else {
+                table {
+                    tr { th { (t(l, "today.run")) } th { (t(l, "today.date")) } th { (t(l, "today.time")) } th {} }
+                    @for r in rows {
+                        tr {
+                            td { (r.title) } td { (r.date) } td { (r.time) }
+                            td { a.mark href={ "/sessions/" (r.run) "/" (r.month) "/" (r.session) } { (t(l, "today.mark")) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let (now_rows, recent): (Vec<&SessionRow>, Vec<&SessionRow>) =
+        rows.iter().partition(|r| r.date == today);
+    let body = html! {
+        h2 { (t(l, "today.today")) } (table(now_rows))
+        h2 { (t(l, "today.recent")) } (table(recent))
+    };
+    page(&lan, l, Some(&who), t(l, "today.title"), body).into_response()
+}
+
+const OUTCOMES: [(&str, MarkOutcome); 5] = [
+    ("attended", MarkOutcome::Attended),
+    ("absent_excused", MarkOutcome::AbsentExcused),
+    ("absent_unexcused", MarkOutcome::AbsentUnexcused),
+    ("refused", MarkOutcome::Refused),
+    ("cancelled", MarkOutcome::Cancelled),
+];
+
+#[derive(Deserialize, Default)]
+struct Saved {
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+}
+
+async fn session_page(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((run, month, session)): Path<(String, String, String)>,
+    Query(saved): Query<Saved>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let lan2 = lan.clone();
+    let (run2, month2, session2) = (run.clone(), month.clone(), session.clone());
+    let loaded = blocking(move || {
+        let reg = lan2
+            .store
+            .get::<AttendanceRegister>(&register_id(&lan2.facility, &run2, &month2))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no register for run `{run2}` in {month2}"),
+                )
+            })?;
+        let s = reg.sessions.get(&session2).cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("session `{session2}` is not in this register"),
+            )
+        })?;
+        let mut people: Vec<String> = lan2
+            .store
+            .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
+            .map(|r| {
+                r.waiting_list
+                    .values()
+                    .filter(|w| w.status == WaitStatus::Allocated)
+                    .map(|w| w.person_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for m in reg.marks.values().filter(|m| m.session_id == session2) {
+            if !people.contains(&m.person_id) {
+                people.push(m.person_id.clone());
+            }
+        }
+        people.sort();
+        let marks: Vec<(String, Option<MarkOutcome>)> = people
+            .into_iter()
+            .map(|p| {
+                let o = reg
+                    .marks
+                    .get(&AttendanceRegister::mark_key(&session2, &p))
+                    .map(|m| m.outcome);
+                (p, o)
+            })
+            .collect();
+        Ok((s, marks))
+    })
+    .await;
+    let (s, marks) = match loaded {
+        Ok(x) => x,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let body = html! {
+        p { (s.date) " " (s.start_time) "–" (s.end_time) }
+        @if saved.saved.is_some() { p.ok id="saved" { (t(l, "session.saved")) } }
+        @if marks.is_empty() { p { (t(l, "session.nobody")) } } @else {
+            form method="post" {
+                table {
+                    tr { th { (t(l, "session.person")) } th { (t(l, "session.outcome")) } }
+                    @for (person, current) in &marks {
+                        tr {
+                            td { (person) }
+                            td {
+                                select name={ "mark." (person) } {
+                                    @for (code, o) in OUTCOMES {
+                                        option value=(code) selected[current.unwrap_or_default() == o] { (t(l, &format!("outcome.{code}"))) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { button type="submit" id="save-attendance" { (t(l, "session.save")) } }
+            }
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "session.title"), body).into_response()
+}
+
+async fn session_form(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((run, month, session)): Path<(String, String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let marks: Vec<(String, String)> = fields
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix("mark.").map(|p| (p.to_owned(), v)))
+        .collect();
+    let (lan2, who2) = (lan.clone(), who.clone());
+    let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());
+    match blocking(move || super::write_marks(&lan2, &who2, &r2, &m2, &s2, marks)).await {
+        Ok(_) => {
+            Redirect::to(&format!("/sessions/{run}/{month}/{session}?saved=1")).into_response()
+        }
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+async fn people(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Query(q): Query<Saved>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let query = q.q.unwrap_or_default().trim().to_lowercase();
+    let lan2 = lan.clone();
+    let q2 = query.clone();
+    let found = blocking(move || {
+        if q2.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = lan2
+            .store
+            .list(&format!("facility:{}", lan2.facility), Kind::CaseFile)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| id.as_str().strip_prefix("case/"))
+            .filter(|p| p.to_lowercase().contains(&q2))
+            .take(50)
+            .map(str::to_owned)
+            .collect::<Vec<String>>())
+    })
+    .await;
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let body = html! {
+        form method="get" action="/people" {
+            label { (t(l, "people.query")) " " input type="text" name="q" value=(query); }
+            " " button type="submit" id="search" { (t(l, "people.search")) }
+        }
+        @if !query.is_empty() {
+            @if found.is_empty() { p { (t(l, "people.none")) } }
+            ul { @for p in &found { li { a href={ "/people/" (p) } { (p) } } } }
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "people.title"), body).into_response()
+}
+
+const NOTE_TYPES: [&str; 6] = [
+    "general",
+    "education",
+    "work",
+    "resettlement",
+    "safeguarding",
+    "health",
+];
+
+fn referral_code(s: ReferralStatus) -> &'static str {
+    match s {
+        ReferralStatus::Requested => "requested",
+        ReferralStatus::Accepted => "accepted",
+        ReferralStatus::InProgress => "in_progress",
+        ReferralStatus::Completed => "completed",
+        ReferralStatus::Declined => "declined",
+        ReferralStatus::Cancelled => "cancelled",
+    }
+}
+
+const STATUSES: [ReferralStatus; 5] = [
+    ReferralStatus::Accepted,
+    ReferralStatus::InProgress,
+    ReferralStatus::Completed,
+    ReferralStatus::Declined,
+    ReferralStatus::Cancelled,
+];
+
+fn case_body(l: Lang, who: &Staff, person: &str, case: &CaseFile, saved: Option<&str>) -> Markup {
+    let may_note = who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]);
+    let may_move = who.has(&[Role::CaseOfficer, Role::FacilityManager]);
+    html! {
+        @match saved {
+            Some("note") => p.ok id="saved" { (t(l, "case.note_saved")) },
+            Some("referral") => p.ok id="saved" { (t(l, "case.moved")) },
+            _ => {}
+        }
+        p { (case.given_name) " " (case.family_name) " · " (t(l, "case.prison_number")) ": " (case.prison_number) }
+        @if let Some(r) = &case.expected_release_date { p { (t(l, "case.release")) ": " (r) } }
+        h2 { (t(l, "case.needs")) }
+        ul { @for (domain, n) in &case.needs { li { (domain) ": " (n.notes) } } }
+        h2 { (t(l, "case.referrals")) }
+        @if case.referrals.is_empty() { p { (t(l, "case.no_referrals")) } }
+        ul {
+            @for (id, r) in &case.referrals {
+                @let status = r.state().status;
+                li {
+                    (r.partner_id) " · " (r.service) ": " strong { (t(l, &format!("referral.{}", referral_code(status)))) }
+                    @if may_move {
+                        @for to in STATUSES.iter().filter(|to| status.may_become(**to)) {
+                            " "
+                            form.inline method="post" action={ "/people/" (person) "/referrals/" (id) } {
+                                input type="hidden" name="to" value=(referral_code(*to));
+                                button type="submit" { (t(l, "case.move_to")) " " (t(l, &format!("referral.{}", referral_code(*to)))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(l, "case.notes")) }
+        @if case.notes.is_empty() { p { (t(l, "case.no_notes")) } }
+        ul id="notes" {
+            @for (_, n) in case.notes_in_order() {
+                li { (n.author) ": " (n.text) @if n.restricted { " (" (t(l, "case.restricted_mark")) ")" } }
+            }
+        }
+        @if may_note {
+            h2 { (t(l, "case.add_note")) }
+            form method="post" action={ "/people/" (person) "/notes" } {
+                p { label { (t(l, "case.note_text")) br; textarea name="text" id="note-text" rows="4" {} } }
+                p { label { (t(l, "case.note_type")) " "
+                    select name="note_type" {
+                        @for nt in NOTE_TYPES.iter().filter(|nt| **nt != "health" || who.has(&[Role::HealthStaff])) {
+                            option value=(nt) { (t(l, &format!("notetype.{nt}"))) }
+                        }
+                    }
+                } }
+                @if who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+                    p { label { input type="checkbox" name="restricted" value="true"; " " (t(l, "case.restricted")) } }
+                }
+                p { button type="submit" id="save-note" { (t(l, "case.save_note")) } }
+            }
+        }
+    }
+}
+
+async fn person_page(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+    Query(saved): Query<Saved>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
+    match blocking(move || super::open_case(&lan2, &who2, &p2)).await {
+        Ok(case) => {
+            let body = case_body(l, &who, &person, &case, saved.saved.as_deref());
+            page(&lan, l, Some(&who), &person, body).into_response()
+        }
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    text: String,
+    note_type: String,
+    #[serde(default)]
+    restricted: Option<String>,
+}
+
+async fn note_form(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let input = NoteInput {
+        text: f.text,
+        note_type: Some(f.note_type),
+        restricted: f.restricted.is_some(),
+    };
+    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
+    match blocking(move || super::write_note(&lan2, &who2, &p2, input)).await {
+        Ok(_) => Redirect::to(&format!("/people/{person}?saved=note")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    to: String,
+}
+
+async fn referral_form(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((person, referral)): Path<(String, String)>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match who_or_login(&lan, &headers) {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
+    match blocking(move || super::advance_referral(&lan2, &who2, &p2, &referral, &f.to, "")).await {
+        Ok(()) => Redirect::to(&format!("/people/{person}?saved=referral")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+/// The console's routes.
+pub(super) fn routes() -> Router<Arc<Lan>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_form))
+        .route("/logout", post(logout_form))
+        .route("/lang/{code}", get(set_lang))
+        .route("/today", get(today))
+        .route(
+            "/sessions/{run}/{month}/{session}",
+            get(session_page).post(session_form),
+        )
+        .route("/people", get(people))
+        .route("/people/{person}", get(person_page))
+        .route("/people/{person}/notes", post(note_form))
+        .route("/people/{person}/referrals/{referral}", post(referral_form))
+}
