@@ -1,11 +1,12 @@
 //! The gateway's audit trail: appends to the facility's hash-chained log (see
-//! [`pathway_shared::model::AuditDay`]), one entry at a time, each durable before the request
-//! that caused it is answered.
+//! [`pathway_shared::model::AuditBlock`]). Entries are chained one at a time under a lock, and
+//! each is durable before the request that caused it is answered; the wait for the disk happens
+//! outside the lock, so concurrent requests share flushes.
 
 use std::sync::Mutex;
 
 use pathway_shared::model::{
-    AUDIT_GENESIS, AuditDay, AuditEntry, ChainBreak, Kind, Millis, audit_id, verify_chain,
+    AUDIT_GENESIS, AuditBlock, AuditEntry, ChainBreak, Kind, Millis, audit_id, verify_chain,
 };
 use pathway_shared::store::{Store, StoreError};
 
@@ -30,32 +31,25 @@ pub struct Audit {
     tail: Mutex<Tail>,
 }
 
-/// The UTC day of `at`, `YYYY-MM-DD`.
-fn day_of(at: Millis) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1_000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-}
-
 impl Audit {
     /// Opens the facility's log and finds its last entry.
     pub fn open(store: Store, facility: &str) -> Result<Audit, StoreError> {
-        let days = store.list(&format!("facility:{facility}"), Kind::AuditLog)?;
-        let mut tail = Tail {
-            seq: 0,
-            hash: AUDIT_GENESIS.to_owned(),
-        };
-        // Ids end with the day, so the last id is the latest day.
-        let latest = match days.iter().max() {
-            Some(last) => store.get::<AuditDay>(last)?,
+        let blocks = store.list(&format!("facility:{facility}"), Kind::AuditLog)?;
+        // Ids end with the zero-padded block number, so the last id is the latest block.
+        let latest = match blocks.iter().max() {
+            Some(last) => store.get::<AuditBlock>(last)?,
             None => None,
         };
-        if let Some(e) = latest.as_ref().and_then(AuditDay::last) {
-            tail = Tail {
+        let tail = match latest.as_ref().and_then(AuditBlock::last) {
+            Some(e) => Tail {
                 seq: e.seq,
                 hash: e.hash.clone(),
-            };
-        }
+            },
+            None => Tail {
+                seq: 0,
+                hash: AUDIT_GENESIS.to_owned(),
+            },
+        };
         Ok(Audit {
             store,
             facility: facility.to_owned(),
@@ -71,36 +65,42 @@ impl Audit {
         target: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-        let mut entry = AuditEntry {
-            seq: tail.seq + 1,
-            at: now,
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            prev: tail.hash.clone(),
-            hash: String::new(),
-        };
-        entry.hash = entry.compute_hash();
-        let day = day_of(now);
-        let id = audit_id(&self.facility, &day);
-        let key = AuditDay::key(entry.seq);
-        if self.store.meta(&id)?.is_some() {
-            self.store
-                .edit::<AuditDay, _, StoreError>(&id, now, |e| e.put(&["entries", &key], &entry))?;
-        } else {
-            let first = AuditDay {
-                facility_id: self.facility.clone(),
-                day,
-                entries: [(key, entry.clone())].into(),
+        let pending = {
+            let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+            let mut entry = AuditEntry {
+                seq: tail.seq + 1,
+                at: now,
+                actor: actor.to_owned(),
+                action: action.to_owned(),
+                target: target.to_owned(),
+                prev: tail.hash.clone(),
+                hash: String::new(),
             };
-            self.store.put(&first, now)?;
-        }
-        *tail = Tail {
-            seq: entry.seq,
-            hash: entry.hash,
+            entry.hash = entry.compute_hash();
+            let block = AuditBlock::of(entry.seq);
+            let id = audit_id(&self.facility, block);
+            let key = AuditBlock::key(entry.seq);
+            let pending = if self.store.meta(&id)?.is_some() {
+                self.store
+                    .edit_staged::<AuditBlock, _, StoreError>(&id, now, |e| {
+                        e.put(&["entries", &key], &entry)
+                    })?
+                    .2
+            } else {
+                let first = AuditBlock {
+                    facility_id: self.facility.clone(),
+                    block,
+                    entries: [(key, entry.clone())].into(),
+                };
+                self.store.put_staged(&first, now)?.1
+            };
+            *tail = Tail {
+                seq: entry.seq,
+                hash: entry.hash,
+            };
+            pending
         };
-        Ok(())
+        pending.durable()
     }
 
     /// Checks the whole log kept here; returns the number of entries checked.
@@ -113,11 +113,11 @@ impl Audit {
 pub fn verify_store(store: &Store, facility: &str) -> Result<u64, AuditError> {
     let mut ids = store.list(&format!("facility:{facility}"), Kind::AuditLog)?;
     ids.sort();
-    let mut days = Vec::new();
+    let mut blocks = Vec::new();
     for id in ids {
-        if let Some(d) = store.get::<AuditDay>(&id)? {
-            days.push(d);
+        if let Some(b) = store.get::<AuditBlock>(&id)? {
+            blocks.push(b);
         }
     }
-    Ok(verify_chain(&days)?)
+    Ok(verify_chain(&blocks)?)
 }

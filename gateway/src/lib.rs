@@ -82,6 +82,7 @@ impl Gateway {
                     facility: cfg.facility.clone(),
                     sessions: Default::default(),
                     uplink: status.clone(),
+                    open_sessions: Default::default(),
                 });
                 let (addr, _) = lan::serve_https(
                     l.listen,

@@ -134,6 +134,7 @@ fn site() -> Site {
         facility: FAC.into(),
         sessions: Sessions::default(),
         uplink,
+        open_sessions: Default::default(),
     });
     Site {
         _dir: dir,
@@ -406,7 +407,7 @@ fn audit_actions(store: &Store) -> Vec<String> {
     ids.iter()
         .flat_map(|id| {
             store
-                .get::<AuditDay>(id)
+                .get::<AuditBlock>(id)
                 .unwrap()
                 .unwrap()
                 .entries
@@ -459,9 +460,9 @@ async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
         .unwrap()[0]
         .clone();
     site.store
-        .edit::<AuditDay, _, StoreError>(&id, 9, |e| {
+        .edit::<AuditBlock, _, StoreError>(&id, 9, |e| {
             e.put(
-                &["entries", &AuditDay::key(2), "actor"],
+                &["entries", &AuditBlock::key(2), "actor"],
                 &"nobody".to_owned(),
             )
         })

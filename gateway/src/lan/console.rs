@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::auth::{LoginError, Staff};
 use super::messages::{Lang, t, tf};
-use super::{ApiError, Lan, NoteInput, blocking};
+use super::{ApiError, Lan, NoteInput, SessionRow, blocking, sessions_near, today_iso};
 
 const LANG_COOKIE: &str = "pathway_lang";
 
@@ -224,69 +224,6 @@ fn who_or_login(lan: &Lan, headers: &HeaderMap) -> Result<Staff, Redirect> {
 
 async fn home() -> Redirect {
     Redirect::to("/today")
-}
-
-struct SessionRow {
-    run: String,
-    month: String,
-    session: String,
-    date: String,
-    time: String,
-    title: String,
-}
-
-fn today_iso(now: i64) -> (String, time::Date) {
-    let d = time::OffsetDateTime::from_unix_timestamp(now / 1_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .date();
-    (
-        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
-        d,
-    )
-}
-
-fn sessions_near(lan: &Lan, now: i64) -> Result<Vec<SessionRow>, ApiError> {
-    let (_, today) = today_iso(now);
-    let week_ago = today - time::Duration::days(7);
-    let months: Vec<String> = [today, week_ago]
-        .iter()
-        .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
-        .collect();
-    let mut rows = Vec::new();
-    for id in lan.store.list(
-        &format!("facility:{}", lan.facility),
-        Kind::AttendanceRegister,
-    )? {
-        if !months.iter().any(|m| id.as_str().ends_with(m.as_str())) {
-            continue;
-        }
-        let Some(reg) = lan.store.get::<AttendanceRegister>(&id)? else {
-            continue;
-        };
-        let title = lan
-            .store
-            .get::<ProgrammeRun>(&run_id(&lan.facility, &reg.run_id))?
-            .map_or(reg.run_id.clone(), |r| {
-                format!("{} · {}", r.programme_code, r.place)
-            });
-        for (sid, s) in &reg.sessions {
-            let Ok(d) = pathway_shared::model::parse_date(&s.date) else {
-                continue;
-            };
-            if d <= today && d >= week_ago && !s.cancelled {
-                rows.push(SessionRow {
-                    run: reg.run_id.clone(),
-                    month: reg.month.clone(),
-                    session: sid.clone(),
-                    date: s.date.clone(),
-                    time: format!("{}–{}", s.start_time, s.end_time),
-                    title: title.clone(),
-                });
-            }
-        }
-    }
-    rows.sort_by(|a, b| (&b.date, &b.time).cmp(&(&a.date, &a.time)));
-    Ok(rows)
 }
 
 async fn today(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {

@@ -18,9 +18,14 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use automerge::ROOT;
+use autosurgeon::hydrate_prop;
 use pathway_shared::model::{
-    AttendanceRegister, CaseFile, CaseNote, Class, MarkError, MarkOutcome, NoteType, Referral,
-    ReferralStatus, Role, case_id, register_id,
+    AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, MarkError, MarkOutcome, Millis,
+    NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id, run_id,
 };
 use pathway_shared::store::{Store, StoreError, UpdateError};
 use pathway_shared::transport::now_ms;
@@ -44,6 +49,9 @@ pub struct Lan {
     pub sessions: Sessions,
     pub audit: Audit,
     pub uplink: watch::Receiver<UplinkStatus>,
+    /// The sessions open for marking, as last computed: they change with the schedule, not
+    /// with marks, so a few seconds' reuse spares reading every register on each request.
+    pub open_sessions: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
 }
 
 /// A refusal, as JSON: `{"error": "...", "field": "..."}`.
@@ -544,6 +552,119 @@ pub fn advance_referral(
     Ok(())
 }
 
+/// A session open for marking.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionRow {
+    pub run: String,
+    pub month: String,
+    pub session: String,
+    pub date: String,
+    pub time: String,
+    pub title: String,
+}
+
+/// Today (UTC) as `YYYY-MM-DD`, and as a date.
+pub fn today_iso(now: i64) -> (String, time::Date) {
+    let d = time::OffsetDateTime::from_unix_timestamp(now / 1_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    (
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        d,
+    )
+}
+
+/// How long a computed list of open sessions is reused.
+const OPEN_SESSIONS_TTL: Millis = 5_000;
+
+/// Sessions of the last seven days and today, newest first: what may still be marked.
+pub fn sessions_near(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
+    let mut cached = lan.open_sessions.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, rows)) = cached
+        .as_ref()
+        .filter(|(at, _)| now - at < OPEN_SESSIONS_TTL)
+    {
+        return Ok(rows.clone());
+    }
+    let rows = Arc::new(compute_sessions(lan, now)?);
+    *cached = Some((now, rows.clone()));
+    Ok(rows)
+}
+
+fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
+    let (_, today) = today_iso(now);
+    let week_ago = today - time::Duration::days(7);
+    let months: Vec<String> = [today, week_ago]
+        .iter()
+        .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
+        .collect();
+    let mut rows = Vec::new();
+    let registers = lan.store.list(
+        &format!("facility:{}", lan.facility),
+        Kind::AttendanceRegister,
+    )?;
+    for id in registers {
+        if !months.iter().any(|m| id.as_str().ends_with(m.as_str())) {
+            continue;
+        }
+        // Only the fields shown: a register holds a month of marks.
+        let field = |id: &DocId, name: &'static str| -> ApiResult<Option<String>> {
+            Ok(lan
+                .store
+                .read(id, |d, _| {
+                    hydrate_prop::<_, String, _, _>(d, &ROOT, name).ok()
+                })?
+                .flatten())
+        };
+        let Some(sessions) = lan
+            .store
+            .read(&id, |d, _| {
+                hydrate_prop::<_, BTreeMap<String, RegisterSession>, _, _>(d, &ROOT, "sessions")
+                    .ok()
+            })?
+            .flatten()
+        else {
+            continue;
+        };
+        let (Some(run), Some(month)) = (field(&id, "run_id")?, field(&id, "month")?) else {
+            continue;
+        };
+        let run_doc = run_id(&lan.facility, &run);
+        let title = match (
+            field(&run_doc, "programme_code")?,
+            field(&run_doc, "place")?,
+        ) {
+            (Some(code), Some(place)) => format!("{code} · {place}"),
+            _ => run.clone(),
+        };
+        for (sid, s) in sessions {
+            let Ok(d) = pathway_shared::model::parse_date(&s.date) else {
+                continue;
+            };
+            if d <= today && d >= week_ago && !s.cancelled {
+                rows.push(SessionRow {
+                    run: run.clone(),
+                    month: month.clone(),
+                    session: sid,
+                    time: format!("{}–{}", s.start_time, s.end_time),
+                    date: s.date,
+                    title: title.clone(),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&b.date, &b.time).cmp(&(&a.date, &a.time)));
+    Ok(rows)
+}
+
+async fn open_sessions(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SessionRow>>> {
+    staff(&lan, &headers)?;
+    blocking(move || sessions_near(&lan, now_ms()).map(|r| Json(r.to_vec()))).await
+}
+
 /// The sync state in words, for every logged-in staff member.
 async fn sync_words(
     State(lan): State<Arc<Lan>>,
@@ -571,6 +692,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
             post(mark_session),
         )
         .route("/api/sync", get(sync_words))
+        .route("/api/sessions", get(open_sessions))
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)

@@ -1,8 +1,9 @@
-//! The audit trail: every write, and every read of a case file, appended to a hash chain. One
-//! document per facility per day, so a day's log is a bounded document that syncs in the bulk
-//! class; the first entry of a day links to the last entry of the day before. Each entry's hash
-//! covers the one before it, so an entry changed, removed or inserted anywhere breaks the chain
-//! from there on, at the gateway and at the hub alike.
+//! The audit trail: every write, and every read of a case file, appended to a hash chain. The
+//! chain is kept in blocks of [`AUDIT_BLOCK`] entries, one document each, so that a document
+//! stays small however busy the facility is; blocks sync in the bulk class. The first entry of a
+//! block links to the last entry of the block before. Each entry's hash covers the one before
+//! it, so an entry changed, removed or inserted anywhere breaks the chain from there on, at the
+//! gateway and at the hub alike.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,9 @@ use super::{Aggregate, DocId, Kind, Millis, Scope};
 
 /// The `prev` of the very first entry.
 pub const AUDIT_GENESIS: &str = "genesis";
+
+/// Entries per block document.
+pub const AUDIT_BLOCK: u64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct AuditEntry {
@@ -54,19 +58,24 @@ impl AuditEntry {
     }
 }
 
-/// One facility's audit entries of one day (UTC).
+/// A block of one facility's audit entries: seqs `block * AUDIT_BLOCK + 1 ..= (block + 1) *
+/// AUDIT_BLOCK`.
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
-pub struct AuditDay {
+pub struct AuditBlock {
     pub facility_id: String,
-    /// `YYYY-MM-DD`.
-    pub day: String,
-    /// Keyed by [`AuditDay::key`]: the seq, zero-padded, so keys sort in chain order.
+    pub block: u64,
+    /// Keyed by [`AuditBlock::key`]: the seq, zero-padded, so keys sort in chain order.
     pub entries: BTreeMap<String, AuditEntry>,
 }
 
-impl AuditDay {
+impl AuditBlock {
     pub fn key(seq: u64) -> String {
         format!("{seq:012}")
+    }
+
+    /// The block an entry belongs to.
+    pub fn of(seq: u64) -> u64 {
+        seq.saturating_sub(1) / AUDIT_BLOCK
     }
 
     /// The last entry, if any.
@@ -75,42 +84,40 @@ impl AuditDay {
     }
 }
 
-impl Aggregate for AuditDay {
+impl Aggregate for AuditBlock {
     const KIND: Kind = Kind::AuditLog;
     fn doc_id(&self) -> DocId {
-        audit_id(&self.facility_id, &self.day)
+        audit_id(&self.facility_id, self.block)
     }
     fn scope(&self) -> Scope {
         Scope::Facility(self.facility_id.clone())
     }
 }
 
-pub fn audit_id(facility: &str, day: &str) -> DocId {
-    id(Kind::AuditLog, &[facility, day])
+/// Zero-padded, so that ids sort in chain order.
+pub fn audit_id(facility: &str, block: u64) -> DocId {
+    id(Kind::AuditLog, &[facility, &format!("{block:09}")])
 }
 
 /// Where and how a chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("audit chain broken at entry {seq} ({day}): {what}")]
+#[error("audit chain broken at entry {seq}: {what}")]
 pub struct ChainBreak {
-    pub day: String,
     pub seq: u64,
     pub what: String,
 }
 
-/// Checks days of one facility's log, in day order, from the first day kept: every entry's hash
+/// Checks blocks of one facility's log, in order, from the first block kept: every entry's hash
 /// is right, links to the one before, and seqs run without a gap.
-pub fn verify_chain<'a>(days: impl IntoIterator<Item = &'a AuditDay>) -> Result<u64, ChainBreak> {
+pub fn verify_chain<'a>(
+    blocks: impl IntoIterator<Item = &'a AuditBlock>,
+) -> Result<u64, ChainBreak> {
     let mut prev: Option<(u64, String)> = None;
     let mut checked = 0;
-    for day in days {
-        for (key, e) in &day.entries {
-            let fail = |what: String| ChainBreak {
-                day: day.day.clone(),
-                seq: e.seq,
-                what,
-            };
-            if *key != AuditDay::key(e.seq) {
+    for block in blocks {
+        for (key, e) in &block.entries {
+            let fail = |what: String| ChainBreak { seq: e.seq, what };
+            if *key != AuditBlock::key(e.seq) || AuditBlock::of(e.seq) != block.block {
                 return Err(fail(format!("stored under key {key}")));
             }
             match &prev {

@@ -46,6 +46,20 @@ impl Default for StoreOptions {
     }
 }
 
+/// A staged write, not yet acknowledged.
+#[must_use = "a staged write is acknowledged only once durable() returns"]
+pub struct Pending {
+    store: Store,
+    ticket: u64,
+}
+
+impl Pending {
+    /// Returns once the write is on disk, sharing the flush with every writer waiting now.
+    pub fn durable(self) -> Result<(), StoreError> {
+        self.store.wait(self.ticket)
+    }
+}
+
 /// What the store knows of a document besides its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMeta {
@@ -508,6 +522,21 @@ impl Store {
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
     ) -> Result<(R, Ack), E> {
+        let (r, ack, pending) = self.edit_staged::<T, R, E>(id, now, f)?;
+        pending.durable()?;
+        Ok((r, ack))
+    }
+
+    /// [`Store::edit`], without waiting: the change is in sled (readable, in the feed once
+    /// durable) and [`Pending::durable`] waits for the flush that covers it. A writer that must
+    /// order its writes (an append-only chain) stages them one at a time under its own lock and
+    /// waits outside it, so that its writes still share flushes.
+    pub fn edit_staged<T: Aggregate, R, E: From<StoreError>>(
+        &self,
+        id: &DocId,
+        now: Millis,
+        f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
+    ) -> Result<(R, Ack, Pending), E> {
         let (r, ack, ticket) = self.with_slot(id, |slot| {
             let Some(loaded) = slot.as_mut() else {
                 return Err(E::from(StoreError::NotFound(id.clone())));
@@ -548,8 +577,24 @@ impl Store {
                 }
             }
         })??;
-        self.wait(ticket)?;
-        Ok((r, ack))
+        Ok((r, ack, self.pending(ticket)))
+    }
+
+    fn pending(&self, ticket: u64) -> Pending {
+        Pending {
+            store: self.clone(),
+            ticket,
+        }
+    }
+
+    /// [`Store::put`], without waiting; see [`Store::edit_staged`].
+    pub fn put_staged<T: Aggregate>(
+        &self,
+        value: &T,
+        now: Millis,
+    ) -> Result<(Ack, Pending), StoreError> {
+        let (ack, ticket) = self.stage_put(value, now)?;
+        Ok((ack, self.pending(ticket)))
     }
 
     /// Reads a whole document as `T`, changes it with `f`, and writes the difference. Simple,
