@@ -18,8 +18,17 @@ struct Args {
     config: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Store work runs on blocking threads; a bounded pool keeps memory bounded under load
+    // (each thread brings its own allocator arena) and queues the rest.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(16)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     pathway_shared::telemetry::init("pathway-gateway");
     let cfg = GatewayConfig::load(&args.config)?;

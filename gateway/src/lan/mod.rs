@@ -24,10 +24,10 @@ use std::sync::Mutex;
 use automerge::ROOT;
 use autosurgeon::hydrate_prop;
 use pathway_shared::model::{
-    AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, MarkError, MarkOutcome, Millis,
+    AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome, Millis,
     NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id, run_id,
 };
-use pathway_shared::store::{Store, StoreError, UpdateError};
+use pathway_shared::store::{Store, StoreError};
 use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 use serde_json::json;
@@ -437,35 +437,30 @@ pub fn write_marks(
     let now = now_ms();
     let id = register_id(&lan.facility, run, month);
     let by = who.username.clone();
+    // Path edits: a register holds a month of marks, and only this session's change.
     let result = lan
         .store
-        .update::<AttendanceRegister, usize, MarkError>(&id, now, |r| {
+        .edit::<AttendanceRegister, usize, ApiError>(&id, now, |e| {
+            let Some(s) = e.get::<RegisterSession>(&["sessions", session])? else {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("session `{session}` is not in the register for run `{run}`, {month}"),
+                ));
+            };
             let mut late = 0;
             for (person, o) in &marks {
-                r.mark(session, person, *o, &by, now)?;
-                late += usize::from(r.marks[&AttendanceRegister::mark_key(session, person)].late);
+                let mark = Mark::new(session, &s, person, *o, &by, now)
+                    .map_err(|err| ApiError::new(StatusCode::CONFLICT, err.to_string()))?;
+                late += usize::from(mark.late);
+                e.put(
+                    &["marks", &AttendanceRegister::mark_key(session, person)],
+                    &mark,
+                )?;
             }
             Ok(late)
         });
-    let late = match result {
-        Ok((late, _)) => late,
-        Err(UpdateError::Rejected(MarkError::UnknownSession(s))) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("session `{s}` is not in the register for run `{run}`, {month}"),
-            ));
-        }
-        Err(UpdateError::Rejected(e)) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()));
-        }
-        Err(UpdateError::Store(StoreError::NotFound(_))) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("no register for run `{run}` in {month}"),
-            ));
-        }
-        Err(UpdateError::Store(e)) => return Err(e.into()),
-    };
+    // A missing register is a 404 naming it (from the store's NotFound).
+    let (late, _) = result?;
     lan.audit
         .record(&who.username, "mark_attendance", id.as_str(), now)?;
     Ok((marks.len(), late))

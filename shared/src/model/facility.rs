@@ -146,6 +146,33 @@ pub struct Mark {
     pub late: bool,
 }
 
+impl Mark {
+    /// A mark for a person at `session`, flagged `late` when written more than
+    /// [`AttendanceRegister::EDIT_WINDOW_DAYS`] after the session's day.
+    pub fn new(
+        session_id: &str,
+        session: &RegisterSession,
+        person_id: &str,
+        outcome: MarkOutcome,
+        by: &str,
+        now: Millis,
+    ) -> Result<Mark, MarkError> {
+        let day = parse_date(&session.date).map_err(|_| MarkError::BadDate {
+            session: session_id.to_owned(),
+            date: session.date.clone(),
+        })?;
+        let day_end_ms = (day.midnight().assume_utc().unix_timestamp() + 86_400) * 1000;
+        Ok(Mark {
+            session_id: session_id.to_owned(),
+            person_id: person_id.to_owned(),
+            outcome,
+            marked_by: by.to_owned(),
+            marked_at: now,
+            late: now > day_end_ms + AttendanceRegister::EDIT_WINDOW_DAYS * 86_400_000,
+        })
+    }
+}
+
 /// Attendance for one run for one month.
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct AttendanceRegister {
@@ -193,23 +220,9 @@ impl AttendanceRegister {
             .sessions
             .get(session_id)
             .ok_or_else(|| MarkError::UnknownSession(session_id.to_owned()))?;
-        let day = parse_date(&session.date).map_err(|_| MarkError::BadDate {
-            session: session_id.to_owned(),
-            date: session.date.clone(),
-        })?;
-        let day_end_ms = (day.midnight().assume_utc().unix_timestamp() + 86_400) * 1000;
-        let late = now > day_end_ms + Self::EDIT_WINDOW_DAYS * 86_400_000;
-        self.marks.insert(
-            Self::mark_key(session_id, person_id),
-            Mark {
-                session_id: session_id.to_owned(),
-                person_id: person_id.to_owned(),
-                outcome,
-                marked_by: by.to_owned(),
-                marked_at: now,
-                late,
-            },
-        );
+        let mark = Mark::new(session_id, session, person_id, outcome, by, now)?;
+        self.marks
+            .insert(Self::mark_key(session_id, person_id), mark);
         Ok(())
     }
 }

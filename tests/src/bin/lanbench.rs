@@ -117,11 +117,13 @@ fn write(p: &Path, s: &str) -> anyhow::Result<()> {
     std::fs::write(p, s).with_context(|| format!("writing {}", p.display()))
 }
 
+/// A session to mark: run, month, session id, and the people allocated to the run.
+type Markable = (String, String, String, Vec<String>);
+
 #[derive(Clone)]
 struct Work {
     people: Arc<Vec<String>>,
-    /// (run, month, session, allocated people)
-    sessions: Arc<Vec<(String, String, String, Vec<String>)>>,
+    sessions: Arc<Vec<Markable>>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
