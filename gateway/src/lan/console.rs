@@ -24,7 +24,7 @@ use super::{ApiError, Lan, NoteInput, SessionRow, blocking, sessions_near, today
 
 const LANG_COOKIE: &str = "pathway_lang";
 
-const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}form.inline{display:inline}";
+const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}form.inline{display:inline}";
 
 fn lang(headers: &HeaderMap) -> Lang {
     headers

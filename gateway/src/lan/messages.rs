@@ -92,7 +92,7 @@ pub(super) const EN: &[(&str, &str)] = &[
     ("notetype.resettlement", "Resettlement"),
     ("notetype.safeguarding", "Safeguarding"),
     ("notetype.health", "Health"),
-    ("sync.never", "Not yet in contact with the hub."),
+    ("sync.never", "Not yet in contact with the hub"),
     ("sync.reached", "Last reached the hub {ago} ago"),
     ("sync.not_reached", "Nothing has reached the hub yet"),
     ("sync.waiting", "{n} changes waiting"),

@@ -1,0 +1,251 @@
+//! The staff console in a real headless Chromium, driven over WebDriver (chromedriver): a
+//! teacher logs in and marks a session's attendance; a case officer logs in and adds a case
+//! note. Screenshots of both are saved under `target/screenshots/`. Chromium and chromedriver
+//! come from Debian's packages, which `.ci/run` installs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use pathway_gateway::{Gateway, GatewayConfig};
+use pathway_shared::identity::Ca;
+use pathway_shared::model::{CaseFile, Role, case_id};
+use pathway_shared::store::{Store, StoreOptions};
+use pathway_tests::http;
+use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
+use serde_json::{Value, json};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A WebDriver session on chromedriver.
+struct Browser {
+    driver: SocketAddr,
+    session: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let (code, v) = http::json(self.driver, method, &path, &body).await.unwrap();
+        assert_eq!(code, 200, "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call("POST", "/url", json!({ "url": url })).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call("POST", &format!("/element/{e}/click"), json!({}))
+            .await;
+    }
+
+    async fn source(&self) -> String {
+        self.call("GET", "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits until the page shows `text` (a click's navigation may still be on its way).
+    async fn until_shows(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the page never showed {text:?}: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&self, to: &Path) {
+        let v = self.call("GET", "/screenshot", Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        std::fs::write(to, png).unwrap();
+    }
+
+    async fn log_in(&self, base: &str, user: &str) {
+        self.open(&format!("{base}/login")).await;
+        self.type_into("input[name=username]", user).await;
+        self.type_into("input[name=password]", DEMO_PASSWORD).await;
+        self.click("#login").await;
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_marks_attendance_and_a_case_officer_adds_a_note_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Sessions up to yesterday, so some are open for marking today.
+    let today = time::OffsetDateTime::now_utc().date();
+    let sample = SampleFacility::generate(&SampleConfig {
+        cases: 60,
+        marks: 600,
+        today,
+        ..SampleConfig::default()
+    });
+    {
+        let store = Store::open(d.join("data"), StoreOptions::default()).unwrap();
+        sample.load(&store, 1).unwrap();
+    }
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let gw = ca.issue_gateway("gw-whk", "WHK", 30).unwrap();
+    let lan = ca.issue_hub("localhost").unwrap();
+    for (f, s) in [
+        ("ca.pem", &ca.creds.cert_pem),
+        ("gw.pem", &gw.cert_pem),
+        ("gw.key", &gw.key_pem),
+        ("lan.pem", &lan.cert_pem),
+        ("lan.key", &lan.key_pem),
+    ] {
+        std::fs::write(d.join(f), s).unwrap();
+    }
+    std::fs::write(
+        d.join("gw.toml"),
+        "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"127.0.0.1:9\"\nname = \"hub\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"127.0.0.1:0\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n",
+    )
+    .unwrap();
+    let cfg = GatewayConfig::load(&d.join("gw.toml")).unwrap();
+    let gateway = Gateway::start(&cfg).unwrap();
+    let base = format!("https://localhost:{}", gateway.lan_addr.unwrap().port());
+
+    let port = free_port();
+    let _driver = Killed(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver, installed by .ci/run)"),
+    );
+    let driver: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "acceptInsecureCerts": true,
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1024,900"]
+        }
+    }}});
+    let start = Instant::now();
+    let session = loop {
+        match http::json(driver, "POST", "/session", &caps).await {
+            Ok((200, v)) => break v["value"]["sessionId"].as_str().unwrap().to_owned(),
+            other => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "chromedriver: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let b = Browser { driver, session };
+    let shots = screenshots();
+
+    // A teacher marks a session.
+    let teacher = sample
+        .staff
+        .iter()
+        .find(|s| s.roles.contains(&Role::Instructor))
+        .unwrap();
+    b.log_in(&base, &teacher.username).await;
+    b.until_shows("class=\"mark\"").await;
+    b.click("a.mark").await;
+    b.until_shows("id=\"save-attendance\"").await;
+    b.click("#save-attendance").await;
+    b.until_shows("id=\"saved\"").await;
+    b.screenshot(&shots.join("teacher-marks-attendance.png"))
+        .await;
+    b.click("header button").await;
+
+    // A case officer adds a note.
+    let officer = sample
+        .staff
+        .iter()
+        .find(|s| s.roles.contains(&Role::CaseOfficer))
+        .unwrap();
+    let person = &sample.cases[0].person_id;
+    b.until_shows("id=\"login\"").await;
+    b.log_in(&base, &officer.username).await;
+    b.until_shows("id=\"sync\"").await;
+    b.open(&format!("{base}/people/{person}")).await;
+    b.type_into("#note-text", "Met to plan the housing referral.")
+        .await;
+    b.click("#save-note").await;
+    b.until_shows("Met to plan the housing referral.").await;
+    b.screenshot(&shots.join("case-officer-adds-note.png"))
+        .await;
+    b.call("DELETE", "", Value::Null).await;
+
+    let case = gateway
+        .store
+        .get::<CaseFile>(&case_id(person))
+        .unwrap()
+        .unwrap();
+    assert!(
+        case.notes
+            .values()
+            .any(|n| n.text == "Met to plan the housing referral." && n.author == officer.username)
+    );
+    for f in ["teacher-marks-attendance.png", "case-officer-adds-note.png"] {
+        let bytes = std::fs::read(shots.join(f)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{f} is a PNG");
+    }
+    gateway.shutdown().await;
+}
