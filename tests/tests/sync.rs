@@ -767,3 +767,47 @@ fn edits_made_while_a_frame_is_built_are_not_skipped() {
         assert_converged(&net);
     }
 }
+
+/// The audit trail goes to the hub in the bulk class and can be checked there, link by link.
+#[test]
+fn the_audit_trail_reaches_the_hub_in_bulk_and_verifies_there() {
+    use pathway_gateway::audit::{Audit, verify_store};
+    let (mut net, _, _) = network(3, LinkProfile::default());
+    let store = net.gateways[0].0.store.clone();
+    let audit = Audit::open(store.clone(), "WHK").unwrap();
+    for i in 0..2_500 {
+        audit
+            .record(
+                "caseworker",
+                "read_case",
+                &format!("case/WHK-{i:06}"),
+                1_000 + i,
+            )
+            .unwrap();
+    }
+    assert_eq!(audit.verify().unwrap(), 2_500);
+    let bulk = store
+        .feed_after(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.doc.as_str().starts_with("audit/"))
+        .all(|e| e.class == Class::Bulk);
+    assert!(bulk, "audit blocks travel in the bulk class");
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_converged(&net);
+    assert_eq!(verify_store(&net.hub.store, "WHK").unwrap(), 2_500);
+    // A block edited at the hub no longer verifies.
+    let id = audit_id("WHK", 1);
+    net.hub
+        .store
+        .edit::<AuditBlock, _, StoreError>(&id, 9, |e| {
+            e.put(
+                &["entries", &AuditBlock::key(1_500), "target"],
+                &"case/elsewhere".to_owned(),
+            )
+        })
+        .unwrap();
+    let err = verify_store(&net.hub.store, "WHK").unwrap_err().to_string();
+    assert!(err.contains("entry 1500"), "{err}");
+}
