@@ -127,6 +127,22 @@ fn site() -> Site {
         },
     );
     store.put(&register, 3).unwrap();
+    let run = ProgrammeRun {
+        id: "run-1".into(),
+        facility_id: FAC.into(),
+        programme_code: "LIT-1".into(),
+        capacity: 1,
+        status: RunStatus::Open,
+        ..Default::default()
+    };
+    store.put(&run, 3).unwrap();
+    let mut other = CaseFile {
+        person_id: "WHK-000002".into(),
+        holding_facility: FAC.into(),
+        ..Default::default()
+    };
+    other.given_name = "Other".into();
+    store.put(&other, 3).unwrap();
     let (_, uplink) = tokio::sync::watch::channel(Default::default());
     let lan = Arc::new(Lan {
         audit: Audit::open(store.clone(), FAC).unwrap(),
@@ -663,5 +679,209 @@ async fn the_console_works_with_plain_forms_in_english_and_thai() {
     assert!(
         body.contains("Nothing has reached the hub yet") || body.contains("Not yet in contact"),
         "{body}"
+    );
+}
+
+/// Runs, waiting lists within capacity, release plans and transfers out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_release_plans_and_transfers_follow_roles_and_rules() {
+    let site = site();
+    let teacher = login(&site, "teacher").await;
+    let (s, v) = call(
+        &site,
+        "GET",
+        "/api/runs?status=open&per_page=10",
+        Some(&teacher),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["capacity"], 1);
+    let (s, v) = call(&site, "GET", "/api/runs?per_page=500", Some(&teacher), None).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("per_page"))
+    );
+    let (s, v) = call(
+        &site,
+        "GET",
+        "/api/runs?status=dreaming",
+        Some(&teacher),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+    );
+    let add = |p: &str| Some(json!({"person": p}).to_string());
+    for _ in 0..2 {
+        let (s, v) = call(
+            &site,
+            "POST",
+            "/api/runs/run-1/waiting-list",
+            Some(&teacher),
+            add(PERSON),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    }
+    call(
+        &site,
+        "POST",
+        "/api/runs/run-1/waiting-list",
+        Some(&teacher),
+        add("WHK-000002"),
+    )
+    .await;
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/runs/run-1/waiting-list",
+        Some(&teacher),
+        add("NOBODY"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("person"))
+    );
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/runs/run-1/allocate",
+        Some(&teacher),
+        add(PERSON),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/runs/run-1/allocate",
+        Some(&teacher),
+        add("WHK-000002"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "capacity 1: {v}");
+    let run = site
+        .store
+        .get::<ProgrammeRun>(&run_id(FAC, "run-1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.waiting_list.len(), 2, "one entry per person");
+    assert_eq!(run.allocated(), 1);
+    let it = login(&site, "it").await;
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/runs/run-1/waiting-list",
+        Some(&it),
+        add(PERSON),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let cw = login(&site, "caseworker").await;
+    let nurse = login(&site, "nurse").await;
+    let plan = |item: &str| format!("/api/cases/{PERSON}/release-plan/{item}");
+    let done = Some(json!({"status": "done", "details": "hostel bed confirmed"}).to_string());
+    let (s, _) = call(
+        &site,
+        "PUT",
+        &plan("accommodation"),
+        Some(&cw),
+        done.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(
+        &site,
+        "PUT",
+        &plan("health_handover"),
+        Some(&cw),
+        done.clone(),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the health handover is for health staff"
+    );
+    let (s, _) = call(
+        &site,
+        "PUT",
+        &plan("health_handover"),
+        Some(&nurse),
+        done.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(
+        &site,
+        "PUT",
+        &plan("accommodation"),
+        Some(&cw),
+        Some(json!({"status": "sorted"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+    );
+    let (s, _) = call(&site, "PUT", &plan("spaceship"), Some(&cw), done).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let out = format!("/api/cases/{PERSON}/transfer-out");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &out,
+        Some(&cw),
+        Some(json!({"to_facility": FAC, "reason": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("to_facility"))
+    );
+    let (s, _) = call(
+        &site,
+        "POST",
+        &out,
+        Some(&teacher),
+        Some(json!({"to_facility": "OSH", "reason": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(
+        &site,
+        "POST",
+        &out,
+        Some(&cw),
+        Some(json!({"to_facility": "OSH", "reason": "closer to family"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.release_plan.accommodation.status, PlanItemStatus::Done);
+    assert_eq!(case.transfers.len(), 1);
+    let last = site
+        .store
+        .feed_after(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.doc == case_id(PERSON))
+        .unwrap();
+    assert_eq!(
+        last.class,
+        Class::Urgent,
+        "a transfer out travels in the urgent class"
     );
 }

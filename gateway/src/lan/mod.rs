@@ -7,6 +7,7 @@
 pub mod auth;
 mod console;
 pub mod messages;
+pub mod records;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -688,6 +689,17 @@ pub fn router(lan: Arc<Lan>) -> Router {
         )
         .route("/api/sync", get(sync_words))
         .route("/api/sessions", get(open_sessions))
+        .route("/api/runs", get(records::list_runs))
+        .route("/api/runs/{run}/waiting-list", post(records::add_waiting))
+        .route("/api/runs/{run}/allocate", post(records::allocate))
+        .route(
+            "/api/cases/{person}/release-plan/{item}",
+            axum::routing::put(records::set_plan_item),
+        )
+        .route(
+            "/api/cases/{person}/transfer-out",
+            post(records::transfer_out),
+        )
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)

@@ -1,0 +1,375 @@
+//! Programme runs (their waiting lists, allocation within capacity), release plans and
+//! transfers out: the rest of the staff API.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use pathway_shared::model::{
+    CaseFile, Class, Kind, PlanItem, PlanItemStatus, ProgrammeRun, Role, RunStatus, TransferRecord,
+    WaitStatus, WaitingEntry, case_id, run_id,
+};
+use pathway_shared::store::StoreError;
+use pathway_shared::transport::now_ms;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Staff;
+use super::{ApiError, ApiResult, Lan, blocking, staff};
+
+/// Most items one page of a list may hold.
+pub const MAX_PER_PAGE: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RunQuery {
+    status: Option<String>,
+    programme: Option<String>,
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+/// One page of a list.
+#[derive(Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: usize,
+    pub per_page: usize,
+    pub total: usize,
+}
+
+/// Cuts `items` to the page asked for; pages count from 1.
+pub fn paginate<T>(
+    items: Vec<T>,
+    page: Option<usize>,
+    per_page: Option<usize>,
+) -> ApiResult<Page<T>> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(20);
+    if page == 0 {
+        return Err(ApiError::field("page", "pages count from 1"));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ApiError::field(
+            "per_page",
+            format!("between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    let total = items.len();
+    let items = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+    })
+}
+
+#[derive(Serialize)]
+pub(super) struct RunSummary {
+    id: String,
+    programme_code: String,
+    instructor: String,
+    place: String,
+    status: RunStatus,
+    capacity: u32,
+    allocated: usize,
+    waiting: usize,
+}
+
+fn run_status(s: &str) -> ApiResult<RunStatus> {
+    Ok(match s {
+        "planned" => RunStatus::Planned,
+        "open" => RunStatus::Open,
+        "running" => RunStatus::Running,
+        "completed" => RunStatus::Completed,
+        "cancelled" => RunStatus::Cancelled,
+        _ => {
+            return Err(ApiError::field(
+                "status",
+                format!("`{s}` is not one of planned, open, running, completed, cancelled"),
+            ));
+        }
+    })
+}
+
+/// `GET /api/runs?status=&programme=&page=&per_page=`: the facility's programme runs.
+pub(super) async fn list_runs(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Query(q): Query<RunQuery>,
+) -> ApiResult<Json<Page<RunSummary>>> {
+    staff(&lan, &headers)?;
+    let status = q.status.as_deref().map(run_status).transpose()?;
+    blocking(move || {
+        let mut runs = Vec::new();
+        for id in lan
+            .store
+            .list(&format!("facility:{}", lan.facility), Kind::ProgrammeRun)?
+        {
+            let Some(r) = lan.store.get::<ProgrammeRun>(&id)? else {
+                continue;
+            };
+            if status.is_some_and(|s| s != r.status)
+                || q.programme.as_ref().is_some_and(|p| *p != r.programme_code)
+            {
+                continue;
+            }
+            runs.push(RunSummary {
+                allocated: r.allocated(),
+                waiting: r
+                    .waiting_list
+                    .values()
+                    .filter(|w| w.status == WaitStatus::Waiting)
+                    .count(),
+                id: r.id,
+                programme_code: r.programme_code,
+                instructor: r.instructor,
+                place: r.place,
+                status: r.status,
+                capacity: r.capacity,
+            });
+        }
+        runs.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Json(paginate(runs, q.page, q.per_page)?))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PersonBody {
+    person: String,
+}
+
+/// Puts a person on a run's waiting list, or allocates them a place within capacity.
+fn waiting_list(lan: &Lan, who: &Staff, run: &str, person: &str, allocate: bool) -> ApiResult<()> {
+    let roles: &[Role] = if allocate {
+        &[Role::Instructor, Role::FacilityManager]
+    } else {
+        &[Role::Instructor, Role::CaseOfficer, Role::FacilityManager]
+    };
+    if !who.has(roles) {
+        return Err(ApiError::forbidden(
+            "your role cannot change this waiting list",
+        ));
+    }
+    if person.trim().is_empty() {
+        return Err(ApiError::field("person", "a person id is needed"));
+    }
+    if lan.store.meta(&case_id(person))?.is_none() {
+        return Err(ApiError::field(
+            "person",
+            format!("no case file for person `{person}` at this facility"),
+        ));
+    }
+    let now = now_ms();
+    let id = run_id(&lan.facility, run);
+    lan.store.edit::<ProgrammeRun, _, ApiError>(&id, now, |e| {
+        let entry = e.get::<WaitingEntry>(&["waiting_list", person])?;
+        let next = if allocate {
+            let Some(mut entry) = entry else {
+                return Err(ApiError::field(
+                    "person",
+                    format!("`{person}` is not on this run's waiting list"),
+                ));
+            };
+            if entry.status != WaitStatus::Allocated {
+                let capacity = e.get::<u32>(&["capacity"])?.unwrap_or(0);
+                let list = e
+                    .get::<std::collections::BTreeMap<String, WaitingEntry>>(&["waiting_list"])?
+                    .unwrap_or_default();
+                let taken = list
+                    .values()
+                    .filter(|w| w.status == WaitStatus::Allocated)
+                    .count();
+                if taken >= capacity as usize {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        format!("the run is full: {taken} of {capacity} places allocated"),
+                    ));
+                }
+            }
+            entry.status = WaitStatus::Allocated;
+            entry
+        } else {
+            // One entry per person, however many times they are added.
+            entry.unwrap_or(WaitingEntry {
+                person_id: person.to_owned(),
+                added_at: now,
+                added_by: who.username.clone(),
+                status: WaitStatus::Waiting,
+            })
+        };
+        e.put(&["waiting_list", person], &next)?;
+        Ok(())
+    })?;
+    let action = if allocate {
+        "allocate"
+    } else {
+        "add_to_waiting_list"
+    };
+    lan.audit.record(&who.username, action, id.as_str(), now)?;
+    Ok(())
+}
+
+pub(super) async fn add_waiting(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+    body: Result<Json<PersonBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let who = staff(&lan, &headers)?;
+    let Json(b) = body?;
+    blocking(move || waiting_list(&lan, &who, &run, &b.person, false)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn allocate(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+    body: Result<Json<PersonBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let who = staff(&lan, &headers)?;
+    let Json(b) = body?;
+    blocking(move || waiting_list(&lan, &who, &run, &b.person, true)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanBody {
+    status: String,
+    #[serde(default)]
+    details: String,
+}
+
+/// `PUT /api/cases/{person}/release-plan/{item}`: one item of the release plan. The health
+/// handover is for health staff; the rest for the case officer and the manager.
+pub(super) async fn set_plan_item(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((person, item)): Path<(String, String)>,
+    body: Result<Json<PlanBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let who = staff(&lan, &headers)?;
+    let Json(b) = body?;
+    if ![
+        "accommodation",
+        "employment",
+        "health_handover",
+        "id_documents",
+    ]
+    .contains(&item.as_str())
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "`{item}` is not a release plan item (accommodation, employment, health_handover, id_documents)"
+            ),
+        ));
+    }
+    let allowed: &[Role] = if item == "health_handover" {
+        &[Role::HealthStaff]
+    } else {
+        &[Role::CaseOfficer, Role::FacilityManager]
+    };
+    if !who.has(allowed) {
+        return Err(ApiError::forbidden(
+            "your role cannot change this part of the release plan",
+        ));
+    }
+    let status = match b.status.as_str() {
+        "not_started" => PlanItemStatus::NotStarted,
+        "in_progress" => PlanItemStatus::InProgress,
+        "done" => PlanItemStatus::Done,
+        "not_needed" => PlanItemStatus::NotNeeded,
+        s => {
+            return Err(ApiError::field(
+                "status",
+                format!("`{s}` is not one of not_started, in_progress, done, not_needed"),
+            ));
+        }
+    };
+    if b.details.chars().count() > super::MAX_NOTE_CHARS {
+        return Err(ApiError::field("details", "too long"));
+    }
+    blocking(move || {
+        let now = now_ms();
+        let id = case_id(&person);
+        let value = PlanItem {
+            status,
+            details: b.details,
+            updated_by: who.username.clone(),
+            updated_at: now,
+        };
+        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+            e.put(&["release_plan", &item], &value)
+        })?;
+        lan.audit
+            .record(&who.username, "release_plan", id.as_str(), now)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TransferBody {
+    to_facility: String,
+    reason: String,
+}
+
+/// `POST /api/cases/{person}/transfer-out`: records that a person leaves for another facility.
+/// It travels in the urgent class, so the hub moves the case file on before anything else.
+pub(super) async fn transfer_out(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+    body: Result<Json<TransferBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let who = staff(&lan, &headers)?;
+    let Json(b) = body?;
+    if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+        return Err(ApiError::forbidden("your role cannot transfer people"));
+    }
+    let to = b.to_facility.trim().to_owned();
+    if to.is_empty() || to == lan.facility {
+        return Err(ApiError::field(
+            "to_facility",
+            "another facility's id is needed",
+        ));
+    }
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::field("reason", "a reason is needed"));
+    }
+    blocking(move || {
+        let now = now_ms();
+        let id = case_id(&person);
+        let transfer = format!("{now}-{}", who.username);
+        let record = TransferRecord {
+            from_facility: lan.facility.clone(),
+            to_facility: to,
+            at: now,
+            by: who.username.clone(),
+            reason: b.reason,
+        };
+        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+            e.set_class(Class::Urgent);
+            e.put(&["transfers", &transfer], &record)
+        })?;
+        lan.audit
+            .record(&who.username, "transfer_out", id.as_str(), now)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "transfer": transfer })),
+        ))
+    })
+    .await
+}
