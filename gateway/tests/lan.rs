@@ -885,3 +885,39 @@ async fn runs_release_plans_and_transfers_follow_roles_and_rules() {
         "a transfer out travels in the urgent class"
     );
 }
+
+/// The OpenAPI description is served, and it and the router agree: every route in the code is
+/// described, and every described operation is routed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_matches_the_routes() {
+    let site = site();
+    let (s, doc) = call(&site, "GET", "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    let source = include_str!("../src/lan/mod.rs");
+    for route in source.split('"').filter(|p| p.starts_with("/api/")) {
+        if route == "/api/openapi.json" {
+            continue;
+        }
+        assert!(paths.contains_key(route), "{route} is not in openapi.json");
+    }
+    for (path, ops) in paths {
+        let concrete = path.replace('{', "").replace('}', "");
+        for method in ops.as_object().unwrap().keys() {
+            let (s, v) = call(
+                &site,
+                &method.to_uppercase(),
+                &concrete,
+                None,
+                Some("{}".into()),
+            )
+            .await;
+            // Unrouted paths answer 404 with no body; routed ones refuse with a JSON error.
+            assert!(
+                !(s == StatusCode::NOT_FOUND && v.is_null()),
+                "{method} {path} is not routed"
+            );
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+}

@@ -671,6 +671,13 @@ async fn sync_words(
     Ok(Json(json!({ "summary": st.summary(HUB, now_ms()) })))
 }
 
+/// This API's OpenAPI description.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
 /// The API routes.
 pub fn router(lan: Arc<Lan>) -> Router {
     Router::new()
@@ -688,6 +695,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
             post(mark_session),
         )
         .route("/api/sync", get(sync_words))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/sessions", get(open_sessions))
         .route("/api/runs", get(records::list_runs))
         .route("/api/runs/{run}/waiting-list", post(records::add_waiting))
