@@ -902,7 +902,7 @@ async fn the_openapi_description_matches_the_routes() {
         assert!(paths.contains_key(route), "{route} is not in openapi.json");
     }
     for (path, ops) in paths {
-        let concrete = path.replace('{', "").replace('}', "");
+        let concrete = path.replace(['{', '}'], "");
         for method in ops.as_object().unwrap().keys() {
             let (s, v) = call(
                 &site,
