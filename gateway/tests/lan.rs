@@ -921,3 +921,97 @@ async fn the_openapi_description_matches_the_routes() {
         }
     }
 }
+
+/// A release is recorded once, by the roles that may, and travels urgently; the catalogue is
+/// readable, filterable and paginated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_is_urgent_and_the_catalogue_pages() {
+    let site = site();
+    for (code, withdrawn) in [("LIT-1", false), ("OLD-1", true), ("VOC-1", false)] {
+        site.store
+            .put(
+                &Programme {
+                    code: code.into(),
+                    title: code.into(),
+                    withdrawn,
+                    ..Default::default()
+                },
+                4,
+            )
+            .unwrap();
+    }
+    let officer = login(&site, "officer").await;
+    let (s, v) = call(
+        &site,
+        "GET",
+        "/api/programmes?per_page=1&page=2",
+        Some(&officer),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["total"].as_u64(), v["items"][0]["code"].as_str()),
+        (Some(2), Some("VOC-1"))
+    );
+    let (_, v) = call(
+        &site,
+        "GET",
+        "/api/programmes?include_withdrawn=true",
+        Some(&officer),
+        None,
+    )
+    .await;
+    assert_eq!(
+        v["total"], 3,
+        "a withdrawn programme stays readable on request"
+    );
+
+    let path = format!("/api/cases/{PERSON}/release");
+    let (s, _) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&officer),
+        Some(json!({"on": "2026-11-23"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let cw = login(&site, "caseworker").await;
+    let (s, v) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&cw),
+        Some(json!({"on": "yesterday"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("on"))
+    );
+    let (s, _) = call(
+        &site,
+        "POST",
+        &path,
+        Some(&cw),
+        Some(json!({"on": "2026-11-23", "note": "met by hostel staff"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.release.map(|r| r.on), Some("2026-11-23".to_owned()));
+    let last = site
+        .store
+        .feed_after(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.doc == case_id(PERSON))
+        .unwrap();
+    assert_eq!(last.class, Class::Urgent);
+}

@@ -708,6 +708,8 @@ pub fn router(lan: Arc<Lan>) -> Router {
             "/api/cases/{person}/transfer-out",
             post(records::transfer_out),
         )
+        .route("/api/cases/{person}/release", post(records::release))
+        .route("/api/programmes", get(records::catalogue))
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)

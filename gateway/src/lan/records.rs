@@ -8,8 +8,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use pathway_shared::model::{
-    CaseFile, Class, Kind, PlanItem, PlanItemStatus, ProgrammeRun, Role, RunStatus, TransferRecord,
-    WaitStatus, WaitingEntry, case_id, run_id,
+    CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
+    RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, parse_date, run_id,
 };
 use pathway_shared::store::StoreError;
 use pathway_shared::transport::now_ms;
@@ -370,6 +370,93 @@ pub(super) async fn transfer_out(
             StatusCode::CREATED,
             Json(serde_json::json!({ "transfer": transfer })),
         ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReleaseBody {
+    on: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/cases/{person}/release`: records that a person left custody. Urgent: the hub and
+/// the partners waiting on the release plan hear of it first.
+pub(super) async fn release(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path(person): Path<String>,
+    body: Result<Json<ReleaseBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let who = staff(&lan, &headers)?;
+    let Json(b) = body?;
+    if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+        return Err(ApiError::forbidden("your role cannot record a release"));
+    }
+    if parse_date(&b.on).is_err() {
+        return Err(ApiError::field(
+            "on",
+            format!("`{}` is not a date like 2026-11-23", b.on),
+        ));
+    }
+    blocking(move || {
+        let now = now_ms();
+        let id = case_id(&person);
+        let record = ReleaseRecord {
+            on: b.on,
+            by: who.username.clone(),
+            at: now,
+            note: b.note,
+        };
+        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+            e.set_class(Class::Urgent);
+            e.put(&["release"], &Some(record))
+        })?;
+        lan.audit
+            .record(&who.username, "release", id.as_str(), now)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CatalogueQuery {
+    category: Option<String>,
+    #[serde(default)]
+    include_withdrawn: bool,
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+/// `GET /api/programmes?category=&include_withdrawn=&page=&per_page=`: the national catalogue,
+/// read-only at a facility.
+pub(super) async fn catalogue(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Query(q): Query<CatalogueQuery>,
+) -> ApiResult<Json<Page<Programme>>> {
+    staff(&lan, &headers)?;
+    blocking(move || {
+        let mut items = Vec::new();
+        for id in lan.store.list("national", Kind::Programme)? {
+            let Some(p) = lan.store.get::<Programme>(&id)? else {
+                continue;
+            };
+            let category = format!("{:?}", p.category).to_lowercase();
+            if (p.withdrawn && !q.include_withdrawn)
+                || q.category
+                    .as_ref()
+                    .is_some_and(|c| c.replace('_', "") != category)
+            {
+                continue;
+            }
+            items.push(p);
+        }
+        items.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(Json(paginate(items, q.page, q.per_page)?))
     })
     .await
 }

@@ -359,6 +359,19 @@ pub struct CaseFile {
     pub release_plan: ReleasePlan,
     /// Keyed by transfer id.
     pub transfers: BTreeMap<String, TransferRecord>,
+    /// Set when the person left custody.
+    pub release: Option<ReleaseRecord>,
+}
+
+/// A person's release from custody, as the facility recorded it.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct ReleaseRecord {
+    /// ISO date.
+    pub on: String,
+    pub by: String,
+    pub at: Millis,
+    /// Where the person went and who met them, in the officer's words.
+    pub note: String,
 }
 
 impl CaseFile {
