@@ -243,6 +243,27 @@ async fn each_role_sees_only_what_it_may() {
     }
     let (s, _) = call(&site, "GET", &format!("/api/cases/{PERSON}"), None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let cw = login(&site, "caseworker").await;
+    let (s, v) = call(
+        &site,
+        "GET",
+        "/api/cases?q=000001&per_page=5",
+        Some(&cw),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["total"].as_u64(), v["items"][0]["given_name"].as_str()),
+        (Some(1), Some("Ndapewa"))
+    );
+    let it = login(&site, "it").await;
+    let (s, _) = call(&site, "GET", "/api/cases?q=WHK", Some(&it), None).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "facility IT does not search case files"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -221,7 +221,7 @@ async fn me(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> ApiResult<Json<S
 }
 
 /// Roles that see case content at all; facility IT sees none.
-const CASE_READERS: &[Role] = &[
+pub(super) const CASE_READERS: &[Role] = &[
     Role::PrisonOfficer,
     Role::Instructor,
     Role::CaseOfficer,
@@ -710,6 +710,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
         )
         .route("/api/cases/{person}/release", post(records::release))
         .route("/api/programmes", get(records::catalogue))
+        .route("/api/cases", get(records::find_cases))
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)
