@@ -153,7 +153,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
         if let (Some(lan), Some(staff)) = (gateway.lan_addr, sample.staff.first()) {
             println!(
-                "    staff API https://localhost:{}/api (CA {}); e.g. log in as {} / {}",
+                "    staff console https://localhost:{}/ (API under /api; CA {}); e.g. log in as {} / {}",
                 lan.port(),
                 gdir.join("ca.pem").display(),
                 staff.username,
