@@ -7,7 +7,12 @@ pub mod sample;
 
 /// Resident set size of this process in MiB, from `/proc/self/status`.
 pub fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mb_of("self")
+}
+
+/// Resident set size of process `pid` (or `self`) in MiB, from `/proc`.
+pub fn rss_mb_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -15,6 +20,35 @@ pub fn rss_mb() -> f64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Writes, into `dir`, the certificates and the TOML of a gateway of facility WHK that serves
+/// staff on `lan_listen` and has no reachable hub (it works offline), with its store in
+/// `dir/data`. Returns the config's path.
+pub fn offline_gateway_config(
+    dir: &std::path::Path,
+    ca: &pathway_shared::identity::Ca,
+    lan_listen: std::net::SocketAddr,
+) -> anyhow::Result<std::path::PathBuf> {
+    let gw = ca.issue_gateway("gw-whk", "WHK", 30)?;
+    let lan = ca.issue_hub("localhost")?;
+    for (f, s) in [
+        ("ca.pem", &ca.creds.cert_pem),
+        ("gw.pem", &gw.cert_pem),
+        ("gw.key", &gw.key_pem),
+        ("lan.pem", &lan.cert_pem),
+        ("lan.key", &lan.key_pem),
+    ] {
+        std::fs::write(dir.join(f), s)?;
+    }
+    let cfg = dir.join("gw.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"127.0.0.1:9\"\nname = \"hub\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{lan_listen}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n"
+        ),
+    )?;
+    Ok(cfg)
 }
 
 /// Milliseconds since the Unix epoch, for binaries (library code is handed its clock).

@@ -13,8 +13,8 @@ use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_shared::identity::Ca;
 use pathway_shared::model::{CaseFile, Role, case_id};
 use pathway_shared::store::{Store, StoreOptions};
-use pathway_tests::http;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
+use pathway_tests::{http, offline_gateway_config};
 use serde_json::{Value, json};
 
 struct Killed(Child);
@@ -144,23 +144,8 @@ async fn a_teacher_marks_attendance_and_a_case_officer_adds_a_note_in_chromium()
         sample.load(&store, 1).unwrap();
     }
     let ca = Ca::generate("Pathway test CA").unwrap();
-    let gw = ca.issue_gateway("gw-whk", "WHK", 30).unwrap();
-    let lan = ca.issue_hub("localhost").unwrap();
-    for (f, s) in [
-        ("ca.pem", &ca.creds.cert_pem),
-        ("gw.pem", &gw.cert_pem),
-        ("gw.key", &gw.key_pem),
-        ("lan.pem", &lan.cert_pem),
-        ("lan.key", &lan.key_pem),
-    ] {
-        std::fs::write(d.join(f), s).unwrap();
-    }
-    std::fs::write(
-        d.join("gw.toml"),
-        "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"127.0.0.1:9\"\nname = \"hub\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"127.0.0.1:0\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n",
-    )
-    .unwrap();
-    let cfg = GatewayConfig::load(&d.join("gw.toml")).unwrap();
+    let path = offline_gateway_config(d, &ca, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let cfg = GatewayConfig::load(&path).unwrap();
     let gateway = Gateway::start(&cfg).unwrap();
     let base = format!("https://localhost:{}", gateway.lan_addr.unwrap().port());
 

@@ -6,7 +6,7 @@
 //!
 //! `cargo run --release -p pathway-tests --bin lanbench [-- --duration 20 --json]`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use pathway_shared::identity::Ca;
 use pathway_shared::model::{Role, WaitStatus};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
-use pathway_tests::{now_ms, percentile};
+use pathway_tests::{now_ms, offline_gateway_config, percentile, rss_mb_of};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Parser)]
@@ -102,21 +102,6 @@ fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-fn rss_of(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn write(p: &Path, s: &str) -> anyhow::Result<()> {
-    std::fs::write(p, s).with_context(|| format!("writing {}", p.display()))
-}
-
 /// A session to mark: run, month, session id, and the people allocated to the run.
 type Markable = (String, String, String, Vec<String>);
 
@@ -137,29 +122,12 @@ async fn main() -> anyhow::Result<()> {
         sample.load(&store, now_ms())?;
     }
     let ca = Ca::generate("lanbench CA")?;
-    let gw = ca.issue_gateway("gw-bench", "WHK", 30)?;
-    let lan = ca.issue_hub("localhost")?;
-    for (f, s) in [
-        ("ca.pem", &ca.creds.cert_pem),
-        ("gw.pem", &gw.cert_pem),
-        ("gw.key", &gw.key_pem),
-        ("lan.pem", &lan.cert_pem),
-        ("lan.key", &lan.key_pem),
-    ] {
-        write(&d.join(f), s)?;
-    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let cfg = d.join("gw.toml");
     // No hub is reachable: the appliance works offline, as the LAN service must.
-    write(
-        &cfg,
-        &format!(
-            "gateway_id = \"gw-bench\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"127.0.0.1:9\"\nname = \"hub\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{addr}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n"
-        ),
-    )?;
+    let cfg = offline_gateway_config(d, &ca, addr)?;
     let mut child = Command::new(binary("pathway-gateway")?)
         .arg("--config")
         .arg(&cfg)
@@ -309,7 +277,7 @@ async fn run(
     let mut peak_rss = 0.0f64;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        peak_rss = peak_rss.max(rss_of(pid));
+        peak_rss = peak_rss.max(rss_mb_of(&pid.to_string()));
     }
     for t in tasks {
         t.await?;
