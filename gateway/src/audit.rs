@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use pathway_shared::model::{
     AUDIT_GENESIS, AuditBlock, AuditEntry, ChainBreak, Kind, Millis, audit_id, verify_chain,
 };
-use pathway_shared::store::{Store, StoreError};
+use pathway_shared::store::{Pending, Store, StoreError};
 
 /// Why the log cannot be trusted or written.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,19 @@ impl Audit {
         target: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let pending = {
+        self.stage(actor, action, target, now)?.durable()
+    }
+
+    /// Appends an entry without waiting for the disk: a write staged just before it is
+    /// covered by the same flush, so a write and its entry cost one flush, not two.
+    pub fn stage(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        now: Millis,
+    ) -> Result<Pending, StoreError> {
+        Ok({
             let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
             let mut entry = AuditEntry {
                 seq: tail.seq + 1,
@@ -94,13 +106,16 @@ impl Audit {
                 };
                 self.store.put_staged(&first, now)?.1
             };
+            if AuditBlock::of(entry.seq + 1) != block {
+                // The block is full and will not be written again: free its memory.
+                self.store.unload(&id);
+            }
             *tail = Tail {
                 seq: entry.seq,
                 hash: entry.hash,
             };
             pending
-        };
-        pending.durable()
+        })
     }
 
     /// Checks the whole log kept here; returns the number of entries checked.

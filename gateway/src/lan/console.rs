@@ -152,6 +152,7 @@ struct LoginForm {
 async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Response {
     let l = Lang::from_code(&f.lang);
     let lan2 = lan.clone();
+    let _turn = super::auth::CHECKS.acquire().await.ok();
     let result = blocking(move || {
         let now = now_ms();
         match lan2

@@ -25,10 +25,11 @@ use std::sync::Mutex;
 use automerge::ROOT;
 use autosurgeon::hydrate_prop;
 use pathway_shared::model::{
-    AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome, Millis,
-    NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id, run_id,
+    Aggregate, AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome,
+    Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id,
+    run_id,
 };
-use pathway_shared::store::{Store, StoreError};
+use pathway_shared::store::{Editor, Store, StoreError};
 use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,6 +54,26 @@ pub struct Lan {
     /// The sessions open for marking, as last computed: they change with the schedule, not
     /// with marks, so a few seconds' reuse spares reading every register on each request.
     pub open_sessions: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
+}
+
+impl Lan {
+    /// Edits a document as `who` and records `action` on it in the audit trail: the write is
+    /// staged first (so a refused edit leaves no entry), and one flush makes both durable
+    /// before this returns.
+    pub fn audited_edit<T: Aggregate, R>(
+        &self,
+        who: &Staff,
+        action: &str,
+        id: &DocId,
+        now: Millis,
+        f: impl FnOnce(&mut Editor<'_, '_>) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        let (r, _, edit) = self.store.edit_staged::<T, R, ApiError>(id, now, f)?;
+        let entry = self.audit.stage(&who.username, action, id.as_str(), now)?;
+        edit.durable()?;
+        entry.durable()?;
+        Ok(r)
+    }
 }
 
 /// A refusal, as JSON: `{"error": "...", "field": "..."}`.
@@ -88,10 +109,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         if let StoreError::NotFound(id) = &e {
-            return ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("`{id}` is not at this facility"),
-            );
+            let message = match id.as_str().strip_prefix("case/") {
+                Some(person) => format!("no case file for person `{person}` at this facility"),
+                None => format!("`{id}` is not at this facility"),
+            };
+            return ApiError::new(StatusCode::NOT_FOUND, message);
         }
         tracing::error!(error = %e, "store failure behind a LAN request");
         ApiError::new(
@@ -173,6 +195,7 @@ async fn login(
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
+    let _turn = auth::CHECKS.acquire().await.ok();
     let (token, staff) = blocking(move || {
         let now = now_ms();
         match lan.sessions.login(
@@ -340,21 +363,9 @@ pub fn write_note(lan: &Lan, who: &Staff, person: &str, body: NoteInput) -> ApiR
         text,
         restricted: body.restricted,
     };
-    match lan
-        .store
-        .edit::<CaseFile, _, StoreError>(&id, now, |e| e.put(&["notes", &note_id], &note))
-    {
-        Ok(_) => {}
-        Err(StoreError::NotFound(_)) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("no case file for person `{person}` at this facility"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    lan.audit
-        .record(&who.username, "add_note", id.as_str(), now)?;
+    lan.audited_edit::<CaseFile, _>(who, "add_note", &id, now, |e| {
+        Ok(e.put(&["notes", &note_id], &note)?)
+    })?;
     Ok(note_id)
 }
 
@@ -439,9 +450,9 @@ pub fn write_marks(
     let id = register_id(&lan.facility, run, month);
     let by = who.username.clone();
     // Path edits: a register holds a month of marks, and only this session's change.
-    let result = lan
-        .store
-        .edit::<AttendanceRegister, usize, ApiError>(&id, now, |e| {
+    // A missing register is a 404 naming it (from the store's NotFound).
+    let late =
+        lan.audited_edit::<AttendanceRegister, usize>(who, "mark_attendance", &id, now, |e| {
             let Some(s) = e.get::<RegisterSession>(&["sessions", session])? else {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -459,11 +470,7 @@ pub fn write_marks(
                 )?;
             }
             Ok(late)
-        });
-    // A missing register is a 404 naming it (from the store's NotFound).
-    let (late, _) = result?;
-    lan.audit
-        .record(&who.username, "mark_attendance", id.as_str(), now)?;
+        })?;
     Ok((marks.len(), late))
 }
 
@@ -522,7 +529,7 @@ pub fn advance_referral(
     let now = now_ms();
     let id = case_id(person);
     let path = ["referrals", referral];
-    lan.store.edit::<CaseFile, _, ApiError>(&id, now, |e| {
+    lan.audited_edit::<CaseFile, _>(who, "move_referral", &id, now, |e| {
         let Some(mut r) = e.get::<Referral>(&path)? else {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -542,10 +549,7 @@ pub fn advance_referral(
         }
         e.put(&path, &r)?;
         Ok(())
-    })?;
-    lan.audit
-        .record(&who.username, "move_referral", id.as_str(), now)?;
-    Ok(())
+    })
 }
 
 /// A session open for marking.

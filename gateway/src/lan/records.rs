@@ -11,7 +11,6 @@ use pathway_shared::model::{
     CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
     RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, parse_date, run_id,
 };
-use pathway_shared::store::StoreError;
 use pathway_shared::transport::now_ms;
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +169,12 @@ fn waiting_list(lan: &Lan, who: &Staff, run: &str, person: &str, allocate: bool)
     }
     let now = now_ms();
     let id = run_id(&lan.facility, run);
-    lan.store.edit::<ProgrammeRun, _, ApiError>(&id, now, |e| {
+    let action = if allocate {
+        "allocate"
+    } else {
+        "add_to_waiting_list"
+    };
+    lan.audited_edit::<ProgrammeRun, _>(who, action, &id, now, |e| {
         let entry = e.get::<WaitingEntry>(&["waiting_list", person])?;
         let next = if allocate {
             let Some(mut entry) = entry else {
@@ -208,14 +212,7 @@ fn waiting_list(lan: &Lan, who: &Staff, run: &str, person: &str, allocate: bool)
         };
         e.put(&["waiting_list", person], &next)?;
         Ok(())
-    })?;
-    let action = if allocate {
-        "allocate"
-    } else {
-        "add_to_waiting_list"
-    };
-    lan.audit.record(&who.username, action, id.as_str(), now)?;
-    Ok(())
+    })
 }
 
 pub(super) async fn add_waiting(
@@ -309,11 +306,9 @@ pub(super) async fn set_plan_item(
             updated_by: who.username.clone(),
             updated_at: now,
         };
-        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
-            e.put(&["release_plan", &item], &value)
+        lan.audited_edit::<CaseFile, _>(&who, "release_plan", &id, now, |e| {
+            Ok(e.put(&["release_plan", &item], &value)?)
         })?;
-        lan.audit
-            .record(&who.username, "release_plan", id.as_str(), now)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -360,12 +355,10 @@ pub(super) async fn transfer_out(
             by: who.username.clone(),
             reason: b.reason,
         };
-        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+        lan.audited_edit::<CaseFile, _>(&who, "transfer_out", &id, now, |e| {
             e.set_class(Class::Urgent);
-            e.put(&["transfers", &transfer], &record)
+            Ok(e.put(&["transfers", &transfer], &record)?)
         })?;
-        lan.audit
-            .record(&who.username, "transfer_out", id.as_str(), now)?;
         Ok((
             StatusCode::CREATED,
             Json(serde_json::json!({ "transfer": transfer })),
@@ -410,12 +403,10 @@ pub(super) async fn release(
             at: now,
             note: b.note,
         };
-        lan.store.edit::<CaseFile, _, StoreError>(&id, now, |e| {
+        lan.audited_edit::<CaseFile, _>(&who, "release", &id, now, |e| {
             e.set_class(Class::Urgent);
-            e.put(&["release"], &Some(record))
+            Ok(e.put(&["release"], &Some(record))?)
         })?;
-        lan.audit
-            .record(&who.username, "release", id.as_str(), now)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

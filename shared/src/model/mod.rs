@@ -30,7 +30,9 @@ pub type Millis = i64;
 /// `Default` must be deterministic: the store writes `Self::default()` as the document's genesis
 /// change under an actor derived from the document id, so two nodes that create the same document
 /// apart produce the same first change, and their later edits merge field by field.
-pub trait Aggregate: Reconcile + Hydrate + Default {
+pub trait Aggregate:
+    Reconcile + Hydrate + Default + Clone + serde::Serialize + Send + Sync + 'static
+{
     const KIND: Kind;
     fn doc_id(&self) -> DocId;
     fn scope(&self) -> Scope;

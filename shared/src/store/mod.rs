@@ -5,6 +5,8 @@
 //! - Every change the node stores, written here or received, gets the next number in the local
 //!   **feed** (seq → document, change hash). Sync reads the feed from a peer's cursor.
 //! - Documents are loaded on demand into a bounded cache; a node never holds them all.
+//! - Reads are served from a second bounded cache of typed values, dropped whenever their
+//!   document changes: reading a document back out of Automerge costs far more than the read.
 //! - A write returns only once it is durable (see [`commit`]).
 //! - Every document is written under one actor id per node, kept in the store. Its first change
 //!   is a deterministic genesis (see [`Aggregate`]), so two nodes that create the same document
@@ -30,6 +32,8 @@ use commit::GroupCommit;
 pub struct StoreOptions {
     /// Documents kept loaded in memory. A loaded case file costs tens of KiB.
     pub cache_docs: usize,
+    /// Typed values kept for reads, in bytes (as JSON, near their size in memory).
+    pub cache_view_bytes: usize,
     /// sled's page cache, in bytes.
     pub sled_cache_bytes: u64,
     /// A document with this many chunks since its snapshot is compacted by the next write.
@@ -40,6 +44,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_docs: 256,
+            cache_view_bytes: 16 << 20,
             sled_cache_bytes: 32 << 20,
             compact_after_chunks: 64,
         }
@@ -195,12 +200,72 @@ struct Loaded {
 /// so there is never more than one in-memory copy of it.
 type Slot = Arc<Mutex<Option<Loaded>>>;
 
+/// A document read as its [`Aggregate`] type.
+type View = Arc<dyn std::any::Any + Send + Sync>;
+
+/// Views, least recently used first out, within a byte budget.
+struct Views {
+    lru: LruCache<DocId, (View, usize)>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Views {
+    fn get(&mut self, id: &DocId) -> Option<View> {
+        self.lru.get(id).map(|(v, _)| v.clone())
+    }
+
+    fn put<T: Aggregate>(&mut self, id: &DocId, value: &T) {
+        let size = json_size(value);
+        if size > self.budget / 8 {
+            return; // One big document (a full audit block) would push out hundreds of others.
+        }
+        if let Some((_, old)) = self.lru.put(id.clone(), (Arc::new(value.clone()), size)) {
+            self.bytes -= old;
+        }
+        self.bytes += size;
+        while self.bytes > self.budget {
+            match self.lru.pop_lru() {
+                Some((_, (_, n))) => self.bytes -= n,
+                None => break,
+            }
+        }
+    }
+
+    fn forget(&mut self, id: &DocId) {
+        if let Some((_, n)) = self.lru.pop(id) {
+            self.bytes -= n;
+        }
+    }
+}
+
+/// Bytes of `value` as JSON, counted without building it.
+fn json_size<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Writing to a counter cannot fail; a value serde refuses counts as nothing.
+    let _ = serde_json::to_writer(&mut c, value);
+    c.0
+}
+
 struct Inner {
     path: PathBuf,
     db: sled::Db,
     actor: ActorId,
     options: StoreOptions,
     cache: Mutex<LruCache<DocId, Slot>>,
+    /// Typed values read from documents, as of their current heads. Filled and dropped only
+    /// under the document's slot lock, so a view never outlives a change to its document.
+    views: Mutex<Views>,
     /// Held while a batch is built from the next seqs and applied, so feed order is sled order.
     next_seq: Mutex<u64>,
     commit: GroupCommit,
@@ -256,6 +321,11 @@ impl Store {
             cache: Mutex::new(LruCache::new(
                 NonZeroUsize::new(options.cache_docs.max(1)).unwrap_or(NonZeroUsize::MIN),
             )),
+            views: Mutex::new(Views {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+                budget: options.cache_view_bytes,
+            }),
             options,
             next_seq: Mutex::new(next_seq),
             commit: GroupCommit::new(next_seq - 1),
@@ -394,6 +464,7 @@ impl Store {
         if changes.is_empty() && !is_new {
             return Ok((None, 0));
         }
+        self.forget_view(id);
         let mut batch = sled::Batch::default();
         if is_new {
             let meta = postcard::to_allocvec(&loaded.meta).map_err(|e| self.corrupt(id, e))?;
@@ -615,13 +686,24 @@ impl Store {
 
     /// Reads a document as `T`.
     pub fn get<T: Aggregate>(&self, id: &DocId) -> Result<Option<T>, StoreError> {
+        let view = lock(&self.inner.views).get(id);
+        if let Some(v) = view.and_then(|v| v.downcast::<T>().ok()) {
+            return Ok(Some(T::clone(&v)));
+        }
         self.with_slot(id, |slot| match slot {
             None => Ok(None),
             Some(l) => {
                 check_kind(id, T::KIND, l.meta.kind)?;
-                hydrate(&l.doc, id, T::KIND).map(Some)
+                let value: T = hydrate(&l.doc, id, T::KIND)?;
+                lock(&self.inner.views).put(id, &value);
+                Ok(Some(value))
             }
         })?
+    }
+
+    /// Drops the view of a document that is about to change. Callers hold its slot lock.
+    fn forget_view(&self, id: &DocId) {
+        lock(&self.inner.views).forget(id);
     }
 
     /// Runs `f` on the raw document, if it exists.
@@ -758,6 +840,7 @@ impl Store {
     /// Removes a document that moved away, keeping a stub. Durable on return.
     pub fn retire(&self, id: &DocId, stub: &Stub) -> Result<(), StoreError> {
         let ticket = self.with_slot(id, |slot| {
+            self.forget_view(id);
             let mut batch = sled::Batch::default();
             if let Some(loaded) = slot.take() {
                 batch.remove(keys::index(
@@ -1017,6 +1100,15 @@ impl Store {
     /// Group commits (flushes) done since the store was opened.
     pub fn flushes(&self) -> u64 {
         self.inner.commit.flushes()
+    }
+
+    /// Drops a document from memory (not from disk) unless it is in use: for a writer that knows
+    /// it is done with a large document, such as a full block of the audit log.
+    pub fn unload(&self, id: &DocId) {
+        let mut cache = lock(&self.inner.cache);
+        if cache.peek(id).is_some_and(|s| Arc::strong_count(s) == 1) {
+            cache.pop(id);
+        }
     }
 
     /// Documents currently loaded in memory.

@@ -307,3 +307,56 @@ fn received_changes_with_missing_dependencies_are_held_not_stored() {
     assert_eq!(applied.stored, 3);
     assert_eq!(b.get::<CaseFile>(&id).unwrap().unwrap().language, "Thai");
 }
+
+#[test]
+fn a_read_never_returns_a_value_older_than_the_last_change() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let small = StoreOptions {
+        cache_view_bytes: 8_000,
+        ..StoreOptions::default()
+    };
+    let (a, b) = (
+        Store::open(da.path(), small.clone()).unwrap(),
+        Store::open(db.path(), small).unwrap(),
+    );
+    let id = case_id("P1");
+    a.put(&case("P1", "WHK"), 1).unwrap();
+    let get = |s: &Store| s.get::<CaseFile>(&id).unwrap().map(|c| c.language);
+    assert_eq!(get(&a), Some(String::new()));
+    // A local edit, then a whole-value write.
+    set_language(&a, &id, "Oshiwambo", 2);
+    assert_eq!(get(&a).as_deref(), Some("Oshiwambo"));
+    let mut c = a.get::<CaseFile>(&id).unwrap().unwrap();
+    c.language = "Afrikaans".into();
+    a.put(&c, 3).unwrap();
+    assert_eq!(get(&a).as_deref(), Some("Afrikaans"));
+    // Changes from a peer.
+    let (changes, meta) = a
+        .read(&id, |d, m| (d.get_changes(&[]), m.clone()))
+        .unwrap()
+        .unwrap();
+    b.apply_changes(&id, &meta, changes).unwrap();
+    assert_eq!(get(&b).as_deref(), Some("Afrikaans"));
+    set_language(&a, &id, "Thai", 4);
+    let heads = b.read(&id, |d, _| d.get_heads()).unwrap().unwrap();
+    let newer = a.changes_since(&id, &heads).unwrap().unwrap();
+    b.apply_changes(&id, &meta, newer).unwrap();
+    assert_eq!(get(&b).as_deref(), Some("Thai"));
+    // Many other reads push views out of the budget; the value read again is the same.
+    for i in 0..20 {
+        a.put(&case(&format!("Q{i}"), "WHK"), 5).unwrap();
+        a.get::<CaseFile>(&case_id(&format!("Q{i}"))).unwrap();
+    }
+    assert_eq!(get(&a).as_deref(), Some("Thai"));
+    // A retired document is gone, not served from a view.
+    a.retire(
+        &id,
+        &Stub {
+            moved_to: "OSH".into(),
+            at: 6,
+            by: "hub".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(get(&a), None);
+}
