@@ -496,16 +496,24 @@ async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
         .list(&format!("facility:{FAC}"), Kind::AuditLog)
         .unwrap()[0]
         .clone();
+    let key = AuditBlock::key(2);
     site.store
         .edit::<AuditBlock, _, StoreError>(&id, 9, |e| {
-            e.put(
-                &["entries", &AuditBlock::key(2), "actor"],
-                &"nobody".to_owned(),
-            )
+            let mut entry: AuditEntry = e.get(&["entries", &key])?.unwrap();
+            entry.actor = "nobody".to_owned();
+            e.put(&["entries", &key], &entry)
         })
         .unwrap();
     let err = again.verify().unwrap_err().to_string();
     assert!(err.contains("entry 2"), "{err}");
+    // Or overwrites an entry with bytes that are not an entry at all.
+    site.store
+        .edit::<AuditBlock, _, StoreError>(&id, 10, |e| {
+            e.put(&["entries", &key], &"not an entry".to_owned())
+        })
+        .unwrap();
+    let err = again.verify().unwrap_err().to_string();
+    assert!(err.contains("audit entry"), "{err}");
 }
 
 /// The same service over real HTTPS, as a staff browser reaches it: TLS with the gateway's LAN

@@ -18,7 +18,10 @@ pub const AUDIT_GENESIS: &str = "genesis";
 /// Entries per block document.
 pub const AUDIT_BLOCK: u64 = 1_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+/// One entry. It is stored as one string value, a JSON array of its fields in order: the log
+/// grows by one Automerge op per entry rather than one per field, which keeps appends to a full
+/// block cheap and the bulk sync small.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct AuditEntry {
     pub seq: u64,
     pub at: Millis,
@@ -32,6 +35,46 @@ pub struct AuditEntry {
     pub prev: String,
     /// SHA-256 (hex) over `prev` and this entry's fields.
     pub hash: String,
+}
+
+type EntryFields = (u64, Millis, String, String, String, String, String);
+
+impl Reconcile for AuditEntry {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        let fields = (
+            self.seq,
+            self.at,
+            &self.actor,
+            &self.action,
+            &self.target,
+            &self.prev,
+            &self.hash,
+        );
+        // Serialising numbers and strings cannot fail.
+        reconciler.str(serde_json::to_string(&fields).unwrap_or_default())
+    }
+}
+
+impl Hydrate for AuditEntry {
+    fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
+        let (seq, at, actor, action, target, prev, hash): EntryFields = serde_json::from_str(s)
+            .map_err(|e| {
+                autosurgeon::HydrateError::unexpected(
+                    "an audit entry: [seq, at, actor, action, target, prev, hash]",
+                    format!("{s:.80} ({e})"),
+                )
+            })?;
+        Ok(AuditEntry {
+            seq,
+            at,
+            actor,
+            action,
+            target,
+            prev,
+            hash,
+        })
+    }
 }
 
 impl AuditEntry {
