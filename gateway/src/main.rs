@@ -26,12 +26,12 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     // Store work runs on blocking threads. It is CPU work on a 2-core box, and each thread
-    // keeps its own allocator heap, so a small pool serves as many requests/s as a large one
-    // in less memory (lanbench: 16 threads ~390 MB, 4 ~180 MB, same throughput) and queues
-    // the rest.
+    // keeps its own allocator heap, so a pool the size of the box serves as many requests/s
+    // as a large one in less memory (lanbench, 100 clients: 16 threads ~390 MB, 4 ~180 MB,
+    // 2 ~145 MB, all within 5% of each other in requests/s); the rest queue.
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(3)
+        .max_blocking_threads(2)
         .build()?
         .block_on(run())
 }

@@ -44,8 +44,8 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_docs: 256,
-            cache_view_bytes: 16 << 20,
-            sled_cache_bytes: 32 << 20,
+            cache_view_bytes: 8 << 20,
+            sled_cache_bytes: 16 << 20,
             compact_after_chunks: 64,
         }
     }
