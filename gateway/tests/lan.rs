@@ -744,6 +744,21 @@ async fn runs_release_plans_and_transfers_follow_roles_and_rules() {
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
     );
+    // A value of the wrong type is refused in JSON too, naming the parameter.
+    for path in [
+        "/api/runs?page=two",
+        "/api/programmes?include_withdrawn=perhaps",
+        "/api/cases?per_page=-1",
+    ] {
+        let (s, v) = call(&site, "GET", path, Some(&teacher), None).await;
+        let field = path.split(['?', '=']).nth(1);
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, field),
+            "{path}: {v}"
+        );
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    }
     let add = |p: &str| Some(json!({"person": p}).to_string());
     for _ in 0..2 {
         let (s, v) = call(

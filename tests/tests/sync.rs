@@ -802,10 +802,10 @@ fn the_audit_trail_reaches_the_hub_in_bulk_and_verifies_there() {
     net.hub
         .store
         .edit::<AuditBlock, _, StoreError>(&id, 9, |e| {
-            e.put(
-                &["entries", &AuditBlock::key(1_500), "target"],
-                &"case/elsewhere".to_owned(),
-            )
+            let key = AuditBlock::key(1_500);
+            let mut entry: AuditEntry = e.get(&["entries", &key])?.unwrap();
+            entry.target = "case/elsewhere".to_owned();
+            e.put(&["entries", &key], &entry)
         })
         .unwrap();
     let err = verify_store(&net.hub.store, "WHK").unwrap_err().to_string();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -132,6 +132,25 @@ impl From<JsonRejection> for ApiError {
         };
         // serde's message names the field: "missing field `text`", "unknown variant `x`".
         ApiError::new(status, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
+        // serde's message starts with the parameter: "page: invalid digit found in string".
+        let text = r.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        let field = detail
+            .split_once(": ")
+            .map(|(f, _)| f)
+            .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: detail.to_owned(),
+            field: field.map(str::to_owned),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use pathway_shared::model::{
@@ -101,9 +101,10 @@ fn run_status(s: &str) -> ApiResult<RunStatus> {
 pub(super) async fn list_runs(
     State(lan): State<Arc<Lan>>,
     headers: HeaderMap,
-    Query(q): Query<RunQuery>,
+    q: Result<Query<RunQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<RunSummary>>> {
     staff(&lan, &headers)?;
+    let Query(q) = q?;
     let status = q.status.as_deref().map(run_status).transpose()?;
     blocking(move || {
         let mut runs = Vec::new();
@@ -427,9 +428,10 @@ pub(super) struct CatalogueQuery {
 pub(super) async fn catalogue(
     State(lan): State<Arc<Lan>>,
     headers: HeaderMap,
-    Query(q): Query<CatalogueQuery>,
+    q: Result<Query<CatalogueQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<Programme>>> {
     staff(&lan, &headers)?;
+    let Query(q) = q?;
     blocking(move || {
         let mut items = Vec::new();
         for id in lan.store.list("national", Kind::Programme)? {
@@ -473,12 +475,13 @@ pub(super) struct CaseHit {
 pub(super) async fn find_cases(
     State(lan): State<Arc<Lan>>,
     headers: HeaderMap,
-    Query(q): Query<CaseQuery>,
+    q: Result<Query<CaseQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<CaseHit>>> {
     let who = staff(&lan, &headers)?;
     if !who.has(super::CASE_READERS) {
         return Err(ApiError::forbidden("your role does not include case files"));
     }
+    let Query(q) = q?;
     blocking(move || {
         let needle = q.q.unwrap_or_default().trim().to_lowercase();
         let ids: Vec<String> = lan

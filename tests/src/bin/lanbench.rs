@@ -2,9 +2,20 @@
 //! holding the standard sample facility serves HTTPS on loopback; 100 clients (keep-alive
 //! connections) send 80% reads (case files, the sessions open for marking) and 20% durable
 //! writes (a session's marks, case notes). Every case-file read and every write is audited, so
-//! each of them is a durable write too. Prints requests/s, p50/p99 latency and the gateway's RSS.
+//! each of them is a durable write too.
 //!
-//! `cargo run --release -p pathway-tests --bin lanbench [-- --duration 20 --json]`
+//! Two phases of `--duration` seconds each:
+//! - **saturated**: every client sends its next request as soon as the last is answered. This
+//!   gives the most requests/s the gateway serves. Its latencies are mostly queueing: with 100
+//!   clients always waiting, the mean latency is 100 / (requests/s) whatever the service time.
+//! - **paced**: the clients together offer `--rate` requests/s on a fixed schedule (open loop),
+//!   as staff do, who do not wait for each other. Latency is counted from when a request was
+//!   due, not from when it went out, so a gateway that falls behind is not flattered.
+//!
+//! `rps` is the saturated rate; `p50_ms`/`p99_ms` are the paced latencies; `rss_mb` is the
+//! gateway's peak over both phases.
+//!
+//! `cargo run --release -p pathway-tests --bin lanbench [-- --duration 20 --rate 2000 --json]`
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -28,6 +39,9 @@ struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// Requests/s the clients offer together in the paced phase; 0 skips it.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u64,
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -220,95 +234,203 @@ async fn run(
             let v: serde_json::Value = serde_json::from_str(&b)?;
             tokens.push(v["token"].as_str().context("token")?.to_owned());
         }
-        clients.push((c, tokens));
+        clients.push(Agent { client: c, tokens });
     }
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, (mut c, tokens)) in clients.into_iter().enumerate() {
-        let (work, latencies, errors) = (work.clone(), latencies.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut rng = fastrand::Rng::with_seed(i as u64);
-            let mut mine = Vec::new();
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let roll = rng.u8(..10);
-                let person = &work.people[rng.usize(..work.people.len())];
-                let (method, path, token, body) = match roll {
-                    0..=4 => ("GET", format!("/api/cases/{person}"), &tokens[0], String::new()),
-                    5..=7 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
-                    8 => {
-                        let (run, month, session, people) = &work.sessions[rng.usize(..work.sessions.len())];
-                        let marks: Vec<_> = people
-                            .iter()
-                            .take(3)
-                            .map(|p| serde_json::json!({"person": p, "outcome": if rng.bool() { "attended" } else { "absent_excused" }}))
-                            .collect();
-                        (
-                            "POST",
-                            format!("/api/registers/{run}/{month}/sessions/{session}/marks"),
-                            &tokens[1],
-                            serde_json::json!({ "marks": marks }).to_string(),
-                        )
-                    }
-                    _ => (
-                        "POST",
-                        format!("/api/cases/{person}/notes"),
-                        &tokens[0],
-                        serde_json::json!({"text": format!("bench note {i}-{n}")}).to_string(),
-                    ),
-                };
-                let t = Instant::now();
-                match c.send(method, &path, token, &body).await {
-                    Ok((s, _)) if s < 300 => mine.push(t.elapsed().as_secs_f64() * 1_000.0),
-                    Ok((s, b)) => errors.lock().unwrap().push(format!("{method} {path}: {s} {b}")),
-                    Err(e) => {
-                        errors.lock().unwrap().push(format!("{method} {path}: {e}"));
-                        break;
-                    }
-                }
+    let peak = Arc::new(Mutex::new(0.0f64));
+    let watch = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let rss = rss_mb_of(&pid.to_string());
+                let mut p = peak.lock().unwrap();
+                *p = p.max(rss);
             }
-            latencies.lock().unwrap().extend(mine);
-        }));
-    }
-    let mut peak_rss = 0.0f64;
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        peak_rss = peak_rss.max(rss_mb_of(&pid.to_string()));
-    }
-    for t in tasks {
-        t.await?;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().unwrap().clone();
-    lat.sort_by(f64::total_cmp);
-    let errors = errors.lock().unwrap().clone();
-    let rps = lat.len() as f64 / elapsed;
-    let (p50, p99) = (percentile(&lat, 50.0), percentile(&lat, 99.0));
+        })
+    };
+    let duration = Duration::from_secs(args.duration);
+    let (clients, saturated) = phase(clients, &work, duration, None).await?;
+    let paced = if args.rate > 0 {
+        let every = Duration::from_secs_f64(args.clients as f64 / args.rate as f64);
+        Some(phase(clients, &work, duration, Some(every)).await?.1)
+    } else {
+        None
+    };
+    watch.abort();
+    let rss = *peak.lock().unwrap();
+    let p = paced.as_ref().unwrap_or(&saturated);
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"rps": rps, "p50_ms": p50, "p99_ms": p99, "rss_mb": peak_rss, "requests": lat.len(), "errors": errors.len(), "clients": args.clients, "duration_s": elapsed})
+            serde_json::json!({
+                "rps": saturated.rps(),
+                "p50_ms": p.pct(50.0),
+                "p99_ms": p.pct(99.0),
+                "rss_mb": rss,
+                "rate": args.rate,
+                "paced_rps": paced.as_ref().map(Outcome::rps),
+                "saturated_p50_ms": saturated.pct(50.0),
+                "saturated_p99_ms": saturated.pct(99.0),
+                "requests": saturated.lat.len() + paced.as_ref().map_or(0, |p| p.lat.len()),
+                "errors": saturated.errors.len() + paced.as_ref().map_or(0, |p| p.errors.len()),
+                "clients": args.clients,
+                "duration_s": args.duration,
+            })
         );
-    } else {
+        return Ok(());
+    }
+    println!(
+        "lanbench: {} clients, 80% reads / 20% durable writes, every case read and write audited; gateway peak RSS {rss:.1} MB",
+        args.clients
+    );
+    println!(
+        "{:<24} {:>10} {:>10} {:>10} {:>8}",
+        "phase", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    let mut rows = vec![("saturated".to_owned(), &saturated)];
+    if let Some(p) = &paced {
+        rows.push((format!("paced at {} req/s", args.rate), p));
+    }
+    for (name, o) in rows {
         println!(
-            "lanbench: {} clients, {:.0} s, 80% reads / 20% durable writes, every case read and write audited",
-            args.clients, elapsed
+            "{name:<24} {:>10.0} {:>10.1} {:>10.1} {:>8}",
+            o.rps(),
+            o.pct(50.0),
+            o.pct(99.0),
+            o.errors.len()
         );
-        println!(
-            "{:>10} {:>10} {:>10} {:>10} {:>8}",
-            "req/s", "p50 ms", "p99 ms", "RSS MB", "errors"
-        );
-        println!(
-            "{rps:>10.0} {p50:>10.1} {p99:>10.1} {peak_rss:>10.1} {:>8}",
-            errors.len()
-        );
-        for e in errors.iter().take(5) {
+        for e in o.errors.iter().take(5) {
             println!("  error: {e}");
         }
     }
     Ok(())
+}
+
+/// A logged-in client: its connection and its tokens (a case officer's, an instructor's).
+struct Agent {
+    client: Client,
+    tokens: Vec<String>,
+}
+
+/// What one phase measured.
+struct Outcome {
+    /// Sorted latencies of the requests answered with success, ms.
+    lat: Vec<f64>,
+    errors: Vec<String>,
+    elapsed: f64,
+}
+
+impl Outcome {
+    fn rps(&self) -> f64 {
+        self.lat.len() as f64 / self.elapsed
+    }
+
+    fn pct(&self, p: f64) -> f64 {
+        percentile(&self.lat, p)
+    }
+}
+
+/// Runs the workload for `duration`: back to back, or each client every `every` (staggered).
+/// Returns the clients for the next phase.
+async fn phase(
+    agents: Vec<Agent>,
+    work: &Work,
+    duration: Duration,
+    every: Option<Duration>,
+) -> anyhow::Result<(Vec<Agent>, Outcome)> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let n = agents.len() as u32;
+    let mut tasks = Vec::new();
+    for (i, mut agent) in agents.into_iter().enumerate() {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(i as u64);
+            let (mut lat, mut errors) = (Vec::new(), Vec::new());
+            let mut due = started + every.map_or(Duration::ZERO, |e| e * i as u32 / n);
+            let mut k = 0u64;
+            while due < deadline {
+                if every.is_some() {
+                    tokio::time::sleep_until(due.into()).await;
+                } else {
+                    due = Instant::now();
+                }
+                k += 1;
+                let (method, path, token, body) = request(&work, &agent.tokens, &mut rng, i, k);
+                match agent.client.send(method, &path, token, &body).await {
+                    Ok((s, _)) if s < 300 => lat.push(due.elapsed().as_secs_f64() * 1_000.0),
+                    Ok((s, b)) => errors.push(format!("{method} {path}: {s} {b}")),
+                    Err(e) => {
+                        errors.push(format!("{method} {path}: {e}"));
+                        return (None, lat, errors);
+                    }
+                }
+                if let Some(e) = every {
+                    due += e;
+                }
+            }
+            (Some(agent), lat, errors)
+        }));
+    }
+    let mut out = Outcome {
+        lat: Vec::new(),
+        errors: Vec::new(),
+        elapsed: 0.0,
+    };
+    let mut agents = Vec::new();
+    for t in tasks {
+        let (agent, lat, errors) = t.await?;
+        agents.extend(agent);
+        out.lat.extend(lat);
+        out.errors.extend(errors);
+    }
+    out.elapsed = started.elapsed().as_secs_f64();
+    out.lat.sort_by(f64::total_cmp);
+    anyhow::ensure!(
+        !agents.is_empty(),
+        "every client lost its connection: {:?}",
+        out.errors.first()
+    );
+    Ok((agents, out))
+}
+
+/// The next request of client `i` (its `k`-th): method, path, token and body.
+fn request<'a>(
+    work: &Work,
+    tokens: &'a [String],
+    rng: &mut fastrand::Rng,
+    i: usize,
+    k: u64,
+) -> (&'static str, String, &'a String, String) {
+    let roll = rng.u8(..10);
+    let person = &work.people[rng.usize(..work.people.len())];
+    match roll {
+        0..=4 => (
+            "GET",
+            format!("/api/cases/{person}"),
+            &tokens[0],
+            String::new(),
+        ),
+        5..=7 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
+        8 => {
+            let (run, month, session, people) = &work.sessions[rng.usize(..work.sessions.len())];
+            let marks: Vec<_> = people
+                            .iter()
+                            .take(3)
+                            .map(|p| serde_json::json!({"person": p, "outcome": if rng.bool() { "attended" } else { "absent_excused" }}))
+                            .collect();
+            (
+                "POST",
+                format!("/api/registers/{run}/{month}/sessions/{session}/marks"),
+                &tokens[1],
+                serde_json::json!({ "marks": marks }).to_string(),
+            )
+        }
+        _ => (
+            "POST",
+            format!("/api/cases/{person}/notes"),
+            &tokens[0],
+            serde_json::json!({"text": format!("bench note {i}-{k}")}).to_string(),
+        ),
+    }
 }
