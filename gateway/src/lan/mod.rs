@@ -53,7 +53,7 @@ pub struct Lan {
     pub uplink: watch::Receiver<UplinkStatus>,
     /// The sessions open for marking, as last computed: they change with the schedule, not
     /// with marks, so a few seconds' reuse spares reading every register on each request.
-    pub open_sessions: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
+    pub open_sessions: OpenSessions,
 }
 
 impl Lan {
@@ -596,18 +596,33 @@ pub fn today_iso(now: i64) -> (String, time::Date) {
 /// How long a computed list of open sessions is reused.
 const OPEN_SESSIONS_TTL: Millis = 5_000;
 
-/// Sessions of the last seven days and today, newest first: what may still be marked.
+/// The sessions open for marking, as last computed, and whether someone is computing them anew.
+#[derive(Default)]
+pub struct OpenSessions {
+    rows: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+/// Sessions of the last seven days and today, newest first: what may still be marked. Once
+/// they are older than [`OPEN_SESSIONS_TTL`], one request computes them anew while the others
+/// are served the last rows, so a refresh never queues every request behind it.
 pub fn sessions_near(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
-    let mut cached = lan.open_sessions.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, rows)) = cached
-        .as_ref()
-        .filter(|(at, _)| now - at < OPEN_SESSIONS_TTL)
+    use std::sync::atomic::Ordering;
+    let cache = &lan.open_sessions;
+    let last = cache.rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some((at, rows)) = &last
+        && (now - at < OPEN_SESSIONS_TTL || cache.refreshing.swap(true, Ordering::AcqRel))
     {
         return Ok(rows.clone());
     }
-    let rows = Arc::new(compute_sessions(lan, now)?);
-    *cached = Some((now, rows.clone()));
-    Ok(rows)
+    let rows = compute_sessions(lan, now).map(Arc::new);
+    if let Ok(rows) = &rows {
+        *cache.rows.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, rows.clone()));
+    }
+    if last.is_some() {
+        cache.refreshing.store(false, Ordering::Release);
+    }
+    rows
 }
 
 fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
