@@ -20,7 +20,9 @@ use serde::Deserialize;
 
 use super::auth::{LoginError, Staff};
 use super::messages::{Lang, t, tf};
-use super::{ApiError, Lan, NoteInput, SessionRow, blocking, sessions_near, today_iso};
+use super::{
+    ApiError, Lan, NoteInput, SessionRow, blocking, blocking_durable, sessions_near, today_iso,
+};
 
 const LANG_COOKIE: &str = "pathway_lang";
 
@@ -386,7 +388,7 @@ async fn session_form(
         .collect();
     let (lan2, who2) = (lan.clone(), who.clone());
     let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());
-    match blocking(move || super::write_marks(&lan2, &who2, &r2, &m2, &s2, marks)).await {
+    match blocking_durable(move || super::write_marks(&lan2, &who2, &r2, &m2, &s2, marks)).await {
         Ok(_) => {
             Redirect::to(&format!("/sessions/{run}/{month}/{session}?saved=1")).into_response()
         }
@@ -539,7 +541,7 @@ async fn person_page(
         Err(r) => return r.into_response(),
     };
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking(move || super::open_case(&lan2, &who2, &p2)).await {
+    match blocking_durable(move || super::open_case(&lan2, &who2, &p2)).await {
         Ok(case) => {
             let body = case_body(l, &who, &person, &case, saved.saved.as_deref());
             page(&lan, l, Some(&who), &person, body).into_response()
@@ -573,7 +575,7 @@ async fn note_form(
         restricted: f.restricted.is_some(),
     };
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking(move || super::write_note(&lan2, &who2, &p2, input)).await {
+    match blocking_durable(move || super::write_note(&lan2, &who2, &p2, input)).await {
         Ok(_) => Redirect::to(&format!("/people/{person}?saved=note")).into_response(),
         Err(e) => fail(&lan, l, Some(&who), e),
     }
@@ -596,7 +598,9 @@ async fn referral_form(
         Err(r) => return r.into_response(),
     };
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking(move || super::advance_referral(&lan2, &who2, &p2, &referral, &f.to, "")).await {
+    match blocking_durable(move || super::advance_referral(&lan2, &who2, &p2, &referral, &f.to, ""))
+        .await
+    {
         Ok(()) => Redirect::to(&format!("/people/{person}?saved=referral")).into_response(),
         Err(e) => fail(&lan, l, Some(&who), e),
     }

@@ -29,7 +29,7 @@ use pathway_shared::model::{
     Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id,
     run_id,
 };
-use pathway_shared::store::{Editor, Store, StoreError};
+use pathway_shared::store::{Editor, Pending, Store, StoreError};
 use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 use serde_json::json;
@@ -58,8 +58,8 @@ pub struct Lan {
 
 impl Lan {
     /// Edits a document as `who` and records `action` on it in the audit trail: the write is
-    /// staged first (so a refused edit leaves no entry), and one flush makes both durable
-    /// before this returns.
+    /// staged first (so a refused edit leaves no entry), then the entry. Both are in sled; the
+    /// answer waits for the flush that covers them (see [`blocking_durable`]).
     pub fn audited_edit<T: Aggregate, R>(
         &self,
         who: &Staff,
@@ -67,12 +67,27 @@ impl Lan {
         id: &DocId,
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> ApiResult<R>,
-    ) -> ApiResult<R> {
-        let (r, _, edit) = self.store.edit_staged::<T, R, ApiError>(id, now, f)?;
-        let entry = self.audit.stage(&who.username, action, id.as_str(), now)?;
-        edit.durable()?;
-        entry.durable()?;
-        Ok(r)
+    ) -> ApiResult<Staged<R>> {
+        let (value, _, edit) = self.store.edit_staged::<T, R, ApiError>(id, now, f)?;
+        let pending = self.audit.stage(&who.username, action, id.as_str(), now)?;
+        // Flushes cover every batch staged before them, so the entry's covers the edit too.
+        let _ = edit;
+        Ok(Staged { value, pending })
+    }
+}
+
+/// An answer whose writes are in sled but not yet on disk.
+pub struct Staged<T> {
+    value: T,
+    pending: Pending,
+}
+
+impl<T> Staged<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Staged<U> {
+        Staged {
+            value: f(self.value),
+            pending: self.pending,
+        }
     }
 }
 
@@ -202,6 +217,16 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "request failed"))?
 }
 
+/// Runs store work that writes off the async threads, then answers once its writes are on
+/// disk. The wait for the disk holds no thread: the store's few threads go on serving others.
+async fn blocking_durable<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<Staged<T>> + Send + 'static,
+) -> ApiResult<T> {
+    let Staged { value, pending } = blocking(f).await?;
+    pending.durable_async().await?;
+    Ok(value)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
@@ -277,11 +302,13 @@ async fn read_case(
     Path(person): Path<String>,
 ) -> ApiResult<Json<CaseFile>> {
     let who = staff(&lan, &headers)?;
-    blocking(move || open_case(&lan, &who, &person).map(Json)).await
+    blocking_durable(move || open_case(&lan, &who, &person))
+        .await
+        .map(Json)
 }
 
 /// A case file as `who` may see it; the read is audited.
-pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<CaseFile> {
+pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<Staged<CaseFile>> {
     if !who.has(CASE_READERS) {
         return Err(ApiError::forbidden("your role does not include case files"));
     }
@@ -292,10 +319,14 @@ pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<CaseFile> {
             format!("no case file for person `{person}` at this facility"),
         ));
     };
-    lan.audit
-        .record(&who.username, "read_case", id.as_str(), now_ms())?;
+    let pending = lan
+        .audit
+        .stage(&who.username, "read_case", id.as_str(), now_ms())?;
     case.redact(who.visibility());
-    Ok(case)
+    Ok(Staged {
+        value: case,
+        pending,
+    })
 }
 
 /// A new case note, as staff write it.
@@ -339,12 +370,17 @@ async fn add_note(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let who = staff(&lan, &headers)?;
     let Json(body) = body?;
-    let id = blocking(move || write_note(&lan, &who, &person, body)).await?;
+    let id = blocking_durable(move || write_note(&lan, &who, &person, body)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "note": id }))))
 }
 
 /// Adds a case note as `who`; returns its id. Checked whole before anything is written.
-pub fn write_note(lan: &Lan, who: &Staff, person: &str, body: NoteInput) -> ApiResult<String> {
+pub fn write_note(
+    lan: &Lan,
+    who: &Staff,
+    person: &str,
+    body: NoteInput,
+) -> ApiResult<Staged<String>> {
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]) {
         return Err(ApiError::forbidden("your role cannot add case notes"));
     }
@@ -382,10 +418,11 @@ pub fn write_note(lan: &Lan, who: &Staff, person: &str, body: NoteInput) -> ApiR
         text,
         restricted: body.restricted,
     };
-    lan.audited_edit::<CaseFile, _>(who, "add_note", &id, now, |e| {
-        Ok(e.put(&["notes", &note_id], &note)?)
-    })?;
-    Ok(note_id)
+    Ok(lan
+        .audited_edit::<CaseFile, _>(who, "add_note", &id, now, |e| {
+            Ok(e.put(&["notes", &note_id], &note)?)
+        })?
+        .map(|()| note_id))
 }
 
 #[derive(Deserialize)]
@@ -427,7 +464,7 @@ async fn mark_session(
         .map(|m| (m.person, m.outcome))
         .collect();
     let (marked, late) =
-        blocking(move || write_marks(&lan, &who, &run, &month, &session, marks)).await?;
+        blocking_durable(move || write_marks(&lan, &who, &run, &month, &session, marks)).await?;
     Ok(Json(json!({ "marked": marked, "late": late })))
 }
 
@@ -440,7 +477,7 @@ pub fn write_marks(
     month: &str,
     session: &str,
     input: Vec<(String, String)>,
-) -> ApiResult<(usize, usize)> {
+) -> ApiResult<Staged<(usize, usize)>> {
     if !who.has(&[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot mark attendance"));
     }
@@ -490,7 +527,7 @@ pub fn write_marks(
             }
             Ok(late)
         })?;
-    Ok((marks.len(), late))
+    Ok(late.map(|late| (marks.len(), late)))
 }
 
 #[derive(Deserialize)]
@@ -521,8 +558,10 @@ async fn move_referral(
     let who = staff(&lan, &headers)?;
     let Json(body) = body?;
     let to = body.to.clone();
-    blocking(move || advance_referral(&lan, &who, &person, &referral, &body.to, &body.note))
-        .await?;
+    blocking_durable(move || {
+        advance_referral(&lan, &who, &person, &referral, &body.to, &body.note)
+    })
+    .await?;
     Ok(Json(json!({ "status": to })))
 }
 
@@ -535,7 +574,7 @@ pub fn advance_referral(
     referral: &str,
     to: &str,
     note: &str,
-) -> ApiResult<()> {
+) -> ApiResult<Staged<()>> {
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot move referrals on"));
     }

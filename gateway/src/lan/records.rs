@@ -15,7 +15,7 @@ use pathway_shared::transport::now_ms;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Staff;
-use super::{ApiError, ApiResult, Lan, blocking, staff};
+use super::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable, staff};
 
 /// Most items one page of a list may hold.
 pub const MAX_PER_PAGE: usize = 100;
@@ -148,7 +148,13 @@ pub(super) struct PersonBody {
 }
 
 /// Puts a person on a run's waiting list, or allocates them a place within capacity.
-fn waiting_list(lan: &Lan, who: &Staff, run: &str, person: &str, allocate: bool) -> ApiResult<()> {
+fn waiting_list(
+    lan: &Lan,
+    who: &Staff,
+    run: &str,
+    person: &str,
+    allocate: bool,
+) -> ApiResult<Staged<()>> {
     let roles: &[Role] = if allocate {
         &[Role::Instructor, Role::FacilityManager]
     } else {
@@ -224,7 +230,7 @@ pub(super) async fn add_waiting(
 ) -> ApiResult<StatusCode> {
     let who = staff(&lan, &headers)?;
     let Json(b) = body?;
-    blocking(move || waiting_list(&lan, &who, &run, &b.person, false)).await?;
+    blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, false)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,7 +242,7 @@ pub(super) async fn allocate(
 ) -> ApiResult<StatusCode> {
     let who = staff(&lan, &headers)?;
     let Json(b) = body?;
-    blocking(move || waiting_list(&lan, &who, &run, &b.person, true)).await?;
+    blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, true)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,7 +304,7 @@ pub(super) async fn set_plan_item(
     if b.details.chars().count() > super::MAX_NOTE_CHARS {
         return Err(ApiError::field("details", "too long"));
     }
-    blocking(move || {
+    blocking_durable(move || {
         let now = now_ms();
         let id = case_id(&person);
         let value = PlanItem {
@@ -307,10 +313,11 @@ pub(super) async fn set_plan_item(
             updated_by: who.username.clone(),
             updated_at: now,
         };
-        lan.audited_edit::<CaseFile, _>(&who, "release_plan", &id, now, |e| {
-            Ok(e.put(&["release_plan", &item], &value)?)
-        })?;
-        Ok(StatusCode::NO_CONTENT)
+        Ok(lan
+            .audited_edit::<CaseFile, _>(&who, "release_plan", &id, now, |e| {
+                Ok(e.put(&["release_plan", &item], &value)?)
+            })?
+            .map(|()| StatusCode::NO_CONTENT))
     })
     .await
 }
@@ -345,7 +352,7 @@ pub(super) async fn transfer_out(
     if b.reason.trim().is_empty() {
         return Err(ApiError::field("reason", "a reason is needed"));
     }
-    blocking(move || {
+    blocking_durable(move || {
         let now = now_ms();
         let id = case_id(&person);
         let transfer = format!("{now}-{}", who.username);
@@ -356,14 +363,17 @@ pub(super) async fn transfer_out(
             by: who.username.clone(),
             reason: b.reason,
         };
-        lan.audited_edit::<CaseFile, _>(&who, "transfer_out", &id, now, |e| {
-            e.set_class(Class::Urgent);
-            Ok(e.put(&["transfers", &transfer], &record)?)
-        })?;
-        Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "transfer": transfer })),
-        ))
+        Ok(lan
+            .audited_edit::<CaseFile, _>(&who, "transfer_out", &id, now, |e| {
+                e.set_class(Class::Urgent);
+                Ok(e.put(&["transfers", &transfer], &record)?)
+            })?
+            .map(|()| {
+                (
+                    StatusCode::CREATED,
+                    Json(serde_json::json!({ "transfer": transfer })),
+                )
+            }))
     })
     .await
 }
@@ -395,7 +405,7 @@ pub(super) async fn release(
             format!("`{}` is not a date like 2026-11-23", b.on),
         ));
     }
-    blocking(move || {
+    blocking_durable(move || {
         let now = now_ms();
         let id = case_id(&person);
         let record = ReleaseRecord {
@@ -404,11 +414,12 @@ pub(super) async fn release(
             at: now,
             note: b.note,
         };
-        lan.audited_edit::<CaseFile, _>(&who, "release", &id, now, |e| {
-            e.set_class(Class::Urgent);
-            Ok(e.put(&["release"], &Some(record))?)
-        })?;
-        Ok(StatusCode::NO_CONTENT)
+        Ok(lan
+            .audited_edit::<CaseFile, _>(&who, "release", &id, now, |e| {
+                e.set_class(Class::Urgent);
+                Ok(e.put(&["release"], &Some(record))?)
+            })?
+            .map(|()| StatusCode::NO_CONTENT))
     })
     .await
 }

@@ -25,6 +25,17 @@ struct State {
 pub(super) struct GroupCommit {
     state: Mutex<State>,
     flushed: Condvar,
+    /// Counts flushes ended (done or failed), for async waiters.
+    ended: tokio::sync::watch::Sender<u64>,
+}
+
+/// Where a batch stands.
+pub(super) enum Check {
+    Durable,
+    /// A flush is running; it or the next one covers the batch.
+    Flushing,
+    /// Nobody is flushing: the waiter must.
+    Idle,
 }
 
 impl GroupCommit {
@@ -36,6 +47,7 @@ impl GroupCommit {
                 ..State::default()
             }),
             flushed: Condvar::new(),
+            ended: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -59,6 +71,22 @@ impl GroupCommit {
     /// Flushes done so far: with acknowledged writes, this tells how many shared each flush.
     pub(super) fn flushes(&self) -> u64 {
         self.lock().flushes
+    }
+
+    /// Wakes on the end of every flush from now on.
+    pub(super) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ended.subscribe()
+    }
+
+    pub(super) fn check(&self, ticket: u64) -> Check {
+        let s = self.lock();
+        if s.durable >= ticket {
+            Check::Durable
+        } else if s.flushing {
+            Check::Flushing
+        } else {
+            Check::Idle
+        }
     }
 
     /// Returns once the batch with `ticket` is on disk.
@@ -88,6 +116,7 @@ impl GroupCommit {
                 s.durable_seq = s.durable_seq.max(target_seq);
             }
             self.flushed.notify_all();
+            self.ended.send_modify(|n| *n += 1);
             result?;
         }
     }

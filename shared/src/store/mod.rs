@@ -63,6 +63,31 @@ impl Pending {
     pub fn durable(self) -> Result<(), StoreError> {
         self.store.wait(self.ticket)
     }
+
+    /// [`Pending::durable`] for async code: while another writer's flush runs, this waits
+    /// without holding a thread, so a few blocking threads keep the CPU busy while the disk
+    /// syncs. Only a writer that must start a flush takes a blocking thread for it.
+    pub async fn durable_async(self) -> Result<(), StoreError> {
+        loop {
+            let mut flushed = self.store.inner.commit.subscribe();
+            match self.store.inner.commit.check(self.ticket) {
+                commit::Check::Durable => return Ok(()),
+                commit::Check::Flushing => {
+                    // The sender lives as long as the store this handle keeps open.
+                    let _ = flushed.changed().await;
+                }
+                commit::Check::Idle => {
+                    let path = self.store.inner.path.clone();
+                    return tokio::task::spawn_blocking(move || self.durable())
+                        .await
+                        .map_err(|e| StoreError::Io {
+                            path,
+                            source: sled::Error::ReportableBug(format!("flush task: {e}")),
+                        })?;
+                }
+            }
+        }
+    }
 }
 
 /// What the store knows of a document besides its content.

@@ -360,3 +360,49 @@ fn a_read_never_returns_a_value_older_than_the_last_change() {
     .unwrap();
     assert_eq!(get(&a), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_waiters_share_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let writes = 200;
+    let ids: Vec<DocId> = (0..writes).map(|i| case_id(&format!("P{i}"))).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let pending = store
+            .put_staged(&case(&format!("P{i}"), "WHK"), 1)
+            .unwrap()
+            .1;
+        pending.durable_async().await.unwrap();
+        assert!(store.get::<CaseFile>(id).unwrap().is_some());
+    }
+    let before = store.flushes();
+    // Many writers at once, each waiting asynchronously: far fewer flushes than writes.
+    let tasks: Vec<_> = ids
+        .iter()
+        .cloned()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (_, _, pending) = store
+                    .edit_staged::<CaseFile, _, StoreError>(&id, 2, |e| {
+                        e.put(&["language"], &"Thai".to_owned())
+                    })
+                    .unwrap();
+                pending.durable_async().await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let flushes = store.flushes() - before;
+    assert!(
+        flushes < writes as u64,
+        "{flushes} flushes for {writes} writes"
+    );
+    drop(store);
+    let store = open(dir.path());
+    for id in &ids {
+        assert_eq!(store.get::<CaseFile>(id).unwrap().unwrap().language, "Thai");
+    }
+}
