@@ -643,25 +643,35 @@ pub struct OpenSessions {
 }
 
 /// Sessions of the last seven days and today, newest first: what may still be marked. Once
-/// they are older than [`OPEN_SESSIONS_TTL`], one request computes them anew while the others
-/// are served the last rows, so a refresh never queues every request behind it.
-pub fn sessions_near(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
+/// they are older than [`OPEN_SESSIONS_TTL`], a thread of its own computes them anew while
+/// requests are served the last rows: a refresh reads every register of the month, and would
+/// otherwise hold one of the store's few threads while requests queue behind it.
+pub fn sessions_near(lan: &Arc<Lan>, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
     use std::sync::atomic::Ordering;
     let cache = &lan.open_sessions;
     let last = cache.rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some((at, rows)) = &last
-        && (now - at < OPEN_SESSIONS_TTL || cache.refreshing.swap(true, Ordering::AcqRel))
-    {
-        return Ok(rows.clone());
+    let Some((at, rows)) = last else {
+        return refresh_sessions(lan, now);
+    };
+    if now - at >= OPEN_SESSIONS_TTL && !cache.refreshing.swap(true, Ordering::AcqRel) {
+        let lan = lan.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = refresh_sessions(&lan, now_ms()) {
+                tracing::warn!(error = ?e, "open sessions not refreshed; the last ones stay");
+            }
+            lan.open_sessions.refreshing.store(false, Ordering::Release);
+        });
     }
-    let rows = compute_sessions(lan, now).map(Arc::new);
-    if let Ok(rows) = &rows {
-        *cache.rows.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, rows.clone()));
-    }
-    if last.is_some() {
-        cache.refreshing.store(false, Ordering::Release);
-    }
-    rows
+    Ok(rows)
+}
+
+fn refresh_sessions(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
+    let rows = Arc::new(compute_sessions(lan, now)?);
+    *lan.open_sessions
+        .rows
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some((now, rows.clone()));
+    Ok(rows)
 }
 
 fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {

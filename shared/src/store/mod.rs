@@ -45,7 +45,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_docs: 256,
             cache_view_bytes: 8 << 20,
-            sled_cache_bytes: 16 << 20,
+            sled_cache_bytes: 8 << 20,
             compact_after_chunks: 64,
         }
     }

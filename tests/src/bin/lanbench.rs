@@ -299,11 +299,36 @@ async fn run(
             o.pct(99.0),
             o.errors.len()
         );
+        for (k, l) in KINDS.iter().zip(&o.by_kind) {
+            println!(
+                "  {k:<22} {:>10} {:>10.1} {:>10.1}",
+                format!("{} req", l.len()),
+                percentile(l, 50.0),
+                percentile(l, 99.0)
+            );
+        }
         for e in o.errors.iter().take(5) {
             println!("  error: {e}");
         }
     }
     Ok(())
+}
+
+/// Kinds of request, for the latency breakdown.
+const KINDS: [&str; 4] = [
+    "case file (audited)",
+    "open sessions",
+    "marks (written, audited)",
+    "note (written, audited)",
+];
+
+fn kind(method: &str, path: &str) -> usize {
+    match (method, path.ends_with("/notes"), path.ends_with("/marks")) {
+        ("GET", ..) if path.starts_with("/api/cases/") => 0,
+        ("GET", ..) => 1,
+        (_, false, true) => 2,
+        _ => 3,
+    }
 }
 
 /// A logged-in client: its connection and its tokens (a case officer's, an instructor's).
@@ -316,6 +341,8 @@ struct Agent {
 struct Outcome {
     /// Sorted latencies of the requests answered with success, ms.
     lat: Vec<f64>,
+    /// The same, by kind of request (see [`KINDS`]).
+    by_kind: [Vec<f64>; 4],
     errors: Vec<String>,
     elapsed: f64,
 }
@@ -347,6 +374,7 @@ async fn phase(
         tasks.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(i as u64);
             let (mut lat, mut errors) = (Vec::new(), Vec::new());
+            let mut by_kind: [Vec<f64>; 4] = Default::default();
             let mut due = started + every.map_or(Duration::ZERO, |e| e * i as u32 / n);
             let mut k = 0u64;
             while due < deadline {
@@ -358,34 +386,45 @@ async fn phase(
                 k += 1;
                 let (method, path, token, body) = request(&work, &agent.tokens, &mut rng, i, k);
                 match agent.client.send(method, &path, token, &body).await {
-                    Ok((s, _)) if s < 300 => lat.push(due.elapsed().as_secs_f64() * 1_000.0),
+                    Ok((s, _)) if s < 300 => {
+                        let ms = due.elapsed().as_secs_f64() * 1_000.0;
+                        lat.push(ms);
+                        by_kind[kind(method, &path)].push(ms);
+                    }
                     Ok((s, b)) => errors.push(format!("{method} {path}: {s} {b}")),
                     Err(e) => {
                         errors.push(format!("{method} {path}: {e}"));
-                        return (None, lat, errors);
+                        return (None, lat, by_kind, errors);
                     }
                 }
                 if let Some(e) = every {
                     due += e;
                 }
             }
-            (Some(agent), lat, errors)
+            (Some(agent), lat, by_kind, errors)
         }));
     }
     let mut out = Outcome {
         lat: Vec::new(),
+        by_kind: Default::default(),
         errors: Vec::new(),
         elapsed: 0.0,
     };
     let mut agents = Vec::new();
     for t in tasks {
-        let (agent, lat, errors) = t.await?;
+        let (agent, lat, by_kind, errors) = t.await?;
+        for (all, mine) in out.by_kind.iter_mut().zip(by_kind) {
+            all.extend(mine);
+        }
         agents.extend(agent);
         out.lat.extend(lat);
         out.errors.extend(errors);
     }
     out.elapsed = started.elapsed().as_secs_f64();
     out.lat.sort_by(f64::total_cmp);
+    for l in &mut out.by_kind {
+        l.sort_by(f64::total_cmp);
+    }
     anyhow::ensure!(
         !agents.is_empty(),
         "every client lost its connection: {:?}",
