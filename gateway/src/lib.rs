@@ -69,6 +69,7 @@ impl Gateway {
             sync_now: sync_now.clone(),
         };
         let cancel = CancellationToken::new();
+        let utc_offset_minutes = up.policy.utc_offset_minutes;
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
         let lan_addr = match &cfg.lan {
             Some(l) => {
@@ -83,6 +84,7 @@ impl Gateway {
                     sessions: Default::default(),
                     uplink: status.clone(),
                     open_sessions: Default::default(),
+                    utc_offset_minutes,
                 });
                 let (addr, _) = lan::serve_https(
                     l.listen,

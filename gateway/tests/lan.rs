@@ -151,6 +151,7 @@ fn site() -> Site {
         sessions: Sessions::default(),
         uplink,
         open_sessions: Default::default(),
+        utc_offset_minutes: 0,
     });
     Site {
         _dir: dir,

@@ -240,7 +240,7 @@ async fn today(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
         Ok(r) => r,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
-    let (today, _) = today_iso(now_ms());
+    let (today, _) = today_iso(now_ms(), lan.utc_offset_minutes);
     let table = |rows: Vec<&SessionRow>| {
         html! {
             @if rows.is_empty() { p { (t(l, "today.none")) } } @else {

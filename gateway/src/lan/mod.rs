@@ -54,6 +54,8 @@ pub struct Lan {
     /// The sessions open for marking, as last computed: they change with the schedule, not
     /// with marks, so a few seconds' reuse spares reading every register on each request.
     pub open_sessions: OpenSessions,
+    /// The facility's offset from UTC (`link.utc_offset`): "today" is the facility's day.
+    pub utc_offset_minutes: i32,
 }
 
 impl Lan {
@@ -621,9 +623,10 @@ pub struct SessionRow {
     pub title: String,
 }
 
-/// Today (UTC) as `YYYY-MM-DD`, and as a date.
-pub fn today_iso(now: i64) -> (String, time::Date) {
-    let d = time::OffsetDateTime::from_unix_timestamp(now / 1_000)
+/// Today at the facility, `utc_offset_minutes` from UTC, as `YYYY-MM-DD` and as a date.
+pub fn today_iso(now: i64, utc_offset_minutes: i32) -> (String, time::Date) {
+    let local = now.saturating_add(i64::from(utc_offset_minutes) * 60_000);
+    let d = time::OffsetDateTime::from_unix_timestamp(local.div_euclid(1_000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .date();
     (
@@ -675,7 +678,7 @@ fn refresh_sessions(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
 }
 
 fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
-    let (_, today) = today_iso(now);
+    let (_, today) = today_iso(now, lan.utc_offset_minutes);
     let week_ago = today - time::Duration::days(7);
     let months: Vec<String> = [today, week_ago]
         .iter()
@@ -826,4 +829,17 @@ pub fn serve_https(
         }
     });
     Ok((local, task))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_the_facilitys_day() {
+        // 2026-11-23 20:30 UTC is already the 24th in Bangkok, still the 23rd in Windhoek.
+        let now = 1_795_392_000_000 + 20 * 3_600_000 + 30 * 60_000;
+        assert_eq!(super::today_iso(now, 0).0, "2026-11-23");
+        assert_eq!(super::today_iso(now, 7 * 60).0, "2026-11-24");
+        assert_eq!(super::today_iso(now, 2 * 60).0, "2026-11-23");
+        assert_eq!(super::today_iso(now, -(21 * 60)).0, "2026-11-22");
+    }
 }
