@@ -18,7 +18,7 @@ use pathway_shared::model::{
 use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 
-use super::auth::{LoginError, Staff};
+use super::auth::Staff;
 use super::messages::{Lang, t, tf};
 use super::{
     ApiError, Lan, NoteInput, SessionRow, blocking, blocking_durable, sessions_near, today_iso,
@@ -153,34 +153,10 @@ struct LoginForm {
 
 async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Response {
     let l = Lang::from_code(&f.lang);
-    let lan2 = lan.clone();
-    let _turn = super::auth::CHECKS.acquire().await.ok();
-    let result = blocking(move || {
-        let now = now_ms();
-        match lan2
-            .sessions
-            .login(&lan2.store, &lan2.facility, &f.username, &f.password, now)
-        {
-            Ok((token, _)) => {
-                lan2.audit.record(&f.username, "login", &f.username, now)?;
-                Ok(Some(token))
-            }
-            Err(LoginError::Store(e)) => Err(e.into()),
-            Err(_) => {
-                lan2.audit
-                    .record(&f.username, "login_failed", &f.username, now)?;
-                Ok(None)
-            }
-        }
-    })
-    .await;
-    match result {
-        Ok(Some(token)) => (
+    match super::log_in(lan.clone(), f.username, f.password).await {
+        Ok((token, _)) => (
             AppendHeaders([
-                (
-                    header::SET_COOKIE,
-                    format!("pathway_session={token}; HttpOnly; Secure; SameSite=Strict; Path=/"),
-                ),
+                (header::SET_COOKIE, super::session_cookie(&token)),
                 (
                     header::SET_COOKIE,
                     format!("{LANG_COOKIE}={}; SameSite=Strict; Path=/", l.code()),
@@ -189,7 +165,15 @@ async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Re
             Redirect::to("/today"),
         )
             .into_response(),
-        Ok(None) => (StatusCode::UNAUTHORIZED, login_page_html(&lan, l, true)).into_response(),
+        // Throttled or not, the page says only that the log-in failed.
+        Err(e)
+            if matches!(
+                e.status,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ) =>
+        {
+            (StatusCode::UNAUTHORIZED, login_page_html(&lan, l, true)).into_response()
+        }
         Err(e) => fail(&lan, l, None, e),
     }
 }

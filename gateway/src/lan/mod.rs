@@ -236,30 +236,29 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(
-    State(lan): State<Arc<Lan>>,
-    body: Result<Json<LoginBody>, JsonRejection>,
-) -> ApiResult<Response> {
-    let Json(body) = body?;
+/// Checks a staff member's password and opens a session, auditing the log-in or the failure.
+/// Checks take turns (see [`auth::CHECKS`]). Wrong credentials are a 401, a locked username a
+/// 429.
+pub async fn log_in(
+    lan: Arc<Lan>,
+    username: String,
+    password: String,
+) -> ApiResult<(String, Staff)> {
     let _turn = auth::CHECKS.acquire().await.ok();
-    let (token, staff) = blocking(move || {
+    blocking(move || {
         let now = now_ms();
-        match lan.sessions.login(
-            &lan.store,
-            &lan.facility,
-            &body.username,
-            &body.password,
-            now,
-        ) {
+        match lan
+            .sessions
+            .login(&lan.store, &lan.facility, &username, &password, now)
+        {
             Ok(ok) => {
-                lan.audit
-                    .record(&body.username, "login", &body.username, now)?;
+                lan.audit.record(&username, "login", &username, now)?;
                 Ok(ok)
             }
             Err(LoginError::Store(e)) => Err(e.into()),
             Err(e) => {
                 lan.audit
-                    .record(&body.username, "login_failed", &body.username, now)?;
+                    .record(&username, "login_failed", &username, now)?;
                 let status = if matches!(e, LoginError::Throttled { .. }) {
                     StatusCode::TOO_MANY_REQUESTS
                 } else {
@@ -269,10 +268,22 @@ async fn login(
             }
         }
     })
-    .await?;
-    let cookie = format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/");
+    .await
+}
+
+/// The `Set-Cookie` value that carries a session token.
+pub fn session_cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/")
+}
+
+async fn login(
+    State(lan): State<Arc<Lan>>,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body?;
+    let (token, staff) = log_in(lan, body.username, body.password).await?;
     Ok((
-        [(header::SET_COOKIE, cookie)],
+        [(header::SET_COOKIE, session_cookie(&token))],
         Json(json!({ "token": token, "staff": staff })),
     )
         .into_response())
