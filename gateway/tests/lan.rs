@@ -403,6 +403,63 @@ async fn a_session_marked_twice_has_one_mark_per_person() {
     );
 }
 
+/// The open sessions are kept between refreshes; a schedule change from the hub still shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_sessions_follow_the_schedule_from_the_hub() {
+    let site = site();
+    // 2026-11-24 12:00 UTC: the session of the 23rd is open for marking.
+    let mut now = 1_795_521_600_000;
+    let shown = |rows: &[lan::SessionRow]| -> Vec<(String, String)> {
+        let rows = rows.iter().map(|r| (r.session.clone(), r.title.clone()));
+        rows.collect()
+    };
+    let first = lan::sessions_near(&site.lan, now).unwrap();
+    assert_eq!(shown(&first), [("s1".to_owned(), "LIT-1 · ".to_owned())]);
+    let teacher = login(&site, "teacher").await;
+    let marks = json!({"marks": [{"person": "P1", "outcome": "attended"}]});
+    let path = "/api/registers/run-1/2026-11/sessions/s1/marks";
+    let (s, v) = call(&site, "POST", path, Some(&teacher), Some(marks.to_string())).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // The hub cancels s1 and schedules s2 for the 24th, from its own copy of the register.
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Store::open(hub_dir.path(), StoreOptions::default()).unwrap();
+    let id = register_id(FAC, "run-1", "2026-11");
+    let meta = site.store.meta(&id).unwrap().unwrap();
+    let all = site.store.changes_since(&id, &[]).unwrap().unwrap();
+    hub.apply_changes(&id, &meta, all).unwrap();
+    let gateway_heads = site.store.read(&id, |d, _| d.get_heads()).unwrap().unwrap();
+    hub.update(&id, 5, |r: &mut AttendanceRegister| {
+        r.sessions.get_mut("s1").unwrap().cancelled = true;
+        let s2 = RegisterSession {
+            date: "2026-11-24".into(),
+            start_time: "09:00".into(),
+            ..Default::default()
+        };
+        r.sessions.insert("s2".into(), s2);
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let news = hub.changes_since(&id, &gateway_heads).unwrap().unwrap();
+    site.store.apply_changes(&id, &meta, news).unwrap();
+
+    // A refresh runs on a thread of its own once the rows are 5 s old.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        now += 6_000;
+        let rows = lan::sessions_near(&site.lan, now).unwrap();
+        if shown(&rows) == [("s2".to_owned(), "LIT-1 · ".to_owned())] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still shown: {:?}",
+            shown(&rows)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failed_logins_are_throttled_and_audited() {
     let site = site();

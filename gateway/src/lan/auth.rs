@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::lock;
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use pathway_shared::model::{Millis, Role, StaffAccount, Visibility, staff_id};
 use pathway_shared::store::{Store, StoreError};
@@ -70,10 +71,6 @@ struct Failures {
 pub struct Sessions {
     live: Mutex<HashMap<String, Live>>,
     failures: Mutex<HashMap<String, Failures>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A hash to check against when the account does not exist, so that the answer takes as long.

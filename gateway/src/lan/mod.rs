@@ -19,7 +19,8 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use automerge::ROOT;
@@ -201,6 +202,11 @@ fn token(headers: &HeaderMap) -> Option<String> {
                 .strip_prefix(&format!("{COOKIE}="))
                 .map(str::to_owned)
         })
+}
+
+/// Locks `m`; a panic elsewhere while it was held leaves its value as it was.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The staff member behind a request.
@@ -654,23 +660,38 @@ const OPEN_SESSIONS_TTL: Millis = 5_000;
 pub struct OpenSessions {
     rows: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
     refreshing: std::sync::atomic::AtomicBool,
+    read: Mutex<Option<SessionSources>>,
+}
+
+/// What the last refresh read of registers and runs. The list shows what the hub schedules
+/// (a register's sessions, a run's programme and place); nothing staff do on the LAN changes
+/// those, and marks, which are written here all day, leave them as they are. So a refresh reads
+/// again only registers it has not read, or everything once changes have come from the hub.
+/// Loading a register (a month of marks) costs milliseconds and registers fall out of the
+/// store's cache: reading all of them every few seconds took ~70 ms of CPU each time.
+struct SessionSources {
+    /// [`Store::changes_from_peers`] when they were read.
+    from_peers: u64,
+    /// Each register read; `None` if it lacks a field shown.
+    registers: HashMap<DocId, Option<RegisterSessions>>,
+    /// A run's title for the console: programme and place.
+    titles: HashMap<DocId, String>,
 }
 
 /// Sessions of the last seven days and today, newest first: what may still be marked. Once
 /// they are older than [`OPEN_SESSIONS_TTL`], a thread of its own computes them anew while
-/// requests are served the last rows: a refresh reads every register of the month, and would
-/// otherwise hold one of the store's few threads while requests queue behind it.
+/// requests are served the last rows, so no request waits for a refresh.
 pub fn sessions_near(lan: &Arc<Lan>, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
     use std::sync::atomic::Ordering;
     let cache = &lan.open_sessions;
-    let last = cache.rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let last = lock(&cache.rows).clone();
     let Some((at, rows)) = last else {
         return refresh_sessions(lan, now);
     };
     if now - at >= OPEN_SESSIONS_TTL && !cache.refreshing.swap(true, Ordering::AcqRel) {
         let lan = lan.clone();
         std::thread::spawn(move || {
-            if let Err(e) = refresh_sessions(&lan, now_ms()) {
+            if let Err(e) = refresh_sessions(&lan, now) {
                 tracing::warn!(error = ?e, "open sessions not refreshed; the last ones stay");
             }
             lan.open_sessions.refreshing.store(false, Ordering::Release);
@@ -680,61 +701,64 @@ pub fn sessions_near(lan: &Arc<Lan>, now: Millis) -> ApiResult<Arc<Vec<SessionRo
 }
 
 fn refresh_sessions(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
-    let rows = Arc::new(compute_sessions(lan, now)?);
-    *lan.open_sessions
-        .rows
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some((now, rows.clone()));
+    let mut read = lock(&lan.open_sessions.read);
+    let t0 = std::time::Instant::now();
+    let rows = Arc::new(compute_sessions(lan, now, &mut read)?);
+    eprintln!("REFRESH {} {:?}", rows.len(), t0.elapsed());
+    *lock(&lan.open_sessions.rows) = Some((now, rows.clone()));
     Ok(rows)
 }
 
-fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
+fn compute_sessions(
+    lan: &Lan,
+    now: Millis,
+    read: &mut Option<SessionSources>,
+) -> ApiResult<Vec<SessionRow>> {
+    let from_peers = lan.store.changes_from_peers();
+    let read = match read {
+        Some(r) if r.from_peers == from_peers => r,
+        // Read before the documents: a change arriving meanwhile is read again next time.
+        _ => read.insert(SessionSources {
+            from_peers,
+            registers: HashMap::new(),
+            titles: HashMap::new(),
+        }),
+    };
     let (_, today) = today_iso(now, lan.utc_offset_minutes);
     let week_ago = today - time::Duration::days(7);
     let months: Vec<String> = [today, week_ago]
         .iter()
         .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
         .collect();
-    let mut rows = Vec::new();
     let registers = lan.store.list(
         &format!("facility:{}", lan.facility),
         Kind::AttendanceRegister,
     )?;
+    read.registers.retain(|id, _| registers.contains(id));
+    let mut rows = Vec::new();
     for id in registers {
         if !months.iter().any(|m| id.as_str().ends_with(m.as_str())) {
             continue;
         }
-        // Only the fields shown: a register holds a month of marks.
-        let field = |id: &DocId, name: &'static str| -> ApiResult<Option<String>> {
-            Ok(lan
-                .store
-                .read(id, |d, _| {
-                    hydrate_prop::<_, String, _, _>(d, &ROOT, name).ok()
-                })?
-                .flatten())
+        let register = match read.registers.entry(id) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let fields = read_register_sessions(&lan.store, v.key())?;
+                v.insert(fields)
+            }
         };
-        let Some(sessions) = lan
-            .store
-            .read(&id, |d, _| {
-                hydrate_prop::<_, BTreeMap<String, RegisterSession>, _, _>(d, &ROOT, "sessions")
-                    .ok()
-            })?
-            .flatten()
-        else {
+        let Some((run, month, sessions)) = register else {
             continue;
         };
-        let (Some(run), Some(month)) = (field(&id, "run_id")?, field(&id, "month")?) else {
-            continue;
+        let run_doc = run_id(&lan.facility, run);
+        let title = match read.titles.entry(run_doc) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let title = run_title(&lan.store, v.key())?.unwrap_or_else(|| run.clone());
+                v.insert(title)
+            }
         };
-        let run_doc = run_id(&lan.facility, &run);
-        let title = match (
-            field(&run_doc, "programme_code")?,
-            field(&run_doc, "place")?,
-        ) {
-            (Some(code), Some(place)) => format!("{code} · {place}"),
-            _ => run.clone(),
-        };
-        for (sid, s) in sessions {
+        for (sid, s) in sessions.iter() {
             let Ok(d) = pathway_shared::model::parse_date(&s.date) else {
                 continue;
             };
@@ -742,9 +766,9 @@ fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
                 rows.push(SessionRow {
                     run: run.clone(),
                     month: month.clone(),
-                    session: sid,
+                    session: sid.clone(),
                     time: format!("{}–{}", s.start_time, s.end_time),
-                    date: s.date,
+                    date: s.date.clone(),
                     title: title.clone(),
                 });
             }
@@ -752,6 +776,34 @@ fn compute_sessions(lan: &Lan, now: Millis) -> ApiResult<Vec<SessionRow>> {
     }
     rows.sort_by(|a, b| (&b.date, &b.time).cmp(&(&a.date, &a.time)));
     Ok(rows)
+}
+
+/// A register's run id, month and sessions, without its marks.
+type RegisterSessions = (String, String, BTreeMap<String, RegisterSession>);
+
+fn read_register_sessions(
+    store: &Store,
+    id: &DocId,
+) -> Result<Option<RegisterSessions>, StoreError> {
+    Ok(store
+        .read(id, |d, _| {
+            let run = hydrate_prop::<_, String, _, _>(d, &ROOT, "run_id").ok()?;
+            let month = hydrate_prop::<_, String, _, _>(d, &ROOT, "month").ok()?;
+            let sessions = hydrate_prop(d, &ROOT, "sessions").ok()?;
+            Some((run, month, sessions))
+        })?
+        .flatten())
+}
+
+/// "Programme · place" for a run, if the run is here.
+fn run_title(store: &Store, run: &DocId) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .read(run, |d, _| {
+            let code = hydrate_prop::<_, String, _, _>(d, &ROOT, "programme_code").ok()?;
+            let place = hydrate_prop::<_, String, _, _>(d, &ROOT, "place").ok()?;
+            Some(format!("{code} · {place}"))
+        })?
+        .flatten())
 }
 
 async fn open_sessions(

@@ -36,7 +36,9 @@ pub struct StoreOptions {
     pub cache_view_bytes: usize,
     /// sled's page cache, in bytes.
     pub sled_cache_bytes: u64,
-    /// A document with this many chunks since its snapshot is compacted by the next write.
+    /// A document is compacted by the next write once it has this many chunks since its
+    /// snapshot, and they add up to at least the snapshot's size (so a large document, such
+    /// as an audit block, is not rewritten whole every few appends).
     pub compact_after_chunks: usize,
 }
 
@@ -219,6 +221,23 @@ struct Loaded {
     meta: DocMeta,
     /// Chunks stored since the snapshot.
     chunks: usize,
+    /// Their bytes.
+    chunk_bytes: usize,
+    /// Bytes of the snapshot.
+    snapshot_bytes: usize,
+}
+
+impl Loaded {
+    /// A document with nothing stored yet.
+    fn new(doc: Automerge, meta: DocMeta) -> Loaded {
+        Loaded {
+            doc,
+            meta,
+            chunks: 0,
+            chunk_bytes: 0,
+            snapshot_bytes: 0,
+        }
+    }
 }
 
 /// A cache slot. `None` until loaded; the slot's mutex serialises all access to one document,
@@ -294,6 +313,8 @@ struct Inner {
     /// Held while a batch is built from the next seqs and applied, so feed order is sled order.
     next_seq: Mutex<u64>,
     commit: GroupCommit,
+    /// Changes stored from peers since the store was opened.
+    from_peers: std::sync::atomic::AtomicU64,
 }
 
 /// A handle to a node's store. Cheap to clone; all clones share one database and cache.
@@ -354,6 +375,7 @@ impl Store {
             options,
             next_seq: Mutex::new(next_seq),
             commit: GroupCommit::new(next_seq - 1),
+            from_peers: Default::default(),
         });
         Ok(Store { inner })
     }
@@ -440,15 +462,18 @@ impl Store {
         };
         let meta: DocMeta =
             postcard::from_bytes(&meta).map_err(|e| self.corrupt(doc, format!("metadata: {e}")))?;
-        let mut am = match db.get(keys::snapshot(doc)).map_err(|e| self.io(e))? {
+        let snapshot = db.get(keys::snapshot(doc)).map_err(|e| self.io(e))?;
+        let mut am = match &snapshot {
             Some(snap) => {
-                Automerge::load(&snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?
+                Automerge::load(snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?
             }
             None => Automerge::new(),
         };
         let mut changes = Vec::new();
+        let mut chunk_bytes = 0;
         for kv in db.scan_prefix(keys::chunk_prefix(doc)) {
             let (k, v) = kv.map_err(|e| self.io(e))?;
+            chunk_bytes += v.len();
             let change = Change::from_bytes(v.to_vec()).map_err(|e| {
                 let seq = k
                     .len()
@@ -472,6 +497,8 @@ impl Store {
             doc: am,
             meta,
             chunks,
+            chunk_bytes,
+            snapshot_bytes: snapshot.map_or(0, |s| s.len()),
         }))
     }
 
@@ -517,6 +544,7 @@ impl Store {
         let ticket = self.inner.commit.written(last.unwrap_or(0));
         drop(next);
         loaded.chunks += changes.len();
+        loaded.chunk_bytes += changes.iter().map(|c| c.raw_bytes().len()).sum::<usize>();
         self.compact_if_due(id, loaded);
         Ok((last, ticket))
     }
@@ -596,14 +624,13 @@ impl Store {
         let mut doc = Automerge::new().with_actor(genesis_actor());
         reconcile_into(&mut doc, id, &T::default(), 0)?;
         doc.set_actor(self.inner.actor.clone());
-        Ok(Loaded {
+        Ok(Loaded::new(
             doc,
-            meta: DocMeta {
+            DocMeta {
                 kind: T::KIND,
                 scope,
             },
-            chunks: 0,
-        })
+        ))
     }
 
     /// Changes a document through an [`Editor`], which reads and writes typed values at paths
@@ -809,11 +836,10 @@ impl Store {
             let is_new = slot.is_none();
             let loaded = match slot {
                 Some(l) => l,
-                None => slot.insert(Loaded {
-                    doc: Automerge::new().with_actor(self.inner.actor.clone()),
-                    meta: meta.clone(),
-                    chunks: 0,
-                }),
+                None => slot.insert(Loaded::new(
+                    Automerge::new().with_actor(self.inner.actor.clone()),
+                    meta.clone(),
+                )),
             };
             let before = loaded.doc.get_heads();
             let result = loaded
@@ -834,6 +860,9 @@ impl Store {
                 });
             match result {
                 Ok((stored, ticket)) => {
+                    self.inner
+                        .from_peers
+                        .fetch_add(stored as u64, std::sync::atomic::Ordering::Release);
                     let applied = Applied {
                         stored,
                         missing: loaded.doc.get_missing_deps(&[]),
@@ -931,6 +960,15 @@ impl Store {
             Ok(self.inner.commit.written(0))
         })??;
         self.wait(ticket)
+    }
+
+    /// Changes stored from peers since the store was opened: a reader that keeps what it
+    /// derived from documents only this node writes to in known ways can tell whether
+    /// anything else changed them. Counted once the changes are readable.
+    pub fn changes_from_peers(&self) -> u64 {
+        self.inner
+            .from_peers
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Feed entries after `after`, up to `limit` of them, that are durable.
@@ -1096,12 +1134,16 @@ impl Store {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
-        batch.insert(keys::snapshot(id), loaded.doc.save_nocompress());
+        let snapshot = loaded.doc.save_nocompress();
+        let snapshot_bytes = snapshot.len();
+        batch.insert(keys::snapshot(id), snapshot);
         for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
             batch.remove(kv.map_err(|e| self.io(e))?.0);
         }
         self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
         loaded.chunks = 0;
+        loaded.chunk_bytes = 0;
+        loaded.snapshot_bytes = snapshot_bytes;
         tracing::debug!(doc = %id, "compacted");
         Ok(())
     }
@@ -1111,6 +1153,7 @@ impl Store {
     /// own keeps the database open after the last handle is dropped.
     fn compact_if_due(&self, id: &DocId, loaded: &mut Loaded) {
         if loaded.chunks >= self.inner.options.compact_after_chunks
+            && loaded.chunk_bytes >= loaded.snapshot_bytes
             && let Err(e) = self.compact_loaded(id, loaded)
         {
             tracing::warn!(doc = %id, error = %e, "compaction failed; the document stays readable from its chunks");

@@ -230,6 +230,69 @@ fn compaction_keeps_content_and_history() {
 }
 
 #[test]
+fn a_large_document_is_compacted_once_its_chunks_add_up_to_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = case_id("P1");
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            compact_after_chunks: 4,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut big = case("P1", "WHK");
+    big.notes = (0..200)
+        .map(|i| {
+            let note = CaseNote {
+                text: format!("an earlier note, number {i}, long enough to take some room"),
+                at: i,
+                ..Default::default()
+            };
+            (format!("old{i}"), note)
+        })
+        .collect();
+    store.put(&big, 1).unwrap();
+    store.compact(&id).unwrap();
+    let snapshot = store.inner.db.get(keys::snapshot(&id)).unwrap().unwrap();
+    let stored = || -> Vec<usize> {
+        let kvs = store.inner.db.scan_prefix(keys::chunk_prefix(&id));
+        kvs.map(|kv| kv.unwrap().1.len()).collect()
+    };
+    // Small appends are not compacted at 4 chunks, as a small document would be, but on the
+    // append that brings the chunks up to the snapshot's size.
+    let mut i = 0;
+    loop {
+        let before = stored();
+        i += 1;
+        store
+            .update(&id, 1_000 + i, |c: &mut CaseFile| {
+                c.notes.insert(format!("n{i}"), CaseNote::default());
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let after = stored();
+        if after.is_empty() {
+            let largest = before.iter().max().copied().unwrap_or_default();
+            assert!(
+                before.iter().sum::<usize>() + largest >= snapshot.len(),
+                "compacted after {i} appends, with {} of {} bytes",
+                before.iter().sum::<usize>(),
+                snapshot.len()
+            );
+            break;
+        }
+        assert_eq!(after.len(), i as usize);
+        assert!(after.iter().sum::<usize>() < snapshot.len());
+    }
+    assert!(i > 4 * 4, "only {i} appends");
+    assert_eq!(
+        store.get::<CaseFile>(&id).unwrap().unwrap().notes.len(),
+        200 + i as usize
+    );
+}
+
+#[test]
 fn the_cache_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
