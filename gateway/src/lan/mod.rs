@@ -702,9 +702,7 @@ pub fn sessions_near(lan: &Arc<Lan>, now: Millis) -> ApiResult<Arc<Vec<SessionRo
 
 fn refresh_sessions(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
     let mut read = lock(&lan.open_sessions.read);
-    let t0 = std::time::Instant::now();
     let rows = Arc::new(compute_sessions(lan, now, &mut read)?);
-    eprintln!("REFRESH {} {:?}", rows.len(), t0.elapsed());
     *lock(&lan.open_sessions.rows) = Some((now, rows.clone()));
     Ok(rows)
 }

@@ -30,7 +30,10 @@ use commit::GroupCommit;
 /// Tuning for a store. `Default` suits a gateway appliance.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Documents kept loaded in memory. A loaded case file costs tens of KiB.
+    /// Documents kept loaded in memory. A loaded case file costs tens of KiB; lanbench's RSS
+    /// grows ~25 KiB per slot. Registers written all day must not fall out behind case files
+    /// loaded once for a note: with 256 slots they did, and reloading a month's register
+    /// (2–4 ms) was a sixth of the CPU under load.
     pub cache_docs: usize,
     /// Typed values kept for reads, in bytes (as JSON, near their size in memory).
     pub cache_view_bytes: usize,
@@ -45,7 +48,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            cache_docs: 256,
+            cache_docs: 512,
             cache_view_bytes: 8 << 20,
             sled_cache_bytes: 8 << 20,
             compact_after_chunks: 64,
@@ -238,6 +241,17 @@ impl Loaded {
             snapshot_bytes: 0,
         }
     }
+}
+
+/// Chunk bytes past which a document is compacted when it is loaded (see
+/// [`Store::compact_if_due`]).
+const LOAD_COMPACT_BYTES: usize = 8 << 10;
+
+/// What a document was just loaded or written for.
+#[derive(Clone, Copy)]
+enum After {
+    Load,
+    Write,
 }
 
 /// A cache slot. `None` until loaded; the slot's mutex serialises all access to one document,
@@ -449,7 +463,7 @@ impl Store {
         if guard.is_none() {
             *guard = self.load(doc)?;
             if let Some(loaded) = guard.as_mut() {
-                self.compact_if_due(doc, loaded);
+                self.compact_if_due(doc, loaded, After::Load);
             }
         }
         Ok(f(&mut guard))
@@ -545,7 +559,7 @@ impl Store {
         drop(next);
         loaded.chunks += changes.len();
         loaded.chunk_bytes += changes.iter().map(|c| c.raw_bytes().len()).sum::<usize>();
-        self.compact_if_due(id, loaded);
+        self.compact_if_due(id, loaded, After::Write);
         Ok((last, ticket))
     }
 
@@ -1148,14 +1162,26 @@ impl Store {
         Ok(())
     }
 
-    /// Folds a loaded document's chunks into a snapshot once there are enough of them. Done
-    /// on the writer's thread, amortised over `compact_after_chunks` writes: no thread of its
+    /// Folds a loaded document's chunks into a snapshot once they cost more than it would.
+    /// After a write: once there are `compact_after_chunks` of them and they add up to the
+    /// snapshot's size, so a large document (an audit block) is not rewritten whole every few
+    /// appends. After a load: once they hold [`LOAD_COMPACT_BYTES`] and an eighth of the
+    /// snapshot's size, since applying changes costs many times what loading a snapshot of
+    /// them does (a month's register from 26 chunks: ~3 ms), and a document that fell out of
+    /// the cache is likely to be loaded again. Done on the caller's thread: no thread of its
     /// own keeps the database open after the last handle is dropped.
-    fn compact_if_due(&self, id: &DocId, loaded: &mut Loaded) {
-        if loaded.chunks >= self.inner.options.compact_after_chunks
-            && loaded.chunk_bytes >= loaded.snapshot_bytes
-            && let Err(e) = self.compact_loaded(id, loaded)
-        {
+    fn compact_if_due(&self, id: &DocId, loaded: &mut Loaded, after: After) {
+        let due = match after {
+            After::Write => {
+                loaded.chunks >= self.inner.options.compact_after_chunks
+                    && loaded.chunk_bytes >= loaded.snapshot_bytes
+            }
+            After::Load => {
+                loaded.chunk_bytes >= LOAD_COMPACT_BYTES
+                    && loaded.chunk_bytes * 8 >= loaded.snapshot_bytes
+            }
+        };
+        if due && let Err(e) = self.compact_loaded(id, loaded) {
             tracing::warn!(doc = %id, error = %e, "compaction failed; the document stays readable from its chunks");
         }
     }

@@ -293,6 +293,51 @@ fn a_large_document_is_compacted_once_its_chunks_add_up_to_its_size() {
 }
 
 #[test]
+fn a_document_loaded_from_many_chunks_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = case_id("P1");
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            compact_after_chunks: 1_000,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    store.put(&case("P1", "WHK"), 1).unwrap();
+    let chunks = || store.inner.db.scan_prefix(keys::chunk_prefix(&id)).count();
+    let mut i = 0;
+    // Small chunks are cheap to apply: a load leaves them be.
+    let mut note = |store: &Store, text: String| {
+        i += 1;
+        store
+            .update(&id, i, |c: &mut CaseFile| {
+                let note = CaseNote {
+                    text,
+                    ..Default::default()
+                };
+                c.notes.insert(format!("n{i}"), note);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+    };
+    note(&store, "short".into());
+    let before = chunks();
+    store.unload(&id);
+    assert!(store.read(&id, |_, _| ()).unwrap().is_some());
+    assert_eq!(chunks(), before);
+    // Past 8 KiB of chunks, the load folds them into a snapshot.
+    for _ in 0..20 {
+        note(&store, "a long note ".repeat(40));
+    }
+    assert_eq!(chunks(), before + 20);
+    store.unload(&id);
+    assert_eq!(store.get::<CaseFile>(&id).unwrap().unwrap().notes.len(), 21);
+    assert_eq!(chunks(), 0);
+    assert!(store.inner.db.get(keys::snapshot(&id)).unwrap().is_some());
+}
+
+#[test]
 fn the_cache_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
