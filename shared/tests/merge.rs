@@ -120,12 +120,19 @@ fn two_marks_for_one_session_and_person_end_as_one_mark() {
     let merged: AttendanceRegister = p.merge(
         &reg.doc_id(),
         |r: &mut AttendanceRegister| {
-            r.mark("s1", "P7", MarkOutcome::Attended, "officer.a", now)
+            r.mark("s1", "P7", MarkOutcome::Attended, "officer.a", now, 0)
                 .unwrap()
         },
         |r: &mut AttendanceRegister| {
-            r.mark("s1", "P7", MarkOutcome::AbsentExcused, "teacher.b", now + 1)
-                .unwrap()
+            r.mark(
+                "s1",
+                "P7",
+                MarkOutcome::AbsentExcused,
+                "teacher.b",
+                now + 1,
+                0,
+            )
+            .unwrap()
         },
     );
     assert_eq!(merged.marks.len(), 1);
@@ -139,8 +146,14 @@ fn two_marks_for_one_session_and_person_end_as_one_mark() {
     // Marks for other people at the same session both survive.
     let merged: AttendanceRegister = p.merge(
         &reg.doc_id(),
-        |r: &mut AttendanceRegister| r.mark("s1", "P8", MarkOutcome::Attended, "a", now).unwrap(),
-        |r: &mut AttendanceRegister| r.mark("s1", "P9", MarkOutcome::Refused, "b", now).unwrap(),
+        |r: &mut AttendanceRegister| {
+            r.mark("s1", "P8", MarkOutcome::Attended, "a", now, 0)
+                .unwrap()
+        },
+        |r: &mut AttendanceRegister| {
+            r.mark("s1", "P9", MarkOutcome::Refused, "b", now, 0)
+                .unwrap()
+        },
     );
     assert_eq!(merged.marks.len(), 3);
     assert!(merged.marks.values().all(|m| !m.late));
@@ -156,6 +169,7 @@ fn a_mark_after_the_edit_window_is_kept_and_flagged() {
         MarkOutcome::Attended,
         "a",
         session_day + 7 * DAY,
+        0,
     )
     .unwrap();
     assert!(!reg.marks["s1/P7"].late);
@@ -165,15 +179,70 @@ fn a_mark_after_the_edit_window_is_kept_and_flagged() {
         MarkOutcome::AbsentUnexcused,
         "a",
         session_day + 9 * DAY,
+        0,
     )
     .unwrap();
     let m = &reg.marks["s1/P7"];
     assert!(m.late);
     assert_eq!(m.outcome, MarkOutcome::AbsentUnexcused);
     assert_eq!(
-        reg.mark("s9", "P7", MarkOutcome::Attended, "a", session_day),
+        reg.mark("s9", "P7", MarkOutcome::Attended, "a", session_day, 0),
         Err(MarkError::UnknownSession("s9".into()))
     );
+}
+
+#[test]
+fn the_edit_window_closes_at_midnight_at_the_facility() {
+    let mut reg = register();
+    // s1 is on 2026-11-20. Its window closes 7 days after that day ends: at midnight between
+    // the 27th and 28th, which in Bangkok (+07:00) is 17:00 UTC on the 27th.
+    let closes_utc = ms("2026-11-20") + 8 * DAY;
+    let bangkok = 7 * 60;
+    let hour = 3_600_000;
+    reg.mark(
+        "s1",
+        "P1",
+        MarkOutcome::Attended,
+        "a",
+        closes_utc - 8 * hour,
+        bangkok,
+    )
+    .unwrap();
+    assert!(!reg.marks["s1/P1"].late, "16:00 UTC is 23:00 in Bangkok");
+    reg.mark(
+        "s1",
+        "P2",
+        MarkOutcome::Attended,
+        "a",
+        closes_utc - 6 * hour,
+        bangkok,
+    )
+    .unwrap();
+    assert!(
+        reg.marks["s1/P2"].late,
+        "18:00 UTC is 01:00 next day in Bangkok"
+    );
+    // Windhoek (+02:00) and UTC are still inside the window at 18:00 UTC.
+    reg.mark(
+        "s1",
+        "P3",
+        MarkOutcome::Attended,
+        "a",
+        closes_utc - 6 * hour,
+        120,
+    )
+    .unwrap();
+    assert!(!reg.marks["s1/P3"].late);
+    reg.mark(
+        "s1",
+        "P4",
+        MarkOutcome::Attended,
+        "a",
+        closes_utc - 6 * hour,
+        0,
+    )
+    .unwrap();
+    assert!(!reg.marks["s1/P4"].late);
 }
 
 #[test]

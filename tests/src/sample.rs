@@ -600,6 +600,7 @@ impl SampleFacility {
                         outcome,
                         &run.instructor,
                         marked_at,
+                        0,
                     );
                     marks += 1;
                 }

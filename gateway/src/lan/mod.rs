@@ -524,6 +524,7 @@ pub fn write_marks(
     let now = now_ms();
     let id = register_id(&lan.facility, run, month);
     let by = who.username.clone();
+    let offset = lan.utc_offset_minutes;
     // Path edits: a register holds a month of marks, and only this session's change.
     // A missing register is a 404 naming it (from the store's NotFound).
     let late =
@@ -536,7 +537,7 @@ pub fn write_marks(
             };
             let mut late = 0;
             for (person, o) in &marks {
-                let mark = Mark::new(session, &s, person, *o, &by, now)
+                let mark = Mark::new(session, &s, person, *o, &by, now, offset)
                     .map_err(|err| ApiError::new(StatusCode::CONFLICT, err.to_string()))?;
                 late += usize::from(mark.late);
                 e.put(

@@ -148,7 +148,8 @@ pub struct Mark {
 
 impl Mark {
     /// A mark for a person at `session`, flagged `late` when written more than
-    /// [`AttendanceRegister::EDIT_WINDOW_DAYS`] after the session's day.
+    /// [`AttendanceRegister::EDIT_WINDOW_DAYS`] after the session's day, which ends at midnight
+    /// at the facility, `utc_offset_minutes` from UTC.
     pub fn new(
         session_id: &str,
         session: &RegisterSession,
@@ -156,12 +157,14 @@ impl Mark {
         outcome: MarkOutcome,
         by: &str,
         now: Millis,
+        utc_offset_minutes: i32,
     ) -> Result<Mark, MarkError> {
         let day = parse_date(&session.date).map_err(|_| MarkError::BadDate {
             session: session_id.to_owned(),
             date: session.date.clone(),
         })?;
-        let day_end_ms = (day.midnight().assume_utc().unix_timestamp() + 86_400) * 1000;
+        let day_end_utc = day.midnight().assume_utc().unix_timestamp() + 86_400;
+        let day_end_ms = (day_end_utc - i64::from(utc_offset_minutes) * 60) * 1000;
         Ok(Mark {
             session_id: session_id.to_owned(),
             person_id: person_id.to_owned(),
@@ -207,7 +210,8 @@ impl AttendanceRegister {
     }
 
     /// Records `outcome` for a person at a session, replacing any earlier mark. A mark written
-    /// more than [`Self::EDIT_WINDOW_DAYS`] after the session's day is kept and flagged `late`.
+    /// more than [`Self::EDIT_WINDOW_DAYS`] after the session's day (at the facility,
+    /// `utc_offset_minutes` from UTC) is kept and flagged `late`.
     pub fn mark(
         &mut self,
         session_id: &str,
@@ -215,12 +219,21 @@ impl AttendanceRegister {
         outcome: MarkOutcome,
         by: &str,
         now: Millis,
+        utc_offset_minutes: i32,
     ) -> Result<(), MarkError> {
         let session = self
             .sessions
             .get(session_id)
             .ok_or_else(|| MarkError::UnknownSession(session_id.to_owned()))?;
-        let mark = Mark::new(session_id, session, person_id, outcome, by, now)?;
+        let mark = Mark::new(
+            session_id,
+            session,
+            person_id,
+            outcome,
+            by,
+            now,
+            utc_offset_minutes,
+        )?;
         self.marks
             .insert(Self::mark_key(session_id, person_id), mark);
         Ok(())
