@@ -10,6 +10,8 @@ use pathway_shared::model::{
 };
 use pathway_shared::store::{Pending, Store, StoreError};
 
+use crate::lock;
+
 /// Why the log cannot be trusted or written.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -78,7 +80,7 @@ impl Audit {
         now: Millis,
     ) -> Result<Pending, StoreError> {
         Ok({
-            let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tail = lock(&self.tail);
             let mut entry = AuditEntry {
                 seq: tail.seq + 1,
                 at: now,

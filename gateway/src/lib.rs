@@ -16,6 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::GatewayConfig;
 
+/// Locks `m`; a panic elsewhere while it was held leaves its value as it was.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A running gateway: its store and its uplink.
 pub struct Gateway {
     pub id: String,

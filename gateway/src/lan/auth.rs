@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::lock;
+use crate::lock;
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use pathway_shared::model::{Millis, Role, StaffAccount, Visibility, staff_id};
 use pathway_shared::store::{Store, StoreError};

@@ -38,6 +38,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::Audit;
+use crate::lock;
 use crate::uplink::{HUB, UplinkStatus};
 use auth::{LoginError, Sessions, Staff};
 
@@ -202,11 +203,6 @@ fn token(headers: &HeaderMap) -> Option<String> {
                 .strip_prefix(&format!("{COOKIE}="))
                 .map(str::to_owned)
         })
-}
-
-/// Locks `m`; a panic elsewhere while it was held leaves its value as it was.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The staff member behind a request.
@@ -729,16 +725,15 @@ fn compute_sessions(
         .iter()
         .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
         .collect();
+    let shown = |id: &DocId| months.iter().any(|m| id.as_str().ends_with(m.as_str()));
+    // Registers of months no longer shown are let go.
+    read.registers.retain(|id, _| shown(id));
     let registers = lan.store.list(
         &format!("facility:{}", lan.facility),
         Kind::AttendanceRegister,
     )?;
-    read.registers.retain(|id, _| registers.contains(id));
     let mut rows = Vec::new();
-    for id in registers {
-        if !months.iter().any(|m| id.as_str().ends_with(m.as_str())) {
-            continue;
-        }
+    for id in registers.into_iter().filter(|id| shown(id)) {
         let register = match read.registers.entry(id) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
