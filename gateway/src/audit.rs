@@ -1,14 +1,16 @@
 //! The gateway's audit trail: appends to the facility's hash-chained log (see
 //! [`pathway_shared::model::AuditBlock`]). Entries are chained one at a time under a lock, and
 //! each is durable before the request that caused it is answered; the wait for the disk happens
-//! outside the lock, so concurrent requests share flushes.
+//! outside the lock, so concurrent requests share flushes. A write and its entry are one batch
+//! ([`Audit::stage_with`]): a record is never stored without its entry.
 
 use std::sync::Mutex;
 
 use pathway_shared::model::{
-    AUDIT_GENESIS, AuditBlock, AuditEntry, ChainBreak, Kind, Millis, audit_id, verify_chain,
+    AUDIT_GENESIS, Aggregate, AuditBlock, AuditEntry, ChainBreak, DocId, Kind, Millis, Scope,
+    audit_id, verify_chain,
 };
-use pathway_shared::store::{Pending, Store, StoreError};
+use pathway_shared::store::{Editor, Pending, Store, StoreError};
 
 use crate::lock;
 
@@ -70,8 +72,7 @@ impl Audit {
         self.stage(actor, action, target, now)?.durable()
     }
 
-    /// Appends an entry without waiting for the disk: a write staged just before it is
-    /// covered by the same flush, so a write and its entry cost one flush, not two.
+    /// Appends an entry without waiting for the disk.
     pub fn stage(
         &self,
         actor: &str,
@@ -79,45 +80,76 @@ impl Audit {
         target: &str,
         now: Millis,
     ) -> Result<Pending, StoreError> {
-        Ok({
-            let mut tail = lock(&self.tail);
-            let mut entry = AuditEntry {
-                seq: tail.seq + 1,
-                at: now,
-                actor: actor.to_owned(),
-                action: action.to_owned(),
-                target: target.to_owned(),
-                prev: tail.hash.clone(),
-                hash: String::new(),
-            };
-            entry.hash = entry.compute_hash();
-            let block = AuditBlock::of(entry.seq);
-            let id = audit_id(&self.facility, block);
-            let key = AuditBlock::key(entry.seq);
-            let pending = if self.store.meta(&id)?.is_some() {
-                self.store
-                    .edit_staged::<AuditBlock, _, StoreError>(&id, now, |e| {
-                        e.put(&["entries", &key], &entry)
-                    })?
-                    .2
-            } else {
-                let first = AuditBlock {
-                    facility_id: self.facility.clone(),
-                    block,
-                    entries: [(key, entry.clone())].into(),
-                };
-                self.store.put_staged(&first, now)?.1
-            };
-            if AuditBlock::of(entry.seq + 1) != block {
-                // The block is full and will not be written again: free its memory.
-                self.store.unload(&id);
-            }
-            *tail = Tail {
-                seq: entry.seq,
-                hash: entry.hash,
-            };
-            pending
+        self.append(actor, action, target, now, |block, scope, write| {
+            self.store
+                .upsert_staged::<AuditBlock, StoreError>(block, scope, now, write)
         })
+    }
+
+    /// Edits the document `id` with `f` and appends the entry for it, as one batch: the record
+    /// and its entry are stored together or not at all. Not durable until the [`Pending`] says
+    /// so; a write staged with it and its entry share one flush.
+    pub fn stage_with<T: Aggregate, R, E: From<StoreError>>(
+        &self,
+        actor: &str,
+        action: &str,
+        id: &DocId,
+        now: Millis,
+        f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
+    ) -> Result<(R, Pending), E> {
+        self.append(actor, action, id.as_str(), now, |block, scope, write| {
+            self.store
+                .edit_with_staged::<T, AuditBlock, R, E>(id, now, f, (block, scope), |e| {
+                    write(e).map_err(E::from)
+                })
+        })
+    }
+
+    /// Chains the next entry under the tail's lock and hands `stage` the block it goes in and
+    /// the edit that writes it; the tail moves only if `stage` succeeds.
+    fn append<R, E>(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        now: Millis,
+        stage: impl FnOnce(
+            &DocId,
+            Scope,
+            &mut dyn FnMut(&mut Editor<'_, '_>) -> Result<(), StoreError>,
+        ) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut tail = lock(&self.tail);
+        let mut entry = AuditEntry {
+            seq: tail.seq + 1,
+            at: now,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            prev: tail.hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        let block = AuditBlock::of(entry.seq);
+        let id = audit_id(&self.facility, block);
+        let key = AuditBlock::key(entry.seq);
+        let mut write = |e: &mut Editor<'_, '_>| -> Result<(), StoreError> {
+            if e.get::<String>(&["facility_id"])?.unwrap_or_default().is_empty() {
+                e.put(&["facility_id"], &self.facility)?;
+                e.put(&["block"], &block)?;
+            }
+            e.put(&["entries", &key], &entry)
+        };
+        let r = stage(&id, Scope::Facility(self.facility.clone()), &mut write)?;
+        if AuditBlock::of(entry.seq + 1) != block {
+            // The block is full and will not be written again: free its memory.
+            self.store.unload(&id);
+        }
+        *tail = Tail {
+            seq: entry.seq,
+            hash: entry.hash,
+        };
+        Ok(r)
     }
 
     /// Checks the whole log kept here; returns the number of entries checked.
@@ -137,4 +169,68 @@ pub fn verify_store(store: &Store, facility: &str) -> Result<u64, AuditError> {
         }
     }
     Ok(verify_chain(&blocks)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use pathway_shared::model::{CaseFile, case_id};
+    use pathway_shared::store::StoreOptions;
+
+    use super::*;
+
+    fn case(person: &str) -> CaseFile {
+        CaseFile {
+            person_id: person.into(),
+            holding_facility: "WHK".into(),
+            ..CaseFile::default()
+        }
+    }
+
+    #[test]
+    fn a_record_is_never_stored_without_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        store.put(&case("P1"), 1).unwrap();
+        // The block the next entry goes in holds something that is not an audit block, so
+        // writing the entry fails.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let other = Store::open(elsewhere.path(), StoreOptions::default()).unwrap();
+        other.put(&case("P2"), 1).unwrap();
+        let changes = other.changes_since(&case_id("P2"), &[]).unwrap().unwrap();
+        let block = audit_id("WHK", 0);
+        let meta = pathway_shared::store::DocMeta {
+            kind: Kind::CaseFile,
+            scope: Scope::Facility("WHK".into()),
+        };
+        store.apply_changes(&block, &meta, changes).unwrap();
+        let audit = Audit::open(store.clone(), "WHK").unwrap();
+        let fed = store.feed_after(0, 1_000).unwrap().len();
+
+        let err = audit
+            .stage_with::<CaseFile, (), StoreError>("co1", "add_note", &case_id("P1"), 2, |e| {
+                e.put(&["language"], &"Thai".to_owned())
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::WrongKind { .. }), "{err}");
+        assert_eq!(store.feed_after(0, 1_000).unwrap().len(), fed);
+        let case = store.get::<CaseFile>(&case_id("P1")).unwrap().unwrap();
+        assert_eq!(case.language, "", "the record was kept without its entry");
+
+        // With a sound log, the record and its entry land together.
+        let fresh = tempfile::tempdir().unwrap();
+        let store = Store::open(fresh.path(), StoreOptions::default()).unwrap();
+        store.put(&case("P1"), 1).unwrap();
+        let audit = Audit::open(store.clone(), "WHK").unwrap();
+        let ((), pending) = audit
+            .stage_with::<CaseFile, (), StoreError>("co1", "add_note", &case_id("P1"), 2, |e| {
+                e.put(&["language"], &"Thai".to_owned())
+            })
+            .unwrap();
+        pending.durable().unwrap();
+        audit.record("co1", "read_case", "case/P1", 3).unwrap();
+        assert_eq!(audit.verify().unwrap(), 2);
+        let block = store.get::<AuditBlock>(&audit_id("WHK", 0)).unwrap().unwrap();
+        assert_eq!(block.facility_id, "WHK");
+        assert_eq!(block.entries.len(), 2);
+    }
 }

@@ -61,9 +61,9 @@ pub struct Lan {
 }
 
 impl Lan {
-    /// Edits a document as `who` and records `action` on it in the audit trail: the write is
-    /// staged first (so a refused edit leaves no entry), then the entry. Both are in sled; the
-    /// answer waits for the flush that covers them (see [`blocking_durable`]).
+    /// Edits a document as `who` and records `action` on it in the audit trail, as one batch:
+    /// a refused edit leaves no entry, and a failed entry leaves no edit. The answer waits for
+    /// the flush that covers both (see [`blocking_durable`]).
     pub fn audited_edit<T: Aggregate, R>(
         &self,
         who: &Staff,
@@ -72,10 +72,9 @@ impl Lan {
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> ApiResult<R>,
     ) -> ApiResult<Staged<R>> {
-        let (value, _, edit) = self.store.edit_staged::<T, R, ApiError>(id, now, f)?;
-        let pending = self.audit.stage(&who.username, action, id.as_str(), now)?;
-        // Flushes cover every batch staged before them, so the entry's covers the edit too.
-        let _ = edit;
+        let (value, pending) = self
+            .audit
+            .stage_with::<T, R, ApiError>(&who.username, action, id, now, f)?;
         Ok(Staged { value, pending })
     }
 }
