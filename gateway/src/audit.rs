@@ -134,7 +134,10 @@ impl Audit {
         let id = audit_id(&self.facility, block);
         let key = AuditBlock::key(entry.seq);
         let mut write = |e: &mut Editor<'_, '_>| -> Result<(), StoreError> {
-            if e.get::<String>(&["facility_id"])?.unwrap_or_default().is_empty() {
+            if e.get::<String>(&["facility_id"])?
+                .unwrap_or_default()
+                .is_empty()
+            {
                 e.put(&["facility_id"], &self.facility)?;
                 e.put(&["block"], &block)?;
             }
@@ -213,8 +216,8 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::WrongKind { .. }), "{err}");
         assert_eq!(store.feed_after(0, 1_000).unwrap().len(), fed);
-        let case = store.get::<CaseFile>(&case_id("P1")).unwrap().unwrap();
-        assert_eq!(case.language, "", "the record was kept without its entry");
+        let kept = store.get::<CaseFile>(&case_id("P1")).unwrap().unwrap();
+        assert_eq!(kept.language, "", "the record was kept without its entry");
 
         // With a sound log, the record and its entry land together.
         let fresh = tempfile::tempdir().unwrap();
@@ -229,7 +232,10 @@ mod tests {
         pending.durable().unwrap();
         audit.record("co1", "read_case", "case/P1", 3).unwrap();
         assert_eq!(audit.verify().unwrap(), 2);
-        let block = store.get::<AuditBlock>(&audit_id("WHK", 0)).unwrap().unwrap();
+        let block = store
+            .get::<AuditBlock>(&audit_id("WHK", 0))
+            .unwrap()
+            .unwrap();
         assert_eq!(block.facility_id, "WHK");
         assert_eq!(block.entries.len(), 2);
     }

@@ -50,7 +50,7 @@ fn site() -> Site {
                     username: name.into(),
                     facility_id: FAC.into(),
                     display_name: name.into(),
-                    roles: vec![role],
+                    roles: [role].into(),
                     password_hash: hash.clone(),
                     ..Default::default()
                 },

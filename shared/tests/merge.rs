@@ -432,3 +432,79 @@ fn sensitive_data_is_marked_in_the_model() {
     });
     assert_eq!((health.needs.len(), health.notes.len()), (8, 2));
 }
+
+#[test]
+fn sets_merge_member_by_member_never_duplicating_or_losing_a_removal() {
+    use std::collections::BTreeSet;
+    // Roles: both sides add the same role and one removes another; the other adds a third.
+    let account = StaffAccount {
+        username: "t1".into(),
+        facility_id: "WHK".into(),
+        roles: [Role::Instructor, Role::PrisonOfficer].into(),
+        ..Default::default()
+    };
+    let p = Pair::shared(&account);
+    let merged: StaffAccount = p.merge(
+        &account.doc_id(),
+        |s: &mut StaffAccount| {
+            s.roles.remove(&Role::PrisonOfficer);
+            s.roles.insert(Role::CaseOfficer);
+        },
+        |s: &mut StaffAccount| {
+            s.roles.insert(Role::CaseOfficer);
+            s.roles.insert(Role::HealthStaff);
+        },
+    );
+    assert_eq!(
+        merged.roles,
+        BTreeSet::from([Role::Instructor, Role::CaseOfficer, Role::HealthStaff])
+    );
+
+    // A run's days: one side drops Monday, the other adds Friday.
+    let run = ProgrammeRun {
+        id: "r1".into(),
+        facility_id: "WHK".into(),
+        schedule: Schedule {
+            days: [Weekday::Mon, Weekday::Wed].into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let p = Pair::shared(&run);
+    let merged: ProgrammeRun = p.merge(
+        &run.doc_id(),
+        |r: &mut ProgrammeRun| {
+            r.schedule.days.remove(&Weekday::Mon);
+        },
+        |r: &mut ProgrammeRun| {
+            r.schedule.days.insert(Weekday::Fri);
+        },
+    );
+    assert_eq!(
+        merged.schedule.days,
+        BTreeSet::from([Weekday::Wed, Weekday::Fri])
+    );
+
+    // A partner's services: both remove one service, both add the same new one.
+    let partner = Partner {
+        id: "ngo-1".into(),
+        services: ["mentoring".to_owned(), "housing".to_owned()].into(),
+        ..Default::default()
+    };
+    let p = Pair::shared(&partner);
+    let merged: Partner = p.merge(
+        &partner.doc_id(),
+        |x: &mut Partner| {
+            x.services.remove("housing");
+            x.services.insert("CV workshop".into());
+        },
+        |x: &mut Partner| {
+            x.services.remove("housing");
+            x.services.insert("CV workshop".into());
+        },
+    );
+    assert_eq!(
+        merged.services,
+        BTreeSet::from(["CV workshop".to_owned(), "mentoring".to_owned()])
+    );
+}

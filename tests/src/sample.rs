@@ -360,7 +360,7 @@ impl SampleFacility {
                     ),
                     facility_id: fac.clone(),
                     display_name: format!("{given} {family}"),
-                    roles: vec![role],
+                    roles: [role].into(),
                     password_hash: password_hash.clone(),
                     disabled: false,
                     training,
@@ -398,7 +398,7 @@ impl SampleFacility {
                     schedule: Schedule {
                         start_date: iso(start),
                         end_date: iso(start + Duration::weeks(i64::from(p.duration_weeks).max(40))),
-                        days: DAYS[(i + j) % DAYS.len()].to_vec(),
+                        days: DAYS[(i + j) % DAYS.len()].iter().copied().collect(),
                         start_time: ["08:30", "10:30", "13:30"][(i + 2 * j) % 3].into(),
                         end_time: ["10:00", "12:00", "15:00"][(i + 2 * j) % 3].into(),
                     },

@@ -811,3 +811,106 @@ fn the_audit_trail_reaches_the_hub_in_bulk_and_verifies_there() {
     let err = verify_store(&net.hub.store, "WHK").unwrap_err().to_string();
     assert!(err.contains("entry 1500"), "{err}");
 }
+
+/// The hub takes a new document's scope from its id and the gateway's certificate, never from
+/// the frame: a gateway cannot open a case file for another facility's person (and so cannot
+/// keep the real one out), and a staff account's roles and disabled flag are the hub's.
+#[test]
+fn a_gateway_cannot_claim_another_facilitys_person_nor_set_roles() {
+    let (mut net, a, _) = network(
+        6,
+        LinkProfile {
+            latency: 100,
+            ..Default::default()
+        },
+    );
+    let (whk, osh) = (
+        net.gateways[0].0.store.clone(),
+        net.gateways[1].0.store.clone(),
+    );
+    let person = |facility: &str| CaseFile {
+        person_id: "OSH-900001".into(),
+        given_name: "Ndapewa".into(),
+        holding_facility: facility.into(),
+        ..Default::default()
+    };
+    // WHK opens a case file under OSH's numbering, in its own scope.
+    whk.put(&person("WHK"), 5).unwrap();
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let id = case_id("OSH-900001");
+    let refused_at_hub = |net: &Net, gw: usize, doc: &str| {
+        net.events.iter().any(|(i, at_hub, e)| {
+            *i == gw && *at_hub && matches!(e, Event::Refused { doc: d, .. } if d == doc)
+        })
+    };
+    assert!(refused_at_hub(&net, 0, id.as_str()));
+    assert_eq!(net.hub.store.meta(&id).unwrap(), None);
+    // The real file, opened at OSH, is taken.
+    osh.put(&person("OSH"), net.now).unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let held = net.hub.store.get::<CaseFile>(&id).unwrap().unwrap();
+    assert_eq!(held.holding_facility, "OSH");
+    assert_eq!(
+        net.hub.store.meta(&id).unwrap().unwrap().scope.facility(),
+        Some("OSH")
+    );
+
+    // WHK gives one of its staff a manager's role and re-enables another: refused. A password
+    // changed at the facility is the gateway's to change, and arrives.
+    let (one, two) = (a.staff[0].doc_id(), a.staff[1].doc_id());
+    whk.edit::<StaffAccount, _, StoreError>(&one, net.now, |e| {
+        e.put(&["roles", "FacilityManager"], &true)
+    })
+    .unwrap();
+    whk.edit::<StaffAccount, _, StoreError>(&two, net.now, |e| {
+        e.put(&["password_hash"], &"changed-at-the-facility".to_owned())
+    })
+    .unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert!(refused_at_hub(&net, 0, one.as_str()));
+    let at_hub = |id: &DocId| net.hub.store.get::<StaffAccount>(id).unwrap().unwrap();
+    assert!(!at_hub(&one).roles.contains(&Role::FacilityManager));
+    assert_eq!(at_hub(&one).roles, a.staff[0].roles);
+    assert_eq!(at_hub(&two).password_hash, "changed-at-the-facility");
+}
+
+/// A change as large as the store allows still crosses in one frame; the store refuses a
+/// larger one at the writer, so no session ever loops on a change it cannot send.
+#[test]
+fn the_largest_change_the_store_keeps_reaches_the_hub() {
+    let (mut net, a, _) = network(
+        7,
+        LinkProfile {
+            latency: 100,
+            ..Default::default()
+        },
+    );
+    let whk = net.gateways[0].0.store.clone();
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let person = &a.cases[0].person_id;
+    let mut rng = fastrand::Rng::with_seed(7);
+    // Text that does not compress, as close to the limit as one change allows.
+    let big: String = (0..pathway_shared::store::MAX_CHANGE_BYTES - 4096)
+        .map(|_| rng.alphanumeric())
+        .collect();
+    let n = CaseNote {
+        author: "t".into(),
+        text: big.clone(),
+        ..Default::default()
+    };
+    whk.edit::<CaseFile, _, StoreError>(&case_id(person), net.now, |e| {
+        e.put(&["notes", "long"], &n)
+    })
+    .unwrap();
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    let c = net
+        .hub
+        .store
+        .get::<CaseFile>(&case_id(person))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.notes["long"].text.len(), big.len());
+    assert_converged(&net);
+}

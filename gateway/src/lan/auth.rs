@@ -25,7 +25,7 @@ pub const LOCKOUT: Millis = 15 * 60_000;
 pub struct Staff {
     pub username: String,
     pub display_name: String,
-    pub roles: Vec<Role>,
+    pub roles: std::collections::BTreeSet<Role>,
 }
 
 impl Staff {

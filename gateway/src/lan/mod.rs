@@ -72,9 +72,9 @@ impl Lan {
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> ApiResult<R>,
     ) -> ApiResult<Staged<R>> {
-        let (value, pending) = self
-            .audit
-            .stage_with::<T, R, ApiError>(&who.username, action, id, now, f)?;
+        let (value, pending) =
+            self.audit
+                .stage_with::<T, R, ApiError>(&who.username, action, id, now, f)?;
         Ok(Staged { value, pending })
     }
 }

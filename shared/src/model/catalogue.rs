@@ -1,8 +1,10 @@
 //! National documents: written at the hub, read by every gateway.
 
+use std::collections::BTreeSet;
+
 use autosurgeon::{Hydrate, Reconcile};
 
-use super::{Aggregate, DocId, Kind, Scope};
+use super::{Aggregate, DocId, Kind, Scope, set};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum ProgrammeCategory {
@@ -64,7 +66,8 @@ pub struct Partner {
     pub name: String,
     pub kind: PartnerKind,
     /// Services offered, in the words of the referral form ("emergency housing", "CV workshop").
-    pub services: Vec<String>,
+    #[autosurgeon(with = "set")]
+    pub services: BTreeSet<String>,
     pub region: String,
     pub contact: String,
     pub active: bool,

@@ -1,11 +1,11 @@
 //! Facility documents: written at one facility's gateway.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::catalogue::id;
-use super::{Aggregate, DocId, Kind, Millis, Scope, parse_date};
+use super::{Aggregate, DocId, Kind, Millis, Scope, parse_date, set};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum RunStatus {
@@ -17,7 +17,19 @@ pub enum RunStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Weekday {
     Mon,
     Tue,
@@ -50,7 +62,9 @@ pub struct Schedule {
     pub start_date: String,
     /// ISO date of the last session.
     pub end_date: String,
-    pub days: Vec<Weekday>,
+    /// A set: two offline edits of the days merge member by member.
+    #[autosurgeon(with = "set")]
+    pub days: BTreeSet<Weekday>,
     /// Local time, `HH:MM`.
     pub start_time: String,
     pub end_time: String,
@@ -255,7 +269,18 @@ pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Reconcile, Hydrate, serde::Serialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Role {
     PrisonOfficer,
@@ -279,7 +304,9 @@ pub struct StaffAccount {
     pub username: String,
     pub facility_id: String,
     pub display_name: String,
-    pub roles: Vec<Role>,
+    /// Set at the hub; the hub refuses a gateway's change to them (and to `disabled`).
+    #[autosurgeon(with = "set")]
+    pub roles: BTreeSet<Role>,
     /// argon2id PHC string.
     pub password_hash: String,
     pub disabled: bool,

@@ -36,6 +36,16 @@ impl Kind {
         Kind::ALL.get(usize::from(b)).copied()
     }
 
+    /// The kind whose [`Kind::as_str`] is `name`: the first part of a document id.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Documents of this kind are written at the hub and read-only to gateways.
+    pub fn is_national(self) -> bool {
+        matches!(self, Kind::Programme | Kind::Partner | Kind::Facility)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Programme => "programme",
@@ -219,6 +229,16 @@ impl DocId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id's parts: its kind's name first (`case`, `WHK-000001`).
+    pub fn parts(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+
+    /// The kind the id names, if its first part is a kind's name.
+    pub fn kind(&self) -> Option<Kind> {
+        self.parts().next().and_then(Kind::from_name)
     }
 }
 

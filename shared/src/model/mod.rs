@@ -13,6 +13,7 @@ mod case;
 mod catalogue;
 mod facility;
 mod ids;
+pub mod set;
 
 pub use audit::*;
 pub use case::*;

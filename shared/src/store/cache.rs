@@ -169,7 +169,11 @@ impl Store {
     /// it is done with a large document, such as a full block of the audit log.
     pub fn unload(&self, id: &DocId) {
         let mut cache = lock(&self.inner.cache);
-        if cache.lru.peek(id).is_some_and(|s| Arc::strong_count(s) == 1) {
+        if cache
+            .lru
+            .peek(id)
+            .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
             cache.lru.pop(id);
         }
     }

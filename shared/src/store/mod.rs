@@ -76,7 +76,9 @@ pub struct Pending {
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").field("ticket", &self.ticket).finish()
+        f.debug_struct("Pending")
+            .field("ticket", &self.ticket)
+            .finish()
     }
 }
 

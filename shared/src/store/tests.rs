@@ -592,12 +592,20 @@ fn a_new_document_whose_first_changes_waited_is_found_after_a_restart() {
     let last = changes.pop().unwrap();
     {
         let b = open(db.path());
-        assert!(!b.apply_changes(&id, &meta, vec![last]).unwrap().missing.is_empty());
+        assert!(
+            !b.apply_changes(&id, &meta, vec![last])
+                .unwrap()
+                .missing
+                .is_empty()
+        );
         assert_eq!(b.apply_changes(&id, &meta, changes).unwrap().stored, 3);
     }
     let b = open(db.path());
     assert_eq!(b.meta(&id).unwrap(), Some(meta));
-    assert_eq!(b.list("facility:WHK", Kind::CaseFile).unwrap(), vec![id.clone()]);
+    assert_eq!(
+        b.list("facility:WHK", Kind::CaseFile).unwrap(),
+        vec![id.clone()]
+    );
     assert_eq!(b.get::<CaseFile>(&id).unwrap().unwrap().language, "Thai");
 }
 
@@ -659,7 +667,10 @@ fn a_paired_write_stores_both_documents_or_neither() {
         assert!(matches!(err, StoreError::SameDocument(_)), "{err}");
     }
     let store = open(dir.path());
-    assert_eq!(store.get::<CaseFile>(&id).unwrap().unwrap().language, "Thai");
+    assert_eq!(
+        store.get::<CaseFile>(&id).unwrap().unwrap().language,
+        "Thai"
+    );
     assert_eq!(
         store.get::<CaseFile>(&other).unwrap().unwrap().language,
         "Oshiwambo"
@@ -694,5 +705,8 @@ fn a_change_too_large_for_a_frame_is_refused_at_the_writer() {
     assert_eq!(store.feed_after(0, 100).unwrap().len(), before);
     assert_eq!(store.get::<CaseFile>(&id).unwrap().unwrap().language, "");
     set_language(&store, &id, "Thai", 3);
-    assert_eq!(store.get::<CaseFile>(&id).unwrap().unwrap().language, "Thai");
+    assert_eq!(
+        store.get::<CaseFile>(&id).unwrap().unwrap().language,
+        "Thai"
+    );
 }

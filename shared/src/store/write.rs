@@ -328,7 +328,11 @@ impl Store {
     }
 
     /// Documents of `kind` in a partition (`national` or `facility:<id>`), in id order.
-    pub fn list(&self, partition: &str, kind: crate::model::Kind) -> Result<Vec<DocId>, StoreError> {
+    pub fn list(
+        &self,
+        partition: &str,
+        kind: crate::model::Kind,
+    ) -> Result<Vec<DocId>, StoreError> {
         let prefix = keys::index_prefix(partition, kind);
         let mut out = Vec::new();
         for kv in self.inner.db.scan_prefix(&prefix) {
