@@ -72,7 +72,8 @@ pub struct TlsFiles {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkPolicy {
-    /// Rate cap on what the gateway sends, bits per second; 0 (the default) is none.
+    /// Rate cap, bits per second, on what the gateway sends and, as the gateway declares it to
+    /// the hub, on what the hub sends back; 0 (the default) is none.
     pub rate_bps: u64,
     /// First wait after a failed connection; it doubles, with jitter, up to `backoff_max`.
     #[serde(with = "humantime_serde")]
@@ -152,6 +153,7 @@ impl LinkPolicy {
             .map(|m| sign * i32::from(m))
             .ok_or_else(|| format!("link.utc_offset: `{offset}` is not an offset like +07:00"))?;
         Ok(pathway_shared::policy::LinkPolicy {
+            rate_bps: self.rate_bps,
             utc_offset_minutes,
             windows,
             daily_bytes: b(&self.daily_bytes),

@@ -61,7 +61,6 @@ impl Gateway {
             hub_name: cfg.hub.name.clone(),
             ca_pem: GatewayConfig::read_pem(&cfg.tls.ca)?,
             creds,
-            rate_bps: cfg.link.rate_bps,
             backoff_min: cfg.link.backoff_min,
             backoff_max: cfg.link.backoff_max,
             policy: cfg

@@ -12,7 +12,7 @@ use pathway_shared::identity::Credentials;
 use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
 use pathway_shared::sync::{Session, Side};
-use pathway_shared::transport::{self, DriveOptions, Observed, TransportError};
+use pathway_shared::transport::{self, Observed, TransportError};
 
 /// The hub's name as a sync peer.
 pub const HUB: &str = "hub";
@@ -27,12 +27,10 @@ pub struct UplinkConfig {
     pub hub_name: String,
     pub ca_pem: String,
     pub creds: Credentials,
-    /// Rate cap on what the gateway sends, in bits per second; 0 is none. A cap of 2 Mbit/s or
-    /// less also selects the strongest compression.
-    pub rate_bps: u64,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
-    /// When each class may use the link and what it may spend.
+    /// When each class may use the link, what it may spend and its rate cap, in both
+    /// directions: the gateway declares it to the hub in its hello.
     pub policy: pathway_shared::policy::LinkPolicy,
     /// "Sync now": notified, it cuts a backoff wait short and dials at once.
     pub sync_now: std::sync::Arc<tokio::sync::Notify>,
@@ -79,16 +77,7 @@ async fn connect_once(
     )
     .map_err(pathway_shared::sync::SyncError::from)?;
     let observe = |o: Observed<'_>, s: &Session| tx.send_modify(|st| st.observe(&o, s));
-    let result = transport::drive(
-        conn,
-        session,
-        DriveOptions {
-            rate_bps: cfg.rate_bps,
-        },
-        cancel.clone(),
-        observe,
-    )
-    .await;
+    let result = transport::drive(conn, session, cancel.clone(), observe).await;
     endpoint.close(0u32.into(), b"");
     result.map(drop)
 }

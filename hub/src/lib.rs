@@ -11,7 +11,7 @@ use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
 use pathway_shared::status::NodeStatus;
 use pathway_shared::store::Store;
 use pathway_shared::sync::{Session, Side};
-use pathway_shared::transport::{self, DriveOptions, Observed, TransportError, now_ms};
+use pathway_shared::transport::{self, Observed, TransportError, now_ms};
 
 /// The hub's node id, as gateways know it.
 pub const HUB: &str = "hub";
@@ -214,8 +214,7 @@ async fn serve(
                 g.observe(&o, s);
             }
         };
-        let result =
-            transport::drive(conn, session, DriveOptions::default(), cancel, observe).await;
+        let result = transport::drive(conn, session, cancel, observe).await;
         if let Err(e) = &result {
             tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
         }

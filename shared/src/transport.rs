@@ -128,13 +128,6 @@ impl Pacer {
     }
 }
 
-/// How the driver runs.
-#[derive(Debug, Clone, Default)]
-pub struct DriveOptions {
-    /// Cap on bytes per second sent, in bits per second; 0 is no cap.
-    pub rate_bps: u64,
-}
-
 async fn read_frames(mut stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
     loop {
         let mut len = [0u8; 4];
@@ -192,7 +185,6 @@ impl LinkMeter {
 pub async fn drive(
     conn: quinn::Connection,
     mut session: Session,
-    opts: DriveOptions,
     cancel: CancellationToken,
     mut observe: impl FnMut(Observed<'_>, &Session),
 ) -> Result<Stats, TransportError> {
@@ -213,7 +205,7 @@ pub async fn drive(
     drop(tx);
     let mut streams: [Option<quinn::SendStream>; 3] = [None, None, None];
     let mut pacer = Pacer {
-        rate_bps: opts.rate_bps,
+        rate_bps: session.rate_bps(),
         free_at: tokio::time::Instant::now(),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -240,6 +232,8 @@ pub async fn drive(
                 streams[i] = Some(s);
             }
             tracing::trace!(peer = %session.peer(), class = ?t.class, bytes = t.bytes.len(), "writing");
+            // At the hub the cap arrives with the gateway's hello.
+            pacer.rate_bps = session.rate_bps();
             pacer.pace(t.bytes.len() + 4).await;
             if let Some(s) = streams[i].as_mut() {
                 s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await?;

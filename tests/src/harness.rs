@@ -129,7 +129,12 @@ impl Net {
             },
             "hub",
             &gw.name,
-            self.cfg.clone(),
+            // As a real hub: no policy of its own; it applies the one the gateway's hello
+            // declares.
+            SyncConfig {
+                policy: Default::default(),
+                ..self.cfg.clone()
+            },
         )
         .expect("hub session");
         let gws = Session::new(

@@ -54,7 +54,6 @@ fn start_gateway_via(
         hub_name: HUB_NAME.into(),
         ca_pem: ca_pem.into(),
         creds,
-        rate_bps: 0,
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
         policy: Default::default(),

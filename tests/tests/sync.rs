@@ -337,6 +337,7 @@ fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
             node: "gw-evil".into(),
             have: [0; 3],
             heard: false,
+            link: None,
         })
         .encode(),
         0,
@@ -637,6 +638,9 @@ fn a_window_opens_and_closes_on_time() {
     );
     let s = sample("WHK", 30, 200, 8);
     s.load_facility(&net.gateways[0].0.store, 1).unwrap();
+    // The hub's catalogue travels in the records class too, and the gateway's window governs
+    // what the hub sends it: the harness gives the hub no policy but what the hello declares.
+    s.load_national(&net.hub.store, 1).unwrap();
     let at = |h: i64, m: i64| 20 * 86_400_000 + (h * 60 + m) * MINUTE;
     net.now = at(9, 50);
     net.connect(0);
@@ -648,6 +652,15 @@ fn a_window_opens_and_closes_on_time() {
             .unwrap()
             .is_empty(),
         "closed before 10:00"
+    );
+    assert!(
+        net.gateways[0]
+            .0
+            .store
+            .list("national", Kind::Programme)
+            .unwrap()
+            .is_empty(),
+        "the hub held the catalogue until 10:00"
     );
     net.run_for(3 * MINUTE);
     assert_converged(&net);
@@ -913,4 +926,50 @@ fn the_largest_change_the_store_keeps_reaches_the_hub() {
         .unwrap();
     assert_eq!(c.notes["long"].text.len(), big.len());
     assert_converged(&net);
+}
+
+/// The hub applies the link policy a gateway declares in its hello, rate cap included, to what
+/// it sends that gateway.
+#[test]
+fn the_hub_takes_the_gateways_link_policy_from_its_hello() {
+    use pathway_shared::policy::LinkPolicy;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let open = |d: &tempfile::TempDir| {
+        pathway_shared::store::Store::open(d.path(), Default::default()).unwrap()
+    };
+    let policy = LinkPolicy {
+        rate_bps: 64_000,
+        utc_offset_minutes: 120,
+        daily_bytes: [None, Some(1_000_000), None],
+        ..Default::default()
+    };
+    let mut gw = Session::new(
+        open(&dirs.0),
+        Side::Gateway,
+        "gw-whk",
+        "hub",
+        SyncConfig {
+            policy: policy.clone(),
+            ..SyncConfig::default()
+        },
+    )
+    .unwrap();
+    let mut hub = Session::new(
+        open(&dirs.1),
+        Side::Hub {
+            facility: "WHK".into(),
+        },
+        "hub",
+        "gw-whk",
+        SyncConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(hub.rate_bps(), 0, "no cap before the gateway says");
+    let hello = gw.poll_transmit(0).unwrap().unwrap();
+    hub.handle_frame(&hello.bytes, 0).unwrap();
+    assert_eq!(hub.rate_bps(), 64_000);
+    // The hub's own hello declares nothing: the gateway keeps its policy.
+    let back = hub.poll_transmit(0).unwrap().unwrap();
+    gw.handle_frame(&back.bytes, 0).unwrap();
+    assert_eq!(gw.rate_bps(), 64_000);
 }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Class, Millis};
+use crate::wire::LinkTerms;
 
 /// A daily time window, in minutes after the facility's local midnight; `from > to` wraps past
 /// midnight (22:00–05:00).
@@ -32,9 +33,14 @@ impl Window {
     }
 }
 
-/// The policy for one gateway's link.
+/// The policy for one gateway's link. It governs both directions: the gateway declares it in
+/// its hello, and the hub applies it to what it sends that gateway. Each side counts the
+/// budgets against its own sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkPolicy {
+    /// Cap on the bits per second a side sends; 0 is none. quinn has no rate cap of its own, so
+    /// the driver paces its writes to it.
+    pub rate_bps: u64,
     /// The facility's offset from UTC, in minutes: windows, days and months are local.
     pub utc_offset_minutes: i32,
     /// A class with one or more windows may send only inside them; a class with none, any time.
@@ -92,6 +98,48 @@ pub enum Held {
 }
 
 impl LinkPolicy {
+    /// The policy as a gateway declares it in its hello.
+    pub fn terms(&self) -> LinkTerms {
+        LinkTerms {
+            rate_bps: self.rate_bps,
+            utc_offset_minutes: self.utc_offset_minutes,
+            windows: self
+                .windows
+                .iter()
+                .map(|w| (w.class as u8, w.from_minute, w.to_minute))
+                .collect(),
+            daily_bytes: self.daily_bytes,
+            monthly_bytes: self.monthly_bytes,
+        }
+    }
+
+    /// The policy a gateway declared. A window with an unknown class or a minute past the end
+    /// of the day is left out; an offset beyond ±24 h counts as none.
+    pub fn from_terms(t: &LinkTerms) -> LinkPolicy {
+        LinkPolicy {
+            rate_bps: t.rate_bps,
+            utc_offset_minutes: if t.utc_offset_minutes.abs() < 24 * 60 {
+                t.utc_offset_minutes
+            } else {
+                0
+            },
+            windows: t
+                .windows
+                .iter()
+                .filter(|(_, from, to)| *from < 24 * 60 && *to < 24 * 60)
+                .filter_map(|(c, from, to)| {
+                    Some(Window {
+                        class: Class::from_u8(*c)?,
+                        from_minute: *from,
+                        to_minute: *to,
+                    })
+                })
+                .collect(),
+            daily_bytes: t.daily_bytes,
+            monthly_bytes: t.monthly_bytes,
+        }
+    }
+
     fn local(&self, now: Millis) -> Millis {
         now + Millis::from(self.utc_offset_minutes) * 60_000
     }
@@ -137,6 +185,7 @@ mod tests {
         };
         // Thailand: UTC+7. The times below are local.
         let p = LinkPolicy {
+            rate_bps: 0,
             utc_offset_minutes: 7 * 60,
             windows: vec![bulk_night],
             daily_bytes: [Some(1), Some(1_000), None],

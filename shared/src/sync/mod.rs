@@ -179,6 +179,7 @@ impl Session {
         }
         let usage = store.state(&usage_name(peer))?.unwrap_or_default();
         let store_state = store.state(&status::state_name(peer))?.unwrap_or_default();
+        let link = (side == Side::Gateway).then(|| cfg.policy.terms());
         let mut s = Session {
             store,
             side,
@@ -190,6 +191,7 @@ impl Session {
                 node: local.to_owned(),
                 have,
                 heard: false,
+                link,
             },
             hello_sent_at: None,
             send: Default::default(),
@@ -217,6 +219,12 @@ impl Session {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// The cap on bits per second this side sends (0: none), which the driver paces to. At the
+    /// hub, it is the gateway's, from its hello.
+    pub fn rate_bps(&self) -> u64 {
+        self.cfg.policy.rate_bps
     }
 
     pub fn stats(&self) -> &Stats {
@@ -397,6 +405,11 @@ impl Session {
             return Ok(());
         }
         self.hello.heard = true;
+        if let (Side::Hub { facility }, Some(terms)) = (&self.side, &h.link) {
+            // The gateway's policy governs both directions of its link.
+            self.cfg.policy = LinkPolicy::from_terms(terms);
+            tracing::info!(peer = %self.peer, %facility, rate_bps = self.cfg.policy.rate_bps, windows = self.cfg.policy.windows.len(), "applying the gateway's link policy to what the hub sends");
+        }
         let durable = self.store.durable_seq();
         for c in Class::ALL {
             let stored = self.store.cursor(&cursor_name(&self.peer, "send", c))?;

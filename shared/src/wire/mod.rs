@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 const MAGIC: u8 = b'P';
 /// The largest frame accepted from a peer.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -20,8 +20,8 @@ pub type ClassByte = u8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
-    /// The sender's node id (for a gateway, its gateway id; the hub checks it against the
-    /// certificate and never trusts it alone).
+    /// The sender's node id, for logs and status only: the hub takes a gateway's identity and
+    /// facility from its verified certificate, never from this field.
     pub node: String,
     /// Per class, the sender's receive cursor: "I hold everything you sent up to this seq of
     /// yours."
@@ -29,6 +29,19 @@ pub struct Hello {
     /// Whether the sender has already heard the receiver's hello. A hello with `false` that
     /// reaches a session already live is answered with our hello again: the first was lost.
     pub heard: bool,
+    /// A gateway's link policy, which the hub applies to what it sends back; `None` from the hub.
+    pub link: Option<LinkTerms>,
+}
+
+/// A link policy as it travels in a gateway's hello.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTerms {
+    pub rate_bps: u64,
+    pub utc_offset_minutes: i32,
+    /// `(class, from, to)`: minutes after local midnight.
+    pub windows: Vec<(ClassByte, u16, u16)>,
+    pub daily_bytes: [Option<u64>; 3],
+    pub monthly_bytes: [Option<u64>; 3],
 }
 
 /// One document's changes, or the instruction to drop a document that moved away.

@@ -171,10 +171,12 @@ async fn run_profile(
         hub_name: "hub.bench".into(),
         ca_pem: ca.creds.cert_pem.clone(),
         creds: ca.issue_gateway("gw-bench", "WHK", 30)?,
-        rate_bps: profile.rate_bps,
         backoff_min: Duration::from_millis(500),
         backoff_max: Duration::from_secs(5),
-        policy: Default::default(),
+        policy: pathway_shared::policy::LinkPolicy {
+            rate_bps: profile.rate_bps,
+            ..Default::default()
+        },
         sync_now: Default::default(),
     };
     let (_task, status) = uplink::spawn(gw_store.clone(), cfg, cancel.clone());
