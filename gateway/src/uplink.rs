@@ -9,10 +9,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pathway_shared::identity::Credentials;
+use pathway_shared::status::Observed;
 use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
 use pathway_shared::sync::{Session, Side};
-use pathway_shared::transport::{self, Observed, TransportError};
+use pathway_shared::transport::{self, TransportError};
 
 /// The hub's name as a sync peer.
 pub const HUB: &str = "hub";

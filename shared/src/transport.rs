@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::identity::{self, Credentials, IdentityError};
 use crate::model::{Class, Millis};
 use crate::policy::LinkPolicy;
-use crate::status::LinkStats;
-use crate::sync::{Event, Session, Stats, SyncConfig, SyncError};
+use crate::status::{LinkStats, Observed};
+use crate::sync::{Session, Stats, SyncConfig, SyncError};
 use crate::wire::MAX_FRAME;
 
 /// Why a connection ended.
@@ -145,13 +145,6 @@ async fn read_frames(mut stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
             return;
         }
     }
-}
-
-/// What the driver reports to its caller as a session runs.
-pub enum Observed<'a> {
-    Event(&'a Event),
-    /// Every second, and once at the end: the link as QUIC measures it.
-    Link(LinkStats),
 }
 
 /// Link figures from quinn's connection stats; throughput over the time since `last`.

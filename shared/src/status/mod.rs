@@ -1,0 +1,195 @@
+//! Sync status for operators: what each daemon knows of each peer, as plain data. [`http`]
+//! serves it as JSON (`GET /status`), in plain words (`GET /status.txt`) and, through
+//! [`metrics`], as Prometheus metrics (`GET /metrics`). Every figure is something this node
+//! saw: a time is that of a frame that arrived, a backlog is what was counted or what the peer
+//! reported, and nothing is shown as synced that was not acknowledged.
+//!
+//! The data here depends on nothing of the transport: the QUIC driver reports to it through
+//! [`Observed`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Class, Millis};
+use crate::policy::Held;
+use crate::sync::{Backlog, Event, Session, Stats, SyncState};
+
+mod http;
+mod metrics;
+
+pub use http::{Source, router, serve};
+pub use metrics::metrics;
+
+/// What the driver reports to its caller as a session runs.
+pub enum Observed<'a> {
+    Event(&'a Event),
+    /// Every second, and once at the end: the link as QUIC measures it.
+    Link(LinkStats),
+}
+
+/// The link as QUIC measures it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LinkStats {
+    pub rtt_ms: u64,
+    /// Lost packets over packets sent, this connection.
+    pub loss: f64,
+    /// Bytes per second over the last few seconds, each way, UDP payloads.
+    pub up_bps: u64,
+    pub down_bps: u64,
+    pub sent_bytes: u64,
+    pub received_bytes: u64,
+    pub congestion_events: u64,
+}
+
+/// A change the peer refused, or we refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub doc: String,
+    pub reason: String,
+}
+
+/// One peer: the hub, seen from a gateway, or a gateway, seen from the hub.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PeerStatus {
+    pub facility: Option<String>,
+    /// Live: the peer's hello arrived over an authenticated connection.
+    pub online: bool,
+    pub sync: SyncState,
+    /// The link of the live connection, or of the last one.
+    pub link: Option<LinkStats>,
+    pub stats: Stats,
+    /// Connection attempts (gateway side).
+    pub attempts: u64,
+    /// The last failure, in plain words.
+    pub last_error: Option<String>,
+    pub refused: Vec<Refusal>,
+    /// Edits to case files that had moved away, merged and flagged for review.
+    pub flagged_after_move: Vec<String>,
+}
+
+/// Everything a daemon reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NodeStatus {
+    pub node: String,
+    pub now: Millis,
+    pub peers: BTreeMap<String, PeerStatus>,
+    /// Connections refused before a session began (bad, unknown or revoked certificates).
+    pub refused_connections: u64,
+    pub last_refusal: Option<String>,
+}
+
+/// "3 h", "5 min", "12 s".
+pub fn ago(now: Millis, then: Millis) -> String {
+    let s = (now - then).max(0) / 1_000;
+    match s {
+        0..120 => format!("{s} s"),
+        120..7_200 => format!("{} min", s / 60),
+        7_200..172_800 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+fn waiting(b: &[Backlog; 3]) -> (u64, bool) {
+    (
+        b.iter().map(|b| b.changes).sum(),
+        b.iter().any(|b| b.at_least),
+    )
+}
+
+/// Refusals kept in the status, newest last.
+const KEEP_REFUSALS: usize = 100;
+
+impl PeerStatus {
+    /// Takes in what the driver of a session reports.
+    pub fn observe(&mut self, o: &Observed<'_>, s: &Session) {
+        self.online = s.is_connected();
+        self.sync = s.state();
+        self.stats = s.stats().clone();
+        match o {
+            Observed::Link(l) => self.link = Some(*l),
+            Observed::Event(Event::Connected { .. }) => self.last_error = None,
+            Observed::Event(
+                Event::Refused { doc, reason } | Event::RefusedByPeer { doc, reason },
+            ) => {
+                if self.refused.len() >= KEEP_REFUSALS {
+                    self.refused.remove(0);
+                }
+                self.refused.push(Refusal {
+                    doc: doc.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            Observed::Event(Event::AfterMove { doc }) => {
+                self.flagged_after_move.push(doc.to_string())
+            }
+            Observed::Event(Event::PeerError { message, .. }) => {
+                self.last_error = Some(format!("peer reported: {message}"))
+            }
+            Observed::Event(Event::Dropped { .. }) => {}
+        }
+    }
+
+    /// The session ended, with `error` if it failed.
+    pub fn ended(&mut self, error: Option<String>) {
+        self.online = false;
+        self.sync.connected = false;
+        self.sync.incoming = None;
+        if error.is_some() {
+            self.last_error = error;
+        }
+    }
+    /// The state in plain words: "online; last delivered 3 s ago; 41 changes waiting to go,
+    /// none waiting to come".
+    pub fn summary(&self, name: &str, now: Millis) -> String {
+        let mut parts = Vec::new();
+        parts.push(if self.online {
+            format!("{name}: online")
+        } else {
+            match self.sync.last_contact {
+                Some(t) => format!("{name}: offline, last heard {} ago", ago(now, t)),
+                None => format!("{name}: never reached"),
+            }
+        });
+        match self.sync.last_delivered.iter().flatten().max() {
+            Some(t) => parts.push(format!("changes last delivered {} ago", ago(now, *t))),
+            None => parts.push("no change delivered yet".into()),
+        }
+        if let Some(t) = self.sync.in_sync_at {
+            parts.push(format!("both sides last level {} ago", ago(now, t)));
+        }
+        let (out, more) = waiting(&self.sync.outgoing);
+        let plus = if more { "+" } else { "" };
+        parts.push(match out {
+            0 => "nothing waiting to go".into(),
+            1 => "1 change waiting to go".into(),
+            n => format!("{n}{plus} changes waiting to go"),
+        });
+        if let Some(incoming) = &self.sync.incoming {
+            let (n, _) = waiting(incoming);
+            parts.push(match n {
+                0 => "nothing waiting to come".into(),
+                n => format!("{n} waiting to come"),
+            });
+        }
+        for c in Class::ALL {
+            if let Some(h) = self.sync.held[c as usize] {
+                parts.push(format!("{} held: {}", c.name(), h.describe()));
+            }
+        }
+        if let Some(e) = &self.last_error {
+            parts.push(format!("last error: {e}"));
+        }
+        parts.join("; ")
+    }
+}
+
+impl Held {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Held::OutsideWindow => "outside its sync window",
+            Held::DailyBudget => "today's byte budget is spent",
+            Held::MonthlyBudget => "this month's byte budget is spent",
+        }
+    }
+}
