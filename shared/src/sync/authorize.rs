@@ -163,6 +163,10 @@ mod tests {
         }
     }
 
+    /// A frame's claim (document, kind, scope), what the node holds, whether the case file moved
+    /// away from the sender, and the expected outcome.
+    type Row<'a> = ((&'a str, Kind, &'a str), Option<DocMeta>, bool, &'a str);
+
     /// One row: who receives, what the frame claims, what the node holds, whether the case file
     /// moved away from the sender; and the outcome, as the stored scope (`+review` when flagged)
     /// or the start of the refusal.
@@ -193,7 +197,7 @@ mod tests {
             facility: "WHK".into(),
         };
         use Kind::*;
-        let rows: &[((&str, Kind, &str), Option<DocMeta>, bool, &str)] = &[
+        let rows: &[Row<'_>] = &[
             // A gateway's own documents.
             (
                 ("run/WHK/r1", ProgrammeRun, "facility:WHK"),

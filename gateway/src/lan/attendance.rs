@@ -1,0 +1,291 @@
+//! Attendance: sessions open for marking and a session's marks in one request.
+
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MarkBody {
+    person: String,
+    outcome: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SessionMarks {
+    marks: Vec<MarkBody>,
+}
+
+fn outcome(s: &str) -> Option<MarkOutcome> {
+    Some(match s {
+        "attended" => MarkOutcome::Attended,
+        "absent_excused" => MarkOutcome::AbsentExcused,
+        "absent_unexcused" => MarkOutcome::AbsentUnexcused,
+        "refused" => MarkOutcome::Refused,
+        "cancelled" => MarkOutcome::Cancelled,
+        _ => return None,
+    })
+}
+
+/// Marks a whole session in one request: every mark is written, or none.
+pub(super) async fn mark_session(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    Path((run, month, session)): Path<(String, String, String)>,
+    body: Result<Json<SessionMarks>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let who = staff(&lan, &headers)?;
+    let Json(body) = body?;
+    let marks = body
+        .marks
+        .into_iter()
+        .map(|m| (m.person, m.outcome))
+        .collect();
+    let (marked, late) =
+        blocking_durable(move || write_marks(&lan, &who, &run, &month, &session, marks)).await?;
+    Ok(Json(json!({ "marked": marked, "late": late })))
+}
+
+/// Writes a session's marks, `(person, outcome)`, as `who`: all of them or, on any bad one,
+/// none. Returns how many were written and how many fell after the edit window.
+pub fn write_marks(
+    lan: &Lan,
+    who: &Staff,
+    run: &str,
+    month: &str,
+    session: &str,
+    input: Vec<(String, String)>,
+) -> ApiResult<Staged<(usize, usize)>> {
+    if !who.has(&[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager]) {
+        return Err(ApiError::forbidden("your role cannot mark attendance"));
+    }
+    if input.is_empty() {
+        return Err(ApiError::field("marks", "no marks given"));
+    }
+    let mut marks = Vec::new();
+    for (i, (person, o)) in input.iter().enumerate() {
+        if person.trim().is_empty() {
+            return Err(ApiError::field(
+                &format!("marks[{i}].person"),
+                "a person id is needed",
+            ));
+        }
+        let o = outcome(o).ok_or_else(|| {
+            ApiError::field(
+                &format!("marks[{i}].outcome"),
+                format!(
+                    "`{o}` is not one of attended, absent_excused, absent_unexcused, refused, cancelled"
+                ),
+            )
+        })?;
+        marks.push((person.clone(), o));
+    }
+    let now = now_ms();
+    let id = register_id(&lan.facility, run, month);
+    let by = who.username.clone();
+    let offset = lan.utc_offset_minutes;
+    // Path edits: a register holds a month of marks, and only this session's change.
+    // A missing register is a 404 naming it (from the store's NotFound).
+    let late =
+        lan.audited_edit::<AttendanceRegister, usize>(who, "mark_attendance", &id, now, |e| {
+            let Some(s) = e.get::<RegisterSession>(&["sessions", session])? else {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("session `{session}` is not in the register for run `{run}`, {month}"),
+                ));
+            };
+            let mut late = 0;
+            for (person, o) in &marks {
+                let mark = Mark::new(session, &s, person, *o, &by, now, offset)
+                    .map_err(|err| ApiError::new(StatusCode::CONFLICT, err.to_string()))?;
+                late += usize::from(mark.late);
+                e.put(
+                    &["marks", &AttendanceRegister::mark_key(session, person)],
+                    &mark,
+                )?;
+            }
+            Ok(late)
+        })?;
+    Ok(late.map(|late| (marks.len(), late)))
+}
+
+/// A session open for marking.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionRow {
+    pub run: String,
+    pub month: String,
+    pub session: String,
+    pub date: String,
+    pub time: String,
+    pub title: String,
+}
+
+/// Today at the facility, `utc_offset_minutes` from UTC, as `YYYY-MM-DD` and as a date.
+pub fn today_iso(now: i64, utc_offset_minutes: i32) -> (String, time::Date) {
+    let local = now.saturating_add(i64::from(utc_offset_minutes) * 60_000);
+    let d = time::OffsetDateTime::from_unix_timestamp(local.div_euclid(1_000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    (
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        d,
+    )
+}
+
+/// How long a computed list of open sessions is reused.
+const OPEN_SESSIONS_TTL: Millis = 5_000;
+
+/// The sessions open for marking, as last computed, and whether someone is computing them anew.
+#[derive(Default)]
+pub struct OpenSessions {
+    rows: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
+    refreshing: std::sync::atomic::AtomicBool,
+    read: Mutex<Option<SessionSources>>,
+}
+
+/// What the last refresh read of registers and runs. The list shows what the hub schedules
+/// (a register's sessions, a run's programme and place); nothing staff do on the LAN changes
+/// those, and marks, which are written here all day, leave them as they are. So a refresh reads
+/// again only registers it has not read, or everything once changes have come from the hub.
+/// Loading a register (a month of marks) costs milliseconds and registers fall out of the
+/// store's cache: reading all of them every few seconds took ~70 ms of CPU each time.
+struct SessionSources {
+    /// [`Store::changes_from_peers`] when they were read.
+    from_peers: u64,
+    /// Each register read; `None` if it lacks a field shown.
+    registers: HashMap<DocId, Option<RegisterSessions>>,
+    /// A run's title for the console: programme and place.
+    titles: HashMap<DocId, String>,
+}
+
+/// Sessions of the last seven days and today, newest first: what may still be marked. Once
+/// they are older than [`OPEN_SESSIONS_TTL`], a thread of its own computes them anew while
+/// requests are served the last rows, so no request waits for a refresh.
+pub fn sessions_near(lan: &Arc<Lan>, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
+    use std::sync::atomic::Ordering;
+    let cache = &lan.open_sessions;
+    let last = lock(&cache.rows).clone();
+    let Some((at, rows)) = last else {
+        return refresh_sessions(lan, now);
+    };
+    if now - at >= OPEN_SESSIONS_TTL && !cache.refreshing.swap(true, Ordering::AcqRel) {
+        let lan = lan.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = refresh_sessions(&lan, now) {
+                tracing::warn!(error = ?e, "open sessions not refreshed; the last ones stay");
+            }
+            lan.open_sessions.refreshing.store(false, Ordering::Release);
+        });
+    }
+    Ok(rows)
+}
+
+fn refresh_sessions(lan: &Lan, now: Millis) -> ApiResult<Arc<Vec<SessionRow>>> {
+    let mut read = lock(&lan.open_sessions.read);
+    let rows = Arc::new(compute_sessions(lan, now, &mut read)?);
+    *lock(&lan.open_sessions.rows) = Some((now, rows.clone()));
+    Ok(rows)
+}
+
+fn compute_sessions(
+    lan: &Lan,
+    now: Millis,
+    read: &mut Option<SessionSources>,
+) -> ApiResult<Vec<SessionRow>> {
+    let from_peers = lan.store.changes_from_peers();
+    let read = match read {
+        Some(r) if r.from_peers == from_peers => r,
+        // Read before the documents: a change arriving meanwhile is read again next time.
+        _ => read.insert(SessionSources {
+            from_peers,
+            registers: HashMap::new(),
+            titles: HashMap::new(),
+        }),
+    };
+    let (_, today) = today_iso(now, lan.utc_offset_minutes);
+    let week_ago = today - time::Duration::days(7);
+    let months: Vec<String> = [today, week_ago]
+        .iter()
+        .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
+        .collect();
+    let shown = |id: &DocId| months.iter().any(|m| id.as_str().ends_with(m.as_str()));
+    // Registers of months no longer shown are let go.
+    read.registers.retain(|id, _| shown(id));
+    let registers = lan.store.list(
+        &format!("facility:{}", lan.facility),
+        Kind::AttendanceRegister,
+    )?;
+    let mut rows = Vec::new();
+    for id in registers.into_iter().filter(|id| shown(id)) {
+        let register = match read.registers.entry(id) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let fields = read_register_sessions(&lan.store, v.key())?;
+                v.insert(fields)
+            }
+        };
+        let Some((run, month, sessions)) = register else {
+            continue;
+        };
+        let run_doc = run_id(&lan.facility, run);
+        let title = match read.titles.entry(run_doc) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let title = run_title(&lan.store, v.key())?.unwrap_or_else(|| run.clone());
+                v.insert(title)
+            }
+        };
+        for (sid, s) in sessions.iter() {
+            let Ok(d) = pathway_shared::model::parse_date(&s.date) else {
+                continue;
+            };
+            if d <= today && d >= week_ago && !s.cancelled {
+                rows.push(SessionRow {
+                    run: run.clone(),
+                    month: month.clone(),
+                    session: sid.clone(),
+                    time: format!("{}–{}", s.start_time, s.end_time),
+                    date: s.date.clone(),
+                    title: title.clone(),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&b.date, &b.time).cmp(&(&a.date, &a.time)));
+    Ok(rows)
+}
+
+/// A register's run id, month and sessions, without its marks.
+type RegisterSessions = (String, String, BTreeMap<String, RegisterSession>);
+
+fn read_register_sessions(
+    store: &Store,
+    id: &DocId,
+) -> Result<Option<RegisterSessions>, StoreError> {
+    Ok(store
+        .read(id, |d, _| {
+            let run = hydrate_prop::<_, String, _, _>(d, &ROOT, "run_id").ok()?;
+            let month = hydrate_prop::<_, String, _, _>(d, &ROOT, "month").ok()?;
+            let sessions = hydrate_prop(d, &ROOT, "sessions").ok()?;
+            Some((run, month, sessions))
+        })?
+        .flatten())
+}
+
+/// "Programme · place" for a run, if the run is here.
+fn run_title(store: &Store, run: &DocId) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .read(run, |d, _| {
+            let code = hydrate_prop::<_, String, _, _>(d, &ROOT, "programme_code").ok()?;
+            let place = hydrate_prop::<_, String, _, _>(d, &ROOT, "place").ok()?;
+            Some(format!("{code} · {place}"))
+        })?
+        .flatten())
+}
+
+pub(super) async fn open_sessions(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SessionRow>>> {
+    staff(&lan, &headers)?;
+    blocking(move || sessions_near(&lan, now_ms()).map(|r| Json(r.to_vec()))).await
+}

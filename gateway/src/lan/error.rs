@@ -1,0 +1,93 @@
+//! Refusals, as JSON the API and the console share.
+
+use super::*;
+
+/// A refusal, as JSON: `{"error": "...", "field": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub(super) status: StatusCode,
+    pub(super) message: String,
+    pub(super) field: Option<String>,
+}
+
+impl ApiError {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub(super) fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    pub(super) fn forbidden(message: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        if let StoreError::NotFound(id) = &e {
+            let message = match id.as_str().strip_prefix("case/") {
+                Some(person) => format!("no case file for person `{person}` at this facility"),
+                None => format!("`{id}` is not at this facility"),
+            };
+            return ApiError::new(StatusCode::NOT_FOUND, message);
+        }
+        tracing::error!(error = %e, "store failure behind a LAN request");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the gateway's store failed; nothing was saved",
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        let status = match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        // serde's message names the field: "missing field `text`", "unknown variant `x`".
+        ApiError::new(status, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
+        // serde's message starts with the parameter: "page: invalid digit found in string".
+        let text = r.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        let field = detail
+            .split_once(": ")
+            .map(|(f, _)| f)
+            .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: detail.to_owned(),
+            field: field.map(str::to_owned),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.message });
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub(super) type ApiResult<T> = Result<T, ApiError>;
