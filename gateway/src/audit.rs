@@ -10,7 +10,7 @@ use pathway_shared::model::{
     AUDIT_GENESIS, Aggregate, AuditBlock, AuditEntry, ChainBreak, DocId, Kind, Millis, Scope,
     audit_id, verify_chain,
 };
-use pathway_shared::store::{Editor, Pending, Store, StoreError};
+use pathway_shared::store::{Beside, Editor, Pending, Store, StoreError};
 
 use crate::lock;
 
@@ -26,6 +26,13 @@ pub enum AuditError {
 struct Tail {
     seq: u64,
     hash: String,
+}
+
+/// An entry chained to the tail, not yet staged.
+struct Next {
+    block_id: DocId,
+    block: u64,
+    entry: AuditEntry,
 }
 
 pub struct Audit {
@@ -80,15 +87,22 @@ impl Audit {
         target: &str,
         now: Millis,
     ) -> Result<Pending, StoreError> {
-        self.append(actor, action, target, now, |block, scope, write| {
-            self.store
-                .upsert_staged::<AuditBlock, StoreError>(block, scope, now, write)
-        })
+        let mut tail = lock(&self.tail);
+        let next = self.next(&tail, actor, action, target, now);
+        let pending = self.store.upsert_staged::<AuditBlock, StoreError>(
+            &next.block_id,
+            self.scope(),
+            now,
+            self.writer(&next),
+        )?;
+        self.advance(&mut tail, next);
+        Ok(pending)
     }
 
     /// Edits the document `id` with `f` and appends the entry for it, as one batch: the record
     /// and its entry are stored together or not at all. Not durable until the [`Pending`] says
-    /// so; a write staged with it and its entry share one flush.
+    /// so; a write staged with it and its entry share one flush. The record is edited before
+    /// the chain's tail is taken, so concurrent writers wait for each other only to chain.
     pub fn stage_with<T: Aggregate, R, E: From<StoreError>>(
         &self,
         actor: &str,
@@ -97,29 +111,29 @@ impl Audit {
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
     ) -> Result<(R, Pending), E> {
-        self.append(actor, action, id.as_str(), now, |block, scope, write| {
-            self.store
-                .edit_with_staged::<T, AuditBlock, R, E>(id, now, f, (block, scope), |e| {
-                    write(e).map_err(E::from)
+        let (r, (mut tail, next), pending) = self
+            .store
+            .edit_with_staged::<T, AuditBlock, R, E, _, _>(id, now, f, || {
+                let tail = lock(&self.tail);
+                let next = self.next(&tail, actor, action, id.as_str(), now);
+                let write = self.writer(&next);
+                Ok(Beside {
+                    id: next.block_id.clone(),
+                    scope: self.scope(),
+                    edit: move |e: &mut Editor<'_, '_>| write(e).map_err(E::from),
+                    state: (tail, next),
                 })
-        })
+            })?;
+        self.advance(&mut tail, next);
+        Ok((r, pending))
     }
 
-    /// Chains the next entry under the tail's lock and hands `stage` the block it goes in and
-    /// the edit that writes it; the tail moves only if `stage` succeeds.
-    fn append<R, E>(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        now: Millis,
-        stage: impl FnOnce(
-            &DocId,
-            Scope,
-            &mut dyn FnMut(&mut Editor<'_, '_>) -> Result<(), StoreError>,
-        ) -> Result<R, E>,
-    ) -> Result<R, E> {
-        let mut tail = lock(&self.tail);
+    fn scope(&self) -> Scope {
+        Scope::Facility(self.facility.clone())
+    }
+
+    /// The entry after `tail`, chained to it, and the block it goes in.
+    fn next(&self, tail: &Tail, actor: &str, action: &str, target: &str, now: Millis) -> Next {
         let mut entry = AuditEntry {
             seq: tail.seq + 1,
             at: now,
@@ -131,9 +145,20 @@ impl Audit {
         };
         entry.hash = entry.compute_hash();
         let block = AuditBlock::of(entry.seq);
-        let id = audit_id(&self.facility, block);
-        let key = AuditBlock::key(entry.seq);
-        let mut write = |e: &mut Editor<'_, '_>| -> Result<(), StoreError> {
+        Next {
+            block_id: audit_id(&self.facility, block),
+            block,
+            entry,
+        }
+    }
+
+    /// The edit that writes `next` into its block (a new block gets its facility and number).
+    fn writer(
+        &self,
+        next: &Next,
+    ) -> impl FnOnce(&mut Editor<'_, '_>) -> Result<(), StoreError> + use<'_> {
+        let (entry, block) = (next.entry.clone(), next.block);
+        move |e: &mut Editor<'_, '_>| {
             if e.get::<String>(&["facility_id"])?
                 .unwrap_or_default()
                 .is_empty()
@@ -141,18 +166,20 @@ impl Audit {
                 e.put(&["facility_id"], &self.facility)?;
                 e.put(&["block"], &block)?;
             }
-            e.put(&["entries", &key], &entry)
-        };
-        let r = stage(&id, Scope::Facility(self.facility.clone()), &mut write)?;
-        if AuditBlock::of(entry.seq + 1) != block {
+            e.put(&["entries", &AuditBlock::key(entry.seq)], &entry)
+        }
+    }
+
+    /// Moves the tail to `next`, once it is staged.
+    fn advance(&self, tail: &mut Tail, next: Next) {
+        if AuditBlock::of(next.entry.seq + 1) != next.block {
             // The block is full and will not be written again: free its memory.
-            self.store.unload(&id);
+            self.store.unload(&next.block_id);
         }
         *tail = Tail {
-            seq: entry.seq,
-            hash: entry.hash,
+            seq: next.entry.seq,
+            hash: next.entry.hash,
         };
-        Ok(r)
     }
 
     /// Checks the whole log kept here; returns the number of entries checked.

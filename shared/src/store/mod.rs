@@ -37,6 +37,7 @@ pub use doc::MAX_CHANGE_BYTES;
 pub use editor::Editor;
 pub use error::{StoreError, UpdateError};
 pub use feed::FeedEntry;
+pub use write::Beside;
 
 /// Tuning for a store. `Default` suits a gateway appliance.
 #[derive(Debug, Clone)]

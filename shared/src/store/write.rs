@@ -6,6 +6,17 @@ use super::editor::Editor;
 use super::{Ack, DocMeta, Pending, Store, StoreError, UpdateError, keys, lock};
 use crate::model::{Aggregate, Class, DocId, Millis, Scope};
 
+/// The document written beside a record in [`Store::edit_with_staged`].
+pub struct Beside<G, S> {
+    pub id: DocId,
+    /// Where the document is created if it does not exist.
+    pub scope: Scope,
+    /// The edit to make in it.
+    pub edit: G,
+    /// Handed back to the caller with the result.
+    pub state: S,
+}
+
 impl Store {
     /// Writes `value` as its document, creating it if needed. Returns once durable.
     pub fn put<T: Aggregate>(&self, value: &T, now: Millis) -> Result<Ack, StoreError> {
@@ -141,64 +152,81 @@ impl Store {
         Ok((r, ack, self.pending(ticket)))
     }
 
-    /// Edits the existing document `id` of kind `T` with `f`, and the document `other` of kind
-    /// `U` with `g` (creating it in `scope` if it does not exist), as one batch: both edits are
-    /// stored, or neither is. This is how a record and its audit entry are written together.
-    /// If either closure fails, nothing is written.
-    pub fn edit_with_staged<T: Aggregate, U: Aggregate, R, E: From<StoreError>>(
+    /// Edits the existing document `id` of kind `T` with `f` and a second document as one batch:
+    /// both edits are stored, or neither is. This is how a record and its audit entry are
+    /// written together. `beside` runs once `f` has succeeded, with `id` held, and names the
+    /// second document (of kind `U`, created in its scope if it does not exist), the edit to
+    /// make there, and a state handed back with the result (a lock the caller holds until both
+    /// are staged: the audit chain's tail). If anything fails, nothing is written.
+    pub fn edit_with_staged<T, U, R, E, G, S>(
         &self,
         id: &DocId,
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
-        (other, scope): (&DocId, Scope),
-        g: impl FnOnce(&mut Editor<'_, '_>) -> Result<(), E>,
-    ) -> Result<(R, Pending), E> {
-        if id == other {
-            return Err(StoreError::SameDocument(id.clone()).into());
-        }
-        // Locks are taken in one order everywhere a write holds two: the record, then the
-        // document written beside it (which is never itself the first of a pair).
-        let (r, ticket) = self.with_slot(id, |first| {
-            self.with_slot(other, |second| {
-                let Some(a) = first.as_mut().filter(|l| l.stored) else {
-                    return Err(E::from(StoreError::NotFound(id.clone())));
-                };
-                let before_a = a.doc.get_heads();
-                let (r, class_a) = transact(a, id, T::KIND, now, f)?;
-                let result = self.stage_second::<U, E>(second, other, scope, now, g);
-                let (b, before_b, class_b) = match result {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // `f`'s change is committed in memory only: forget it.
-                        *first = None;
-                        return Err(e);
-                    }
-                };
-                let mut staged = [
-                    Staging {
-                        id,
-                        loaded: a,
-                        before: before_a,
-                        class: class_a,
-                    },
-                    Staging {
-                        id: other,
-                        loaded: b,
-                        before: before_b,
-                        class: class_b,
-                    },
-                ];
-                match self.persist(&mut staged) {
-                    Ok((_, ticket)) => Ok((r, ticket)),
-                    Err(e) => {
-                        *first = None;
-                        *second = None;
-                        Err(e.into())
-                    }
+        beside: impl FnOnce() -> Result<Beside<G, S>, E>,
+    ) -> Result<(R, S, Pending), E>
+    where
+        T: Aggregate,
+        U: Aggregate,
+        E: From<StoreError>,
+        G: FnOnce(&mut Editor<'_, '_>) -> Result<(), E>,
+    {
+        // Locks are taken in one order everywhere a write holds two: the record, then (after
+        // whatever `beside` takes) the document written beside it, which is never itself the
+        // first of a pair.
+        let (r, state, ticket) = self.with_slot(id, |first| {
+            let Some(a) = first.as_mut().filter(|l| l.stored) else {
+                return Err(E::from(StoreError::NotFound(id.clone())));
+            };
+            let before_a = a.doc.get_heads();
+            let (r, class_a) = transact(a, id, T::KIND, now, f)?;
+            let staged = (|| {
+                let Beside {
+                    id: other,
+                    scope,
+                    edit,
+                    state,
+                } = beside()?;
+                if other == *id {
+                    return Err(E::from(StoreError::SameDocument(other)));
                 }
-            })?
+                let ticket = self.with_slot(&other, |second| {
+                    let (b, before_b, class_b) =
+                        self.stage_second::<U, E>(second, &other, scope, now, edit)?;
+                    let mut staged = [
+                        Staging {
+                            id,
+                            loaded: a,
+                            before: before_a,
+                            class: class_a,
+                        },
+                        Staging {
+                            id: &other,
+                            loaded: b,
+                            before: before_b,
+                            class: class_b,
+                        },
+                    ];
+                    match self.persist(&mut staged) {
+                        Ok((_, ticket)) => Ok(ticket),
+                        Err(e) => {
+                            *second = None;
+                            Err(E::from(e))
+                        }
+                    }
+                })??;
+                Ok((state, ticket))
+            })();
+            match staged {
+                Ok((state, ticket)) => Ok((r, state, ticket)),
+                Err(e) => {
+                    // `f`'s change is in memory only: forget it.
+                    *first = None;
+                    Err(e)
+                }
+            }
         })??;
-        Ok((r, self.pending(ticket)))
+        Ok((r, state, self.pending(ticket)))
     }
 
     /// Edits the document `id` of kind `U` with `g`, creating it in `scope` if it does not

@@ -408,7 +408,7 @@ impl Session {
         if let (Side::Hub { facility }, Some(terms)) = (&self.side, &h.link) {
             // The gateway's policy governs both directions of its link.
             self.cfg.policy = LinkPolicy::from_terms(terms);
-            tracing::info!(peer = %self.peer, %facility, rate_bps = self.cfg.policy.rate_bps, windows = self.cfg.policy.windows.len(), "applying the gateway's link policy to what the hub sends");
+            tracing::debug!(peer = %self.peer, %facility, rate_bps = self.cfg.policy.rate_bps, windows = self.cfg.policy.windows.len(), "applying the gateway's link policy to what the hub sends");
         }
         let durable = self.store.durable_seq();
         for c in Class::ALL {
