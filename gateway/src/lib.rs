@@ -7,10 +7,10 @@ pub mod uplink;
 
 use std::sync::Arc;
 
+use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Credentials;
 use pathway_shared::status::{self, NodeStatus};
 use pathway_shared::store::{Store, StoreOptions};
-use pathway_shared::transport::now_ms;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -89,6 +89,7 @@ impl Gateway {
                     uplink: status.clone(),
                     open_sessions: Default::default(),
                     utc_offset_minutes,
+                    clock: pathway_shared::clock::Clock::system(),
                 });
                 let (addr, _) = lan::serve_https(
                     l.listen,

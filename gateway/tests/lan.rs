@@ -9,6 +9,7 @@ use axum::http::{Request, StatusCode};
 use pathway_gateway::audit::Audit;
 use pathway_gateway::lan::auth::{Sessions, hash_password};
 use pathway_gateway::lan::{self, Lan};
+use pathway_shared::clock::{Clock, ManualClock};
 use pathway_shared::model::*;
 use pathway_shared::store::{Store, StoreError, StoreOptions};
 use serde_json::{Value, json};
@@ -37,6 +38,8 @@ struct Site {
     store: Store,
     app: axum::Router,
     lan: Arc<Lan>,
+    /// Moves the service's clock: expiry and lock-outs are tested by jumping, not waiting.
+    time: ManualClock,
 }
 
 fn site() -> Site {
@@ -144,6 +147,7 @@ fn site() -> Site {
     other.given_name = "Other".into();
     store.put(&other, 3).unwrap();
     let (_, uplink) = tokio::sync::watch::channel(Default::default());
+    let (clock, time) = Clock::manual(pathway_shared::clock::now_ms());
     let lan = Arc::new(Lan {
         audit: Audit::open(store.clone(), FAC).unwrap(),
         store: store.clone(),
@@ -152,12 +156,14 @@ fn site() -> Site {
         uplink,
         open_sessions: Default::default(),
         utc_offset_minutes: 0,
+        clock,
     });
     Site {
         _dir: dir,
         store,
         app: lan::router(lan.clone()),
         lan,
+        time,
     }
 }
 
@@ -494,6 +500,66 @@ async fn repeated_failed_logins_are_throttled_and_audited() {
     assert_eq!(failed, 6);
 }
 
+/// Time moves on the service's clock: a lock-out ends after 15 minutes, a session ends after
+/// 30 idle minutes or 8 hours in all, and nothing of it needs a test to wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_outs_and_sessions_end_on_the_services_clock() {
+    const MINUTE: i64 = 60_000;
+    let site = site();
+    let attempt = |password: &'static str| {
+        let site = &site;
+        async move {
+            call(
+                site,
+                "POST",
+                "/api/login",
+                None,
+                Some(json!({"username": "teacher", "password": password}).to_string()),
+            )
+            .await
+            .0
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("guess").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        attempt("correct horse").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    site.time.advance(14 * MINUTE);
+    assert_eq!(
+        attempt("correct horse").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    site.time.advance(2 * MINUTE);
+    assert_eq!(
+        attempt("correct horse").await,
+        StatusCode::OK,
+        "the lock-out ended"
+    );
+
+    // Idle for 29 minutes: still in. Idle for 31: out.
+    let token = login(&site, "officer").await;
+    let me = |t: String| {
+        let site = &site;
+        async move { call(site, "GET", "/api/me", Some(&t), None).await.0 }
+    };
+    site.time.advance(29 * MINUTE);
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    site.time.advance(31 * MINUTE);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+
+    // Used every 20 minutes, a session still ends 8 hours after it began.
+    let token = login(&site, "officer").await;
+    for _ in 0..23 {
+        site.time.advance(20 * MINUTE);
+        assert_eq!(me(token.clone()).await, StatusCode::OK);
+    }
+    site.time.advance(20 * MINUTE + 1);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+}
+
 fn audit_actions(store: &Store) -> Vec<String> {
     let mut ids = store
         .list(&format!("facility:{FAC}"), Kind::AuditLog)
@@ -544,7 +610,7 @@ async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
             "system",
             "restart",
             "gateway",
-            pathway_shared::transport::now_ms(),
+            pathway_shared::clock::now_ms(),
         )
         .unwrap();
     assert_eq!(again.verify().unwrap(), 4);

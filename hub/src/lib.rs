@@ -7,12 +7,13 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use pathway_shared::clock::now_ms;
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
 use pathway_shared::status::NodeStatus;
 use pathway_shared::status::Observed;
 use pathway_shared::store::Store;
 use pathway_shared::sync::{Session, Side};
-use pathway_shared::transport::{self, TransportError, now_ms};
+use pathway_shared::transport::{self, TransportError};
 
 /// The hub's node id, as gateways know it.
 pub const HUB: &str = "hub";

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_hub::{Hub, HubConfig};
+use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Ca;
 use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
 use pathway_shared::status::{self, ago};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
-use pathway_shared::transport::now_ms;
 use pathway_tests::linksim::{LinkSim, Profile};
 use pathway_tests::sample::{SampleConfig, SampleFacility};
 

@@ -2,6 +2,7 @@
 //!
 //! The gateway, the hub and the provisioning CLI build on this crate and never on each other.
 
+pub mod clock;
 pub mod config;
 pub mod identity;
 pub mod model;

@@ -8,13 +8,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_ms;
 use crate::identity::{self, Credentials, IdentityError};
-use crate::model::{Class, Millis};
+use crate::model::Class;
 use crate::policy::LinkPolicy;
 use crate::status::{LinkStats, Observed};
 use crate::sync::{Session, Stats, SyncConfig, SyncError};
@@ -101,13 +102,6 @@ pub fn sync_config(policy: LinkPolicy) -> SyncConfig {
         retransmit_after: 10 * 60_000,
         ..SyncConfig::default()
     }
-}
-
-/// Milliseconds since the Unix epoch: the driver's clock.
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 /// Paces writes to a rate: a token bucket one frame deep.

@@ -52,11 +52,7 @@ pub fn offline_gateway_config(
 }
 
 /// Milliseconds since the Unix epoch, for binaries (library code is handed its clock).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use pathway_shared::clock::now_ms;
 
 /// The `p`-th percentile (0–100) of sorted samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -181,7 +181,7 @@ async fn a_gateway_syncs_with_the_hub_over_quic_with_mutual_tls() {
         let rx = status.clone();
         std::sync::Arc::new(move || pathway_shared::status::NodeStatus {
             node: "gw-whk".into(),
-            now: pathway_shared::transport::now_ms(),
+            now: pathway_shared::clock::now_ms(),
             peers: [("hub".to_owned(), rx.borrow().clone())].into(),
             ..Default::default()
         })

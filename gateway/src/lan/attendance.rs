@@ -79,7 +79,7 @@ pub fn write_marks(
         })?;
         marks.push((person.clone(), o));
     }
-    let now = now_ms();
+    let now = lan.clock.now();
     let id = register_id(&lan.facility, run, month);
     let by = who.username.clone();
     let offset = lan.utc_offset_minutes;
@@ -287,5 +287,5 @@ pub(super) async fn open_sessions(
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<SessionRow>>> {
     staff(&lan, &headers)?;
-    blocking(move || sessions_near(&lan, now_ms()).map(|r| Json(r.to_vec()))).await
+    blocking(move || sessions_near(&lan, lan.clock.now()).map(|r| Json(r.to_vec()))).await
 }

@@ -27,7 +27,7 @@ pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<Staged<CaseF
     };
     let pending = lan
         .audit
-        .stage(&who.username, "read_case", id.as_str(), now_ms())?;
+        .stage(&who.username, "read_case", id.as_str(), lan.clock.now())?;
     case.redact(who.visibility());
     Ok(Staged {
         value: case,
@@ -113,7 +113,7 @@ pub fn write_note(
             "only the case officer and the facility manager write restricted notes",
         ));
     }
-    let now = now_ms();
+    let now = lan.clock.now();
     let id = case_id(person);
     let note_id = format!("{now}-{}", who.username);
     let note = CaseNote {
@@ -185,7 +185,7 @@ pub fn advance_referral(
             format!("`{to}` is not one of accepted, in_progress, completed, declined, cancelled"),
         )
     })?;
-    let now = now_ms();
+    let now = lan.clock.now();
     let id = case_id(person);
     let path = ["referrals", referral];
     lan.audited_edit::<CaseFile, _>(who, "move_referral", &id, now, |e| {

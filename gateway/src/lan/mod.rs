@@ -35,13 +35,13 @@ use std::sync::Mutex;
 
 use automerge::ROOT;
 use autosurgeon::hydrate_prop;
+use pathway_shared::clock::Clock;
 use pathway_shared::model::{
     Aggregate, AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome,
     Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id,
     run_id,
 };
 use pathway_shared::store::{Editor, Pending, Store, StoreError};
-use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
@@ -68,6 +68,8 @@ pub struct Lan {
     pub open_sessions: OpenSessions,
     /// The facility's offset from UTC (`link.utc_offset`): "today" is the facility's day.
     pub utc_offset_minutes: i32,
+    /// Where every request reads "now": session expiry, lock-outs, the edit window, audit times.
+    pub clock: Clock,
 }
 
 impl Lan {
@@ -127,7 +129,7 @@ fn token(headers: &HeaderMap) -> Option<String> {
 /// The staff member behind a request.
 pub fn staff(lan: &Lan, headers: &HeaderMap) -> ApiResult<Staff> {
     token(headers)
-        .and_then(|t| lan.sessions.check(&t, now_ms()))
+        .and_then(|t| lan.sessions.check(&t, lan.clock.now()))
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))
 }
 
@@ -167,7 +169,7 @@ pub async fn log_in(
 ) -> ApiResult<(String, Staff)> {
     let _turn = auth::CHECKS.acquire().await.ok();
     blocking(move || {
-        let now = now_ms();
+        let now = lan.clock.now();
         match lan
             .sessions
             .login(&lan.store, &lan.facility, &username, &password, now)
@@ -237,7 +239,7 @@ async fn sync_words(
 ) -> ApiResult<Json<serde_json::Value>> {
     staff(&lan, &headers)?;
     let st = lan.uplink.borrow().clone();
-    Ok(Json(json!({ "summary": st.summary(HUB, now_ms()) })))
+    Ok(Json(json!({ "summary": st.summary(HUB, lan.clock.now()) })))
 }
 
 /// This API's OpenAPI description.

@@ -11,7 +11,6 @@ use pathway_shared::model::{
     CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
     RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, parse_date, run_id,
 };
-use pathway_shared::transport::now_ms;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Staff;
@@ -174,7 +173,7 @@ fn waiting_list(
             format!("no case file for person `{person}` at this facility"),
         ));
     }
-    let now = now_ms();
+    let now = lan.clock.now();
     let id = run_id(&lan.facility, run);
     let action = if allocate {
         "allocate"
@@ -305,7 +304,7 @@ pub(super) async fn set_plan_item(
         return Err(ApiError::field("details", "too long"));
     }
     blocking_durable(move || {
-        let now = now_ms();
+        let now = lan.clock.now();
         let id = case_id(&person);
         let value = PlanItem {
             status,
@@ -353,7 +352,7 @@ pub(super) async fn transfer_out(
         return Err(ApiError::field("reason", "a reason is needed"));
     }
     blocking_durable(move || {
-        let now = now_ms();
+        let now = lan.clock.now();
         let id = case_id(&person);
         let transfer = format!("{now}-{}", who.username);
         let record = TransferRecord {
@@ -406,7 +405,7 @@ pub(super) async fn release(
         ));
     }
     blocking_durable(move || {
-        let now = now_ms();
+        let now = lan.clock.now();
         let id = case_id(&person);
         let record = ReleaseRecord {
             on: b.on,
@@ -515,7 +514,7 @@ pub(super) async fn find_cases(
             }
         }
         lan.audit
-            .record(&who.username, "search_cases", &needle, now_ms())?;
+            .record(&who.username, "search_cases", &needle, lan.clock.now())?;
         Ok(Json(Page {
             items,
             page: page.page,

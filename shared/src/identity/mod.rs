@@ -16,6 +16,8 @@ use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
+
 /// The ALPN protocol name of Pathway's sync over QUIC.
 pub const ALPN: &[u8] = b"pathway/1";
 const GATEWAY_URI: &str = "urn:pathway:gateway:";
@@ -48,6 +50,9 @@ pub struct Credentials {
 pub struct Ca {
     pub name: String,
     pub creds: Credentials,
+    /// Where validity windows start: the system clock, or a test's.
+    #[serde(skip)]
+    clock: Clock,
 }
 
 fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
@@ -68,20 +73,27 @@ fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
 /// Validity of an issued certificate, in days from now.
 pub const DEFAULT_VALID_DAYS: i64 = 825;
 
-/// A validity window ending `days` from now (negative: already expired, for tests).
-fn validity(p: &mut CertificateParams, days: i64) {
-    let now = time::OffsetDateTime::now_utc();
+/// A validity window ending `days` after `now` (negative: already expired, for tests).
+fn validity(p: &mut CertificateParams, days: i64, now: &Clock) {
+    let now = time::OffsetDateTime::from_unix_timestamp(now.now().div_euclid(1_000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     p.not_before =
         now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::hours(1);
     p.not_after = now + time::Duration::days(days);
 }
 
 impl Ca {
-    /// A new CA with a fresh key.
+    /// A new CA with a fresh key, valid from now by the system clock.
     pub fn generate(name: &str) -> Result<Ca, IdentityError> {
+        Ca::generate_at(name, Clock::system())
+    }
+
+    /// A new CA whose certificates' validity is counted from `clock`'s time: a test issues a
+    /// certificate as of another day.
+    pub fn generate_at(name: &str, clock: Clock) -> Result<Ca, IdentityError> {
         let key = KeyPair::generate()?;
         let mut params = ca_params(name)?;
-        validity(&mut params, 3650);
+        validity(&mut params, 3650, &clock);
         let cert = params.self_signed(&key)?;
         Ok(Ca {
             name: name.to_owned(),
@@ -89,6 +101,7 @@ impl Ca {
                 cert_pem: cert.pem(),
                 key_pem: key.serialize_pem(),
             },
+            clock,
         })
     }
 
@@ -100,7 +113,7 @@ impl Ca {
         let ca_key = KeyPair::from_pem(&self.creds.key_pem)?;
         let issuer = Issuer::new(ca_params(&self.name)?, ca_key);
         let key = KeyPair::generate()?;
-        validity(&mut params, days);
+        validity(&mut params, days, &self.clock);
         let cert = params.signed_by(&key, &issuer)?;
         Ok(Credentials {
             cert_pem: cert.pem(),
@@ -275,5 +288,25 @@ mod tests {
             client_tls("not pem", &gw),
             Err(IdentityError::Pem { .. })
         ));
+    }
+
+    #[test]
+    fn validity_is_counted_from_the_cas_clock() {
+        let day = 86_400_000;
+        let now = crate::clock::now_ms();
+        let (clock, time) = Clock::manual(now - 40 * day);
+        let ca = Ca::generate_at("Pathway test CA", clock).unwrap();
+        let read = |pem: &str| {
+            let der = certs(pem, "cert").unwrap();
+            let (_, cert) = x509_parser::parse_x509_certificate(&der[0]).unwrap();
+            let v = cert.validity();
+            (v.not_before.timestamp(), v.not_after.timestamp())
+        };
+        // Issued 40 days ago for 30 days: it ran out ten days ago.
+        let (_, until) = read(&ca.issue_gateway("gw-old", "WHK", 30).unwrap().cert_pem);
+        assert!((until - (now - 10 * day) / 1000).abs() < 5, "{until}");
+        time.set(now);
+        let (from, until) = read(&ca.issue_gateway("gw-new", "WHK", 30).unwrap().cert_pem);
+        assert!(from <= now / 1000 && until > (now + 29 * day) / 1000);
     }
 }

@@ -16,7 +16,6 @@ use pathway_shared::model::{
     AttendanceRegister, CaseFile, Kind, MarkOutcome, ProgrammeRun, ReferralStatus, Role,
     WaitStatus, register_id, run_id,
 };
-use pathway_shared::transport::now_ms;
 use serde::Deserialize;
 
 mod people;
@@ -58,7 +57,7 @@ fn ago(l: Lang, now: i64, then: i64) -> String {
 /// The sync state in words: "Last reached the hub 3 h ago; 41 changes waiting".
 fn sync_line(lan: &Lan, l: Lang) -> String {
     let st = lan.uplink.borrow().clone();
-    let now = now_ms();
+    let now = lan.clock.now();
     let mut parts = Vec::new();
     parts.push(match st.sync.last_delivered.iter().flatten().max() {
         Some(at) => tf(l, "sync.reached", &[("ago", &ago(l, now, *at))]),
@@ -225,11 +224,11 @@ async fn today(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
         Err(r) => return r.into_response(),
     };
     let lan2 = lan.clone();
-    let rows = match blocking(move || sessions_near(&lan2, now_ms())).await {
+    let rows = match blocking(move || sessions_near(&lan2, lan2.clock.now())).await {
         Ok(r) => r,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
-    let (today, _) = today_iso(now_ms(), lan.utc_offset_minutes);
+    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
     let table = |rows: Vec<&SessionRow>| {
         html! {
             @if rows.is_empty() { p { (t(l, "today.none")) } } @else {
