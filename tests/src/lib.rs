@@ -62,3 +62,25 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// A workspace binary (`pathway-gateway`, `pathway-hub`) of the same profile as the running
+/// test or benchmark, or an error saying which command builds it. Tests never run cargo
+/// themselves: `.ci/run` builds the binaries before the tests.
+pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    // A benchmark runs from target/<profile>/, a test from target/<profile>/deps/.
+    let dir = exe
+        .ancestors()
+        .skip(1)
+        .find(|d| !d.ends_with("deps"))
+        .ok_or_else(|| anyhow::anyhow!("no folder above {}", exe.display()))?;
+    let path = dir.join(name);
+    let release = dir.ends_with("release");
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins{}` first",
+        path.display(),
+        if release { " --release" } else { "" }
+    );
+    Ok(path)
+}

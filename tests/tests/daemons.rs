@@ -16,29 +16,9 @@ fn write(p: &Path, s: &str) {
     std::fs::write(p, s).unwrap();
 }
 
-/// A workspace binary beside this test's executable, built first if `cargo test` did not.
+/// A workspace binary beside this test's executable; `.ci/run` builds them first.
 fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let profile = if dir.ends_with("release") {
-            vec!["--release"]
-        } else {
-            vec![]
-        };
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let ok = Command::new(env!("CARGO"))
-            .arg("build")
-            .arg("--manifest-path")
-            .arg(workspace)
-            .args(["-p", name, "--bin", name])
-            .args(profile)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "building {name}");
-    }
-    path
+    pathway_tests::workspace_binary(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn free_tcp_port() -> u16 {

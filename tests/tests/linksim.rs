@@ -1,18 +1,12 @@
 //! The `linksim` program: it carries UDP between loopback ports with the delay and loss asked
 //! for, and refuses to bind anything but loopback.
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
-
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Killed(std::process::Child);
 
@@ -23,8 +17,15 @@ impl Drop for Killed {
     }
 }
 
-/// Sends `n` datagrams through the simulator to an echo server; returns the round trips seen.
-async fn echo_through(extra: &[&str], n: usize) -> Vec<Duration> {
+/// A running simulator in front of an echo server: the program picks its own port and says
+/// which once it is bound, so nothing is guessed and nothing waits on a timer.
+struct Sim {
+    child: Killed,
+    out: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    addr: SocketAddr,
+}
+
+async fn start(extra: &[&str]) -> Sim {
     let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let target = echo.local_addr().unwrap();
     tokio::spawn(async move {
@@ -33,32 +34,68 @@ async fn echo_through(extra: &[&str], n: usize) -> Vec<Duration> {
             let _ = echo.send_to(&buf[..len], from).await;
         }
     });
-    let listen = format!("127.0.0.1:{}", free_port());
-    let _sim = Killed(
+    let mut child = Killed(
         Command::new(env!("CARGO_BIN_EXE_linksim"))
-            .args(["--listen", &listen, "--target", &target.to_string()])
+            .args(["--listen", "127.0.0.1:0", "--target", &target.to_string()])
             .args(extra)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let mut rtts = Vec::new();
-    let mut buf = [0u8; 2048];
-    for i in 0..n {
-        let sent = Instant::now();
-        client
-            .send_to(format!("packet {i}").as_bytes(), &listen)
-            .await
-            .unwrap();
-        if let Ok(Ok(_)) =
-            tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await
-        {
-            rtts.push(sent.elapsed());
+    let mut out = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let addr = out
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("linksim ")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|a| a.parse().ok())
+        })
+        .expect("linksim says where it listens");
+    Sim { child, out, addr }
+}
+
+impl Sim {
+    /// Sends `n` datagrams through the simulator; returns the round trips seen.
+    async fn echo(&self, n: usize) -> Vec<Duration> {
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut rtts = Vec::new();
+        let mut buf = [0u8; 2048];
+        for i in 0..n {
+            let sent = Instant::now();
+            client
+                .send_to(format!("packet {i}").as_bytes(), self.addr)
+                .await
+                .unwrap();
+            if let Ok(Ok(_)) =
+                tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await
+            {
+                rtts.push(sent.elapsed());
+            }
         }
+        rtts
     }
-    rtts
+
+    /// Stops the simulator as Ctrl-C would and returns its last line of counters.
+    fn stop(mut self) -> String {
+        let pid = self.child.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.out
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("stopped: "))
+            .expect("linksim reports its counters when it stops")
+    }
+}
+
+async fn echo_through(extra: &[&str], n: usize) -> Vec<Duration> {
+    start(extra).await.echo(n).await
 }
 
 #[tokio::test]
@@ -76,8 +113,12 @@ async fn linksim_delays_each_way() {
 
 #[tokio::test]
 async fn linksim_loses_what_it_is_told_to() {
-    let rtts = echo_through(&["--loss", "1"], 3).await;
+    let sim = start(&["--loss", "1"]).await;
+    let rtts = sim.echo(3).await;
     assert!(rtts.is_empty(), "every packet lost: {rtts:?}");
+    // The packets reached the simulator, and it dropped them: not a simulator that never ran.
+    let last = sim.stop();
+    assert!(last.ends_with("dropped 3"), "{last}");
 }
 
 #[test]

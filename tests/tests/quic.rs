@@ -251,7 +251,12 @@ async fn foreign_expired_and_revoked_gateways_are_refused() {
         hub.status().refused_connections >= 3
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each gateway has been refused and has tried again: had any attempt got through, it
+    // would show by now.
+    until("every refused gateway to try twice more", 30, || {
+        statuses.iter().all(|(_, st)| st.borrow().attempts >= 3)
+    })
+    .await;
     for (id, st) in &statuses {
         let st = st.borrow();
         assert!(!st.online, "{id} must never count itself online");

@@ -29,11 +29,10 @@ fn outcome(s: &str) -> Option<MarkOutcome> {
 /// Marks a whole session in one request: every mark is written, or none.
 pub(super) async fn mark_session(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path((run, month, session)): Path<(String, String, String)>,
     body: Result<Json<SessionMarks>, JsonRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let who = staff(&lan, &headers)?;
     let Json(body) = body?;
     let marks = body
         .marks
@@ -284,8 +283,7 @@ fn run_title(store: &Store, run: &DocId) -> Result<Option<String>, StoreError> {
 
 pub(super) async fn open_sessions(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    _: Staff,
 ) -> ApiResult<Json<Vec<SessionRow>>> {
-    staff(&lan, &headers)?;
     blocking(move || sessions_near(&lan, lan.clock.now()).map(|r| Json(r.to_vec()))).await
 }

@@ -4,10 +4,9 @@ use super::*;
 
 pub(super) async fn read_case(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(person): Path<String>,
 ) -> ApiResult<Json<CaseFile>> {
-    let who = staff(&lan, &headers)?;
     blocking_durable(move || open_case(&lan, &who, &person))
         .await
         .map(Json)
@@ -70,11 +69,10 @@ pub const MAX_NOTE_CHARS: usize = 10_000;
 
 pub(super) async fn add_note(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(person): Path<String>,
     body: Result<Json<NoteInput>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let who = staff(&lan, &headers)?;
     let Json(body) = body?;
     let id = blocking_durable(move || write_note(&lan, &who, &person, body)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "note": id }))))
@@ -152,11 +150,10 @@ fn referral_status(s: &str) -> Option<ReferralStatus> {
 
 pub(super) async fn move_referral(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path((person, referral)): Path<(String, String)>,
     body: Result<Json<ReferralMove>, JsonRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let who = staff(&lan, &headers)?;
     let Json(body) = body?;
     let to = body.to.clone();
     blocking_durable(move || {

@@ -25,7 +25,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -133,6 +134,16 @@ pub fn staff(lan: &Lan, headers: &HeaderMap) -> ApiResult<Staff> {
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))
 }
 
+/// The logged-in staff member, as an extractor for API handlers: a request without a live
+/// session is refused with a 401 before the handler runs.
+impl FromRequestParts<Arc<Lan>> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, lan: &Arc<Lan>) -> ApiResult<Staff> {
+        staff(lan, &parts.headers)
+    }
+}
+
 /// Runs blocking store work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
@@ -219,8 +230,8 @@ async fn logout(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn me(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> ApiResult<Json<Staff>> {
-    Ok(Json(staff(&lan, &headers)?))
+async fn me(who: Staff) -> ApiResult<Json<Staff>> {
+    Ok(Json(who))
 }
 
 /// Roles that see case content at all; facility IT sees none.
@@ -233,11 +244,7 @@ pub(super) const CASE_READERS: &[Role] = &[
 ];
 
 /// The sync state in words, for every logged-in staff member.
-async fn sync_words(
-    State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
-    staff(&lan, &headers)?;
+async fn sync_words(State(lan): State<Arc<Lan>>, _: Staff) -> ApiResult<Json<serde_json::Value>> {
     let st = lan.uplink.borrow().clone();
     Ok(Json(json!({ "summary": st.summary(HUB, lan.clock.now()) })))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use pathway_shared::model::{
     CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
     RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, parse_date, run_id,
@@ -14,7 +14,7 @@ use pathway_shared::model::{
 use serde::{Deserialize, Serialize};
 
 use super::auth::Staff;
-use super::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable, staff};
+use super::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable};
 
 /// Most items one page of a list may hold.
 pub const MAX_PER_PAGE: usize = 100;
@@ -99,10 +99,9 @@ fn run_status(s: &str) -> ApiResult<RunStatus> {
 /// `GET /api/runs?status=&programme=&page=&per_page=`: the facility's programme runs.
 pub(super) async fn list_runs(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    _: Staff,
     q: Result<Query<RunQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<RunSummary>>> {
-    staff(&lan, &headers)?;
     let Query(q) = q?;
     let status = q.status.as_deref().map(run_status).transpose()?;
     blocking(move || {
@@ -223,11 +222,10 @@ fn waiting_list(
 
 pub(super) async fn add_waiting(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(run): Path<String>,
     body: Result<Json<PersonBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    let who = staff(&lan, &headers)?;
     let Json(b) = body?;
     blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, false)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -235,11 +233,10 @@ pub(super) async fn add_waiting(
 
 pub(super) async fn allocate(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(run): Path<String>,
     body: Result<Json<PersonBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    let who = staff(&lan, &headers)?;
     let Json(b) = body?;
     blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, true)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -257,11 +254,10 @@ pub(super) struct PlanBody {
 /// handover is for health staff; the rest for the case officer and the manager.
 pub(super) async fn set_plan_item(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path((person, item)): Path<(String, String)>,
     body: Result<Json<PlanBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    let who = staff(&lan, &headers)?;
     let Json(b) = body?;
     if ![
         "accommodation",
@@ -332,11 +328,10 @@ pub(super) struct TransferBody {
 /// It travels in the urgent class, so the hub moves the case file on before anything else.
 pub(super) async fn transfer_out(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(person): Path<String>,
     body: Result<Json<TransferBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let who = staff(&lan, &headers)?;
     let Json(b) = body?;
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot transfer people"));
@@ -389,11 +384,10 @@ pub(super) struct ReleaseBody {
 /// the partners waiting on the release plan hear of it first.
 pub(super) async fn release(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     Path(person): Path<String>,
     body: Result<Json<ReleaseBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    let who = staff(&lan, &headers)?;
     let Json(b) = body?;
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot record a release"));
@@ -437,10 +431,9 @@ pub(super) struct CatalogueQuery {
 /// read-only at a facility.
 pub(super) async fn catalogue(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    _: Staff,
     q: Result<Query<CatalogueQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<Programme>>> {
-    staff(&lan, &headers)?;
     let Query(q) = q?;
     blocking(move || {
         let mut items = Vec::new();
@@ -484,10 +477,9 @@ pub(super) struct CaseHit {
 /// names for the page shown. Roles that see case files only; the search is audited.
 pub(super) async fn find_cases(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    who: Staff,
     q: Result<Query<CaseQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<CaseHit>>> {
-    let who = staff(&lan, &headers)?;
     if !who.has(super::CASE_READERS) {
         return Err(ApiError::forbidden("your role does not include case files"));
     }

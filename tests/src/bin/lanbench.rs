@@ -17,7 +17,6 @@
 //!
 //! `cargo run --release -p pathway-tests --bin lanbench [-- --duration 20 --rate 2000 --json]`
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,7 +27,7 @@ use pathway_shared::identity::Ca;
 use pathway_shared::model::{Role, WaitStatus};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
-use pathway_tests::{now_ms, offline_gateway_config, percentile, rss_mb_of};
+use pathway_tests::{now_ms, offline_gateway_config, percentile, rss_mb_of, workspace_binary};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Parser)]
@@ -105,17 +104,6 @@ impl Client {
     }
 }
 
-fn binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let p = exe.parent().context("bin folder")?.join(name);
-    anyhow::ensure!(
-        p.exists(),
-        "{} is missing: run `cargo build --release --workspace` first",
-        p.display()
-    );
-    Ok(p)
-}
-
 /// A session to mark: run, month, session id, and the people allocated to the run.
 type Markable = (String, String, String, Vec<String>);
 
@@ -142,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
     // No hub is reachable: the appliance works offline, as the LAN service must.
     let cfg = offline_gateway_config(d, &ca, addr)?;
-    let mut child = Command::new(binary("pathway-gateway")?)
+    let mut child = Command::new(workspace_binary("pathway-gateway")?)
         .arg("--config")
         .arg(&cfg)
         .env("RUST_LOG", "error")

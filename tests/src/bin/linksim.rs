@@ -1,6 +1,7 @@
 //! `linksim`: the link simulator as a program. It listens on a loopback UDP port and forwards
 //! to a loopback target through a named profile, with any figure overridden, until Ctrl-C,
-//! printing the bytes carried each way every few seconds.
+//! printing the bytes carried each way every few seconds and once more when it stops. With
+//! port 0 it takes a free port; the line `linksim <address> → <target>` says which.
 //!
 //! `linksim --listen 127.0.0.1:5433 --target 127.0.0.1:4433 --profile vsat-bad --loss 0.05`
 
@@ -16,7 +17,7 @@ use pathway_tests::linksim::{LinkSim, Profile};
     about = "A user-space UDP link simulator for loopback: rate, delay, jitter, loss, outages"
 )]
 struct Args {
-    /// Loopback address to listen on.
+    /// Loopback address to listen on (port 0: any free port, printed once bound).
     #[arg(long)]
     listen: SocketAddr,
     /// Loopback address to forward to (the server).
@@ -83,17 +84,23 @@ async fn main() -> anyhow::Result<()> {
     println!("{p:?}");
     let sim = LinkSim::start_on(args.listen, p, args.target, args.seed).await?;
     println!("linksim {} → {}; Ctrl-C to stop", sim.addr, args.target);
+    let counters = || {
+        format!(
+            "up {} B, down {} B, dropped {}",
+            sim.bytes_up(),
+            sim.bytes_down(),
+            sim.counters
+                .dropped
+                .load(std::sync::atomic::Ordering::Relaxed)
+        )
+    };
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            _ = tick.tick() => println!(
-                "up {} B, down {} B, dropped {}",
-                sim.bytes_up(),
-                sim.bytes_down(),
-                sim.counters.dropped.load(std::sync::atomic::Ordering::Relaxed)
-            ),
+            _ = tick.tick() => println!("{}", counters()),
         }
     }
+    println!("stopped: {}", counters());
     Ok(())
 }

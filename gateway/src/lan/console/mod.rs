@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -143,8 +144,8 @@ fn login_page_html(lan: &Lan, l: Lang, failed: bool) -> Markup {
     )
 }
 
-async fn login_page(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Markup {
-    login_page_html(&lan, lang(&headers), false)
+async fn login_page(State(lan): State<Arc<Lan>>, l: Lang) -> Markup {
+    login_page_html(&lan, l, false)
 }
 
 #[derive(Deserialize)]
@@ -209,20 +210,39 @@ async fn set_lang(Path(code): Path<String>) -> Response {
 }
 
 /// The staff member, or the log-in page.
-fn who_or_login(lan: &Lan, headers: &HeaderMap) -> Result<Staff, Redirect> {
-    super::staff(lan, headers).map_err(|_| Redirect::to("/login"))
+/// Who is looking at a page, and in which language. Anyone not logged in is sent to the
+/// log-in page before the handler runs.
+pub(super) struct Viewer {
+    pub(super) who: Staff,
+    pub(super) l: Lang,
+}
+
+impl FromRequestParts<Arc<Lan>> for Viewer {
+    type Rejection = Redirect;
+
+    async fn from_request_parts(parts: &mut Parts, lan: &Arc<Lan>) -> Result<Viewer, Redirect> {
+        let who = super::staff(lan, &parts.headers).map_err(|_| Redirect::to("/login"))?;
+        Ok(Viewer {
+            who,
+            l: lang(&parts.headers),
+        })
+    }
+}
+
+/// The page's language, from the language cookie (English if there is none).
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Lang, Self::Rejection> {
+        Ok(lang(&parts.headers))
+    }
 }
 
 async fn home() -> Redirect {
     Redirect::to("/today")
 }
 
-async fn today(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
+async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer) -> Response {
     let lan2 = lan.clone();
     let rows = match blocking(move || sessions_near(&lan2, lan2.clock.now())).await {
         Ok(r) => r,
@@ -271,15 +291,10 @@ struct Saved {
 
 async fn session_page(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Path((run, month, session)): Path<(String, String, String)>,
     Query(saved): Query<Saved>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let lan2 = lan.clone();
     let (run2, month2, session2) = (run.clone(), month.clone(), session.clone());
     let loaded = blocking(move || {
@@ -361,15 +376,10 @@ async fn session_page(
 
 async fn session_form(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Path((run, month, session)): Path<(String, String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let marks: Vec<(String, String)> = fields
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix("mark.").map(|p| (p.to_owned(), v)))

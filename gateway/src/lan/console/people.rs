@@ -5,14 +5,9 @@ use super::*;
 
 pub(super) async fn people(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Query(q): Query<Saved>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let query = q.q.unwrap_or_default().trim().to_lowercase();
     let lan2 = lan.clone();
     let q2 = query.clone();
@@ -138,15 +133,10 @@ fn case_body(l: Lang, who: &Staff, person: &str, case: &CaseFile, saved: Option<
 
 pub(super) async fn person_page(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Path(person): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
     match blocking_durable(move || super::super::open_case(&lan2, &who2, &p2)).await {
         Ok(case) => {
@@ -167,15 +157,10 @@ pub(super) struct NoteForm {
 
 pub(super) async fn note_form(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Path(person): Path<String>,
     Form(f): Form<NoteForm>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let input = NoteInput {
         text: f.text,
         note_type: Some(f.note_type),
@@ -195,15 +180,10 @@ pub(super) struct MoveForm {
 
 pub(super) async fn referral_form(
     State(lan): State<Arc<Lan>>,
-    headers: HeaderMap,
+    Viewer { who, l }: Viewer,
     Path((person, referral)): Path<(String, String)>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    let l = lang(&headers);
-    let who = match who_or_login(&lan, &headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
     match blocking_durable(move || {
         super::super::advance_referral(&lan2, &who2, &p2, &referral, &f.to, "")
