@@ -141,16 +141,7 @@ impl LinkPolicy {
         }
         let b = |x: &Budget| [None, x.records, x.bulk];
         let offset = &self.utc_offset;
-        let sign = match offset.get(..1) {
-            Some("+") => 1,
-            Some("-") => -1,
-            _ => 0,
-        };
-        let utc_offset_minutes = offset
-            .get(1..)
-            .and_then(Window::minute)
-            .filter(|_| sign != 0)
-            .map(|m| sign * i32::from(m))
+        let utc_offset_minutes = Window::offset_minutes(offset)
             .ok_or_else(|| format!("link.utc_offset: `{offset}` is not an offset like +07:00"))?;
         Ok(pathway_shared::policy::LinkPolicy {
             rate_bps: self.rate_bps,

@@ -15,17 +15,6 @@ pub(super) struct SessionMarks {
     marks: Vec<MarkBody>,
 }
 
-fn outcome(s: &str) -> Option<MarkOutcome> {
-    Some(match s {
-        "attended" => MarkOutcome::Attended,
-        "absent_excused" => MarkOutcome::AbsentExcused,
-        "absent_unexcused" => MarkOutcome::AbsentUnexcused,
-        "refused" => MarkOutcome::Refused,
-        "cancelled" => MarkOutcome::Cancelled,
-        _ => return None,
-    })
-}
-
 /// Marks a whole session in one request: every mark is written, or none.
 pub(super) async fn mark_session(
     State(lan): State<Arc<Lan>>,
@@ -68,7 +57,7 @@ pub fn write_marks(
                 "a person id is needed",
             ));
         }
-        let o = outcome(o).ok_or_else(|| {
+        let o = from_code::<MarkOutcome>(o).ok_or_else(|| {
             ApiError::field(
                 &format!("marks[{i}].outcome"),
                 format!(

@@ -102,7 +102,7 @@ fn token() -> String {
     // per process run only by accident, so refuse to hand one out.
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
         .expect("system random number generator");
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 impl Sessions {

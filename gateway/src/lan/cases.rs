@@ -46,21 +46,14 @@ pub struct NoteInput {
 }
 
 fn note_type(s: Option<&str>) -> ApiResult<NoteType> {
-    Ok(match s.unwrap_or("general") {
-        "general" => NoteType::General,
-        "education" => NoteType::Education,
-        "work" => NoteType::Work,
-        "resettlement" => NoteType::Resettlement,
-        "safeguarding" => NoteType::Safeguarding,
-        "health" => NoteType::Health,
-        other => {
-            return Err(ApiError::field(
-                "note_type",
-                format!(
-                    "`{other}` is not one of general, education, work, resettlement, safeguarding, health"
-                ),
-            ));
-        }
+    let code = s.unwrap_or("general");
+    from_code(code).ok_or_else(|| {
+        ApiError::field(
+            "note_type",
+            format!(
+                "`{code}` is not one of general, education, work, resettlement, safeguarding, health"
+            ),
+        )
     })
 }
 
@@ -137,17 +130,6 @@ pub(super) struct ReferralMove {
     note: String,
 }
 
-fn referral_status(s: &str) -> Option<ReferralStatus> {
-    Some(match s {
-        "accepted" => ReferralStatus::Accepted,
-        "in_progress" => ReferralStatus::InProgress,
-        "completed" => ReferralStatus::Completed,
-        "declined" => ReferralStatus::Declined,
-        "cancelled" => ReferralStatus::Cancelled,
-        _ => return None,
-    })
-}
-
 pub(super) async fn move_referral(
     State(lan): State<Arc<Lan>>,
     who: Staff,
@@ -176,7 +158,7 @@ pub fn advance_referral(
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot move referrals on"));
     }
-    let to = referral_status(to).ok_or_else(|| {
+    let to = from_code::<ReferralStatus>(to).ok_or_else(|| {
         ApiError::field(
             "to",
             format!("`{to}` is not one of accepted, in_progress, completed, declined, cancelled"),

@@ -39,8 +39,8 @@ use autosurgeon::hydrate_prop;
 use pathway_shared::clock::Clock;
 use pathway_shared::model::{
     Aggregate, AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome,
-    Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, register_id,
-    run_id,
+    Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, from_code,
+    register_id, run_id,
 };
 use pathway_shared::store::{Editor, Pending, Store, StoreError};
 use serde::Deserialize;

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
     CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
-    RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, parse_date, run_id,
+    RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, from_code, parse_date, run_id,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,18 +81,11 @@ pub(super) struct RunSummary {
 }
 
 fn run_status(s: &str) -> ApiResult<RunStatus> {
-    Ok(match s {
-        "planned" => RunStatus::Planned,
-        "open" => RunStatus::Open,
-        "running" => RunStatus::Running,
-        "completed" => RunStatus::Completed,
-        "cancelled" => RunStatus::Cancelled,
-        _ => {
-            return Err(ApiError::field(
-                "status",
-                format!("`{s}` is not one of planned, open, running, completed, cancelled"),
-            ));
-        }
+    from_code(s).ok_or_else(|| {
+        ApiError::field(
+            "status",
+            format!("`{s}` is not one of planned, open, running, completed, cancelled"),
+        )
     })
 }
 
@@ -284,18 +277,15 @@ pub(super) async fn set_plan_item(
             "your role cannot change this part of the release plan",
         ));
     }
-    let status = match b.status.as_str() {
-        "not_started" => PlanItemStatus::NotStarted,
-        "in_progress" => PlanItemStatus::InProgress,
-        "done" => PlanItemStatus::Done,
-        "not_needed" => PlanItemStatus::NotNeeded,
-        s => {
-            return Err(ApiError::field(
-                "status",
-                format!("`{s}` is not one of not_started, in_progress, done, not_needed"),
-            ));
-        }
-    };
+    let status: PlanItemStatus = from_code(&b.status).ok_or_else(|| {
+        ApiError::field(
+            "status",
+            format!(
+                "`{}` is not one of not_started, in_progress, done, not_needed",
+                b.status
+            ),
+        )
+    })?;
     if b.details.chars().count() > super::MAX_NOTE_CHARS {
         return Err(ApiError::field("details", "too long"));
     }

@@ -93,11 +93,7 @@ impl AuditEntry {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }
-        ctx.finish()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(ctx.finish())
     }
 }
 

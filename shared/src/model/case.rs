@@ -130,7 +130,19 @@ pub struct Enrolment {
     pub certificate_awarded: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum NoteType {
     #[default]
     General,
@@ -154,7 +166,19 @@ pub struct CaseNote {
     pub restricted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum ReferralStatus {
     #[default]
     Requested,
@@ -297,7 +321,19 @@ impl Referral {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum PlanItemStatus {
     #[default]
     NotStarted,

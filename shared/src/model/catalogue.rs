@@ -115,11 +115,7 @@ pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {
             {
                 (*p).to_owned()
             } else {
-                let mut s = String::from("x");
-                for b in p.bytes() {
-                    s.push_str(&format!("{b:02x}"));
-                }
-                s
+                format!("x{}", hex::encode(p))
             }
         })
         .collect();

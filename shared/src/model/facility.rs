@@ -7,7 +7,19 @@ use autosurgeon::{Hydrate, Reconcile};
 use super::catalogue::id;
 use super::{Aggregate, DocId, Kind, Millis, Scope, parse_date, set};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum RunStatus {
     #[default]
     Planned,
@@ -128,7 +140,19 @@ pub fn run_id(facility: &str, run: &str) -> DocId {
     id(Kind::ProgrammeRun, &[facility, run])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum MarkOutcome {
     #[default]
     Attended,

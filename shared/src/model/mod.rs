@@ -48,6 +48,13 @@ pub struct Visibility {
     pub restricted_notes: bool,
 }
 
+/// The value of a code-named enum from its code as staff and the API write it (`absent_excused`,
+/// `in_progress`). The codes are serde's (`#[serde(rename_all(deserialize = "snake_case"))]`
+/// on the enum), so there is one table of names, the enum itself.
+pub fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+}
+
 /// Parses an ISO 8601 calendar date (`2026-11-23`).
 pub fn parse_date(s: &str) -> Result<time::Date, time::error::Parse> {
     time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)

@@ -27,7 +27,7 @@ impl<T: Serialize + DeserializeOwned + Ord> Member for T {
     }
 
     fn from_key(key: &str) -> Option<T> {
-        serde_json::from_value(serde_json::Value::String(key.to_owned())).ok()
+        super::from_code(key)
     }
 }
 

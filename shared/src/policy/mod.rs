@@ -17,11 +17,21 @@ pub struct Window {
 }
 
 impl Window {
-    /// Parses `HH:MM`.
+    /// Minutes after midnight of a time of day written `HH:MM` (24-hour).
     pub fn minute(hhmm: &str) -> Option<u16> {
-        let (h, m) = hhmm.split_once(':')?;
-        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(h * 60 + m)
+        let t =
+            time::Time::parse(hhmm, time::macros::format_description!("[hour]:[minute]")).ok()?;
+        Some(u16::from(t.hour()) * 60 + u16::from(t.minute()))
+    }
+
+    /// Minutes east of UTC of an offset written `+HH:MM` or `-HH:MM`.
+    pub fn offset_minutes(offset: &str) -> Option<i32> {
+        let o = time::UtcOffset::parse(
+            offset,
+            time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+        )
+        .ok()?;
+        Some(o.whole_minutes().into())
     }
 
     fn contains(&self, minute: u16) -> bool {
@@ -228,5 +238,13 @@ mod tests {
             Ok(())
         );
         assert_eq!(Window::minute("24:00"), None);
+        assert_eq!(Window::minute("22:30"), Some(1350));
+        assert_eq!(Window::offset_minutes("+07:00"), Some(420));
+        assert_eq!(Window::offset_minutes("-03:30"), Some(-210));
+        assert_eq!(
+            Window::offset_minutes("07:00"),
+            None,
+            "the sign is required"
+        );
     }
 }

@@ -3,10 +3,6 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 #[test]
 fn frames_are_pinned_byte_for_byte() {
     let hello = Frame::Hello(Hello {
@@ -22,14 +18,14 @@ fn frames_are_pinned_byte_for_byte() {
         }),
     });
     expect!["5002000667772d77686b0007ac02000180d00ff0010102a80aac02000180e1eb17000000018080808004"]
-        .assert_eq(&hex(&hello.encode()));
+        .assert_eq(&hex::encode(hello.encode()));
     let ack = Frame::Ack {
         class: 1,
         epoch: 2,
         chain: 900,
         upto: 1_000,
     };
-    expect!["50020201028407e807"].assert_eq(&hex(&ack.encode()));
+    expect!["50020201028407e807"].assert_eq(&hex::encode(ack.encode()));
     let items = vec![Item::Doc {
         doc: "case/P1".into(),
         kind: 6,
