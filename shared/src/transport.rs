@@ -4,13 +4,17 @@
 //!
 //! Each priority class travels on its own unidirectional stream in each direction, with QUIC
 //! stream priorities (urgent highest). A frame on a stream is a 4-byte big-endian length, then
-//! the frame. quinn has no rate cap, so the driver paces its own writes.
+//! the frame (tokio-util's `LengthDelimitedCodec`). quinn has no rate cap, so the driver paces
+//! its own writes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
@@ -33,7 +37,7 @@ pub enum TransportError {
     #[error("connection: {0}")]
     Connection(#[from] quinn::ConnectionError),
     #[error("stream write: {0}")]
-    Write(#[from] quinn::WriteError),
+    Write(std::io::Error),
     #[error("TLS setup: {0}")]
     Crypto(String),
     #[error(transparent)]
@@ -122,21 +126,31 @@ impl Pacer {
     }
 }
 
-async fn read_frames(mut stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
-    loop {
-        let mut len = [0u8; 4];
-        if stream.read_exact(&mut len).await.is_err() {
-            return;
-        }
-        let len = u32::from_be_bytes(len) as usize;
-        if len > MAX_FRAME {
-            // Hand the session the oversize length so it reports it and closes.
-            let _ = tx.send(vec![0; 2]).await;
-            return;
-        }
-        let mut buf = vec![0; len];
-        if stream.read_exact(&mut buf).await.is_err() || tx.send(buf).await.is_err() {
-            return;
+/// The framing of every stream: a 4-byte big-endian length, then the frame.
+fn codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(MAX_FRAME)
+        .new_codec()
+}
+
+async fn read_frames(stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
+    let mut frames = FramedRead::new(stream, codec());
+    while let Some(frame) = frames.next().await {
+        match frame {
+            Ok(bytes) => {
+                if tx.send(bytes.to_vec()).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    // Longer than a frame may be: hand the session bytes it refuses, so it
+                    // reports the peer and closes.
+                    let _ = tx.send(vec![0; 2]).await;
+                }
+                return;
+            }
         }
     }
 }
@@ -190,7 +204,8 @@ pub async fn drive(
         })
     };
     drop(tx);
-    let mut streams: [Option<quinn::SendStream>; 3] = [None, None, None];
+    let mut streams: [Option<FramedWrite<quinn::SendStream, LengthDelimitedCodec>>; 3] =
+        [None, None, None];
     let mut pacer = Pacer {
         rate_bps: session.rate_bps(),
         free_at: tokio::time::Instant::now(),
@@ -216,15 +231,16 @@ pub async fn drive(
                     Class::Records => 1,
                     Class::Bulk => 0,
                 });
-                streams[i] = Some(s);
+                streams[i] = Some(FramedWrite::new(s, codec()));
             }
             tracing::trace!(peer = %session.peer(), class = ?t.class, bytes = t.bytes.len(), "writing");
             // At the hub the cap arrives with the gateway's hello.
             pacer.rate_bps = session.rate_bps();
             pacer.pace(t.bytes.len() + 4).await;
             if let Some(s) = streams[i].as_mut() {
-                s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await?;
-                s.write_all(&t.bytes).await?;
+                s.send(Bytes::from(t.bytes))
+                    .await
+                    .map_err(TransportError::Write)?;
             }
         }
         while let Some(e) = session.poll_event() {
@@ -248,8 +264,7 @@ pub async fn drive(
                         tracing::warn!(peer = %session.peer(), error = %e, "sync session failed");
                         while let Some(t) = session.poll_transmit(now_ms()).ok().flatten() {
                             if let Some(s) = streams[Class::Urgent as usize].as_mut() {
-                                let _ = s.write_all(&(t.bytes.len() as u32).to_be_bytes()).await;
-                                let _ = s.write_all(&t.bytes).await;
+                                let _ = s.send(Bytes::from(t.bytes)).await;
                             }
                         }
                         while let Some(e) = session.poll_event() {
@@ -285,7 +300,7 @@ pub async fn drive(
     observe(Observed::Link(link), &session);
     let stats = session.stats().clone();
     for s in streams.iter_mut().flatten() {
-        let _ = s.finish();
+        let _ = s.get_mut().finish();
     }
     result.map(|()| stats)
 }
