@@ -3,19 +3,19 @@
 //! note. Screenshots of both are saved under `target/screenshots/`. Chromium and chromedriver
 //! come from Debian's packages, which `.ci/run` installs.
 
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use fantoccini::{Client, ClientBuilder, Locator};
 use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_shared::identity::Ca;
 use pathway_shared::model::{CaseFile, Role, case_id};
 use pathway_shared::store::{Store, StoreOptions};
+use pathway_tests::offline_gateway_config;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
-use pathway_tests::{http, offline_gateway_config};
-use serde_json::{Value, json};
+use serde_json::json;
 
 struct Killed(Child);
 
@@ -26,74 +26,72 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts chromedriver on a port of its choosing and returns it with its address, once it
+/// says it is ready.
+fn chromedriver() -> (Killed, String) {
+    let mut child = Killed(
+        Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver, installed by .ci/run)"),
+    );
+    let out = BufReader::new(child.0.stdout.take().unwrap());
+    let port = out
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|p| p.trim_end_matches('.').parse::<u16>().ok())
+        })
+        .expect("chromedriver says which port it listens on");
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 /// A WebDriver session on chromedriver.
-struct Browser {
-    driver: SocketAddr,
-    session: String,
-}
-
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+struct Browser(Client);
 
 impl Browser {
-    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        let path = format!("/session/{}{path}", self.session);
-        let (code, v) = http::json(self.driver, method, &path, &body).await.unwrap();
-        assert_eq!(code, 200, "{method} {path}: {v}");
-        v["value"].clone()
+    async fn start(driver: &str) -> Browser {
+        let caps = json!({
+            "browserName": "chrome",
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1024,900"]
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!("a JSON object")
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(driver)
+            .await
+            .expect("a WebDriver session");
+        Browser(client)
     }
 
     async fn open(&self, url: &str) {
-        self.call("POST", "/url", json!({ "url": url })).await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .call(
-                "POST",
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        v[ELEMENT].as_str().unwrap().to_owned()
+        self.0.goto(url).await.unwrap();
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.call(
-            "POST",
-            &format!("/element/{e}/value"),
-            json!({ "text": text }),
-        )
-        .await;
+        let e = self.0.find(Locator::Css(css)).await.unwrap();
+        e.send_keys(text).await.unwrap();
     }
 
     async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.call("POST", &format!("/element/{e}/click"), json!({}))
-            .await;
-    }
-
-    async fn source(&self) -> String {
-        self.call("GET", "/source", Value::Null)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        let e = self.0.find(Locator::Css(css)).await.unwrap();
+        e.click().await.unwrap();
     }
 
     /// Waits until the page shows `text` (a click's navigation may still be on its way).
     async fn until_shows(&self, text: &str) -> String {
         let start = Instant::now();
         loop {
-            let page = self.source().await;
+            let page = self.0.source().await.unwrap();
             if page.contains(text) {
                 return page;
             }
@@ -106,11 +104,7 @@ impl Browser {
     }
 
     async fn screenshot(&self, to: &Path) {
-        let v = self.call("GET", "/screenshot", Value::Null).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
-        std::fs::write(to, png).unwrap();
+        std::fs::write(to, self.0.screenshot().await.unwrap()).unwrap();
     }
 
     async fn log_in(&self, base: &str, user: &str) {
@@ -149,38 +143,8 @@ async fn a_teacher_marks_attendance_and_a_case_officer_adds_a_note_in_chromium()
     let gateway = Gateway::start(&cfg).unwrap();
     let base = format!("https://localhost:{}", gateway.lan_addr.unwrap().port());
 
-    let port = free_port();
-    let _driver = Killed(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver, installed by .ci/run)"),
-    );
-    let driver: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let caps = json!({"capabilities": {"alwaysMatch": {
-        "browserName": "chrome",
-        "acceptInsecureCerts": true,
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1024,900"]
-        }
-    }}});
-    let start = Instant::now();
-    let session = loop {
-        match http::json(driver, "POST", "/session", &caps).await {
-            Ok((200, v)) => break v["value"]["sessionId"].as_str().unwrap().to_owned(),
-            other => {
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "chromedriver: {other:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
-    let b = Browser { driver, session };
+    let (_driver, driver) = chromedriver();
+    let b = Browser::start(&driver).await;
     let shots = screenshots();
 
     // A teacher marks a session.
@@ -216,7 +180,7 @@ async fn a_teacher_marks_attendance_and_a_case_officer_adds_a_note_in_chromium()
     b.until_shows("Met to plan the housing referral.").await;
     b.screenshot(&shots.join("case-officer-adds-note.png"))
         .await;
-    b.call("DELETE", "", Value::Null).await;
+    b.0.close().await.unwrap();
 
     let case = gateway
         .store
