@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
 use maud::{DOCTYPE, Markup, html};
 use pathway_shared::model::{
     AttendanceRegister, CaseFile, Kind, MarkOutcome, ProgrammeRun, ReferralStatus, Role,
@@ -34,13 +35,9 @@ const LANG_COOKIE: &str = "pathway_lang";
 const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}form.inline{display:inline}";
 
 fn lang(headers: &HeaderMap) -> Lang {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(&format!("{LANG_COOKIE}=")))
-        .map_or(Lang::En, Lang::from_code)
+    CookieJar::from_headers(headers)
+        .get(LANG_COOKIE)
+        .map_or(Lang::En, |c| Lang::from_code(c.value()))
 }
 
 /// "3 h", in the page's language.
