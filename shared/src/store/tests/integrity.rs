@@ -80,12 +80,11 @@ fn a_new_document_whose_first_changes_waited_is_found_after_a_restart() {
     let last = changes.pop().unwrap();
     {
         let b = open(db.path());
-        assert!(
-            !b.apply_changes(&id, &meta, vec![last])
-                .unwrap()
-                .missing
-                .is_empty()
-        );
+        // Held in memory, not stored, not in the feed.
+        let applied = b.apply_changes(&id, &meta, vec![last]).unwrap();
+        assert_eq!(applied.stored, 0);
+        assert!(!applied.missing.is_empty());
+        assert!(b.feed_after(0, 10).unwrap().is_empty());
         assert_eq!(b.apply_changes(&id, &meta, changes).unwrap().stored, 3);
     }
     let b = open(db.path());

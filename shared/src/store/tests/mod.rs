@@ -419,27 +419,6 @@ fn scope_moves_with_the_person_and_cursors_persist() {
 }
 
 #[test]
-fn received_changes_with_missing_dependencies_are_held_not_stored() {
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = (open(da.path()), open(db.path()));
-    let id = case_id("P1");
-    a.put(&case("P1", "WHK"), 1).unwrap();
-    set_language(&a, &id, "Thai", 2);
-    let (mut changes, meta) = a
-        .read(&id, |d, m| (d.get_changes(&[]), m.clone()))
-        .unwrap()
-        .unwrap();
-    let last = changes.pop().unwrap();
-    let applied = b.apply_changes(&id, &meta, vec![last]).unwrap();
-    assert_eq!(applied.stored, 0);
-    assert!(!applied.missing.is_empty());
-    assert!(b.feed_after(0, 10).unwrap().is_empty());
-    let applied = b.apply_changes(&id, &meta, changes).unwrap();
-    assert_eq!(applied.stored, 3);
-    assert_eq!(b.get::<CaseFile>(&id).unwrap().unwrap().language, "Thai");
-}
-
-#[test]
 fn a_read_never_returns_a_value_older_than_the_last_change() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let small = StoreOptions {
