@@ -8,11 +8,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Credentials;
 use pathway_shared::status::Observed;
 use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Session, Side};
+use pathway_shared::sync::{Session, Side, gateway_backlog};
 use pathway_shared::transport::{self, TransportError};
 
 /// The hub's name as a sync peer.
@@ -47,12 +48,70 @@ pub fn spawn(
     cfg: UplinkConfig,
     cancel: CancellationToken,
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<UplinkStatus>) {
+    let mut sync = Session::stored_state(&store, HUB);
+    // Counted before anyone can read the status: it never starts at "nothing waiting".
+    match gateway_backlog(&store, HUB) {
+        Ok(backlog) => {
+            sync.outgoing = backlog;
+            sync.measured_at = Some(now_ms());
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count the changes waiting for the hub"),
+    }
     let (tx, rx) = watch::channel(UplinkStatus {
-        sync: Session::stored_state(&store, HUB),
+        sync,
         ..UplinkStatus::default()
     });
-    let handle = tokio::spawn(run(store, cfg, cancel, tx));
+    let tx = std::sync::Arc::new(tx);
+    let counting = tokio::spawn(count_while_offline(
+        store.clone(),
+        tx.clone(),
+        cancel.clone(),
+    ));
+    let handle = tokio::spawn(async move {
+        run(store, cfg, cancel, &tx).await;
+        let _ = counting.await;
+    });
     (handle, rx)
+}
+
+/// While no session is live, counts every second what waits for the hub, from the feed
+/// against the hub's last acknowledgement: offline, status says how much is waiting, never
+/// "nothing waiting" over changes the hub has not acknowledged. A live session counts for
+/// itself.
+async fn count_while_offline(
+    store: Store,
+    tx: std::sync::Arc<watch::Sender<UplinkStatus>>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if tx.borrow().online {
+            continue;
+        }
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || gateway_backlog(&s, HUB)).await {
+            Ok(Ok(backlog)) => tx.send_if_modified(|st| {
+                let changed = !st.online && st.sync.outgoing != backlog;
+                if changed {
+                    st.sync.outgoing = backlog;
+                }
+                if !st.online {
+                    st.sync.measured_at = Some(now_ms());
+                }
+                changed
+            }),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot count the changes waiting for the hub");
+                false
+            }
+            Err(_) => false,
+        };
+    }
 }
 
 async fn connect_once(
@@ -68,7 +127,14 @@ async fn connect_once(
     };
     let bind = SocketAddr::new(any, 0);
     let endpoint = transport::client_endpoint(bind, &cfg.ca_pem, &cfg.creds)?;
-    let conn = endpoint.connect(cfg.hub_addr, &cfg.hub_name)?.await?;
+    let connecting = endpoint.connect(cfg.hub_addr, &cfg.hub_name)?;
+    // A handshake with an unreachable hub lasts until QUIC's idle timeout: shutdown must not
+    // wait it out.
+    let conn = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Ok(()),
+        conn = connecting => conn?,
+    };
     let session = Session::new(
         store.clone(),
         Side::Gateway,
@@ -87,7 +153,7 @@ async fn run(
     store: Store,
     cfg: UplinkConfig,
     cancel: CancellationToken,
-    tx: watch::Sender<UplinkStatus>,
+    tx: &watch::Sender<UplinkStatus>,
 ) {
     let mut backoff = cfg.backoff_min;
     let mut rng = fastrand::Rng::new();
@@ -96,7 +162,7 @@ async fn run(
             break;
         }
         tx.send_modify(|s| s.attempts += 1);
-        let outcome = connect_once(&store, &cfg, &cancel, &tx).await;
+        let outcome = connect_once(&store, &cfg, &cancel, tx).await;
         let reached = tx.borrow().online;
         tx.send_modify(|s| s.ended(outcome.as_ref().err().map(ToString::to_string)));
         if let Err(e) = &outcome {

@@ -3,7 +3,7 @@
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::doc::{Loaded, Staging};
+use super::doc::{Loaded, Origin, Staging};
 use super::{DocMeta, Store, StoreError, keys, lock};
 use crate::model::{Class, DocId, Millis, Scope};
 
@@ -96,12 +96,15 @@ impl Store {
                         // changes that can be applied store the document with its metadata.
                         return Ok((stored, 0));
                     }
-                    self.persist(&mut [Staging {
-                        id: &id,
-                        loaded: &mut *loaded,
-                        before,
-                        class,
-                    }])
+                    self.persist(
+                        &mut [Staging {
+                            id: &id,
+                            loaded: &mut *loaded,
+                            before,
+                            class,
+                        }],
+                        Origin::Received,
+                    )
                     .map(|(_, t)| (stored, t))
                 });
             match result {

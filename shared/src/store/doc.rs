@@ -51,6 +51,15 @@ pub(super) struct Staging<'a> {
     pub(super) class: Class,
 }
 
+/// Where the changes of a write come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// Written on this node.
+    Local,
+    /// Received from a peer.
+    Received,
+}
+
 /// Chunk bytes past which a document is compacted when it is loaded (see
 /// [`Store::compact_if_due`]).
 const LOAD_COMPACT_BYTES: usize = 8 << 10;
@@ -118,10 +127,12 @@ impl Store {
 
     /// Stores the changes each document gained, with their feed entries and, for a document
     /// not yet on disk, its metadata and index entry, as one batch: all of it or none. Returns
-    /// the feed seq of each document's last change and the group-commit ticket.
+    /// the feed seq of each document's last change and the group-commit ticket. `origin` says
+    /// whether the changes were written here or received from a peer.
     pub(super) fn persist(
         &self,
         docs: &mut [Staging<'_>],
+        origin: Origin,
     ) -> Result<(Vec<Option<u64>>, u64), StoreError> {
         let changes: Vec<Vec<Change>> = docs
             .iter_mut()
@@ -168,7 +179,7 @@ impl Store {
                 batch.insert(keys::chunk(s.id, seq), change.raw_bytes());
                 batch.insert(
                     keys::feed(seq),
-                    super::feed::encode_entry(s.id, change, s.class),
+                    super::feed::encode_entry(s.id, change, s.class, origin),
                 );
                 seq += 1;
             }

@@ -3,6 +3,7 @@
 
 use automerge::{Change, ChangeHash};
 
+use super::doc::Origin;
 use super::{Store, StoreError, keys};
 use crate::model::{Class, DocId, Millis};
 
@@ -17,13 +18,22 @@ pub struct FeedEntry {
     pub size: u32,
     /// When the change was made, by its author's clock.
     pub at: Millis,
+    /// Received from a peer rather than written here.
+    pub received: bool,
 }
 
-/// A feed entry's value: hash (32), class (1), size (be32), time (be64), document id.
-pub(super) fn encode_entry(id: &DocId, change: &Change, class: Class) -> Vec<u8> {
+/// Set in the class byte of an entry for a change received from a peer.
+const RECEIVED: u8 = 0x80;
+
+/// A feed entry's value: hash (32), class (1, its top bit set for a received change), size
+/// (be32), time (be64), document id.
+pub(super) fn encode_entry(id: &DocId, change: &Change, class: Class, origin: Origin) -> Vec<u8> {
     let mut entry = Vec::with_capacity(45 + id.as_str().len());
     entry.extend_from_slice(&change.hash().0);
-    entry.push(class as u8);
+    entry.push(match origin {
+        Origin::Local => class as u8,
+        Origin::Received => class as u8 | RECEIVED,
+    });
     let size = u32::try_from(change.raw_bytes().len()).unwrap_or(u32::MAX);
     entry.extend_from_slice(&size.to_be_bytes());
     entry.extend_from_slice(&change.timestamp().to_be_bytes());
@@ -36,10 +46,8 @@ fn decode_entry(seq: u64, v: &[u8]) -> Result<FeedEntry, &'static str> {
         .get(..32)
         .and_then(|h| h.try_into().ok())
         .ok_or("short value")?;
-    let class = v
-        .get(32)
-        .and_then(|b| Class::from_u8(*b))
-        .ok_or("bad class")?;
+    let flags = *v.get(32).ok_or("short value")?;
+    let class = Class::from_u8(flags & !RECEIVED).ok_or("bad class")?;
     let size = v
         .get(33..37)
         .and_then(|b| b.try_into().ok())
@@ -62,6 +70,7 @@ fn decode_entry(seq: u64, v: &[u8]) -> Result<FeedEntry, &'static str> {
         class,
         size,
         at,
+        received: flags & RECEIVED != 0,
     })
 }
 

@@ -6,7 +6,7 @@
 //! | `m` doc | [`DocMeta`](super::DocMeta), postcard |
 //! | `s` doc | snapshot: `save_nocompress()` of the document |
 //! | `c` doc `\0` seq(be64) | one change, raw bytes |
-//! | `f` seq(be64) | feed entry: change hash (32), class (1), size (be32), time (be64), doc id |
+//! | `f` seq(be64) | feed entry: change hash (32), class (1; top bit: received from a peer), size (be32), time (be64), doc id |
 //! | `t` doc | a retired document's stub: where it went, when, who moved it |
 //! | `i` partition `\0` kind `\0` doc | empty: lookup by partition and kind |
 //! | `p` peer | the feed seq the peer has acknowledged, be64 |

@@ -1,7 +1,7 @@
 //! Writing and reading documents as typed values. Every write returns once durable, or hands
 //! back a [`Pending`] that waits for the flush covering it.
 
-use super::doc::{Loaded, Staging, check_kind, hydrate, reconcile_into, transact};
+use super::doc::{Loaded, Origin, Staging, check_kind, hydrate, reconcile_into, transact};
 use super::editor::Editor;
 use super::{Ack, DocMeta, Pending, Store, StoreError, UpdateError, keys, lock};
 use crate::model::{Aggregate, Class, DocId, Millis, Scope};
@@ -69,12 +69,15 @@ impl Store {
                 loaded.doc.get_heads()
             };
             let persisted = reconcile_into(&mut loaded.doc, &id, value, now).and_then(|()| {
-                self.persist(&mut [Staging {
-                    id: &id,
-                    loaded,
-                    before,
-                    class: Class::default_for(T::KIND),
-                }])
+                self.persist(
+                    &mut [Staging {
+                        id: &id,
+                        loaded,
+                        before,
+                        class: Class::default_for(T::KIND),
+                    }],
+                    Origin::Local,
+                )
             });
             match persisted {
                 Ok((seqs, ticket)) => Ok((
@@ -131,7 +134,7 @@ impl Store {
                 before,
                 class,
             }];
-            match self.persist(&mut staged) {
+            match self.persist(&mut staged, Origin::Local) {
                 Ok((seqs, ticket)) => {
                     let heads = staged[0].loaded.doc.get_heads();
                     Ok((
@@ -207,7 +210,7 @@ impl Store {
                             class: class_b,
                         },
                     ];
-                    match self.persist(&mut staged) {
+                    match self.persist(&mut staged, Origin::Local) {
                         Ok((_, ticket)) => Ok(ticket),
                         Err(e) => {
                             *second = None;
@@ -240,12 +243,15 @@ impl Store {
     ) -> Result<Pending, E> {
         let ticket = self.with_slot(id, |slot| {
             let (loaded, before, class) = self.stage_second::<U, E>(slot, id, scope, now, g)?;
-            match self.persist(&mut [Staging {
-                id,
-                loaded,
-                before,
-                class,
-            }]) {
+            match self.persist(
+                &mut [Staging {
+                    id,
+                    loaded,
+                    before,
+                    class,
+                }],
+                Origin::Local,
+            ) {
                 Ok((_, ticket)) => Ok(ticket),
                 Err(e) => {
                     *slot = None;

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Session;
+use super::{Session, Side, cursor_name};
 use crate::model::{Class, Millis};
 use crate::policy::Held;
-use crate::store::StoreError;
+use crate::store::{DocMeta, FeedEntry, Store, StoreError};
 use crate::wire::Frame;
 
 /// Changes waiting to cross the link in one class.
@@ -59,10 +59,65 @@ pub(super) fn state_name(peer: &str) -> String {
     format!("sync/{peer}")
 }
 
+/// What waits for the peer in each class: the feed after `after[class]`, as far as `keep`
+/// says an entry is for the peer, up to [`SCAN_LIMIT`] entries a class.
+fn count(
+    store: &Store,
+    after: [u64; 3],
+    keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
+) -> Result<[Backlog; 3], StoreError> {
+    let mut out = [Backlog::default(); 3];
+    for c in Class::ALL {
+        let b = &mut out[c as usize];
+        let mut after = after[c as usize];
+        let mut scanned = 0;
+        'scan: loop {
+            let entries = store.feed_after(after, 512)?;
+            if entries.is_empty() {
+                break;
+            }
+            for e in entries {
+                after = e.seq;
+                scanned += 1;
+                if scanned > SCAN_LIMIT {
+                    b.at_least = true;
+                    break 'scan;
+                }
+                if e.class != c {
+                    continue;
+                }
+                let Some(meta) = store.meta(&e.doc)? else {
+                    continue;
+                };
+                if !keep(&e, &meta) {
+                    continue;
+                }
+                b.changes += 1;
+                b.bytes += u64::from(e.size);
+                b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a gateway has for the hub, counted from its own feed against what the hub last
+/// acknowledged, whether or not a session is live: every change written here after the hub's
+/// cursor, in any scope but the national one. Changes received from the hub are never counted.
+pub fn gateway_backlog(store: &Store, hub: &str) -> Result<[Backlog; 3], StoreError> {
+    let mut after = [0; 3];
+    for c in Class::ALL {
+        after[c as usize] = store.cursor(&cursor_name(hub, "send", c))?;
+    }
+    count(store, after, |e, meta| {
+        !e.received && meta.scope != crate::model::Scope::National
+    })
+}
+
 impl Session {
     /// What a node kept of its sync with `peer` when no session is live: the times of the last
     /// contact, delivery and level state, from earlier sessions.
-    pub fn stored_state(store: &crate::store::Store, peer: &str) -> SyncState {
+    pub fn stored_state(store: &Store, peer: &str) -> SyncState {
         store
             .state(&state_name(peer))
             .ok()
@@ -86,38 +141,12 @@ impl Session {
         {
             return Ok(());
         }
-        let mut out = [Backlog::default(); 3];
-        for c in Class::ALL {
-            let b = &mut out[c as usize];
-            let mut after = self.send[c as usize].acked;
-            let mut scanned = 0;
-            'scan: loop {
-                let entries = self.store.feed_after(after, 512)?;
-                if entries.is_empty() {
-                    break;
-                }
-                for e in entries {
-                    after = e.seq;
-                    scanned += 1;
-                    if scanned > SCAN_LIMIT {
-                        b.at_least = true;
-                        break 'scan;
-                    }
-                    if e.class != c {
-                        continue;
-                    }
-                    let Some(meta) = self.store.meta(&e.doc)? else {
-                        continue;
-                    };
-                    if !self.may_send(&meta) {
-                        continue;
-                    }
-                    b.changes += 1;
-                    b.bytes += u64::from(e.size);
-                    b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
-                }
-            }
-        }
+        let after = [0, 1, 2].map(|i| self.send[i].acked);
+        let gateway = self.side == Side::Gateway;
+        let out = count(&self.store, after, |e, meta| {
+            // At a gateway, whatever it received came from the hub, which holds it.
+            !(gateway && e.received) && self.may_send(meta)
+        })?;
         let changed = out != self.state.outgoing;
         let stale = self.reported_at.is_none_or(|t| now - t >= REPORT_EVERY);
         self.state.outgoing = out;

@@ -29,6 +29,8 @@ use super::messages::{Lang, t, tf};
 use super::{
     ApiError, Lan, NoteInput, SessionRow, blocking, blocking_durable, sessions_near, today_iso,
 };
+use crate::uplink::UplinkStatus;
+use pathway_shared::model::Millis;
 
 const LANG_COOKIE: &str = "pathway_lang";
 
@@ -53,9 +55,7 @@ fn ago(l: Lang, now: i64, then: i64) -> String {
 }
 
 /// The sync state in words: "Last reached the hub 3 h ago; 41 changes waiting".
-fn sync_line(lan: &Lan, l: Lang) -> String {
-    let st = lan.uplink.borrow().clone();
-    let now = lan.clock.now();
+fn sync_line(st: &UplinkStatus, now: Millis, l: Lang) -> String {
     let mut parts = Vec::new();
     parts.push(match st.sync.last_delivered.iter().flatten().max() {
         Some(at) => tf(l, "sync.reached", &[("ago", &ago(l, now, *at))]),
@@ -63,10 +63,10 @@ fn sync_line(lan: &Lan, l: Lang) -> String {
         None => t(l, "sync.not_reached").to_owned(),
     });
     let waiting: u64 = st.sync.outgoing.iter().map(|b| b.changes).sum();
-    parts.push(if waiting == 0 {
-        t(l, "sync.nothing_waiting").to_owned()
-    } else {
-        tf(l, "sync.waiting", &[("n", &waiting.to_string())])
+    parts.push(match waiting {
+        0 => t(l, "sync.nothing_waiting").to_owned(),
+        1 => t(l, "sync.waiting_one").to_owned(),
+        n => tf(l, "sync.waiting", &[("n", &n.to_string())]),
     });
     parts.push(
         t(
@@ -106,7 +106,7 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                     a href="/lang/en" { "English" }
                     a href="/lang/th" { "ไทย" }
                     @if who.is_some() {
-                        div.sync id="sync" { (sync_line(lan, l)) }
+                        div.sync id="sync" { (sync_line(&lan.uplink.borrow(), lan.clock.now(), l)) }
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -407,4 +407,25 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/people/{person}", get(person_page))
         .route("/people/{person}/notes", post(note_form))
         .route("/people/{person}/referrals/{referral}", post(referral_form))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_counts_what_waits_in_words() {
+        let mut st = UplinkStatus::default();
+        let line = |st: &UplinkStatus, l| sync_line(st, 1_000, l);
+        assert!(line(&st, Lang::En).contains("nothing waiting"));
+        st.sync.outgoing[1].changes = 1;
+        assert!(
+            line(&st, Lang::En).contains("1 change waiting;"),
+            "{}",
+            line(&st, Lang::En)
+        );
+        st.sync.outgoing[2].changes = 2;
+        assert!(line(&st, Lang::En).contains("3 changes waiting"));
+        assert!(line(&st, Lang::Th).contains("รอส่ง 3 รายการ"));
+    }
 }
