@@ -13,7 +13,7 @@ use pathway_shared::identity::Credentials;
 use pathway_shared::status::Observed;
 use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Session, Side, gateway_backlog};
+use pathway_shared::sync::{Session, Side, Tally, gateway_backlog};
 use pathway_shared::transport::{self, TransportError};
 
 /// The hub's name as a sync peer.
@@ -50,13 +50,17 @@ pub fn spawn(
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<UplinkStatus>) {
     let mut sync = Session::stored_state(&store, HUB);
     // Counted before anyone can read the status: it never starts at "nothing waiting".
-    match gateway_backlog(&store, HUB) {
-        Ok(backlog) => {
-            sync.outgoing = backlog;
+    let tally = match gateway_backlog(&store, HUB, None) {
+        Ok(tally) => {
+            sync.outgoing = tally.backlog;
             sync.measured_at = Some(now_ms());
+            Some(tally)
         }
-        Err(e) => tracing::warn!(error = %e, "cannot count the changes waiting for the hub"),
-    }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the changes waiting for the hub");
+            None
+        }
+    };
     let (tx, rx) = watch::channel(UplinkStatus {
         sync,
         ..UplinkStatus::default()
@@ -64,6 +68,7 @@ pub fn spawn(
     let tx = std::sync::Arc::new(tx);
     let counting = tokio::spawn(count_while_offline(
         store.clone(),
+        tally,
         tx.clone(),
         cancel.clone(),
     ));
@@ -77,9 +82,10 @@ pub fn spawn(
 /// While no session is live, counts every second what waits for the hub, from the feed
 /// against the hub's last acknowledgement: offline, status says how much is waiting, never
 /// "nothing waiting" over changes the hub has not acknowledged. A live session counts for
-/// itself.
+/// itself. Each count reads only the feed entries added since the last one.
 async fn count_while_offline(
     store: Store,
+    mut tally: Option<Tally>,
     tx: std::sync::Arc<watch::Sender<UplinkStatus>>,
     cancel: CancellationToken,
 ) {
@@ -93,9 +99,11 @@ async fn count_while_offline(
         if tx.borrow().online {
             continue;
         }
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || gateway_backlog(&s, HUB)).await {
-            Ok(Ok(backlog)) => tx.send_if_modified(|st| {
+        let (s, prev) = (store.clone(), tally.take());
+        match tokio::task::spawn_blocking(move || gateway_backlog(&s, HUB, prev)).await {
+            Ok(Ok(counted)) => tx.send_if_modified(|st| {
+                let backlog = counted.backlog;
+                tally = Some(counted);
                 let changed = !st.online && st.sync.outgoing != backlog;
                 if changed {
                     st.sync.outgoing = backlog;

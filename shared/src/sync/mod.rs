@@ -34,7 +34,7 @@ mod status;
 mod transfer;
 
 pub use authorize::{Verdict, authorize, check_staff_authority};
-pub use status::{Backlog, SyncState, gateway_backlog};
+pub use status::{Backlog, SyncState, Tally, gateway_backlog};
 pub use transfer::move_case;
 
 use recv::RecvClass;

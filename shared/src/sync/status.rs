@@ -59,31 +59,53 @@ pub(super) fn state_name(peer: &str) -> String {
     format!("sync/{peer}")
 }
 
-/// What waits for the peer in each class: the feed after `after[class]`, as far as `keep`
-/// says an entry is for the peer, up to [`SCAN_LIMIT`] entries a class.
-fn count(
-    store: &Store,
-    after: [u64; 3],
-    keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
-) -> Result<[Backlog; 3], StoreError> {
-    let mut out = [Backlog::default(); 3];
-    for c in Class::ALL {
-        let b = &mut out[c as usize];
-        let mut after = after[c as usize];
+/// A count of what waits for a peer, and how far through the feed it got: counting on from
+/// it reads only the entries added since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub backlog: [Backlog; 3],
+    /// Per class, the peer's cursor the count started from.
+    from: [u64; 3],
+    /// The last feed seq read.
+    upto: u64,
+}
+
+impl Tally {
+    fn from_cursors(from: [u64; 3]) -> Tally {
+        Tally {
+            backlog: Default::default(),
+            from,
+            upto: from.into_iter().min().unwrap_or(0),
+        }
+    }
+
+    /// Reads the feed entries added since the last count, as far as `keep` says an entry is
+    /// for the peer, at most [`SCAN_LIMIT`] of them; a count cut short says "at least".
+    fn count_on(
+        &mut self,
+        store: &Store,
+        keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
+    ) -> Result<(), StoreError> {
         let mut scanned = 0;
-        'scan: loop {
-            let entries = store.feed_after(after, 512)?;
+        loop {
+            let entries = store.feed_after(self.upto, 512)?;
             if entries.is_empty() {
-                break;
+                for b in &mut self.backlog {
+                    b.at_least = false;
+                }
+                return Ok(());
             }
             for e in entries {
-                after = e.seq;
                 scanned += 1;
                 if scanned > SCAN_LIMIT {
-                    b.at_least = true;
-                    break 'scan;
+                    for b in &mut self.backlog {
+                        b.at_least = true;
+                    }
+                    return Ok(());
                 }
-                if e.class != c {
+                self.upto = e.seq;
+                let c = e.class as usize;
+                if e.seq <= self.from[c] {
                     continue;
                 }
                 let Some(meta) = store.meta(&e.doc)? else {
@@ -92,26 +114,33 @@ fn count(
                 if !keep(&e, &meta) {
                     continue;
                 }
+                let b = &mut self.backlog[c];
                 b.changes += 1;
                 b.bytes += u64::from(e.size);
                 b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
             }
         }
     }
-    Ok(out)
 }
 
 /// What a gateway has for the hub, counted from its own feed against what the hub last
 /// acknowledged, whether or not a session is live: every change written here after the hub's
 /// cursor, in any scope but the national one. Changes received from the hub are never counted.
-pub fn gateway_backlog(store: &Store, hub: &str) -> Result<[Backlog; 3], StoreError> {
-    let mut after = [0; 3];
+/// Given the last count (`prev`), it reads only what was added since, unless the hub's cursor
+/// moved.
+pub fn gateway_backlog(store: &Store, hub: &str, prev: Option<Tally>) -> Result<Tally, StoreError> {
+    let mut from = [0; 3];
     for c in Class::ALL {
-        after[c as usize] = store.cursor(&cursor_name(hub, "send", c))?;
+        from[c as usize] = store.cursor(&cursor_name(hub, "send", c))?;
     }
-    count(store, after, |e, meta| {
+    let mut tally = match prev {
+        Some(t) if t.from == from => t,
+        _ => Tally::from_cursors(from),
+    };
+    tally.count_on(store, |e, meta| {
         !e.received && meta.scope != crate::model::Scope::National
-    })
+    })?;
+    Ok(tally)
 }
 
 impl Session {
@@ -141,12 +170,13 @@ impl Session {
         {
             return Ok(());
         }
-        let after = [0, 1, 2].map(|i| self.send[i].acked);
+        let mut tally = Tally::from_cursors([0, 1, 2].map(|i| self.send[i].acked));
         let gateway = self.side == Side::Gateway;
-        let out = count(&self.store, after, |e, meta| {
+        tally.count_on(&self.store, |e, meta| {
             // At a gateway, whatever it received came from the hub, which holds it.
             !(gateway && e.received) && self.may_send(meta)
         })?;
+        let out = tally.backlog;
         let changed = out != self.state.outgoing;
         let stale = self.reported_at.is_none_or(|t| now - t >= REPORT_EVERY);
         self.state.outgoing = out;
