@@ -1,6 +1,26 @@
 //! Attendance: sessions open for marking and a session's marks in one request.
 
-use super::*;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use automerge::ROOT;
+use autosurgeon::hydrate_prop;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use pathway_shared::model::{
+    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, RegisterSession, Role, from_code,
+    register_id, run_id,
+};
+use pathway_shared::store::{Store, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::lan::auth::Staff;
+use crate::lan::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable};
+use crate::lock;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

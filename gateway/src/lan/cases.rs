@@ -1,6 +1,19 @@
 //! Case files over the API: reading them as the role allows, notes, referral transitions.
 
-use super::*;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use pathway_shared::model::{
+    CaseFile, CaseNote, Class, NoteType, Referral, ReferralStatus, Role, case_id, from_code,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::lan::auth::Staff;
+use crate::lan::{ApiError, ApiResult, CASE_READERS, Lan, Staged, blocking_durable};
 
 pub(super) async fn read_case(
     State(lan): State<Arc<Lan>>,

@@ -1,6 +1,11 @@
 //! Refusals, as JSON the API and the console share.
 
-use super::*;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pathway_shared::store::StoreError;
+use serde_json::json;
 
 /// A refusal, as JSON: `{"error": "...", "field": "..."}`.
 #[derive(Debug)]

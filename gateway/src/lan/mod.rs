@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,26 +33,16 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::headers::authorization::Bearer;
 use axum_extra::headers::{Authorization, HeaderMapExt};
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
-use automerge::ROOT;
-use autosurgeon::hydrate_prop;
 use pathway_shared::clock::Clock;
-use pathway_shared::model::{
-    Aggregate, AttendanceRegister, CaseFile, CaseNote, Class, DocId, Kind, Mark, MarkOutcome,
-    Millis, NoteType, Referral, ReferralStatus, RegisterSession, Role, case_id, from_code,
-    register_id, run_id,
-};
-use pathway_shared::store::{Editor, Pending, Store, StoreError};
+use pathway_shared::model::{Aggregate, DocId, Millis, Role};
+use pathway_shared::store::{Editor, Pending, Store};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::Audit;
-use crate::lock;
 use crate::uplink::{HUB, UplinkStatus};
 use auth::{LoginError, Sessions, Staff};
 

@@ -15,8 +15,7 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use maud::{DOCTYPE, Markup, html};
 use pathway_shared::model::{
-    AttendanceRegister, CaseFile, Kind, MarkOutcome, ProgrammeRun, ReferralStatus, Role,
-    WaitStatus, register_id, run_id,
+    AttendanceRegister, MarkOutcome, ProgrammeRun, WaitStatus, register_id, run_id,
 };
 use serde::Deserialize;
 
@@ -26,9 +25,7 @@ use people::{note_form, people, person_page, referral_form};
 
 use super::auth::Staff;
 use super::messages::{Lang, t, tf};
-use super::{
-    ApiError, Lan, NoteInput, SessionRow, blocking, blocking_durable, sessions_near, today_iso,
-};
+use super::{ApiError, Lan, SessionRow, blocking, blocking_durable, sessions_near, today_iso};
 use crate::uplink::UplinkStatus;
 use pathway_shared::model::Millis;
 

@@ -1,7 +1,19 @@
 //! The console's pages on people: finding a person, their case file as the role allows, notes
 //! and referral moves.
 
-use super::*;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use pathway_shared::model::{CaseFile, Kind, ReferralStatus, Role};
+use serde::Deserialize;
+
+use super::{Saved, Viewer, fail, page};
+use crate::lan::auth::Staff;
+use crate::lan::messages::{Lang, t};
+use crate::lan::{Lan, NoteInput, blocking, blocking_durable};
 
 pub(super) async fn people(
     State(lan): State<Arc<Lan>>,
