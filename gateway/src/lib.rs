@@ -88,6 +88,7 @@ impl Gateway {
                     sessions: Default::default(),
                     uplink: status.clone(),
                     open_sessions: Default::default(),
+                    roster: Default::default(),
                     utc_offset_minutes,
                     clock: pathway_shared::clock::Clock::system(),
                 });

@@ -109,7 +109,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             facility_name: name.into(),
             cases: args.cases,
             marks: args.marks,
-            ..SampleConfig::default()
+            today: time::OffsetDateTime::now_utc().date(),
         });
         // The catalogue and the facility registry are national: written at the hub.
         if i == 0 {
@@ -151,14 +151,16 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sample.marks(),
             sim.addr
         );
-        if let (Some(lan), Some(staff)) = (gateway.lan_addr, sample.staff.first()) {
+        if let Some(lan) = gateway.lan_addr {
             println!(
-                "    staff console https://localhost:{}/ (API under /api; CA {}); e.g. log in as {} / {}",
+                "    staff console https://localhost:{}/ (API under /api; CA {}); every password is {}",
                 lan.port(),
                 gdir.join("ca.pem").display(),
-                staff.username,
                 pathway_tests::sample::DEMO_PASSWORD
             );
+            for (role, username) in sample.one_per_role() {
+                println!("      {role:<18} {username}");
+            }
         }
         sites.push(Site {
             facility: fac.to_owned(),

@@ -53,9 +53,10 @@ enum Command {
         marks: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// The day the sample is "as of" (ISO date); sessions run up to the day before.
-        #[arg(long, default_value = "2026-11-23")]
-        today: String,
+        /// The day the sample is "as of" (ISO date, today if not given): sessions are marked up
+        /// to the day before, and today's and the next two weeks' wait to be marked.
+        #[arg(long)]
+        today: Option<String>,
     },
     /// Count the documents in a store, by partition and kind.
     Inspect {
@@ -101,8 +102,11 @@ fn main() -> anyhow::Result<()> {
             seed,
             today,
         } => {
-            let today = parse_date(&today)
-                .with_context(|| format!("--today {today} is not an ISO date (YYYY-MM-DD)"))?;
+            let today = match today {
+                Some(d) => parse_date(&d)
+                    .with_context(|| format!("--today {d} is not an ISO date (YYYY-MM-DD)"))?,
+                None => time::OffsetDateTime::now_utc().date(),
+            };
             let cfg = SampleConfig {
                 seed,
                 facility_id: facility,

@@ -87,6 +87,7 @@ fn register() -> AttendanceRegister {
             start_time: "09:00".into(),
             end_time: "11:00".into(),
             cancelled: false,
+            note: String::new(),
         },
     );
     r

@@ -275,15 +275,10 @@ const DAYS: &[&[Weekday]] = &[
         Weekday::Fri,
     ],
     &[Weekday::Wed],
+    &[Weekday::Sat, Weekday::Sun],
 ];
 
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn month_key(d: Date) -> String {
-    format!("{:04}-{:02}", d.year(), u8::from(d.month()))
-}
+use pathway_shared::model::{iso_date as iso, month_of as month_key};
 
 fn ms(d: Date) -> Millis {
     d.midnight().assume_utc().unix_timestamp() * 1000
@@ -333,6 +328,7 @@ impl SampleFacility {
             (Role::PrisonOfficer, 14),
             (Role::Instructor, 12),
             (Role::CaseOfficer, 8),
+            (Role::RecordsOfficer, 2),
             (Role::HealthStaff, 4),
             (Role::FacilityManager, 2),
             (Role::FacilityIt, 2),
@@ -372,6 +368,11 @@ impl SampleFacility {
             .filter(|s| s.roles.contains(&Role::Instructor))
             .map(|s| s.username.clone())
             .collect();
+        let records = &staff
+            .iter()
+            .find(|s| s.roles.contains(&Role::RecordsOfficer))
+            .map(|s| s.username.clone())
+            .unwrap_or_default();
         let officers: Vec<String> = staff
             .iter()
             .filter(|s| s.roles.contains(&Role::CaseOfficer))
@@ -421,10 +422,48 @@ impl SampleFacility {
                 language: LANGUAGES[rng.usize(..LANGUAGES.len())].into(),
                 holding_facility: fac.clone(),
                 admission_date: iso(admitted),
-                expected_release_date: Some(iso(today + Duration::days(rng.i64(10..1_500)))),
                 ..CaseFile::default()
             };
             let officer = &officers[n % officers.len()];
+            let admitted_at = ms(admitted) + 10 * 3_600_000;
+            let release = today + Duration::days(rng.i64(10..1_500));
+            c.expected_release_date = Some(Stamped::new(iso(release), records, admitted_at));
+            let sentenced = rng.u8(..5) != 0;
+            c.sentence_date = sentenced.then(|| iso(admitted + Duration::days(rng.i64(0..90))));
+            c.custody_status = Some(Stamped::new(
+                if sentenced {
+                    CustodyStatus::Sentenced
+                } else {
+                    [CustodyStatus::Remand, CustodyStatus::AwaitingSentence][rng.usize(..2)]
+                },
+                records,
+                admitted_at,
+            ));
+            let place = Stamped::new(
+                Location {
+                    unit: format!("Unit {}", ["A", "B", "C", "D", "E"][rng.usize(..5)]),
+                    cell: (101 + rng.u32(..40)).to_string(),
+                },
+                records,
+                admitted_at,
+            );
+            c.moves
+                .insert(format!("{admitted_at}-{records}"), place.clone());
+            c.location = Some(place);
+            c.security = Some(Stamped::new(
+                SecurityAssessment {
+                    level: [
+                        SecurityLevel::Minimum,
+                        SecurityLevel::Medium,
+                        SecurityLevel::Medium,
+                        SecurityLevel::High,
+                    ][rng.usize(..4)],
+                    assessed_on: iso(admitted + Duration::days(7)),
+                },
+                officer,
+                admitted_at + 7 * 86_400_000,
+            ));
+            c.case_officer = Some(officer.clone());
             let assessed_at = ms(admitted) + 14 * 86_400_000;
             for d in NeedDomain::ALL {
                 let level = [
@@ -450,7 +489,9 @@ impl SampleFacility {
                     PlanGoal {
                         title: format!("Plan goal for {}", domain.code().replace('_', " ")),
                         domain: domain.code().into(),
-                        target_date: c.expected_release_date.clone(),
+                        target_date: Some(iso(
+                            release.min(today + Duration::days(rng.i64(-30..200)))
+                        )),
                         status: if rng.u8(..5) == 0 {
                             GoalStatus::Completed
                         } else {
@@ -515,7 +556,7 @@ impl SampleFacility {
                 );
             }
             if rng.u8(..3) == 0 {
-                let (pid, _, _, services) = PARTNERS[rng.usize(..PARTNERS.len())];
+                let (pid, _, kind, services) = PARTNERS[rng.usize(..PARTNERS.len())];
                 let mut r = Referral::request(
                     pid,
                     services[0],
@@ -525,6 +566,7 @@ impl SampleFacility {
                     officer,
                     assessed_at,
                 );
+                r.health = kind == PartnerKind::Clinic;
                 if rng.bool() {
                     let _ = r.advance(
                         ReferralStatus::Accepted,
@@ -546,9 +588,24 @@ impl SampleFacility {
             cases.push(c);
         }
 
+        // Today's and the next two weeks' sessions, from each run's schedule, not yet marked.
+        let mut registers: BTreeMap<(String, String), AttendanceRegister> = BTreeMap::new();
+        for run in &runs {
+            for day in run.schedule.dates(today, today + Duration::days(13)) {
+                registers
+                    .entry((run.id.clone(), month_key(day)))
+                    .or_insert_with(|| AttendanceRegister {
+                        facility_id: fac.clone(),
+                        run_id: run.id.clone(),
+                        month: month_key(day),
+                        ..AttendanceRegister::default()
+                    })
+                    .sessions
+                    .insert(iso(day), run.schedule.session(day));
+            }
+        }
         // Attendance: walk back from yesterday, one session per run on its days, marking everyone
         // allocated, until the requested number of marks is reached.
-        let mut registers: BTreeMap<(String, String), AttendanceRegister> = BTreeMap::new();
         let mut marks = 0;
         let mut day = today - Duration::days(1);
         let earliest = today - Duration::days(3 * 365);
@@ -570,15 +627,8 @@ impl SampleFacility {
                         ..AttendanceRegister::default()
                     });
                 let session_id = iso(day);
-                reg.sessions.insert(
-                    session_id.clone(),
-                    RegisterSession {
-                        date: iso(day),
-                        start_time: run.schedule.start_time.clone(),
-                        end_time: run.schedule.end_time.clone(),
-                        cancelled: false,
-                    },
-                );
+                reg.sessions
+                    .insert(session_id.clone(), run.schedule.session(day));
                 let marked_at = ms(day) + 12 * 3_600_000;
                 for w in run
                     .waiting_list
@@ -617,6 +667,20 @@ impl SampleFacility {
             registers: registers.into_values().collect(),
             cases,
         }
+    }
+
+    /// One log-in per role, as (the role in words, username).
+    pub fn one_per_role(&self) -> Vec<(String, String)> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for s in &self.staff {
+            for r in &s.roles {
+                if seen.insert(*r) {
+                    out.push((role_words(*r).to_owned(), s.username.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Attendance marks across all registers.
@@ -663,4 +727,16 @@ fn demo_password_hash(seed: u64) -> String {
         .hash_password(DEMO_PASSWORD.as_bytes(), &salt)
         .map(|h| h.to_string())
         .expect("argon2id with default parameters")
+}
+
+fn role_words(r: Role) -> &'static str {
+    match r {
+        Role::PrisonOfficer => "prison officer",
+        Role::RecordsOfficer => "records officer",
+        Role::Instructor => "instructor",
+        Role::CaseOfficer => "case officer",
+        Role::HealthStaff => "health staff",
+        Role::FacilityManager => "facility manager",
+        Role::FacilityIt => "facility IT",
+    }
 }

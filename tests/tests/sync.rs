@@ -592,8 +592,10 @@ fn a_spent_budget_stops_records_but_not_urgent() {
     );
     // An urgent change still goes.
     let person = &s.cases[s.cases.len() - 1].person_id;
+    // Details of its own, so the edit is a change whatever the sample held.
     let release = PlanItem {
         status: PlanItemStatus::Done,
+        details: "a hostel place from the day of release".into(),
         ..Default::default()
     };
     net.gateways[0]

@@ -11,8 +11,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
-    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, RegisterSession, Role, from_code,
-    register_id, run_id,
+    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme, RegisterSession, Role,
+    from_code, programme_id, register_id, run_id,
 };
 use pathway_shared::store::{Store, StoreError};
 use serde::Deserialize;
@@ -125,6 +125,8 @@ pub struct SessionRow {
     pub date: String,
     pub time: String,
     pub title: String,
+    /// The run's instructor's username.
+    pub instructor: String,
 }
 
 /// Today at the facility, `utc_offset_minutes` from UTC, as `YYYY-MM-DD` and as a date.
@@ -161,8 +163,8 @@ struct SessionSources {
     from_peers: u64,
     /// Each register read; `None` if it lacks a field shown.
     registers: HashMap<DocId, Option<RegisterSessions>>,
-    /// A run's title for the console: programme and place.
-    titles: HashMap<DocId, String>,
+    /// A run's title for the console (programme and place) and its instructor.
+    titles: HashMap<DocId, (String, String)>,
 }
 
 /// Sessions of the last seven days and today, newest first: what may still be marked. Once
@@ -238,7 +240,8 @@ fn compute_sessions(
         let title = match read.titles.entry(run_doc) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
-                let title = run_title(&lan.store, v.key())?.unwrap_or_else(|| run.clone());
+                let title =
+                    run_title(&lan.store, v.key())?.unwrap_or_else(|| (run.clone(), String::new()));
                 v.insert(title)
             }
         };
@@ -253,7 +256,8 @@ fn compute_sessions(
                     session: sid.clone(),
                     time: format!("{}–{}", s.start_time, s.end_time),
                     date: s.date.clone(),
-                    title: title.clone(),
+                    title: title.0.clone(),
+                    instructor: title.1.clone(),
                 });
             }
         }
@@ -279,15 +283,23 @@ fn read_register_sessions(
         .flatten())
 }
 
-/// "Programme · place" for a run, if the run is here.
-fn run_title(store: &Store, run: &DocId) -> Result<Option<String>, StoreError> {
-    Ok(store
+/// "Programme title · place" for a run, and its instructor, if the run is here.
+fn run_title(store: &Store, run: &DocId) -> Result<Option<(String, String)>, StoreError> {
+    let Some((code, place, instructor)) = store
         .read(run, |d, _| {
             let code = hydrate_prop::<_, String, _, _>(d, &ROOT, "programme_code").ok()?;
             let place = hydrate_prop::<_, String, _, _>(d, &ROOT, "place").ok()?;
-            Some(format!("{code} · {place}"))
+            let instructor = hydrate_prop::<_, String, _, _>(d, &ROOT, "instructor").ok()?;
+            Some((code, place, instructor))
         })?
-        .flatten())
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let title = store
+        .get::<Programme>(&programme_id(&code))?
+        .map_or(code, |p| p.title);
+    Ok(Some((format!("{title} · {place}"), instructor)))
 }
 
 pub(super) async fn open_sessions(

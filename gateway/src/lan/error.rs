@@ -13,6 +13,9 @@ pub struct ApiError {
     pub(super) status: StatusCode,
     pub(super) message: String,
     pub(super) field: Option<String>,
+    /// The message as a console string and its arguments, so a page can say it in the staff
+    /// member's language; `message` is the English.
+    pub(super) words: Option<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 impl ApiError {
@@ -21,7 +24,28 @@ impl ApiError {
             status,
             message: message.into(),
             field: None,
+            words: None,
         }
+    }
+
+    /// A refusal of `field` said by the console string `key` with `args` (English for the API).
+    pub(super) fn field_words(
+        field: &str,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
+    ) -> ApiError {
+        let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: super::messages::tf(super::messages::Lang::En, key, &refs),
+            field: Some(field.to_owned()),
+            words: Some((key, args)),
+        }
+    }
+
+    pub(super) fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
     }
 
     pub(super) fn field(field: &str, message: impl Into<String>) -> ApiError {
@@ -29,6 +53,7 @@ impl ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: message.into(),
             field: Some(field.to_owned()),
+            words: None,
         }
     }
 
@@ -81,6 +106,7 @@ impl From<QueryRejection> for ApiError {
             status: StatusCode::BAD_REQUEST,
             message: detail.to_owned(),
             field: field.map(str::to_owned),
+            words: None,
         }
     }
 }

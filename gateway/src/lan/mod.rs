@@ -6,16 +6,24 @@
 
 mod attendance;
 pub mod auth;
-mod cases;
+pub mod cases;
 mod console;
 mod error;
+pub mod find;
+pub mod input;
+pub mod intake;
 pub mod messages;
 pub mod records;
+pub mod roster;
+pub mod runs;
 
 use attendance::{OpenSessions, mark_session, open_sessions};
 pub use attendance::{SessionRow, sessions_near, today_iso, write_marks};
-pub use cases::{MAX_NOTE_CHARS, NoteInput, advance_referral, open_case, write_note};
-use cases::{add_note, move_referral, read_case};
+pub use cases::{
+    GoalInput, MAX_NOTE_CHARS, NeedInput, NoteInput, ReferralInput, add_goal, advance_referral,
+    assess, open_case, refer, write_note,
+};
+use cases::{add_goal_api, add_note, assess_api, move_referral, read_case, refer_api};
 pub use error::ApiError;
 use error::ApiResult;
 
@@ -35,7 +43,7 @@ use axum_extra::headers::authorization::Bearer;
 use axum_extra::headers::{Authorization, HeaderMapExt};
 
 use pathway_shared::clock::Clock;
-use pathway_shared::model::{Aggregate, DocId, Millis, Role};
+use pathway_shared::model::{Aggregate, DocId, Kind, Millis, Role};
 use pathway_shared::store::{Editor, Pending, Store};
 use serde::Deserialize;
 use serde_json::json;
@@ -64,6 +72,8 @@ pub struct Lan {
     pub utc_offset_minutes: i32,
     /// Where every request reads "now": session expiry, lock-outs, the edit window, audit times.
     pub clock: Clock,
+    /// Who is held here, for search and caseloads.
+    pub roster: Arc<roster::Roster>,
 }
 
 impl Lan {
@@ -81,6 +91,9 @@ impl Lan {
         let (value, pending) =
             self.audit
                 .stage_with::<T, R, ApiError>(&who.username, action, id, now, f)?;
+        if T::KIND == Kind::CaseFile {
+            self.roster.refresh(&self.store, id)?;
+        }
         Ok(Staged { value, pending })
     }
 }
@@ -220,6 +233,7 @@ async fn me(who: Staff) -> ApiResult<Json<Staff>> {
 /// Roles that see case content at all; facility IT sees none.
 pub(super) const CASE_READERS: &[Role] = &[
     Role::PrisonOfficer,
+    Role::RecordsOfficer,
     Role::Instructor,
     Role::CaseOfficer,
     Role::HealthStaff,
@@ -248,6 +262,12 @@ pub fn router(lan: Arc<Lan>) -> Router {
         .route("/api/cases/{person}", get(read_case))
         .route("/api/cases/{person}/notes", post(add_note))
         .route(
+            "/api/cases/{person}/needs/{domain}",
+            axum::routing::put(assess_api),
+        )
+        .route("/api/cases/{person}/goals", post(add_goal_api))
+        .route("/api/cases/{person}/referrals", post(refer_api))
+        .route(
             "/api/cases/{person}/referrals/{referral}/status",
             post(move_referral),
         )
@@ -258,7 +278,11 @@ pub fn router(lan: Arc<Lan>) -> Router {
         .route("/api/sync", get(sync_words))
         .route("/api/openapi.json", get(openapi))
         .route("/api/sessions", get(open_sessions))
-        .route("/api/runs", get(records::list_runs))
+        .route(
+            "/api/runs",
+            get(records::list_runs).post(runs::create_run_api),
+        )
+        .route("/api/runs/{run}/sessions", post(runs::change_session_api))
         .route("/api/runs/{run}/waiting-list", post(records::add_waiting))
         .route("/api/runs/{run}/allocate", post(records::allocate))
         .route(
@@ -271,7 +295,12 @@ pub fn router(lan: Arc<Lan>) -> Router {
         )
         .route("/api/cases/{person}/release", post(records::release))
         .route("/api/programmes", get(records::catalogue))
-        .route("/api/cases", get(records::find_cases))
+        .route("/api/cases", get(find::find_cases).post(intake::admit_api))
+        .route("/api/caseload", get(find::caseload_api))
+        .route(
+            "/api/cases/{person}/placement",
+            axum::routing::put(intake::place_api),
+        )
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(lan)

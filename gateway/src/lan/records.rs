@@ -57,7 +57,7 @@ pub fn paginate<T>(
     let total = items.len();
     let items = items
         .into_iter()
-        .skip((page - 1) * per_page)
+        .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
     Ok(Page {
@@ -139,7 +139,7 @@ pub(super) struct PersonBody {
 }
 
 /// Puts a person on a run's waiting list, or allocates them a place within capacity.
-fn waiting_list(
+pub(crate) fn waiting_list(
     lan: &Lan,
     who: &Staff,
     run: &str,
@@ -443,66 +443,6 @@ pub(super) async fn catalogue(
         }
         items.sort_by(|a, b| a.code.cmp(&b.code));
         Ok(Json(paginate(items, q.page, q.per_page)?))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CaseQuery {
-    q: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
-}
-
-#[derive(Serialize)]
-pub(super) struct CaseHit {
-    person_id: String,
-    given_name: String,
-    family_name: String,
-    prison_number: String,
-}
-
-/// `GET /api/cases?q=&page=&per_page=`: people held here whose id contains `q`, with their
-/// names for the page shown. Roles that see case files only; the search is audited.
-pub(super) async fn find_cases(
-    State(lan): State<Arc<Lan>>,
-    who: Staff,
-    q: Result<Query<CaseQuery>, QueryRejection>,
-) -> ApiResult<Json<Page<CaseHit>>> {
-    if !who.has(super::CASE_READERS) {
-        return Err(ApiError::forbidden("your role does not include case files"));
-    }
-    let Query(q) = q?;
-    blocking(move || {
-        let needle = q.q.unwrap_or_default().trim().to_lowercase();
-        let ids: Vec<String> = lan
-            .store
-            .list(&format!("facility:{}", lan.facility), Kind::CaseFile)?
-            .iter()
-            .filter_map(|id| id.as_str().strip_prefix("case/").map(str::to_owned))
-            .filter(|p| p.to_lowercase().contains(&needle))
-            .collect();
-        let page = paginate(ids, q.page, q.per_page)?;
-        let mut items = Vec::new();
-        for person in &page.items {
-            if let Some(c) = lan.store.get::<CaseFile>(&case_id(person))? {
-                items.push(CaseHit {
-                    person_id: c.person_id,
-                    given_name: c.given_name,
-                    family_name: c.family_name,
-                    prison_number: c.prison_number,
-                });
-            }
-        }
-        lan.audit
-            .record(&who.username, "search_cases", &needle, lan.clock.now())?;
-        Ok(Json(Page {
-            items,
-            page: page.page,
-            per_page: page.per_page,
-            total: page.total,
-        }))
     })
     .await
 }

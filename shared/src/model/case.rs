@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::catalogue::id;
+use super::stamped::Stamped;
 use super::{Aggregate, DocId, Kind, Millis, Scope, Visibility};
 
 /// The pathway domains a needs assessment covers.
@@ -60,7 +61,19 @@ impl NeedDomain {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum NeedLevel {
     #[default]
     NotAssessed,
@@ -227,6 +240,10 @@ pub struct Referral {
     pub reason: String,
     /// Safety referrals travel in the sync's urgent class.
     pub urgent: bool,
+    /// A referral to a health service (a clinic): readable only by health staff, history and
+    /// notes included.
+    #[autosurgeon(missing = "Default::default")]
+    pub health: bool,
     /// Keyed by event id; ordered by time, then id.
     pub history: BTreeMap<String, ReferralEvent>,
 }
@@ -263,6 +280,7 @@ impl Referral {
             service: service.to_owned(),
             reason: reason.to_owned(),
             urgent,
+            health: false,
             history: BTreeMap::new(),
         };
         r.history.insert(
@@ -370,6 +388,44 @@ pub struct TransferRecord {
     pub reason: String,
 }
 
+/// Why the person is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustodyStatus {
+    /// Held awaiting trial.
+    #[default]
+    Remand,
+    /// Convicted, awaiting sentence.
+    AwaitingSentence,
+    Sentenced,
+}
+
+/// Where in the facility a person is held.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    pub unit: String,
+    pub cell: String,
+}
+
+/// The security or risk level the facility assessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityLevel {
+    Minimum,
+    #[default]
+    Medium,
+    High,
+    Maximum,
+}
+
+/// A security level as assessed on a day.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SecurityAssessment {
+    pub level: SecurityLevel,
+    /// ISO date of the assessment.
+    pub assessed_on: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct CaseFile {
     pub person_id: String,
@@ -381,7 +437,8 @@ pub struct CaseFile {
     pub language: String,
     pub holding_facility: String,
     pub admission_date: String,
-    pub expected_release_date: Option<String>,
+    /// ISO date; a [`Stamped`] value, so a date set at both ends apart shows as a conflict.
+    pub expected_release_date: Option<Stamped<String>>,
     /// Keyed by [`NeedDomain::code`].
     pub needs: BTreeMap<String, NeedAssessment>,
     /// Keyed by goal id.
@@ -397,6 +454,40 @@ pub struct CaseFile {
     pub transfers: BTreeMap<String, TransferRecord>,
     /// Set when the person left custody.
     pub release: Option<ReleaseRecord>,
+    /// ISO date the person was sentenced, if they were.
+    #[autosurgeon(missing = "Default::default")]
+    pub sentence_date: Option<String>,
+    /// Set at the facility and at the hub: a [`Stamped`] value, so a conflict shows.
+    #[autosurgeon(missing = "Default::default")]
+    pub custody_status: Option<Stamped<CustodyStatus>>,
+    /// Where the person is now.
+    #[autosurgeon(missing = "Default::default")]
+    pub location: Option<Stamped<Location>>,
+    /// Every placement, keyed by move id (the time and mover): the location's history.
+    #[autosurgeon(missing = "Default::default")]
+    pub moves: BTreeMap<String, Stamped<Location>>,
+    #[autosurgeon(missing = "Default::default")]
+    pub security: Option<Stamped<SecurityAssessment>>,
+    /// The username of the person's case officer.
+    #[autosurgeon(missing = "Default::default")]
+    pub case_officer: Option<String>,
+}
+
+impl CaseFile {
+    /// The keys whose values are [`Stamped`], where a conflict is shown rather than resolved.
+    pub const CONTESTED: [&'static str; 4] = [
+        "expected_release_date",
+        "custody_status",
+        "location",
+        "security",
+    ];
+
+    /// The expected release date, if one is set.
+    pub fn release_date(&self) -> Option<&str> {
+        self.expected_release_date
+            .as_ref()
+            .map(|d| d.value.as_str())
+    }
 }
 
 /// A person's release from custody, as the facility recorded it.
@@ -411,8 +502,8 @@ pub struct ReleaseRecord {
 }
 
 impl CaseFile {
-    /// Removes what `visibility` does not allow: sensitive needs, health notes and the health
-    /// handover without `health`; restricted notes without `restricted_notes`.
+    /// Removes what `visibility` does not allow: sensitive needs, health notes, goals in health
+    /// domains, referrals to health services and the health handover without `health`; restricted notes without `restricted_notes`.
     pub fn redact(&mut self, visibility: Visibility) {
         if !visibility.health {
             self.needs.retain(|code, _| {
@@ -423,6 +514,7 @@ impl CaseFile {
                 !NeedDomain::from_code(&g.domain).is_some_and(NeedDomain::is_sensitive)
             });
             self.release_plan.health_handover = PlanItem::default();
+            self.referrals.retain(|_, r| !r.health);
         }
         if !visibility.restricted_notes {
             self.notes.retain(|_, n| !n.restricted);

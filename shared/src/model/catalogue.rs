@@ -76,11 +76,15 @@ pub struct Partner {
 impl Aggregate for Partner {
     const KIND: Kind = Kind::Partner;
     fn doc_id(&self) -> DocId {
-        id(Kind::Partner, &[&self.id])
+        partner_id(&self.id)
     }
     fn scope(&self) -> Scope {
         Scope::National
     }
+}
+
+pub fn partner_id(partner: &str) -> DocId {
+    id(Kind::Partner, &[partner])
 }
 
 /// A prison in the national registry.

@@ -82,6 +82,38 @@ pub struct Schedule {
     pub end_time: String,
 }
 
+impl Schedule {
+    /// The days the run meets from `from` to `to`, both included, within its first and last
+    /// session. A schedule whose dates do not parse meets on no day.
+    pub fn dates(&self, from: time::Date, to: time::Date) -> Vec<time::Date> {
+        let (Ok(first), Ok(last)) = (parse_date(&self.start_date), parse_date(&self.end_date))
+        else {
+            return Vec::new();
+        };
+        let mut day = from.max(first);
+        let mut out = Vec::new();
+        while day <= to.min(last) {
+            if self.days.contains(&Weekday::of(day)) {
+                out.push(day);
+            }
+            let Some(next) = day.next_day() else { break };
+            day = next;
+        }
+        out
+    }
+
+    /// The register session the schedule gives on `day`.
+    pub fn session(&self, day: time::Date) -> RegisterSession {
+        RegisterSession {
+            date: super::iso_date(day),
+            start_time: self.start_time.clone(),
+            end_time: self.end_time.clone(),
+            cancelled: false,
+            note: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub enum WaitStatus {
     #[default]
@@ -170,6 +202,21 @@ pub struct RegisterSession {
     pub start_time: String,
     pub end_time: String,
     pub cancelled: bool,
+    /// Why the session was cancelled, or added outside the schedule.
+    #[autosurgeon(missing = "Default::default")]
+    pub note: String,
+}
+
+impl RegisterSession {
+    /// When the edit window closes: [`AttendanceRegister::EDIT_WINDOW_DAYS`] after the
+    /// session's day ends at midnight at the facility, `utc_offset_minutes` from UTC. `None`
+    /// if the session's date is not an ISO date.
+    pub fn window_closes(&self, utc_offset_minutes: i32) -> Option<Millis> {
+        let day = parse_date(&self.date).ok()?;
+        let day_end_utc = day.midnight().assume_utc().unix_timestamp() + 86_400;
+        let day_end_ms = (day_end_utc - i64::from(utc_offset_minutes) * 60) * 1000;
+        Some(day_end_ms + AttendanceRegister::EDIT_WINDOW_DAYS * 86_400_000)
+    }
 }
 
 /// The one mark a person has for a session.
@@ -197,19 +244,20 @@ impl Mark {
         now: Millis,
         utc_offset_minutes: i32,
     ) -> Result<Mark, MarkError> {
-        let day = parse_date(&session.date).map_err(|_| MarkError::BadDate {
-            session: session_id.to_owned(),
-            date: session.date.clone(),
-        })?;
-        let day_end_utc = day.midnight().assume_utc().unix_timestamp() + 86_400;
-        let day_end_ms = (day_end_utc - i64::from(utc_offset_minutes) * 60) * 1000;
+        let closes =
+            session
+                .window_closes(utc_offset_minutes)
+                .ok_or_else(|| MarkError::BadDate {
+                    session: session_id.to_owned(),
+                    date: session.date.clone(),
+                })?;
         Ok(Mark {
             session_id: session_id.to_owned(),
             person_id: person_id.to_owned(),
             outcome,
             marked_by: by.to_owned(),
             marked_at: now,
-            late: now > day_end_ms + AttendanceRegister::EDIT_WINDOW_DAYS * 86_400_000,
+            late: now > closes,
         })
     }
 }
@@ -308,6 +356,8 @@ pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
 )]
 pub enum Role {
     PrisonOfficer,
+    /// Admissions, sentence dates, locations.
+    RecordsOfficer,
     Instructor,
     CaseOfficer,
     HealthStaff,

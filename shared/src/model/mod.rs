@@ -14,12 +14,14 @@ mod catalogue;
 mod facility;
 mod ids;
 pub mod set;
+mod stamped;
 
 pub use audit::*;
 pub use case::*;
 pub use catalogue::*;
 pub use facility::*;
 pub use ids::{Class, DocId, DocIdError, Kind, Scope, ScopeError};
+pub use stamped::{Stamped, contested};
 
 use autosurgeon::{Hydrate, Reconcile};
 
@@ -58,4 +60,14 @@ pub fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> Option<T> {
 /// Parses an ISO 8601 calendar date (`2026-11-23`).
 pub fn parse_date(s: &str) -> Result<time::Date, time::error::Parse> {
     time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
+}
+
+/// A date as ISO 8601 (`2026-11-23`).
+pub fn iso_date(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// The month a date falls in, as an attendance register names it (`2026-11`).
+pub fn month_of(d: time::Date) -> String {
+    format!("{:04}-{:02}", d.year(), u8::from(d.month()))
 }

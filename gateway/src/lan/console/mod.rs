@@ -7,31 +7,37 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use maud::{DOCTYPE, Markup, html};
-use pathway_shared::model::{
-    AttendanceRegister, MarkOutcome, ProgrammeRun, WaitStatus, register_id, run_id,
-};
+use pathway_shared::model::Role;
 use serde::Deserialize;
 
+mod caseload;
+mod intake;
 mod people;
+mod runs;
+mod sessions;
+mod words;
 
-use people::{note_form, people, person_page, referral_form};
+use people::{
+    goal_form, need_form, new_referral_form, note_form, people, person_page, referral_form,
+};
+use sessions::{session_form, session_page, today};
 
 use super::auth::Staff;
 use super::messages::{Lang, t, tf};
-use super::{ApiError, Lan, SessionRow, blocking, blocking_durable, sessions_near, today_iso};
+use super::{ApiError, Lan};
 use crate::uplink::UplinkStatus;
 use pathway_shared::model::Millis;
 
 const LANG_COOKIE: &str = "pathway_lang";
 
-const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}form.inline{display:inline}";
+const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}input,select{max-width:100%}form.inline{display:inline}.late{color:#a00;font-weight:bold}.conflict{background:#ffd;padding:.5em;border:1px solid #cc8}.due{color:#a00}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.facts dd{margin:0}@media(max-width:40em){table{display:block;overflow-x:auto}header a{display:inline-block;margin:.2em .6em .2em 0}dl.facts{grid-template-columns:1fr}}";
 
 fn lang(headers: &HeaderMap) -> Lang {
     CookieJar::from_headers(headers)
@@ -95,6 +101,13 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                     @if let Some(w) = who {
                         a href="/today" { (t(l, "nav.today")) }
                         a href="/people" { (t(l, "nav.people")) }
+                        a href="/runs" { (t(l, "nav.runs")) }
+                        @if w.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+                            a href="/caseload" { (t(l, "nav.caseload")) }
+                        }
+                        @if w.has(intake::RECORDS) {
+                            a href="/admit" { (t(l, "nav.admit")) }
+                        }
                         form.inline method="post" action="/logout" {
                             button type="submit" { (t(l, "nav.logout")) " (" (w.display_name) ")" }
                         }
@@ -112,9 +125,21 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
     }
 }
 
+/// A refusal as a page, in the staff member's language where the refusal has words.
 fn fail(lan: &Lan, l: Lang, who: Option<&Staff>, e: ApiError) -> Response {
+    let message = match &e.words {
+        Some((key, args)) => {
+            let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            tf(l, key, &refs)
+        }
+        None => e.message.clone(),
+    };
+    let field = e.field.as_deref().map(|f| words::code(l, "field", f));
     let body = html! {
-        p.err id="error" { (e.message) }
+        p.err id="error" {
+            @if let Some(f) = field { strong { (f) } ": " }
+            (message)
+        }
         p { a href="javascript:history.back()" { (t(l, "error.back")) } }
     };
     (e.status, page(lan, l, who, t(l, "error.title"), body)).into_response()
@@ -236,156 +261,12 @@ async fn home() -> Redirect {
     Redirect::to("/today")
 }
 
-async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer) -> Response {
-    let lan2 = lan.clone();
-    let rows = match blocking(move || sessions_near(&lan2, lan2.clock.now())).await {
-        Ok(r) => r,
-        Err(e) => return fail(&lan, l, Some(&who), e),
-    };
-    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
-    let table = |rows: Vec<&SessionRow>| {
-        html! {
-            @if rows.is_empty() { p { (t(l, "today.none")) } } @else {
-                table {
-                    tr { th { (t(l, "today.run")) } th { (t(l, "today.date")) } th { (t(l, "today.time")) } th {} }
-                    @for r in rows {
-                        tr {
-                            td { (r.title) } td { (r.date) } td { (r.time) }
-                            td { a.mark href={ "/sessions/" (r.run) "/" (r.month) "/" (r.session) } { (t(l, "today.mark")) } }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    let (now_rows, recent): (Vec<&SessionRow>, Vec<&SessionRow>) =
-        rows.iter().partition(|r| r.date == today);
-    let body = html! {
-        h2 { (t(l, "today.today")) } (table(now_rows))
-        h2 { (t(l, "today.recent")) } (table(recent))
-    };
-    page(&lan, l, Some(&who), t(l, "today.title"), body).into_response()
-}
-
-const OUTCOMES: [(&str, MarkOutcome); 5] = [
-    ("attended", MarkOutcome::Attended),
-    ("absent_excused", MarkOutcome::AbsentExcused),
-    ("absent_unexcused", MarkOutcome::AbsentUnexcused),
-    ("refused", MarkOutcome::Refused),
-    ("cancelled", MarkOutcome::Cancelled),
-];
-
 #[derive(Deserialize, Default)]
 struct Saved {
     #[serde(default)]
     saved: Option<String>,
     #[serde(default)]
     q: Option<String>,
-}
-
-async fn session_page(
-    State(lan): State<Arc<Lan>>,
-    Viewer { who, l }: Viewer,
-    Path((run, month, session)): Path<(String, String, String)>,
-    Query(saved): Query<Saved>,
-) -> Response {
-    let lan2 = lan.clone();
-    let (run2, month2, session2) = (run.clone(), month.clone(), session.clone());
-    let loaded = blocking(move || {
-        let reg = lan2
-            .store
-            .get::<AttendanceRegister>(&register_id(&lan2.facility, &run2, &month2))?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("no register for run `{run2}` in {month2}"),
-                )
-            })?;
-        let s = reg.sessions.get(&session2).cloned().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("session `{session2}` is not in this register"),
-            )
-        })?;
-        let mut people: Vec<String> = lan2
-            .store
-            .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
-            .map(|r| {
-                r.waiting_list
-                    .values()
-                    .filter(|w| w.status == WaitStatus::Allocated)
-                    .map(|w| w.person_id.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for m in reg.marks.values().filter(|m| m.session_id == session2) {
-            if !people.contains(&m.person_id) {
-                people.push(m.person_id.clone());
-            }
-        }
-        people.sort();
-        let marks: Vec<(String, Option<MarkOutcome>)> = people
-            .into_iter()
-            .map(|p| {
-                let o = reg
-                    .marks
-                    .get(&AttendanceRegister::mark_key(&session2, &p))
-                    .map(|m| m.outcome);
-                (p, o)
-            })
-            .collect();
-        Ok((s, marks))
-    })
-    .await;
-    let (s, marks) = match loaded {
-        Ok(x) => x,
-        Err(e) => return fail(&lan, l, Some(&who), e),
-    };
-    let body = html! {
-        p { (s.date) " " (s.start_time) "–" (s.end_time) }
-        @if saved.saved.is_some() { p.ok id="saved" { (t(l, "session.saved")) } }
-        @if marks.is_empty() { p { (t(l, "session.nobody")) } } @else {
-            form method="post" {
-                table {
-                    tr { th { (t(l, "session.person")) } th { (t(l, "session.outcome")) } }
-                    @for (person, current) in &marks {
-                        tr {
-                            td { (person) }
-                            td {
-                                select name={ "mark." (person) } {
-                                    @for (code, o) in OUTCOMES {
-                                        option value=(code) selected[current.unwrap_or_default() == o] { (t(l, &format!("outcome.{code}"))) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                p { button type="submit" id="save-attendance" { (t(l, "session.save")) } }
-            }
-        }
-    };
-    page(&lan, l, Some(&who), t(l, "session.title"), body).into_response()
-}
-
-async fn session_form(
-    State(lan): State<Arc<Lan>>,
-    Viewer { who, l }: Viewer,
-    Path((run, month, session)): Path<(String, String, String)>,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    let marks: Vec<(String, String)> = fields
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix("mark.").map(|p| (p.to_owned(), v)))
-        .collect();
-    let (lan2, who2) = (lan.clone(), who.clone());
-    let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());
-    match blocking_durable(move || super::write_marks(&lan2, &who2, &r2, &m2, &s2, marks)).await {
-        Ok(_) => {
-            Redirect::to(&format!("/sessions/{run}/{month}/{session}?saved=1")).into_response()
-        }
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
 }
 
 /// The console's routes.
@@ -401,9 +282,23 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
             get(session_page).post(session_form),
         )
         .route("/people", get(people))
+        .route("/caseload", get(caseload::caseload_page))
+        .route("/runs", get(runs::runs_page))
+        .route(
+            "/runs/new",
+            get(runs::new_run_page).post(runs::new_run_form),
+        )
+        .route("/runs/{run}", get(runs::run_page))
+        .route("/runs/{run}/allocate", post(runs::allocate_form))
+        .route("/runs/{run}/sessions", post(runs::session_change_form))
+        .route("/admit", get(intake::admit_page).post(intake::admit_form))
+        .route("/people/{person}/placement", post(intake::placement_post))
         .route("/people/{person}", get(person_page))
         .route("/people/{person}/notes", post(note_form))
         .route("/people/{person}/referrals/{referral}", post(referral_form))
+        .route("/people/{person}/referrals", post(new_referral_form))
+        .route("/people/{person}/needs", post(need_form))
+        .route("/people/{person}/goals", post(goal_form))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The console's pages on people: finding a person, their case file as the role allows, notes
-//! and referral moves.
+//! The console's pages on people: finding a person, their case file as the role allows (codes
+//! as words, staff and partners by name, dates as dates), conflicts waiting for a choice, and
+//! the case work forms: notes, needs assessments, goals, referrals and their moves.
 
 use std::sync::Arc;
 
@@ -7,50 +8,53 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use pathway_shared::model::{CaseFile, Kind, ReferralStatus, Role};
+use pathway_shared::model::{
+    CaseFile, CustodyStatus, Kind, Location, NeedDomain, Partner, PartnerKind, ReferralStatus,
+    Role, SecurityAssessment, case_id, contested,
+};
 use serde::Deserialize;
 
+use super::intake::{RECORDS, placement_form};
+use super::words::{Names, code, date, when};
 use super::{Saved, Viewer, fail, page};
 use crate::lan::auth::Staff;
-use crate::lan::messages::{Lang, t};
-use crate::lan::{Lan, NoteInput, blocking, blocking_durable};
+use crate::lan::cases::LEVEL_CODES;
+use crate::lan::find::search;
+use crate::lan::messages::{Lang, t, tf};
+use crate::lan::{
+    ApiError, GoalInput, Lan, NeedInput, NoteInput, ReferralInput, add_goal, advance_referral,
+    assess, blocking, blocking_durable, open_case, refer, write_note,
+};
 
 pub(super) async fn people(
     State(lan): State<Arc<Lan>>,
     Viewer { who, l }: Viewer,
     Query(q): Query<Saved>,
 ) -> Response {
-    let query = q.q.unwrap_or_default().trim().to_lowercase();
-    let lan2 = lan.clone();
-    let q2 = query.clone();
-    let found = blocking(move || {
-        if q2.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = lan2
-            .store
-            .list(&format!("facility:{}", lan2.facility), Kind::CaseFile)?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| id.as_str().strip_prefix("case/"))
-            .filter(|p| p.to_lowercase().contains(&q2))
-            .take(50)
-            .map(str::to_owned)
-            .collect::<Vec<String>>())
-    })
-    .await;
-    let found = match found {
+    let query = q.q.unwrap_or_default();
+    let (lan2, who2, q2) = (lan.clone(), who.clone(), query.clone());
+    let found = match blocking(move || search(&lan2, &who2, &q2)).await {
         Ok(f) => f,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
     let body = html! {
         form method="get" action="/people" {
-            label { (t(l, "people.query")) " " input type="text" name="q" value=(query); }
+            label { (t(l, "people.query")) " " input type="search" name="q" value=(query) id="q"; }
             " " button type="submit" id="search" { (t(l, "people.search")) }
         }
-        @if !query.is_empty() {
-            @if found.is_empty() { p { (t(l, "people.none")) } }
-            ul { @for p in &found { li { a href={ "/people/" (p) } { (p) } } } }
+        @if !query.trim().is_empty() {
+            @if found.is_empty() { p { (t(l, "people.none")) } } @else {
+                table id="found" {
+                    tr { th { (t(l, "session.person")) } th { (t(l, "case.prison_number")) } th { (t(l, "case.location")) } }
+                    @for p in &found {
+                        tr {
+                            td { a href={ "/people/" (p.person_id) } { (p.name()) } }
+                            td { (p.prison_number) }
+                            td { (p.location.clone().unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
         }
     };
     page(&lan, l, Some(&who), t(l, "people.title"), body).into_response()
@@ -84,57 +88,365 @@ const STATUSES: [ReferralStatus; 5] = [
     ReferralStatus::Cancelled,
 ];
 
-fn case_body(l: Lang, who: &Staff, person: &str, case: &CaseFile, saved: Option<&str>) -> Markup {
-    let may_note = who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]);
-    let may_move = who.has(&[Role::CaseOfficer, Role::FacilityManager]);
-    html! {
-        @match saved {
-            Some("note") => p.ok id="saved" { (t(l, "case.note_saved")) },
-            Some("referral") => p.ok id="saved" { (t(l, "case.moved")) },
-            _ => {}
+/// A value's code: its serde name in snake case (`NotAssessed` → `not_assessed`).
+fn code_of<T: serde::Serialize>(v: &T) -> String {
+    let name = serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
         }
-        p { (case.given_name) " " (case.family_name) " · " (t(l, "case.prison_number")) ": " (case.prison_number) }
-        @if let Some(r) = &case.expected_release_date { p { (t(l, "case.release")) ": " (r) } }
-        h2 { (t(l, "case.needs")) }
-        ul { @for (domain, n) in &case.needs { li { (domain) ": " (n.notes) } } }
-        h2 { (t(l, "case.referrals")) }
-        @if case.referrals.is_empty() { p { (t(l, "case.no_referrals")) } }
-        ul {
-            @for (id, r) in &case.referrals {
-                @let status = r.state().status;
-                li {
-                    (r.partner_id) " · " (r.service) ": " strong { (t(l, &format!("referral.{}", referral_code(status)))) }
-                    @if may_move {
-                        @for to in STATUSES.iter().filter(|to| status.may_become(**to)) {
-                            " "
-                            form.inline method="post" action={ "/people/" (person) "/referrals/" (id) } {
-                                input type="hidden" name="to" value=(referral_code(*to));
-                                button type="submit" { (t(l, "case.move_to")) " " (t(l, &format!("referral.{}", referral_code(*to)))) }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// One of the values a contested field holds, in words, with the form fields that choose it.
+struct Choice {
+    words: String,
+    by: String,
+    at: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// The contested fields of a case file that hold more than one value.
+fn conflicts(
+    lan: &Lan,
+    l: Lang,
+    person: &str,
+    names: &mut Names<'_>,
+) -> Result<Vec<(&'static str, Vec<Choice>)>, ApiError> {
+    let off = lan.utc_offset_minutes;
+    let raw = lan
+        .store
+        .read(&case_id(person), |d, _| {
+            let release = contested::<String>(d, "expected_release_date");
+            let custody = contested::<CustodyStatus>(d, "custody_status");
+            let location = contested::<Location>(d, "location");
+            let security = contested::<SecurityAssessment>(d, "security");
+            (release, custody, location, security)
+        })?
+        .unwrap_or_default();
+    let (release, custody, location, security) = raw;
+    let mut out = Vec::new();
+    let mut add = |key: &'static str, choices: Vec<Choice>| {
+        if choices.len() > 1 {
+            out.push((key, choices));
+        }
+    };
+    let mut stamp = |by: &str, at| (names.staff(by), when(l, at, off));
+    let mut choices = Vec::new();
+    for s in release {
+        let (by, at) = stamp(&s.by, s.at);
+        choices.push(Choice {
+            words: date(l, &s.value),
+            by,
+            at,
+            fields: vec![("expected_release_date", s.value)],
+        });
+    }
+    add("expected_release_date", choices);
+    let mut choices = Vec::new();
+    for s in custody {
+        let (by, at) = stamp(&s.by, s.at);
+        let c = code_of(&s.value);
+        choices.push(Choice {
+            words: code(l, "custody", &c),
+            by,
+            at,
+            fields: vec![("custody_status", c)],
+        });
+    }
+    add("custody_status", choices);
+    let mut choices = Vec::new();
+    for s in location {
+        let (by, at) = stamp(&s.by, s.at);
+        choices.push(Choice {
+            words: format!("{} · {}", s.value.unit, s.value.cell),
+            by,
+            at,
+            fields: vec![("unit", s.value.unit), ("cell", s.value.cell)],
+        });
+    }
+    add("location", choices);
+    let mut choices = Vec::new();
+    for s in security {
+        let (by, at) = stamp(&s.by, s.at);
+        let c = code_of(&s.value.level);
+        choices.push(Choice {
+            words: format!(
+                "{} ({})",
+                code(l, "security", &c),
+                date(l, &s.value.assessed_on)
+            ),
+            by,
+            at,
+            fields: vec![("security_level", c)],
+        });
+    }
+    add("security", choices);
+    Ok(out)
+}
+
+/// Everything the case page shows besides the case file: names, partners, conflicts.
+struct Context {
+    names: Vec<(String, String)>,
+    partners: Vec<Partner>,
+    conflicts: Vec<(&'static str, Vec<Choice>)>,
+}
+
+fn context(
+    lan: &Lan,
+    l: Lang,
+    who: &Staff,
+    person: &str,
+    case: &CaseFile,
+) -> Result<Context, ApiError> {
+    let mut names = Names::new(&lan.store, &lan.facility);
+    let mut users: Vec<String> = Vec::new();
+    users.extend(case.notes.values().map(|n| n.author.clone()));
+    users.extend(case.needs.values().map(|n| n.assessed_by.clone()));
+    users.extend(
+        case.referrals
+            .values()
+            .flat_map(|r| r.history.values().map(|e| e.by.clone())),
+    );
+    users.extend(case.case_officer.clone());
+    users.sort();
+    users.dedup();
+    let mut pairs: Vec<(String, String)> = users
+        .into_iter()
+        .map(|u| {
+            let n = names.staff(&u);
+            (u, n)
+        })
+        .collect();
+    let mut partners = Vec::new();
+    for id in lan.store.list("national", Kind::Partner)? {
+        if let Some(p) = lan.store.get::<Partner>(&id)?
+            && p.active
+            && (p.kind != PartnerKind::Clinic || who.has(&[Role::HealthStaff]))
+        {
+            partners.push(p);
+        }
+    }
+    partners.sort_by(|a, b| a.name.cmp(&b.name));
+    for r in case.referrals.values() {
+        let n = names.partner_name(&r.partner_id);
+        pairs.push((format!("partner:{}", r.partner_id), n));
+    }
+    for e in case.enrolments.values() {
+        let n = names.programme(&e.programme_code);
+        pairs.push((format!("programme:{}", e.programme_code), n));
+    }
+    let conflicts = conflicts(lan, l, person, &mut names)?;
+    Ok(Context {
+        names: pairs,
+        partners,
+        conflicts,
+    })
+}
+
+impl Context {
+    fn name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.names
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(key, |(_, n)| n.as_str())
+    }
+}
+
+fn case_body(
+    lan: &Lan,
+    l: Lang,
+    who: &Staff,
+    person: &str,
+    case: &CaseFile,
+    cx: &Context,
+    saved: Option<&str>,
+) -> Markup {
+    let off = lan.utc_offset_minutes;
+    let may_work = who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]);
+    let may_move = who.has(&[Role::CaseOfficer, Role::FacilityManager]);
+    let health = who.has(&[Role::HealthStaff]);
+    let domains: Vec<NeedDomain> = NeedDomain::ALL
+        .into_iter()
+        .filter(|d| health || !d.is_sensitive())
+        .collect();
+    html! {
+        @if let Some(s) = saved { p.ok id="saved" { (code(l, "saved", s)) } }
+        @for (key, choices) in &cx.conflicts {
+            div.conflict id={ "conflict-" (key) } {
+                p { strong { (code(l, "field", key)) } ": " (t(l, "case.conflict")) }
+                ul {
+                    @for c in choices {
+                        li {
+                            strong { (c.words) } " — " (tf(l, "case.set_by", &[("who", &c.by), ("when", &c.at)]))
+                            @if who.has(RECORDS) {
+                                " "
+                                form.inline method="post" action={ "/people/" (person) "/placement" } {
+                                    @for (f, v) in &c.fields { input type="hidden" name=(f) value=(v); }
+                                    button type="submit" { (t(l, "case.keep")) }
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        dl.facts {
+            dt { (t(l, "case.prison_number")) } dd { (case.prison_number) " (" (case.person_id) ")" }
+            @if let Some(d) = &case.date_of_birth { dt { (t(l, "field.date_of_birth")) } dd { (date(l, d)) } }
+            dt { (t(l, "field.admission_date")) } dd { (date(l, &case.admission_date)) }
+            @if let Some(c) = &case.custody_status { dt { (t(l, "field.custody_status")) } dd { (code(l, "custody", &code_of(&c.value))) } }
+            @if let Some(d) = &case.sentence_date { dt { (t(l, "field.sentence_date")) } dd { (date(l, d)) } }
+            @if let Some(r) = case.release_date() { dt { (t(l, "case.release")) } dd id="release" { (date(l, r)) } }
+            @if let Some(loc) = &case.location { dt { (t(l, "case.location")) } dd id="location" { (loc.value.unit) " · " (loc.value.cell) } }
+            @if let Some(s) = &case.security {
+                dt { (t(l, "field.security_level")) }
+                dd { (code(l, "security", &code_of(&s.value.level))) " (" (tf(l, "case.assessed_on", &[("date", &date(l, &s.value.assessed_on))])) ")" }
+            }
+            @if let Some(o) = &case.case_officer { dt { (t(l, "field.case_officer")) } dd { (cx.name(o)) } }
+        }
+        @if case.moves.len() > 1 {
+            details { summary { (t(l, "case.moves")) }
+                ul { @for m in case.moves.values() { li { (when(l, m.at, off)) ": " (m.value.unit) " · " (m.value.cell) } } }
+            }
+        }
+        (placement_form(l, who, person))
+
+        h2 { (t(l, "case.needs")) }
+        table id="needs" {
+            tr { th { (t(l, "field.domain")) } th { (t(l, "field.level")) } th { (t(l, "field.notes")) } th { (t(l, "case.assessed")) } }
+            @for d in &domains {
+                @if let Some(n) = case.needs.get(d.code()) {
+                    tr {
+                        td { (code(l, "domain", d.code())) }
+                        td { (code(l, "level", &code_of(&n.level))) }
+                        td { (n.notes) }
+                        td { (cx.name(&n.assessed_by)) ", " (when(l, n.assessed_at, off)) }
+                    }
+                }
+            }
+        }
+        @if may_work {
+            details { summary id="open-assess" { (t(l, "case.assess")) }
+                form method="post" action={ "/people/" (person) "/needs" } {
+                    p { label { (t(l, "field.domain")) " " select name="domain" id="need-domain" { @for d in &domains { option value=(d.code()) { (code(l, "domain", d.code())) } } } } }
+                    p { label { (t(l, "field.level")) " " select name="level" id="need-level" { @for c in LEVEL_CODES { option value=(c) { (code(l, "level", c)) } } } } }
+                    p { label { (t(l, "field.notes")) br; textarea name="notes" rows="2" {} } }
+                    p { button type="submit" id="save-need" { (t(l, "case.save_need")) } }
+                }
+            }
+        }
+
+        h2 { (t(l, "case.goals")) }
+        @if case.goals.is_empty() { p { (t(l, "case.no_goals")) } }
+        ul id="goals" {
+            @for g in case.goals.values() {
+                li {
+                    (g.title) " · " (code(l, "domain", &g.domain)) " · " (code(l, "goal", &code_of(&g.status)))
+                    @if let Some(d) = &g.target_date { " · " (tf(l, "case.by_date", &[("date", &date(l, d))])) }
+                }
+            }
+        }
+        @if may_work {
+            details { summary id="open-goal" { (t(l, "case.add_goal")) }
+                form method="post" action={ "/people/" (person) "/goals" } {
+                    p { label { (t(l, "field.title")) br; input type="text" name="title" id="goal-title" required; } }
+                    p { label { (t(l, "field.domain")) " " select name="domain" { @for d in &domains { option value=(d.code()) { (code(l, "domain", d.code())) } } } } }
+                    p { label { (t(l, "field.target_date")) br; input type="date" name="target_date"; } }
+                    p { button type="submit" id="save-goal" { (t(l, "case.save_goal")) } }
+                }
+            }
+        }
+
+        @if !case.enrolments.is_empty() {
+            h2 { (t(l, "case.enrolments")) }
+            ul { @for e in case.enrolments.values() {
+                li { (cx.name(&format!("programme:{}", e.programme_code))) " · " (code(l, "enrolment", &code_of(&e.status)))
+                    @if let Some(d) = &e.start_date { " · " (date(l, d)) } }
+            } }
+        }
+
+        h2 { (t(l, "case.referrals")) }
+        @if case.referrals.is_empty() { p { (t(l, "case.no_referrals")) } }
+        ul id="referrals" {
+            @for (id, r) in &case.referrals {
+                @let status = r.state().status;
+                @let asked = r.history.values().map(|e| e.at).min().unwrap_or_default();
+                li {
+                    strong { (cx.name(&format!("partner:{}", r.partner_id))) } " · " (r.service) " · "
+                    (code(l, "referral", referral_code(status))) " · " (tf(l, "case.requested_on", &[("when", &when(l, asked, off))]))
+                    @if !r.reason.is_empty() { br; (r.reason) }
+                    @if may_move && !status.is_final() {
+                        form method="post" action={ "/people/" (person) "/referrals/" (id) } {
+                            select name="to" aria-label=(t(l, "case.move_to")) {
+                                @for to in STATUSES.iter().filter(|to| status.may_become(**to)) {
+                                    option value=(referral_code(*to)) { (code(l, "referral", referral_code(*to))) }
+                                }
+                            }
+                            " " input type="text" name="note" placeholder=(t(l, "case.reason_optional"));
+                            " " label { input type="checkbox" name="confirm" value="yes" required; " " (t(l, "case.confirm")) }
+                            " " button type="submit" { (t(l, "case.move_to")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_work && !cx.partners.is_empty() {
+            details { summary id="open-referral" { (t(l, "case.new_referral")) }
+                form method="post" action={ "/people/" (person) "/referrals" } {
+                    p { label { (t(l, "field.service")) br;
+                        select name="partner_service" id="referral-service" {
+                            @for p in &cx.partners { @for s in &p.services {
+                                option value={ (p.id) "|" (s) } { (p.name) " — " (s) }
+                            } }
+                        }
+                    } }
+                    p { label { (t(l, "field.reason")) br; textarea name="reason" id="referral-reason" rows="2" required {} } }
+                    p { label { input type="checkbox" name="urgent" value="true"; " " (t(l, "case.urgent")) } }
+                    p { button type="submit" id="save-referral" { (t(l, "case.save_referral")) } }
+                }
+            }
+        }
+
+        h2 { (t(l, "case.release_plan")) }
+        @let plan = &case.release_plan;
+        ul id="plan" {
+            @for (key, item) in [("accommodation", &plan.accommodation), ("employment", &plan.employment), ("id_documents", &plan.id_documents)]
+                .into_iter().chain(health.then_some(("health_handover", &plan.health_handover))) {
+                li { (code(l, "plan", key)) ": " (code(l, "planstatus", &code_of(&item.status)))
+                    @if !item.details.is_empty() { " — " (item.details) } }
+            }
+        }
+
         h2 { (t(l, "case.notes")) }
         @if case.notes.is_empty() { p { (t(l, "case.no_notes")) } }
         ul id="notes" {
             @for (_, n) in case.notes_in_order() {
-                li { (n.author) ": " (n.text) @if n.restricted { " (" (t(l, "case.restricted_mark")) ")" } }
+                li {
+                    (when(l, n.at, off)) " · " (code(l, "notetype", &code_of(&n.note_type))) " · " strong { (cx.name(&n.author)) }
+                    @if n.restricted { " (" (t(l, "case.restricted_mark")) ")" }
+                    br; (n.text)
+                }
             }
         }
-        @if may_note {
+        @if may_work {
             h2 { (t(l, "case.add_note")) }
             form method="post" action={ "/people/" (person) "/notes" } {
                 p { label { (t(l, "case.note_text")) br; textarea name="text" id="note-text" rows="4" {} } }
                 p { label { (t(l, "case.note_type")) " "
                     select name="note_type" {
-                        @for nt in NOTE_TYPES.iter().filter(|nt| **nt != "health" || who.has(&[Role::HealthStaff])) {
+                        @for nt in NOTE_TYPES.iter().filter(|nt| **nt != "health" || health) {
                             option value=(nt) { (t(l, &format!("notetype.{nt}"))) }
                         }
                     }
                 } }
-                @if who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
+                @if may_move {
                     p { label { input type="checkbox" name="restricted" value="true"; " " (t(l, "case.restricted")) } }
                 }
                 p { button type="submit" id="save-note" { (t(l, "case.save_note")) } }
@@ -150,11 +462,34 @@ pub(super) async fn person_page(
     Query(saved): Query<Saved>,
 ) -> Response {
     let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking_durable(move || super::super::open_case(&lan2, &who2, &p2)).await {
-        Ok(case) => {
-            let body = case_body(l, &who, &person, &case, saved.saved.as_deref());
-            page(&lan, l, Some(&who), &person, body).into_response()
+    let loaded = blocking_durable(move || {
+        let staged = open_case(&lan2, &who2, &p2)?;
+        let cx = context(&lan2, l, &who2, &p2, &staged.value)?;
+        Ok(staged.map(|case| (case, cx)))
+    })
+    .await;
+    match loaded {
+        Ok((case, cx)) => {
+            let body = case_body(&lan, l, &who, &person, &case, &cx, saved.saved.as_deref());
+            let title = format!("{} {}", case.given_name, case.family_name);
+            page(&lan, l, Some(&who), &title, body).into_response()
         }
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+/// Runs a case-work write and sends the browser back to the case page, or shows the refusal.
+async fn write_then_show<T: Send + 'static>(
+    lan: Arc<Lan>,
+    who: Staff,
+    l: Lang,
+    person: String,
+    saved: &str,
+    f: impl FnOnce(&Lan, &Staff, &str) -> crate::lan::ApiResult<crate::lan::Staged<T>> + Send + 'static,
+) -> Response {
+    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
+    match blocking_durable(move || f(&lan2, &who2, &p2)).await {
+        Ok(_) => Redirect::to(&format!("/people/{person}?saved={saved}")).into_response(),
         Err(e) => fail(&lan, l, Some(&who), e),
     }
 }
@@ -178,16 +513,19 @@ pub(super) async fn note_form(
         note_type: Some(f.note_type),
         restricted: f.restricted.is_some(),
     };
-    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking_durable(move || super::super::write_note(&lan2, &who2, &p2, input)).await {
-        Ok(_) => Redirect::to(&format!("/people/{person}?saved=note")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
+    write_then_show(lan, who, l, person, "note", move |lan, who, p| {
+        write_note(lan, who, p, input)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
 pub(super) struct MoveForm {
     to: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub(super) async fn referral_form(
@@ -196,13 +534,91 @@ pub(super) async fn referral_form(
     Path((person, referral)): Path<(String, String)>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking_durable(move || {
-        super::super::advance_referral(&lan2, &who2, &p2, &referral, &f.to, "")
+    write_then_show(lan, who, l, person, "referral", move |lan, who, p| {
+        if f.confirm != "yes" {
+            return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
+        }
+        advance_referral(lan, who, p, &referral, &f.to, &f.note)
     })
     .await
-    {
-        Ok(()) => Redirect::to(&format!("/people/{person}?saved=referral")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NeedForm {
+    domain: String,
+    level: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub(super) async fn need_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(person): Path<String>,
+    Form(f): Form<NeedForm>,
+) -> Response {
+    let n = NeedInput {
+        level: f.level,
+        notes: f.notes,
+    };
+    write_then_show(lan, who, l, person, "need", move |lan, who, p| {
+        assess(lan, who, p, &f.domain, &n)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct GoalForm {
+    title: String,
+    domain: String,
+    #[serde(default)]
+    target_date: String,
+}
+
+pub(super) async fn goal_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(person): Path<String>,
+    Form(f): Form<GoalForm>,
+) -> Response {
+    let g = GoalInput {
+        title: f.title,
+        domain: f.domain,
+        target_date: Some(f.target_date).filter(|d| !d.trim().is_empty()),
+    };
+    write_then_show(lan, who, l, person, "goal", move |lan, who, p| {
+        add_goal(lan, who, p, &g)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewReferralForm {
+    partner_service: String,
+    reason: String,
+    #[serde(default)]
+    urgent: Option<String>,
+}
+
+pub(super) async fn new_referral_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(person): Path<String>,
+    Form(f): Form<NewReferralForm>,
+) -> Response {
+    let (partner, service) = f
+        .partner_service
+        .split_once('|')
+        .map(|(p, s)| (p.to_owned(), s.to_owned()))
+        .unwrap_or_default();
+    let r = ReferralInput {
+        partner_id: partner,
+        service,
+        reason: f.reason,
+        urgent: f.urgent.is_some(),
+    };
+    write_then_show(lan, who, l, person, "referral_made", move |lan, who, p| {
+        refer(lan, who, p, &r)
+    })
+    .await
 }

@@ -1,0 +1,346 @@
+//! The console's programme runs: the list (an instructor's own first, with places filled and
+//! the waiting list), a new run from the catalogue, and a run's page: its people by name,
+//! allocation from the waiting list, its sessions with cancel and add.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use pathway_shared::model::{
+    AttendanceRegister, Kind, Programme, ProgrammeRun, WaitStatus, parse_date, run_id,
+};
+
+use super::words::{Names, code, date};
+use super::{Saved, Viewer, fail, page};
+use crate::lan::messages::{t, tf};
+use crate::lan::records::waiting_list;
+use crate::lan::runs::{
+    RUN_MAKERS, RunInput, SessionChange, change_session, create_run, day_codes,
+};
+use crate::lan::{ApiError, Lan, blocking, blocking_durable, today_iso};
+
+fn days_words(l: crate::lan::messages::Lang, r: &ProgrammeRun) -> String {
+    r.schedule
+        .days
+        .iter()
+        .map(|d| code(l, "day", &format!("{d:?}").to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) async fn runs_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer) -> Response {
+    let lan2 = lan.clone();
+    let loaded = blocking(move || {
+        let mut runs = Vec::new();
+        for id in lan2
+            .store
+            .list(&format!("facility:{}", lan2.facility), Kind::ProgrammeRun)?
+        {
+            if let Some(r) = lan2.store.get::<ProgrammeRun>(&id)? {
+                runs.push(r);
+            }
+        }
+        let mut names = Names::new(&lan2.store, &lan2.facility);
+        let titled: Vec<(ProgrammeRun, String, String)> = runs
+            .into_iter()
+            .map(|r| {
+                let title = names.programme(&r.programme_code);
+                let instructor = names.staff(&r.instructor);
+                (r, title, instructor)
+            })
+            .collect();
+        Ok(titled)
+    })
+    .await;
+    let mut runs = match loaded {
+        Ok(r) => r,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    runs.sort_by(|a, b| {
+        (a.0.instructor != who.username, &a.1, &a.0.id).cmp(&(
+            b.0.instructor != who.username,
+            &b.1,
+            &b.0.id,
+        ))
+    });
+    let body = html! {
+        @if who.has(RUN_MAKERS) { p { a href="/runs/new" id="new-run" { (t(l, "runs.new")) } } }
+        table id="runs" {
+            tr { th { (t(l, "today.run")) } th { (t(l, "field.instructor")) } th { (t(l, "runs.when")) } th { (t(l, "runs.places")) } th { (t(l, "runs.waiting")) } }
+            @for (r, title, instructor) in &runs {
+                tr {
+                    td { a href={ "/runs/" (r.id) } { (title) " · " (r.place) } }
+                    td { (instructor) }
+                    td { (days_words(l, r)) " " (r.schedule.start_time) "–" (r.schedule.end_time) }
+                    td { (tf(l, "runs.filled", &[("n", &r.allocated().to_string()), ("of", &r.capacity.to_string())])) }
+                    td { (r.waiting_list.values().filter(|w| w.status == WaitStatus::Waiting).count()) }
+                }
+            }
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "runs.title"), body).into_response()
+}
+
+pub(super) async fn new_run_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+) -> Response {
+    let lan2 = lan.clone();
+    let programmes = blocking(move || {
+        let mut out = Vec::new();
+        for id in lan2.store.list("national", Kind::Programme)? {
+            if let Some(p) = lan2.store.get::<Programme>(&id)?.filter(|p| !p.withdrawn) {
+                out.push(p);
+            }
+        }
+        out.sort_by(|a, b| a.title.cmp(&b.title));
+        Ok(out)
+    })
+    .await;
+    let programmes = match programmes {
+        Ok(p) => p,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
+    let body = html! {
+        form method="post" action="/runs/new" {
+            p { label { (t(l, "field.programme_code")) br;
+                select name="programme_code" id="programme" { @for p in &programmes { option value=(p.code) { (p.title) } } }
+            } }
+            p { label { (t(l, "field.place")) br; input type="text" name="place" id="place" required; } }
+            p { label { (t(l, "field.capacity")) br; input type="number" name="capacity" id="capacity" min="1" max="200" value="12" required; } }
+            p { label { (t(l, "field.start_date")) br; input type="date" name="start_date" id="start-date" value=(today) required; } }
+            p { label { (t(l, "field.end_date")) br; input type="date" name="end_date" id="end-date" required; } }
+            fieldset { legend { (t(l, "field.days")) }
+                @for d in day_codes() { label { input type="checkbox" name="days" value=(d) id={ "day-" (d) }; " " (code(l, "day", d)) } " " }
+            }
+            p { label { (t(l, "field.start_time")) br; input type="time" name="start_time" id="start-time" value="09:00" required; } }
+            p { label { (t(l, "field.end_time")) br; input type="time" name="end_time" id="end-time" value="11:00" required; } }
+            p { button type="submit" id="create-run" { (t(l, "runs.create")) } }
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "runs.new"), body).into_response()
+}
+
+pub(super) async fn new_run_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let capacity = get("capacity");
+    let r = RunInput {
+        programme_code: get("programme_code"),
+        place: get("place"),
+        capacity: capacity.trim().parse().unwrap_or(0),
+        start_date: get("start_date"),
+        end_date: get("end_date"),
+        days: fields
+            .iter()
+            .filter(|(f, _)| f == "days")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        start_time: get("start_time"),
+        end_time: get("end_time"),
+        instructor: Some(get("instructor")).filter(|s| !s.is_empty()),
+    };
+    let (lan2, who2) = (lan.clone(), who.clone());
+    match blocking_durable(move || create_run(&lan2, &who2, &r)).await {
+        Ok(id) => Redirect::to(&format!("/runs/{id}?saved=run")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+/// A session of a run, as the run page lists it.
+struct SessionLine {
+    month: String,
+    id: String,
+    date: String,
+    time: String,
+    cancelled: bool,
+    note: String,
+}
+
+pub(super) async fn run_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(run): Path<String>,
+    Query(saved): Query<Saved>,
+) -> Response {
+    let (lan2, run2) = (lan.clone(), run.clone());
+    let loaded = blocking(move || {
+        let r = lan2
+            .store
+            .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run2}` here")))?;
+        let mut names = Names::new(&lan2.store, &lan2.facility);
+        let title = names.programme(&r.programme_code);
+        let instructor = names.staff(&r.instructor);
+        let roster = lan2.roster.people(&lan2.store, &lan2.facility)?;
+        let mut people: Vec<(String, String, String, WaitStatus)> = r
+            .waiting_list
+            .values()
+            .filter(|w| matches!(w.status, WaitStatus::Allocated | WaitStatus::Waiting))
+            .map(|w| {
+                let p = roster.people.get(&w.person_id);
+                (
+                    p.map_or_else(|| w.person_id.clone(), |p| p.name()),
+                    p.map(|p| p.prison_number.clone()).unwrap_or_default(),
+                    w.person_id.clone(),
+                    w.status,
+                )
+            })
+            .collect();
+        people.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
+        // Sessions of the last two weeks and the next four.
+        let (_, today) = today_iso(lan2.clock.now(), lan2.utc_offset_minutes);
+        let (from, to) = (
+            today - time::Duration::days(14),
+            today + time::Duration::days(28),
+        );
+        let mut sessions = Vec::new();
+        let mut month = from.replace_day(1).unwrap_or(from);
+        while month <= to {
+            let key = pathway_shared::model::month_of(month);
+            let reg_id = pathway_shared::model::register_id(&lan2.facility, &r.id, &key);
+            if let Some(reg) = lan2.store.get::<AttendanceRegister>(&reg_id)? {
+                for (id, s) in reg.sessions {
+                    if parse_date(&s.date).is_ok_and(|d| d >= from && d <= to) {
+                        sessions.push(SessionLine {
+                            month: key.clone(),
+                            id,
+                            time: format!("{}–{}", s.start_time, s.end_time),
+                            date: s.date,
+                            cancelled: s.cancelled,
+                            note: s.note,
+                        });
+                    }
+                }
+            }
+            month = month.replace_day(28).unwrap_or(month) + time::Duration::days(7);
+            month = month.replace_day(1).unwrap_or(month);
+        }
+        sessions.sort_by(|a, b| (&a.date, &a.time).cmp(&(&b.date, &b.time)));
+        Ok((r, title, instructor, people, sessions))
+    })
+    .await;
+    let (r, title, instructor, people, sessions) = match loaded {
+        Ok(x) => x,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let may = who.has(RUN_MAKERS);
+    let body = html! {
+        @if let Some(s) = &saved.saved { p.ok id="saved" { (code(l, "saved", s)) } }
+        dl.facts {
+            dt { (t(l, "field.instructor")) } dd { (instructor) }
+            dt { (t(l, "field.place")) } dd { (r.place) }
+            dt { (t(l, "runs.when")) } dd { (days_words(l, &r)) " " (r.schedule.start_time) "–" (r.schedule.end_time) ", " (date(l, &r.schedule.start_date)) " – " (date(l, &r.schedule.end_date)) }
+            dt { (t(l, "runs.places")) } dd { (tf(l, "runs.filled", &[("n", &r.allocated().to_string()), ("of", &r.capacity.to_string())])) }
+        }
+        h2 { (t(l, "runs.people")) }
+        @if people.is_empty() { p { (t(l, "session.nobody")) } }
+        table id="run-people" {
+            @for (name, number, person, status) in &people {
+                tr {
+                    td { a href={ "/people/" (person) } { (name) } } td { (number) }
+                    td { (code(l, "wait", &format!("{status:?}").to_lowercase())) }
+                    td {
+                        @if may && *status == WaitStatus::Waiting {
+                            form.inline method="post" action={ "/runs/" (r.id) "/allocate" } {
+                                input type="hidden" name="person" value=(person);
+                                button type="submit" { (t(l, "runs.allocate")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(l, "runs.sessions")) }
+        table id="run-sessions" {
+            @for s in &sessions {
+                tr {
+                    td { (date(l, &s.date)) } td { (s.time) }
+                    td {
+                        @if s.cancelled { (t(l, "runs.cancelled")) ": " (s.note) } @else {
+                            a href={ "/sessions/" (r.id) "/" (s.month) "/" (s.id) } { (t(l, "today.mark")) }
+                            @if may {
+                                " "
+                                form.inline method="post" action={ "/runs/" (r.id) "/sessions" } {
+                                    input type="hidden" name="action" value="cancel";
+                                    input type="hidden" name="date" value=(s.date);
+                                    input type="text" name="reason" required placeholder=(t(l, "field.reason")) aria-label=(t(l, "field.reason"));
+                                    " " button type="submit" { (t(l, "runs.cancel")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if may {
+            details { summary { (t(l, "runs.add_session")) }
+                form method="post" action={ "/runs/" (r.id) "/sessions" } {
+                    input type="hidden" name="action" value="add";
+                    p { label { (t(l, "today.date")) br; input type="date" name="date" required; } }
+                    p { label { (t(l, "field.reason")) br; input type="text" name="reason" required; } }
+                    p { button type="submit" { (t(l, "runs.add_session")) } }
+                }
+            }
+        }
+    };
+    page(&lan, l, Some(&who), &format!("{title} · {}", r.place), body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct PersonForm {
+    person: String,
+}
+
+pub(super) async fn allocate_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(run): Path<String>,
+    Form(f): Form<PersonForm>,
+) -> Response {
+    let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
+    match blocking_durable(move || waiting_list(&lan2, &who2, &run2, &f.person, true)).await {
+        Ok(()) => Redirect::to(&format!("/runs/{run}?saved=allocated")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct SessionForm {
+    action: String,
+    date: String,
+    reason: String,
+}
+
+pub(super) async fn session_change_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(run): Path<String>,
+    Form(f): Form<SessionForm>,
+) -> Response {
+    let c = SessionChange {
+        date: f.date,
+        action: f.action,
+        reason: f.reason,
+        start_time: None,
+        end_time: None,
+    };
+    let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
+    match blocking_durable(move || change_session(&lan2, &who2, &run2, &c)).await {
+        Ok(_) => Redirect::to(&format!("/runs/{run}?saved=session")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}

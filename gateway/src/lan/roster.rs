@@ -1,0 +1,250 @@
+//! The roster: who is held here, in memory, for finding a person by name, number or id and for
+//! the caseloads. Built from the case files on first use; a case file edited on the LAN is read
+//! again at once ([`Roster::refresh`]), and once changes have come from the hub the whole roster
+//! is read again in the background while requests are served the last one.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pathway_shared::model::{
+    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, PlanItemStatus, ReferralStatus,
+    contested, parse_date,
+};
+use pathway_shared::store::{Store, StoreError};
+use unicode_normalization::UnicodeNormalization;
+
+/// What the roster keeps of one case file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Person {
+    pub person_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub prison_number: String,
+    pub case_officer: Option<String>,
+    pub location: Option<String>,
+    pub release_date: Option<String>,
+    /// Active goals: their target date and whether their domain is a health domain.
+    #[serde(skip)]
+    goals: Vec<(time::Date, bool)>,
+    /// When each referral still waiting for an answer was made.
+    #[serde(skip)]
+    referrals_waiting: Vec<Millis>,
+    /// A release-plan item is neither done nor not needed (the health handover apart).
+    #[serde(skip)]
+    plan_open: bool,
+    /// A field set at both ends apart, waiting for someone to choose.
+    pub conflicts: usize,
+    /// Name, number and id, folded for matching.
+    #[serde(skip)]
+    key: String,
+}
+
+/// Something on a person's case that needs doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Due {
+    GoalOverdue,
+    ReferralWaiting,
+    ReleaseSoon,
+    Conflict,
+}
+
+/// A referral unanswered this long is due a chase.
+pub const REFERRAL_WAIT_DAYS: i64 = 14;
+/// A release this close with a plan item still open is due.
+pub const RELEASE_WEEKS: i64 = 12;
+
+impl Person {
+    fn of(case: &CaseFile, conflicts: usize) -> Person {
+        let goals = case
+            .goals
+            .values()
+            .filter(|g| g.status == GoalStatus::Active)
+            .filter_map(|g| {
+                let d = parse_date(g.target_date.as_deref()?).ok()?;
+                let health = NeedDomain::from_code(&g.domain).is_some_and(NeedDomain::is_sensitive);
+                Some((d, health))
+            })
+            .collect();
+        let referrals_waiting = case
+            .referrals
+            .values()
+            .filter(|r| r.state().status == ReferralStatus::Requested)
+            .filter_map(|r| r.history.values().map(|e| e.at).min())
+            .collect();
+        let p = &case.release_plan;
+        let plan_open = [&p.accommodation, &p.employment, &p.id_documents]
+            .iter()
+            .any(|i| !matches!(i.status, PlanItemStatus::Done | PlanItemStatus::NotNeeded));
+        let location = case
+            .location
+            .as_ref()
+            .map(|l| format!("{} · {}", l.value.unit, l.value.cell));
+        Person {
+            key: fold(&format!(
+                "{} {} {} {}",
+                case.given_name, case.family_name, case.prison_number, case.person_id
+            )),
+            person_id: case.person_id.clone(),
+            given_name: case.given_name.clone(),
+            family_name: case.family_name.clone(),
+            prison_number: case.prison_number.clone(),
+            case_officer: case.case_officer.clone(),
+            location,
+            release_date: case.release_date().map(str::to_owned),
+            goals,
+            referrals_waiting,
+            plan_open,
+            conflicts,
+        }
+    }
+
+    /// What is due today, as a reader who may (`health`) or may not see health goals.
+    pub fn due(&self, today: time::Date, now: Millis, health: bool) -> Vec<Due> {
+        let mut due = Vec::new();
+        if self.goals.iter().any(|(d, h)| *d < today && (health || !h)) {
+            due.push(Due::GoalOverdue);
+        }
+        if self
+            .referrals_waiting
+            .iter()
+            .any(|at| now - at > REFERRAL_WAIT_DAYS * 86_400_000)
+        {
+            due.push(Due::ReferralWaiting);
+        }
+        let soon = self
+            .release_date
+            .as_deref()
+            .and_then(|d| parse_date(d).ok())
+            .is_some_and(|d| d >= today && d <= today + time::Duration::weeks(RELEASE_WEEKS));
+        if soon && self.plan_open {
+            due.push(Due::ReleaseSoon);
+        }
+        if self.conflicts > 0 {
+            due.push(Due::Conflict);
+        }
+        due
+    }
+
+    /// Whether every word of `query` (already [`fold`]ed) is in the person's name, number or id.
+    pub fn matches(&self, words: &[String]) -> bool {
+        words.iter().all(|w| self.key.contains(w.as_str()))
+    }
+
+    pub fn name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+/// Text folded for matching: compatibility forms, accents (Latin combining marks) and case are
+/// ignored; Thai is kept as written.
+pub fn fold(s: &str) -> String {
+    s.nfkd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The words of a query, folded.
+pub fn words(query: &str) -> Vec<String> {
+    fold(query).split_whitespace().map(str::to_owned).collect()
+}
+
+/// The roster as last read.
+#[derive(Default, Clone)]
+pub struct Rows {
+    /// [`Store::changes_from_peers`] when the roster was read whole.
+    from_peers: u64,
+    /// Keyed by person id.
+    pub people: BTreeMap<String, Arc<Person>>,
+}
+
+/// Who is held here; see the module's notes.
+#[derive(Default)]
+pub struct Roster {
+    rows: Mutex<Option<Arc<Rows>>>,
+    rebuilding: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A case file's roster entry, read from the store.
+fn read_person(store: &Store, id: &DocId) -> Result<Option<Person>, StoreError> {
+    store
+        .read(id, |d, _| {
+            let case: CaseFile = autosurgeon::hydrate(d).ok()?;
+            let conflicts = CaseFile::CONTESTED
+                .iter()
+                .filter(|k| contested::<serde_json::Value>(d, k).len() > 1)
+                .count();
+            Some(Person::of(&case, conflicts))
+        })
+        .map(Option::flatten)
+}
+
+fn read_all(store: &Store, facility: &str) -> Result<Rows, StoreError> {
+    let from_peers = store.changes_from_peers();
+    let mut people = BTreeMap::new();
+    for id in store.list(&format!("facility:{facility}"), Kind::CaseFile)? {
+        if let Some(p) = read_person(store, &id)? {
+            people.insert(p.person_id.clone(), Arc::new(p));
+        }
+    }
+    Ok(Rows { from_peers, people })
+}
+
+impl Roster {
+    /// Everyone held here, sorted by person id. The first call reads every case file; later
+    /// ones are served what was last read while, if changes have come from the hub since, a
+    /// thread of its own reads it all again.
+    pub fn people(
+        self: &Arc<Self>,
+        store: &Store,
+        facility: &str,
+    ) -> Result<Arc<Rows>, StoreError> {
+        let last = lock(&self.rows).clone();
+        let Some(rows) = last else {
+            let rows = Arc::new(read_all(store, facility)?);
+            *lock(&self.rows) = Some(rows.clone());
+            return Ok(rows);
+        };
+        if rows.from_peers != store.changes_from_peers()
+            && !self.rebuilding.swap(true, Ordering::AcqRel)
+        {
+            let (me, store, facility) = (self.clone(), store.clone(), facility.to_owned());
+            std::thread::spawn(move || {
+                match read_all(&store, &facility) {
+                    Ok(rows) => *lock(&me.rows) = Some(Arc::new(rows)),
+                    Err(e) => tracing::warn!(error = %e, "roster not read again; the last stays"),
+                }
+                me.rebuilding.store(false, Ordering::Release);
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Reads one case file again after an edit here, so search and caseloads show it at once.
+    /// Before the roster was first read there is nothing to update.
+    pub fn refresh(&self, store: &Store, id: &DocId) -> Result<(), StoreError> {
+        let person = read_person(store, id)?;
+        let mut rows = lock(&self.rows);
+        let Some(current) = rows.as_mut() else {
+            return Ok(());
+        };
+        let rows = Arc::make_mut(current);
+        match person {
+            Some(p) => {
+                rows.people.insert(p.person_id.clone(), Arc::new(p));
+            }
+            None => {
+                if let Some(person) = id.as_str().strip_prefix("case/") {
+                    rows.people.remove(person);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,515 @@
+//! The facility's case work over the API and the console, against a real store: admitting a
+//! person (a held number refused by name), finding people by name in Thai and Latin script,
+//! the caseload's due items, health content kept from those who may not see it, and a field
+//! set at the facility and at the hub apart shown with both values until someone chooses.
+
+use axum::http::StatusCode;
+use pathway_shared::model::*;
+use pathway_shared::store::{Store, StoreOptions};
+use serde_json::{Value, json};
+
+mod common;
+use common::*;
+
+async fn admit(site: &Site, token: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        site,
+        "POST",
+        "/api/cases",
+        Some(token),
+        Some(body.to_string()),
+    )
+    .await
+}
+
+fn person(number: &str, given: &str, family: &str) -> Value {
+    json!({
+        "prison_number": number, "given_name": given, "family_name": family,
+        "custody_status": "sentenced", "unit": "Unit B", "cell": "12",
+    })
+}
+
+fn case_files(site: &Site) -> usize {
+    site.store
+        .list(&format!("facility:{FAC}"), Kind::CaseFile)
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_opens_a_case_file_and_refuses_a_held_number_by_name() {
+    let site = site();
+    let records = login(&site, "records").await;
+    let mut anna = person("2026/555", "Anna", "Shikongo");
+    anna["expected_release_date"] = json!(day(&site, 400));
+    anna["security_level"] = json!("high");
+    anna["case_officer"] = json!("caseworker");
+    let (s, v) = admit(&site, &records, anna).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["person_id"].as_str().unwrap().to_owned();
+    assert_eq!(id, "WHK-000003", "the next number after the two held");
+
+    let cw = login(&site, "caseworker").await;
+    let (s, case) = call(&site, "GET", &format!("/api/cases/{id}"), Some(&cw), None).await;
+    assert_eq!(s, StatusCode::OK, "{case}");
+    assert_eq!(case["custody_status"]["value"], "sentenced");
+    assert_eq!(case["custody_status"]["by"], "records");
+    assert_eq!(case["location"]["value"]["cell"], "12");
+    assert_eq!(case["security"]["value"]["level"], "high");
+    assert_eq!(case["admission_date"], day(&site, 0));
+    assert_eq!(case["moves"].as_object().unwrap().len(), 1);
+
+    let before = case_files(&site);
+    let (s, v) = admit(&site, &records, person(" 2026/555 ", "Other", "Person")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["field"], "prison_number");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("Anna Shikongo (WHK-000003)"),
+        "{v}"
+    );
+
+    let with = |k: &str, val: Value| {
+        let mut p = person("2026/777", "Bad", "Input");
+        p[k] = val;
+        p
+    };
+    let bad = [
+        ("given_name", with("given_name", json!("A\u{202e}nna"))),
+        ("given_name", with("given_name", json!("\u{200b} "))),
+        ("family_name", with("family_name", json!("x".repeat(101)))),
+        ("date_of_birth", with("date_of_birth", json!("9999-12-31"))),
+        ("date_of_birth", with("date_of_birth", json!("31/12/1990"))),
+        ("custody_status", with("custody_status", json!("jailed"))),
+        ("unit", with("unit", json!(""))),
+        ("security_level", with("security_level", json!("extreme"))),
+        (
+            "expected_release_date",
+            with("expected_release_date", json!("2000-01-01")),
+        ),
+    ];
+    for (field, body) in bad {
+        let (s, v) = admit(&site, &records, body.clone()).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let teacher = login(&site, "teacher").await;
+    let (s, _) = admit(&site, &teacher, person("2026/778", "Not", "Allowed")).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an instructor does not admit people"
+    );
+    assert_eq!(case_files(&site), before, "nothing refused was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_are_found_by_name_in_thai_and_latin_script_by_number_and_by_id() {
+    let site = site();
+    let records = login(&site, "records").await;
+    for (n, g, f) in [
+        ("A-1", "José", "Müller"),
+        ("A-2", "สมชาย", "ใจดี"),
+        ("A-3", "Renée", "Ōtsuka"),
+        ("B-44", "Jose", "Nangolo"),
+    ] {
+        let (s, v) = admit(&site, &records, person(n, g, f)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let cw = login(&site, "caseworker").await;
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p["given_name"].as_str().unwrap(),
+                    p["family_name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    for (q, expect) in [
+        ("jose", vec!["José Müller", "Jose Nangolo"]),
+        ("JOSÉ muller", vec!["José Müller"]),
+        ("renee otsuka", vec!["Renée Ōtsuka"]),
+        ("สมชาย", vec!["สมชาย ใจดี"]),
+        ("ใจดี สมชาย", vec!["สมชาย ใจดี"]),
+        ("b-44", vec!["Jose Nangolo"]),
+        ("WHK-000001", vec!["Ndapewa "]),
+        ("nobody", vec![]),
+    ] {
+        let url = format!("/api/cases?q={}", urlencode(q));
+        let (s, v) = call(&site, "GET", &url, Some(&cw), None).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        let mut got = names(&v);
+        got.sort();
+        let mut want: Vec<String> = expect.iter().map(|s| (*s).to_owned()).collect();
+        want.sort();
+        assert_eq!(got, want, "search {q:?}");
+    }
+    // The console finds by name too, shows names, and the search is audited with who was shown.
+    let (s, html) = page(&site, &format!("/people?q={}", urlencode("müller")), &cw).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("José Müller") && html.contains("A-1"),
+        "{html}"
+    );
+    let audit = site
+        .store
+        .list(&format!("facility:{FAC}"), Kind::AuditLog)
+        .unwrap();
+    let block = site.store.get::<AuditBlock>(&audit[0]).unwrap().unwrap();
+    assert!(
+        block
+            .entries
+            .values()
+            .any(|e| e.action == "search_cases" && e.target.contains("WHK-000003")),
+        "the search's audit entry names who was shown"
+    );
+    let it = login(&site, "it").await;
+    let (s, _) = page(&site, "/people?q=jose", &it).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "facility IT finds nobody in the console either"
+    );
+    let (s, v) = call(
+        &site,
+        "GET",
+        &format!("/api/cases?q={}", "x".repeat(101)),
+        Some(&cw),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("q"))
+    );
+    let (s, _) = call(
+        &site,
+        "GET",
+        "/api/cases?q=jose&page=18446744073709551615",
+        Some(&cw),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a page past the end is empty, never a wrap"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caseload_lists_the_officers_people_with_what_is_due() {
+    let site = site();
+    let records = login(&site, "records").await;
+    let mut soon = person("C-1", "Soon", "Released");
+    soon["expected_release_date"] = json!(day(&site, 30));
+    soon["case_officer"] = json!("caseworker");
+    let mut calm = person("C-2", "Nothing", "Due");
+    calm["expected_release_date"] = json!(day(&site, 900));
+    calm["case_officer"] = json!("caseworker");
+    let mut other = person("C-3", "Someone", "Else");
+    other["case_officer"] = json!("manager");
+    let mut ids = Vec::new();
+    for p in [soon, calm, other] {
+        let (s, v) = admit(&site, &records, p).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["person_id"].as_str().unwrap().to_owned());
+    }
+    let cw = login(&site, "caseworker").await;
+    let calm_id = &ids[1];
+    let (s, v) = call(
+        &site,
+        "POST",
+        &format!("/api/cases/{calm_id}/goals"),
+        Some(&cw),
+        Some(json!({"title": "Open a bank account", "domain": "finance_and_id", "target_date": day(&site, 5)}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &format!("/api/cases/{calm_id}/referrals"),
+        Some(&cw),
+        Some(json!({"partner_id": "housing-trust", "service": "emergency housing", "reason": "no address on release"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    let dues = |v: &Value| -> Vec<(String, Vec<String>)> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("a caseload: {v}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["given_name"].as_str().unwrap().to_owned(),
+                    r["due"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let (s, v) = call(&site, "GET", "/api/caseload", Some(&cw), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        dues(&v),
+        vec![
+            ("Soon".to_owned(), vec!["release_soon".to_owned()]),
+            ("Nothing".to_owned(), vec![]),
+        ],
+        "only the officer's own people, those with something due first"
+    );
+    // Fifteen days on: the goal is past its date and the referral has waited too long.
+    site.time.advance(15 * 86_400_000);
+    let cw = login(&site, "caseworker").await;
+    let (_, v) = call(&site, "GET", "/api/caseload", Some(&cw), None).await;
+    let got = dues(&v);
+    assert!(
+        got.contains(&(
+            "Nothing".to_owned(),
+            vec!["goal_overdue".to_owned(), "referral_waiting".to_owned()]
+        )),
+        "{got:?}"
+    );
+    let (s, html) = page(&site, "/caseload", &cw).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Soon Released") && html.contains("a goal is past its date"),
+        "{html}"
+    );
+    let teacher = login(&site, "teacher").await;
+    let (s, _) = call(&site, "GET", "/api/caseload", Some(&teacher), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_content_follows_the_data_into_assessments_and_referrals() {
+    let site = site();
+    let rows = [
+        row(
+            "caseworker",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/substance_use"),
+            json!({"level": "high"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "health staff",
+        ),
+        row(
+            "nurse",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/substance_use"),
+            json!({"level": "high", "notes": "CLINIC-NEED"}),
+            StatusCode::NO_CONTENT,
+            "",
+        ),
+        row(
+            "caseworker",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/accommodation"),
+            json!({"level": "medium", "notes": "hostel wait list"}),
+            StatusCode::NO_CONTENT,
+            "",
+        ),
+        row(
+            "caseworker",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/housing"),
+            json!({"level": "medium"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"domain\"",
+        ),
+        row(
+            "caseworker",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/accommodation"),
+            json!({"level": "huge"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"level\"",
+        ),
+        row(
+            "teacher",
+            "PUT",
+            format!("/api/cases/{PERSON}/needs/accommodation"),
+            json!({"level": "low"}),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+        row(
+            "caseworker",
+            "POST",
+            format!("/api/cases/{PERSON}/referrals"),
+            json!({"partner_id": "central-clinic", "service": "substance use treatment", "reason": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "health staff",
+        ),
+        row(
+            "nurse",
+            "POST",
+            format!("/api/cases/{PERSON}/referrals"),
+            json!({"partner_id": "central-clinic", "service": "substance use treatment", "reason": "CLINIC-REASON"}),
+            StatusCode::CREATED,
+            "referral",
+        ),
+        row(
+            "caseworker",
+            "POST",
+            format!("/api/cases/{PERSON}/referrals"),
+            json!({"partner_id": "housing-trust", "service": "CV workshop", "reason": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "emergency housing",
+        ),
+        row(
+            "caseworker",
+            "POST",
+            format!("/api/cases/{PERSON}/referrals"),
+            json!({"partner_id": "nope", "service": "x", "reason": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"partner_id\"",
+        ),
+        row(
+            "caseworker",
+            "POST",
+            format!("/api/cases/{PERSON}/goals"),
+            json!({"title": "Get clean", "domain": "substance_use"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "health staff",
+        ),
+    ];
+    check(&site, &rows).await;
+    for (user, sees) in [
+        ("officer", false),
+        ("teacher", false),
+        ("caseworker", false),
+        ("nurse", true),
+    ] {
+        let t = login(&site, user).await;
+        let (s, v) = call(
+            &site,
+            "GET",
+            &format!("/api/cases/{PERSON}"),
+            Some(&t),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let text = v.to_string();
+        for secret in ["CLINIC-NEED", "CLINIC-REASON", "substance use treatment"] {
+            assert_eq!(text.contains(secret), sees, "{user} and {secret}");
+        }
+        let (_, html) = page(&site, &format!("/people/{PERSON}"), &t).await;
+        for secret in ["CLINIC-NEED", "CLINIC-REASON", "Central Community Clinic"] {
+            assert_eq!(
+                html.contains(secret),
+                sees,
+                "{user} and {secret} on the case page"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_set_at_the_facility_and_the_hub_apart_shows_both_until_one_is_chosen() {
+    let site = site();
+    let records = login(&site, "records").await;
+    let (s, v) = admit(&site, &records, person("M-1", "Meme", "Kandjii")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = case_id(v["person_id"].as_str().unwrap());
+    // The hub holds a copy, as after a sync.
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Store::open(hub_dir.path(), StoreOptions::default()).unwrap();
+    let copy = |from: &Store, to: &Store| {
+        let (changes, meta) = from
+            .read(&id, |d, m| (d.get_changes(&[]), m.clone()))
+            .unwrap()
+            .unwrap();
+        assert!(
+            to.apply_changes(&id, &meta, changes)
+                .unwrap()
+                .missing
+                .is_empty()
+        );
+    };
+    copy(&site.store, &hub);
+    // Apart: the hub moves the person to Unit D and sets a release date; the facility moves
+    // them to Unit C and sets another.
+    hub.update(&id, 10, |c: &mut CaseFile| {
+        c.location = Some(Stamped::new(
+            Location {
+                unit: "Unit D".into(),
+                cell: "4".into(),
+            },
+            "hub.admin",
+            10,
+        ));
+        c.expected_release_date = Some(Stamped::new("2031-01-01".into(), "hub.admin", 10));
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let placement = format!(
+        "/api/cases/{}/placement",
+        id.as_str().trim_start_matches("case/")
+    );
+    let place = |body: Value| {
+        call(
+            &site,
+            "PUT",
+            &placement,
+            Some(&records),
+            Some(body.to_string()),
+        )
+    };
+    let (s, v) =
+        place(json!({"unit": "Unit C", "cell": "9", "expected_release_date": "2030-06-30"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    copy(&hub, &site.store);
+    let person_page = format!("/people/{}", id.as_str().trim_start_matches("case/"));
+    let (s, html) = page(&site, &person_page, &records).await;
+    assert_eq!(s, StatusCode::OK);
+    for shown in [
+        "conflict-location",
+        "Unit D · 4",
+        "Unit C · 9",
+        "conflict-expected_release_date",
+        "1 Jan 2031",
+        "30 Jun 2030",
+        "hub.admin",
+    ] {
+        assert!(html.contains(shown), "{shown} on the case page");
+    }
+    // Someone chooses Unit C: the conflict is gone, the choice is in the audit trail.
+    let (s, v) = place(json!({"unit": "Unit C", "cell": "9"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, html) = page(&site, &person_page, &records).await;
+    assert!(
+        !html.contains("conflict-location"),
+        "the chosen field shows one value"
+    );
+    assert!(
+        html.contains("conflict-expected_release_date"),
+        "the other still waits"
+    );
+}
