@@ -513,3 +513,273 @@ async fn a_field_set_at_the_facility_and_the_hub_apart_shows_both_until_one_is_c
         "the other still waits"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_made_here_has_its_sessions_its_places_and_its_endings() {
+    let site = site();
+    let start = day(&site, 0);
+    let end = day(&site, 27);
+    let run = |extra: Value| {
+        let mut b = json!({
+            "programme_code": "LIT-1", "place": "Classroom 2", "capacity": 1,
+            "start_date": start, "end_date": end, "days": ["mon", "wed", "fri"],
+            "start_time": "09:00", "end_time": "10:30",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let rows = [
+        row(
+            "caseworker",
+            "POST",
+            "/api/runs",
+            run(json!({})),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"programme_code": "OLD-1"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"programme_code\"",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"capacity": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"capacity\"",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"end_date": day(&site, -3)})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"end_date\"",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"days": ["funday"]})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"days\"",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"start_time": "25:00"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"start_time\"",
+        ),
+        row(
+            "teacher",
+            "POST",
+            "/api/runs",
+            run(json!({"end_time": "08:00"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"end_time\"",
+        ),
+        row(
+            "manager",
+            "POST",
+            "/api/runs",
+            run(json!({})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"instructor\"",
+        ),
+        row(
+            "manager",
+            "POST",
+            "/api/runs",
+            run(json!({"instructor": "nurse"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "\"field\":\"instructor\"",
+        ),
+    ];
+    let runs_before = site
+        .store
+        .list(&format!("facility:{FAC}"), Kind::ProgrammeRun)
+        .unwrap()
+        .len();
+    check(&site, &rows).await;
+    assert_eq!(
+        site.store
+            .list(&format!("facility:{FAC}"), Kind::ProgrammeRun)
+            .unwrap()
+            .len(),
+        runs_before,
+        "no refused run was stored"
+    );
+    let teacher = login(&site, "teacher").await;
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/runs",
+        Some(&teacher),
+        Some(run(json!({})).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["run"].as_str().unwrap().to_owned();
+    let made = site
+        .store
+        .get::<ProgrammeRun>(&run_id(FAC, &id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(made.instructor, "teacher", "the maker teaches it");
+    // Its sessions are the schedule's days, in one register per month.
+    let first = parse_date(&start).unwrap();
+    let want = made.schedule.dates(first, parse_date(&end).unwrap());
+    let mut got = Vec::new();
+    for reg in site
+        .store
+        .list(&format!("facility:{FAC}"), Kind::AttendanceRegister)
+        .unwrap()
+    {
+        let r = site.store.get::<AttendanceRegister>(&reg).unwrap().unwrap();
+        if r.run_id == id {
+            got.extend(r.sessions.values().map(|s| s.date.clone()));
+        }
+    }
+    got.sort();
+    assert_eq!(got, want.iter().map(|d| iso_date(*d)).collect::<Vec<_>>());
+    assert!(got.len() >= 11, "four weeks of three days: {}", got.len());
+
+    // A session cancelled with a reason, one added; a bad day is named.
+    let sessions = format!("/api/runs/{id}/sessions");
+    let first_session = got[0].clone();
+    let (s, v) = call(
+        &site,
+        "POST",
+        &sessions,
+        Some(&teacher),
+        Some(
+            json!({"date": first_session, "action": "cancel", "reason": "Lockdown on the unit"})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &sessions,
+        Some(&teacher),
+        Some(json!({"date": day(&site, 1), "action": "add", "reason": "Catch-up"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &sessions,
+        Some(&teacher),
+        Some(json!({"date": day(&site, 200), "action": "cancel", "reason": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("date")),
+        "{v}"
+    );
+    let reg = site
+        .store
+        .get::<AttendanceRegister>(&register_id(FAC, &id, &first_session[..7]))
+        .unwrap()
+        .unwrap();
+    let cancelled = &reg.sessions[&first_session];
+    assert!(cancelled.cancelled && cancelled.note == "Lockdown on the unit");
+
+    // A place from the waiting list makes the enrolment active; ending it gives the place back.
+    let cw = login(&site, "caseworker").await;
+    let body = json!({"person": PERSON}).to_string();
+    let (s, v) = call(
+        &site,
+        "POST",
+        &format!("/api/runs/{id}/waiting-list"),
+        Some(&cw),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &format!("/api/runs/{id}/allocate"),
+        Some(&teacher),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    let (key, en) = case
+        .enrolments
+        .iter()
+        .find(|(_, e)| e.run_id == id)
+        .expect("an enrolment on the run");
+    assert_eq!(en.status, EnrolmentStatus::Active);
+    let end_url = format!("/api/cases/{PERSON}/enrolments/{key}/end");
+    let (s, v) = call(
+        &site,
+        "POST",
+        &end_url,
+        Some(&teacher),
+        Some(json!({"outcome": "expelled"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("outcome"))
+    );
+    let (s, v) = call(
+        &site,
+        "POST",
+        &end_url,
+        Some(&teacher),
+        Some(json!({"outcome": "withdrawn_by_person", "note": "moved to work party"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    let en = &case.enrolments[key];
+    assert_eq!(en.status, EnrolmentStatus::Withdrawn);
+    assert_eq!(
+        en.end_reason.as_deref(),
+        Some("withdrawn_by_person: moved to work party")
+    );
+    let run_now = site
+        .store
+        .get::<ProgrammeRun>(&run_id(FAC, &id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run_now.allocated(), 0, "the place went back to the run");
+    let (s, _) = call(
+        &site,
+        "POST",
+        &end_url,
+        Some(&teacher),
+        Some(json!({"outcome": "completed"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an ended enrolment does not end twice"
+    );
+}

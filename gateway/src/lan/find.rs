@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::auth::Staff;
 use super::records::{Page, paginate};
 use super::roster::{Due, Person, words};
-use super::{ApiError, ApiResult, CASE_READERS, Lan, blocking, today_iso};
+use super::{ApiError, ApiResult, CASE_READERS, Lan, Staged, blocking_durable, today_iso};
+use pathway_shared::store::Pending;
 
 /// Longest search query, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
@@ -22,7 +23,7 @@ pub const MAX_HITS: usize = 200;
 
 /// People whose name, number or id hold every word of `query`, by family then given name;
 /// the search is audited with the ids shown. Roles that see case files only.
-pub fn search(lan: &Lan, who: &Staff, query: &str) -> ApiResult<Vec<Arc<Person>>> {
+pub fn search(lan: &Lan, who: &Staff, query: &str) -> ApiResult<Staged<Vec<Arc<Person>>>> {
     if !who.has(CASE_READERS) {
         return Err(ApiError::forbidden("your role does not include case files"));
     }
@@ -35,7 +36,10 @@ pub fn search(lan: &Lan, who: &Staff, query: &str) -> ApiResult<Vec<Arc<Person>>
     }
     let words = words(query);
     if words.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Staged {
+            value: Vec::new(),
+            pending: lan.store.pending_none(),
+        });
     }
     let roster = lan.roster.people(&lan.store, &lan.facility)?;
     let mut hits: Vec<Arc<Person>> = roster
@@ -52,18 +56,22 @@ pub fn search(lan: &Lan, who: &Staff, query: &str) -> ApiResult<Vec<Arc<Person>>
             &b.person_id,
         ))
     });
-    audit_shown(lan, who, "search_cases", query, &hits)?;
-    Ok(hits)
+    let pending = audit_shown(lan, who, "search_cases", query, &hits)?;
+    Ok(Staged {
+        value: hits,
+        pending,
+    })
 }
 
-/// Records who was shown what: the query (or list) and the first ids shown.
+/// Records who was shown what: the query (or list) and the first ids shown. The answer waits
+/// for the entry's flush (without holding a thread).
 fn audit_shown(
     lan: &Lan,
     who: &Staff,
     action: &str,
     what: &str,
     shown: &[Arc<Person>],
-) -> ApiResult<()> {
+) -> ApiResult<Pending> {
     let ids: Vec<&str> = shown
         .iter()
         .take(20)
@@ -74,9 +82,9 @@ fn audit_shown(
     if more > 0 {
         target.push_str(&format!(" and {more} more"));
     }
-    lan.audit
-        .record(&who.username, action, &target, lan.clock.now())?;
-    Ok(())
+    Ok(lan
+        .audit
+        .stage(&who.username, action, &target, lan.clock.now())?)
 }
 
 /// A person on a caseload, with what is due.
@@ -88,7 +96,7 @@ pub struct CaseloadRow {
 }
 
 /// The case officer's own people, those with something due first, then by release date.
-pub fn caseload(lan: &Lan, who: &Staff) -> ApiResult<Vec<CaseloadRow>> {
+pub fn caseload(lan: &Lan, who: &Staff) -> ApiResult<Staged<Vec<CaseloadRow>>> {
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden(
             "caseloads are for case officers and the facility manager",
@@ -120,8 +128,11 @@ pub fn caseload(lan: &Lan, who: &Staff) -> ApiResult<Vec<CaseloadRow>> {
             ))
     });
     let people: Vec<Arc<Person>> = rows.iter().map(|r| r.person.clone()).collect();
-    audit_shown(lan, who, "caseload", "own caseload", &people)?;
-    Ok(rows)
+    let pending = audit_shown(lan, who, "caseload", "own caseload", &people)?;
+    Ok(Staged {
+        value: rows,
+        pending,
+    })
 }
 
 #[derive(Deserialize)]
@@ -139,11 +150,9 @@ pub(super) async fn find_cases(
     q: Result<Query<CaseQuery>, QueryRejection>,
 ) -> ApiResult<Json<Page<Arc<Person>>>> {
     let Query(q) = q?;
-    blocking(move || {
-        let hits = search(&lan, &who, q.q.as_deref().unwrap_or_default())?;
-        Ok(Json(paginate(hits, q.page, q.per_page)?))
-    })
-    .await
+    let hits =
+        blocking_durable(move || search(&lan, &who, q.q.as_deref().unwrap_or_default())).await?;
+    Ok(Json(paginate(hits, q.page, q.per_page)?))
 }
 
 /// `GET /api/caseload`: see [`caseload`].
@@ -151,5 +160,7 @@ pub(super) async fn caseload_api(
     State(lan): State<Arc<Lan>>,
     who: Staff,
 ) -> ApiResult<Json<Vec<CaseloadRow>>> {
-    blocking(move || caseload(&lan, &who).map(Json)).await
+    blocking_durable(move || caseload(&lan, &who))
+        .await
+        .map(Json)
 }

@@ -8,6 +8,7 @@ mod attendance;
 pub mod auth;
 pub mod cases;
 mod console;
+pub mod enrolments;
 mod error;
 pub mod find;
 pub mod input;
@@ -266,6 +267,10 @@ pub fn router(lan: Arc<Lan>) -> Router {
             axum::routing::put(assess_api),
         )
         .route("/api/cases/{person}/goals", post(add_goal_api))
+        .route(
+            "/api/cases/{person}/enrolments/{enrolment}/end",
+            post(enrolments::end_api),
+        )
         .route("/api/cases/{person}/referrals", post(refer_api))
         .route(
             "/api/cases/{person}/referrals/{referral}/status",

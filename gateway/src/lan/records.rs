@@ -172,7 +172,7 @@ pub(crate) fn waiting_list(
     } else {
         "add_to_waiting_list"
     };
-    lan.audited_edit::<ProgrammeRun, _>(who, action, &id, now, |e| {
+    let staged = lan.audited_edit::<ProgrammeRun, _>(who, action, &id, now, |e| {
         let entry = e.get::<WaitingEntry>(&["waiting_list", person])?;
         let next = if allocate {
             let Some(mut entry) = entry else {
@@ -210,7 +210,15 @@ pub(crate) fn waiting_list(
         };
         e.put(&["waiting_list", person], &next)?;
         Ok(())
-    })
+    })?;
+    if !allocate {
+        return Ok(staged);
+    }
+    // The case file's enrolment follows; its flush covers the run's edit before it.
+    match lan.store.get::<ProgrammeRun>(&id)? {
+        Some(run) => super::enrolments::activate(lan, who, person, &run),
+        None => Ok(staged),
+    }
 }
 
 pub(super) async fn add_waiting(

@@ -275,6 +275,9 @@ pub fn change_session(
     let session = iso_date(day);
     let reg_id = register_id(&lan.facility, run, &month_of(day));
     match c.action.trim() {
+        "cancel" if lan.store.meta(&reg_id)?.is_none() => {
+            Err(ApiError::field_words("date", "input.no_session", vec![]))
+        }
         "cancel" => {
             lan.audited_edit::<AttendanceRegister, _>(who, "cancel_session", &reg_id, now, |e| {
                 let Some(mut s) = e.get::<RegisterSession>(&["sessions", &session])? else {

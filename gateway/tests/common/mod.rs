@@ -83,6 +83,16 @@ pub(crate) fn site() -> Site {
     ] {
         store.put(&p, 1).unwrap();
     }
+    for (code, withdrawn) in [("LIT-1", false), ("OLD-1", true)] {
+        let p = Programme {
+            code: code.into(),
+            title: format!("Programme {code}"),
+            certificate: Some("Certificate".into()),
+            withdrawn,
+            ..Default::default()
+        };
+        store.put(&p, 1).unwrap();
+    }
     let note = |t: NoteType, restricted: bool, text: &str| CaseNote {
         author: "caseworker".into(),
         at: 2,

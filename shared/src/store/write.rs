@@ -298,6 +298,11 @@ impl Store {
         }
     }
 
+    /// A [`Pending`] for a request that wrote nothing: already durable.
+    pub fn pending_none(&self) -> Pending {
+        self.pending(0)
+    }
+
     pub(super) fn pending(&self, ticket: u64) -> Pending {
         Pending {
             store: self.clone(),

@@ -1,8 +1,9 @@
 //! lanbench: the gateway's LAN service under a staff workload. A real `pathway-gateway` process
 //! holding the standard sample facility serves HTTPS on loopback; 100 clients (keep-alive
-//! connections) send 80% reads (case files, the sessions open for marking) and 20% durable
-//! writes (a session's marks, case notes). Every case-file read and every write is audited, so
-//! each of them is a durable write too.
+//! connections) send 80% reads (case files 45%, the sessions open for marking 20%, a search by
+//! a person's name 10%, the case officer's caseload 5%) and 20% durable writes (a session's
+//! marks, case notes). Every case-file read, search, caseload and write is audited, so each of
+//! them is a durable write too.
 //!
 //! Two phases of `--duration` seconds each:
 //! - **saturated**: every client sends its next request as soon as the last is answered. This
@@ -110,6 +111,8 @@ type Markable = (String, String, String, Vec<String>);
 #[derive(Clone)]
 struct Work {
     people: Arc<Vec<String>>,
+    /// People's names, as staff type them into the search.
+    names: Arc<Vec<String>>,
     sessions: Arc<Vec<Markable>>,
 }
 
@@ -184,6 +187,13 @@ async fn run(
     let (officers, teachers) = (user(Role::CaseOfficer), user(Role::Instructor));
     let work = Work {
         people: Arc::new(sample.cases.iter().map(|c| c.person_id.clone()).collect()),
+        names: Arc::new(
+            sample
+                .cases
+                .iter()
+                .map(|c| format!("{} {}", c.given_name.to_lowercase(), c.family_name))
+                .collect(),
+        ),
         sessions: Arc::new(
             sample
                 .registers
@@ -303,9 +313,11 @@ async fn run(
 }
 
 /// Kinds of request, for the latency breakdown.
-const KINDS: [&str; 4] = [
+const KINDS: [&str; 6] = [
     "case file (audited)",
     "open sessions",
+    "search by name (audited)",
+    "caseload (audited)",
     "marks (written, audited)",
     "note (written, audited)",
 ];
@@ -313,9 +325,11 @@ const KINDS: [&str; 4] = [
 fn kind(method: &str, path: &str) -> usize {
     match (method, path.ends_with("/notes"), path.ends_with("/marks")) {
         ("GET", ..) if path.starts_with("/api/cases/") => 0,
+        ("GET", ..) if path.starts_with("/api/cases?") => 2,
+        ("GET", ..) if path.starts_with("/api/caseload") => 3,
         ("GET", ..) => 1,
-        (_, false, true) => 2,
-        _ => 3,
+        (_, false, true) => 4,
+        _ => 5,
     }
 }
 
@@ -330,7 +344,7 @@ struct Outcome {
     /// Sorted latencies of the requests answered with success, ms.
     lat: Vec<f64>,
     /// The same, by kind of request (see [`KINDS`]).
-    by_kind: [Vec<f64>; 4],
+    by_kind: [Vec<f64>; 6],
     errors: Vec<String>,
     elapsed: f64,
 }
@@ -362,7 +376,7 @@ async fn phase(
         tasks.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(i as u64);
             let (mut lat, mut errors) = (Vec::new(), Vec::new());
-            let mut by_kind: [Vec<f64>; 4] = Default::default();
+            let mut by_kind: [Vec<f64>; 6] = Default::default();
             let mut due = started + every.map_or(Duration::ZERO, |e| e * i as u32 / n);
             let mut k = 0u64;
             while due < deadline {
@@ -429,17 +443,34 @@ fn request<'a>(
     i: usize,
     k: u64,
 ) -> (&'static str, String, &'a String, String) {
-    let roll = rng.u8(..10);
+    let roll = rng.u8(..20);
     let person = &work.people[rng.usize(..work.people.len())];
     match roll {
-        0..=4 => (
+        0..=8 => (
             "GET",
             format!("/api/cases/{person}"),
             &tokens[0],
             String::new(),
         ),
-        5..=7 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
-        8 => {
+        9..=12 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
+        13..=14 => {
+            let name = &work.names[rng.usize(..work.names.len())];
+            let q: String = name
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            (
+                "GET",
+                format!("/api/cases?q={q}"),
+                &tokens[0],
+                String::new(),
+            )
+        }
+        15 => ("GET", "/api/caseload".to_owned(), &tokens[0], String::new()),
+        16..=17 => {
             let (run, month, session, people) = &work.sessions[rng.usize(..work.sessions.len())];
             let marks: Vec<_> = people
                             .iter()

@@ -10,14 +10,14 @@ use super::words::{code, date};
 use super::{Viewer, fail, page};
 use crate::lan::find::caseload;
 use crate::lan::messages::{t, tf};
-use crate::lan::{Lan, blocking};
+use crate::lan::{Lan, blocking_durable};
 
 pub(super) async fn caseload_page(
     State(lan): State<Arc<Lan>>,
     Viewer { who, l }: Viewer,
 ) -> Response {
     let (lan2, who2) = (lan.clone(), who.clone());
-    let rows = match blocking(move || caseload(&lan2, &who2)).await {
+    let rows = match blocking_durable(move || caseload(&lan2, &who2)).await {
         Ok(r) => r,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };

@@ -25,7 +25,8 @@ mod sessions;
 mod words;
 
 use people::{
-    goal_form, need_form, new_referral_form, note_form, people, person_page, referral_form,
+    enrolment_end_form, goal_form, need_form, new_referral_form, note_form, people, person_page,
+    referral_form,
 };
 use sessions::{session_form, session_page, today};
 
@@ -299,6 +300,10 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/people/{person}/referrals", post(new_referral_form))
         .route("/people/{person}/needs", post(need_form))
         .route("/people/{person}/goals", post(goal_form))
+        .route(
+            "/people/{person}/enrolments/{enrolment}/end",
+            post(enrolment_end_form),
+        )
 }
 
 #[cfg(test)]

@@ -19,11 +19,12 @@ use super::words::{Names, code, date, when};
 use super::{Saved, Viewer, fail, page};
 use crate::lan::auth::Staff;
 use crate::lan::cases::LEVEL_CODES;
+use crate::lan::enrolments::{ENDERS, EndInput, OUTCOME_CODES, end};
 use crate::lan::find::search;
 use crate::lan::messages::{Lang, t, tf};
 use crate::lan::{
     ApiError, GoalInput, Lan, NeedInput, NoteInput, ReferralInput, add_goal, advance_referral,
-    assess, blocking, blocking_durable, open_case, refer, write_note,
+    assess, blocking_durable, open_case, refer, write_note,
 };
 
 pub(super) async fn people(
@@ -33,7 +34,7 @@ pub(super) async fn people(
 ) -> Response {
     let query = q.q.unwrap_or_default();
     let (lan2, who2, q2) = (lan.clone(), who.clone(), query.clone());
-    let found = match blocking(move || search(&lan2, &who2, &q2)).await {
+    let found = match blocking_durable(move || search(&lan2, &who2, &q2)).await {
         Ok(f) => f,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
@@ -366,9 +367,24 @@ fn case_body(
 
         @if !case.enrolments.is_empty() {
             h2 { (t(l, "case.enrolments")) }
-            ul { @for e in case.enrolments.values() {
+            ul id="enrolments" { @for (id, e) in &case.enrolments {
                 li { (cx.name(&format!("programme:{}", e.programme_code))) " · " (code(l, "enrolment", &code_of(&e.status)))
-                    @if let Some(d) = &e.start_date { " · " (date(l, d)) } }
+                    @if let Some(d) = &e.start_date { " · " (date(l, d)) }
+                    @if let Some(d) = &e.end_date { " – " (date(l, d)) }
+                    @if let Some(r) = &e.end_reason {
+                        @let (c, note) = r.split_once(": ").unwrap_or((r.as_str(), ""));
+                        " · " (code(l, "ending", c)) @if !note.is_empty() { " (" (note) ")" }
+                    }
+                    @if !e.status.is_final() && who.has(ENDERS) {
+                        form method="post" action={ "/people/" (person) "/enrolments/" (id) "/end" } {
+                            select name="outcome" aria-label=(t(l, "case.end_enrolment")) {
+                                @for c in OUTCOME_CODES { option value=(c) { (code(l, "ending", c)) } }
+                            }
+                            " " label { input type="checkbox" name="confirm" value="yes" required; " " (t(l, "case.confirm")) }
+                            " " button type="submit" { (t(l, "case.end_enrolment")) }
+                        }
+                    }
+                }
             } }
         }
 
@@ -620,5 +636,38 @@ pub(super) async fn new_referral_form(
     write_then_show(lan, who, l, person, "referral_made", move |lan, who, p| {
         refer(lan, who, p, &r)
     })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct EndForm {
+    outcome: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub(super) async fn enrolment_end_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path((person, enrolment)): Path<(String, String)>,
+    Form(f): Form<EndForm>,
+) -> Response {
+    write_then_show(
+        lan,
+        who,
+        l,
+        person,
+        "enrolment_ended",
+        move |lan, who, p| {
+            if f.confirm != "yes" {
+                return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
+            }
+            let input = EndInput {
+                outcome: f.outcome,
+                note: String::new(),
+            };
+            end(lan, who, p, &enrolment, &input)
+        },
+    )
     .await
 }
