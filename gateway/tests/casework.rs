@@ -783,3 +783,67 @@ async fn a_run_made_here_has_its_sessions_its_places_and_its_endings() {
         "an ended enrolment does not end twice"
     );
 }
+
+/// A form post riding on the session cookie from a page elsewhere is refused; every answer
+/// forbids scripts, framing and caching.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_posts_from_elsewhere_are_refused_and_nothing_is_cached() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let site = site();
+    let token = login(&site, "caseworker").await;
+    let post = |origin: &'static str| {
+        Request::builder()
+            .method("POST")
+            .uri(format!("/people/{PERSON}/notes"))
+            .header("host", "gw.local")
+            .header("origin", origin)
+            .header("cookie", format!("pathway_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("text=planted+note&note_type=general"))
+            .unwrap()
+    };
+    let resp = site
+        .app
+        .clone()
+        .oneshot(post("https://intranet.local"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = site
+        .app
+        .clone()
+        .oneshot(post("https://gw.local"))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "the console's own form is taken"
+    );
+    let case = site
+        .store
+        .get::<CaseFile>(&case_id(PERSON))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        case.notes
+            .values()
+            .filter(|n| n.text == "planted note")
+            .count(),
+        1,
+        "only the post from the console's own page was saved"
+    );
+    let req = Request::builder()
+        .uri(format!("/api/cases/{PERSON}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = site.app.clone().oneshot(req).await.unwrap();
+    let h = resp.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+}

@@ -238,7 +238,10 @@ async fn open_sessions_follow_the_schedule_from_the_hub() {
         rows.collect()
     };
     let first = lan::sessions_near(&site.lan, now).unwrap();
-    assert_eq!(shown(&first), [("s1".to_owned(), "Programme LIT-1 · ".to_owned())]);
+    assert_eq!(
+        shown(&first),
+        [("s1".to_owned(), "Programme LIT-1 · ".to_owned())]
+    );
     let teacher = login(&site, "teacher").await;
     let marks = json!({"marks": [{"person": "P1", "outcome": "attended"}]});
     let path = "/api/registers/run-1/2026-11/sessions/s1/marks";

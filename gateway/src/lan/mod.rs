@@ -11,6 +11,7 @@ mod console;
 pub mod enrolments;
 mod error;
 pub mod find;
+mod guard;
 pub mod input;
 pub mod intake;
 pub mod messages;
@@ -308,6 +309,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
         )
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(guard::guard))
         .with_state(lan)
 }
 

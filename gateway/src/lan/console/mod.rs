@@ -128,20 +128,26 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
 
 /// A refusal as a page, in the staff member's language where the refusal has words.
 fn fail(lan: &Lan, l: Lang, who: Option<&Staff>, e: ApiError) -> Response {
-    let message = match &e.words {
+    let field = e.field.as_deref().map(|f| words::code(l, "field", f));
+    // A refusal with words is said in the page's language; one without has a headline by its
+    // status in the page's language, then the detail as the API gives it.
+    let (headline, detail) = match &e.words {
         Some((key, args)) => {
             let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            tf(l, key, &refs)
+            (tf(l, key, &refs), None)
         }
-        None => e.message.clone(),
+        None => (
+            words::code(l, "status", &e.status.as_u16().to_string()),
+            Some(e.message.clone()),
+        ),
     };
-    let field = e.field.as_deref().map(|f| words::code(l, "field", f));
     let body = html! {
         p.err id="error" {
             @if let Some(f) = field { strong { (f) } ": " }
-            (message)
+            (headline)
+            @if let Some(d) = detail { br; small { (d) } }
         }
-        p { a href="javascript:history.back()" { (t(l, "error.back")) } }
+        p { a href="/today" { (t(l, "error.back")) } }
     };
     (e.status, page(lan, l, who, t(l, "error.title"), body)).into_response()
 }

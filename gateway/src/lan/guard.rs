@@ -1,0 +1,97 @@
+//! What every answer of the LAN service carries, and the check every console form post passes:
+//! the pages run no scripts and are framed by nobody (Content-Security-Policy), browsers keep
+//! to HTTPS and never guess types, and nothing is cached on a shared terminal. A form post that
+//! rides on the session cookie must come from a page of this service (its Origin, or failing
+//! that its Referer, names this host), so a page elsewhere on the intranet cannot post as a
+//! logged-in officer; API calls carry a bearer token, which a browser never adds by itself.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The host a header's URL names (`https://host:port/path` → `host:port`).
+fn url_host(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    let rest = s.split_once("://")?.1;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+/// Whether a cookie-borne post came from this service's own pages.
+fn same_site(headers: &HeaderMap) -> bool {
+    let named = headers.get(header::ORIGIN).or(headers.get(header::REFERER));
+    // Neither: not a browser's cross-site form post (browsers send Origin on every POST).
+    let Some(from) = named else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    host.is_some() && url_host(from) == host
+}
+
+pub(super) async fn guard(req: Request, next: Next) -> Response {
+    let bearer = req.headers().contains_key(header::AUTHORIZATION);
+    if req.method() == Method::POST && !bearer && !same_site(req.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "This form was sent from a page outside Pathway, so it was not accepted.",
+        )
+            .into_response();
+    }
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_sites_pages_post_with_the_cookie() {
+        let host = (header::HOST, "gw.local:8443");
+        assert!(same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://gw.local:8443")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://gw.local:9000")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "null")
+        ])));
+        assert!(same_site(&headers(&[
+            host.clone(),
+            (header::REFERER, "https://gw.local:8443/people/x")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::REFERER, "https://evil.local/")
+        ])));
+        assert!(!same_site(&headers(&[(
+            header::ORIGIN,
+            "https://gw.local:8443"
+        )])));
+    }
+}
