@@ -18,16 +18,17 @@ use pathway_shared::model::Role;
 use serde::Deserialize;
 
 mod caseload;
+mod casework;
 mod intake;
 mod people;
 mod runs;
 mod sessions;
 mod words;
 
-use people::{
-    enrolment_end_form, goal_form, need_form, new_referral_form, note_form, people, person_page,
-    referral_form,
+use casework::{
+    enrolment_end_form, goal_form, need_form, new_referral_form, note_form, referral_form,
 };
+use people::{people, person_page};
 use sessions::{session_form, session_page, today};
 
 use super::auth::Staff;
