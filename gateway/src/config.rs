@@ -30,6 +30,10 @@ pub struct GatewayConfig {
         with = "pathway_shared::config::optional_addr"
     )]
     pub status_listen: Option<SocketAddr>,
+    /// Allows a `status_listen` other than loopback, for a status port that a firewall or VPN
+    /// protects: it has no log-in of its own.
+    #[serde(default)]
+    pub status_remote: bool,
     /// The staff service on the prison LAN; without this section it is off.
     #[serde(default)]
     pub lan: Option<LanService>,
@@ -175,6 +179,7 @@ impl GatewayConfig {
             path: path.to_owned(),
             message,
         })?;
+        pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
         Ok(cfg)
     }
 
@@ -210,5 +215,15 @@ mod tests {
         std::fs::write(&bad, text.replace("\"+02:00\"", "\"7\"")).unwrap();
         let err = GatewayConfig::load(&bad).unwrap_err().to_string();
         assert!(err.contains("link.utc_offset"), "{err}");
+        // The status port has no log-in: it stays on loopback unless told otherwise.
+        let open = text.replace("\"127.0.0.1:9470\"", "\"0.0.0.0:9470\"");
+        std::fs::write(&bad, &open).unwrap();
+        let err = GatewayConfig::load(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("status_remote") && err.contains("0.0.0.0:9470"),
+            "{err}"
+        );
+        std::fs::write(&bad, format!("status_remote = true\n{open}")).unwrap();
+        assert!(GatewayConfig::load(&bad).is_ok());
     }
 }

@@ -31,6 +31,8 @@ pub struct Gateway {
     cancel: CancellationToken,
     uplink: tokio::task::JoinHandle<()>,
     sync_now: Arc<tokio::sync::Notify>,
+    /// The LAN service's sessions, when it is on: status reports its log-in guard.
+    sessions: Option<Arc<lan::auth::Sessions>>,
 }
 
 /// A gateway that cannot start.
@@ -75,6 +77,7 @@ impl Gateway {
         let cancel = CancellationToken::new();
         let utc_offset_minutes = up.policy.utc_offset_minutes;
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
+        let mut sessions: Option<Arc<lan::auth::Sessions>> = None;
         let lan_addr = match &cfg.lan {
             Some(l) => {
                 let tls = pathway_shared::identity::lan_server_tls(&Credentials {
@@ -85,7 +88,7 @@ impl Gateway {
                     audit: audit::Audit::open(store.clone(), &cfg.facility)?,
                     store: store.clone(),
                     facility: cfg.facility.clone(),
-                    sessions: Default::default(),
+                    sessions: sessions.insert(Arc::default()).clone(),
                     uplink: status.clone(),
                     open_sessions: Default::default(),
                     roster: Default::default(),
@@ -110,17 +113,23 @@ impl Gateway {
             cancel,
             uplink,
             sync_now,
+            sessions,
         })
     }
 
     /// Where the status server reads from: the uplink's view of the hub.
     pub fn status_source(&self) -> status::Source {
         let (id, rx) = (self.id.clone(), self.status.clone());
-        Arc::new(move || NodeStatus {
-            node: id.clone(),
-            now: now_ms(),
-            peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
-            ..NodeStatus::default()
+        let sessions = self.sessions.clone();
+        Arc::new(move || {
+            let now = now_ms();
+            NodeStatus {
+                node: id.clone(),
+                now,
+                peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
+                logins: sessions.as_ref().map(|s| s.guard.status(now)),
+                ..NodeStatus::default()
+            }
         })
     }
 
@@ -130,9 +139,17 @@ impl Gateway {
         let notify = self.sync_now.clone();
         status::router(self.status_source()).route(
             "/sync-now",
-            axum::routing::post(move || async move {
+            axum::routing::post(move |headers: axum::http::HeaderMap| async move {
+                // A form on any web page can post here; only the port's own pages (or a
+                // client that is no browser) may ask for a sync.
+                if !lan::guard::same_site(&headers) {
+                    return (
+                        axum::http::StatusCode::FORBIDDEN,
+                        "refused: a page of another site cannot ask for a sync\n",
+                    );
+                }
                 notify.notify_one();
-                "dialling the hub now\n"
+                (axum::http::StatusCode::OK, "dialling the hub now\n")
             }),
         )
     }

@@ -31,6 +31,10 @@ pub struct HubFileConfig {
         with = "pathway_shared::config::optional_addr"
     )]
     pub status_listen: Option<SocketAddr>,
+    /// Allows a `status_listen` other than loopback, for a status port that a firewall or VPN
+    /// protects: it has no log-in of its own.
+    #[serde(default)]
+    pub status_remote: bool,
 }
 
 fn default_status_listen() -> Option<SocketAddr> {
@@ -55,14 +59,16 @@ fn default_max_gateways() -> usize {
 
 impl HubFileConfig {
     pub fn load(path: &Path) -> Result<HubFileConfig, ConfigError> {
-        pathway_shared::config::load_toml(path, |c: &mut HubFileConfig| {
+        let cfg = pathway_shared::config::load_toml(path, |c: &mut HubFileConfig| {
             vec![
                 &mut c.tls.ca,
                 &mut c.tls.cert,
                 &mut c.tls.key,
                 &mut c.data_dir,
             ]
-        })
+        })?;
+        pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
+        Ok(cfg)
     }
 
     pub fn read(path: &Path) -> Result<String, ConfigError> {

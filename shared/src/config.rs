@@ -49,6 +49,27 @@ pub fn load_toml<T: DeserializeOwned>(
     Ok(cfg)
 }
 
+/// The status port has no log-in: anyone who reaches it reads the sync state and can ask for a
+/// sync. A binding other than loopback is refused unless `status_remote = true` says that
+/// something else (a firewall, a VPN) protects it.
+pub fn check_status_listen(
+    path: &Path,
+    listen: Option<std::net::SocketAddr>,
+    remote: bool,
+) -> Result<(), ConfigError> {
+    match listen {
+        Some(a) if !a.ip().is_loopback() && !remote => Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            message: format!(
+                "status_listen = \"{a}\" is not a loopback address, and the status port has no \
+                 log-in; bind it to 127.0.0.1 and read it over SSH, or set status_remote = true \
+                 if a firewall lets only operators reach it"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// An optional socket address in TOML: `"127.0.0.1:9470"`, or `""` for none.
 pub mod optional_addr {
     use std::net::SocketAddr;

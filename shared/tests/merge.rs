@@ -247,6 +247,69 @@ fn the_edit_window_closes_at_midnight_at_the_facility() {
 }
 
 #[test]
+fn nobody_is_marked_before_the_day_or_at_a_cancelled_session() {
+    let mut reg = register();
+    let day = ms("2026-11-20");
+    let bangkok = 7 * 60;
+    // 17:30 UTC on the 19th is 00:30 on the 20th in Bangkok, but still the 19th in UTC.
+    let before = day - 6 * 3_600_000 - 30 * 60_000;
+    assert!(matches!(
+        reg.mark("s1", "P1", MarkOutcome::Attended, "a", before, 0),
+        Err(MarkError::NotYet { .. })
+    ));
+    reg.mark("s1", "P1", MarkOutcome::Attended, "a", before, bangkok)
+        .unwrap();
+    reg.sessions.get_mut("s1").unwrap().cancelled = true;
+    let err = reg
+        .mark("s1", "P2", MarkOutcome::Attended, "a", day + DAY, 0)
+        .unwrap_err();
+    assert!(matches!(err, MarkError::Cancelled { .. }), "{err}");
+}
+
+#[test]
+fn a_cancelled_session_leaves_the_attendance_rate() {
+    let mut reg = register();
+    for (id, date) in [("s2", "2026-11-21"), ("s3", "2026-11-22")] {
+        let mut s = reg.sessions["s1"].clone();
+        s.date = date.into();
+        reg.sessions.insert(id.into(), s);
+    }
+    let later = ms("2026-11-23");
+    for (s, o) in [
+        ("s1", MarkOutcome::Attended),
+        ("s2", MarkOutcome::AbsentUnexcused),
+        ("s3", MarkOutcome::Attended),
+    ] {
+        reg.mark(s, "P1", o, "a", later, 0).unwrap();
+    }
+    reg.mark("s1", "P2", MarkOutcome::Cancelled, "a", later, 0)
+        .unwrap();
+    let mut t = std::collections::BTreeMap::new();
+    reg.tally(&mut t);
+    assert_eq!(
+        t["P1"],
+        Tally {
+            attended: 2,
+            counted: 3
+        }
+    );
+    assert_eq!(t["P1"].percent(), Some(66));
+    assert!(!t.contains_key("P2"), "a mark of cancelled is not counted");
+    // s2 is cancelled after its mark: it leaves the rate.
+    reg.sessions.get_mut("s2").unwrap().cancelled = true;
+    let mut t = std::collections::BTreeMap::new();
+    reg.tally(&mut t);
+    assert_eq!(
+        t["P1"],
+        Tally {
+            attended: 2,
+            counted: 2
+        }
+    );
+    assert_eq!(t["P1"].percent(), Some(100));
+}
+
+#[test]
 fn both_of_two_concurrent_case_notes_survive() {
     let c = case();
     let p = Pair::shared(&c);

@@ -4,11 +4,22 @@ use std::net::SocketAddr;
 
 /// Sends `method path`; returns the status code and the body.
 pub async fn request(addr: SocketAddr, method: &str, path: &str) -> reqwest::Result<(u16, String)> {
+    request_with(addr, method, path, &[]).await
+}
+
+/// [`request`] with extra headers.
+pub async fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Result<(u16, String)> {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let resp = reqwest::Client::new()
-        .request(method, format!("http://{addr}{path}"))
-        .send()
-        .await?;
+    let mut req = reqwest::Client::new().request(method, format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await?;
     let code = resp.status().as_u16();
     Ok((code, resp.text().await?))
 }

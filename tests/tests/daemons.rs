@@ -183,6 +183,16 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
         .await
         .unwrap();
     assert_eq!(code, 200, "sync now");
+    // A form on some other web page cannot ask for one.
+    let (code, body) = pathway_tests::http::request_with(
+        gw_status,
+        "POST",
+        "/sync-now",
+        &[("origin", "http://intranet.example")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 403, "a cross-site post: {body}");
     interrupt(&mut gw);
     interrupt(&mut hub);
     let hub_store = Store::open(d.join("hub-data"), StoreOptions::default()).unwrap();

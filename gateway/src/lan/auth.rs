@@ -1,6 +1,7 @@
 //! Staff log-in on the LAN, with no link needed: accounts come from the hub in the sync, and
 //! passwords are checked against their argon2id hashes here. Sessions live in memory and expire;
-//! repeated failures for one username are throttled.
+//! a session ends as soon as its account changes at the hub (disabled, roles changed, password
+//! reset). The guard against floods and guessing is in [`login`](super::login).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,12 +15,6 @@ use pathway_shared::store::{Store, StoreError};
 pub const SESSION_MAX: Millis = 8 * 3_600_000;
 /// …or after this long unused.
 pub const SESSION_IDLE: Millis = 30 * 60_000;
-/// Failed log-ins for one username within [`FAILURE_WINDOW`] before it is locked…
-pub const MAX_FAILURES: u32 = 5;
-pub const FAILURE_WINDOW: Millis = 15 * 60_000;
-/// …for this long.
-pub const LOCKOUT: Millis = 15 * 60_000;
-
 /// Who is logged in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Staff {
@@ -48,8 +43,6 @@ pub enum LoginError {
     /// Unknown user, wrong password or a disabled account: the caller is told no more.
     #[error("username or password is wrong")]
     BadCredentials,
-    #[error("too many failed log-ins for this username; try again in {minutes} min")]
-    Throttled { minutes: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,19 +51,17 @@ struct Live {
     staff: Staff,
     started: Millis,
     seen: Millis,
-}
-
-#[derive(Default)]
-struct Failures {
-    count: u32,
-    first: Millis,
-    locked_until: Millis,
+    /// The account's password hash at log-in: a reset at the hub ends the session.
+    hash: String,
+    /// [`Store::changes_from_peers`] when the account was last read: accounts change only in
+    /// the sync, so it is read again only after changes have come in.
+    read_at: u64,
 }
 
 #[derive(Default)]
 pub struct Sessions {
     live: Mutex<HashMap<String, Live>>,
-    failures: Mutex<HashMap<String, Failures>>,
+    pub guard: super::login::Guard,
 }
 
 /// A hash to check against when the account does not exist, so that the answer takes as long.
@@ -89,12 +80,6 @@ pub fn hash_password(password: &str) -> String {
         .map(|h| h.to_string())
         .unwrap_or_default()
 }
-
-/// Password checks take turns, waiting here on the async side. Argon2id's working memory is
-/// 19 MiB at the default cost: a burst of log-ins then costs 19 MiB once, not 19 MiB on every
-/// thread it lands on (allocators keep freed memory per thread), and holds at most one of the
-/// store's few blocking threads, so staff already logged in are still served.
-pub static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 fn token() -> String {
     let mut b = [0u8; 32];
@@ -115,14 +100,7 @@ impl Sessions {
         password: &str,
         now: Millis,
     ) -> Result<(String, Staff), LoginError> {
-        if let Some(f) = lock(&self.failures)
-            .get(username)
-            .filter(|f| f.locked_until > now)
-        {
-            return Err(LoginError::Throttled {
-                minutes: (f.locked_until - now + 59_999) / 60_000,
-            });
-        }
+        let read_at = store.changes_from_peers();
         let account = store.get::<StaffAccount>(&staff_id(facility, username))?;
         let hash = account
             .as_ref()
@@ -137,24 +115,8 @@ impl Sessions {
             .unwrap_or(false);
         let account = match account {
             Some(a) if ok && !a.disabled => a,
-            _ => {
-                let mut failures = lock(&self.failures);
-                let f = failures.entry(username.to_owned()).or_default();
-                if now - f.first > FAILURE_WINDOW {
-                    *f = Failures {
-                        count: 0,
-                        first: now,
-                        locked_until: 0,
-                    };
-                }
-                f.count += 1;
-                if f.count >= MAX_FAILURES {
-                    f.locked_until = now + LOCKOUT;
-                }
-                return Err(LoginError::BadCredentials);
-            }
+            _ => return Err(LoginError::BadCredentials),
         };
-        lock(&self.failures).remove(username);
         let staff = Staff {
             username: account.username,
             display_name: account.display_name,
@@ -167,18 +129,36 @@ impl Sessions {
                 staff: staff.clone(),
                 started: now,
                 seen: now,
+                hash: account.password_hash,
+                read_at,
             },
         );
         Ok((t, staff))
     }
 
-    /// The staff member a token belongs to, if the session is still live.
-    pub fn check(&self, token: &str, now: Millis) -> Option<Staff> {
+    /// The staff member a token belongs to, if the session is still live and the account is
+    /// as it was at log-in.
+    pub fn check(&self, store: &Store, facility: &str, token: &str, now: Millis) -> Option<Staff> {
         let mut live = lock(&self.live);
         let l = live.get_mut(token)?;
         if now - l.started > SESSION_MAX || now - l.seen > SESSION_IDLE {
             live.remove(token);
             return None;
+        }
+        let from_peers = store.changes_from_peers();
+        if l.read_at != from_peers {
+            let same = store
+                .get::<StaffAccount>(&staff_id(facility, &l.staff.username))
+                .ok()
+                .flatten()
+                .is_some_and(|a| {
+                    !a.disabled && a.roles == l.staff.roles && a.password_hash == l.hash
+                });
+            if !same {
+                live.remove(token);
+                return None;
+            }
+            l.read_at = from_peers;
         }
         l.seen = now;
         Some(l.staff.clone())

@@ -16,6 +16,8 @@ pub struct ApiError {
     /// The message as a console string and its arguments, so a page can say it in the staff
     /// member's language; `message` is the English.
     pub(super) words: Option<(&'static str, Vec<(&'static str, String)>)>,
+    /// Seconds to wait before trying again (a `Retry-After` header).
+    pub(super) retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             words: None,
+            retry_after: None,
         }
     }
 
@@ -40,7 +43,13 @@ impl ApiError {
             message: super::messages::tf(super::messages::Lang::En, key, &refs),
             field: Some(field.to_owned()),
             words: Some((key, args)),
+            retry_after: None,
         }
+    }
+
+    pub(super) fn retry_after(mut self, seconds: i64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub(super) fn with_status(mut self, status: StatusCode) -> ApiError {
@@ -54,6 +63,7 @@ impl ApiError {
             message: message.into(),
             field: Some(field.to_owned()),
             words: None,
+            retry_after: None,
         }
     }
 
@@ -107,6 +117,7 @@ impl From<QueryRejection> for ApiError {
             message: detail.to_owned(),
             field: field.map(str::to_owned),
             words: None,
+            retry_after: None,
         }
     }
 }
@@ -117,7 +128,12 @@ impl IntoResponse for ApiError {
         if let Some(f) = self.field {
             body["field"] = json!(f);
         }
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }
 

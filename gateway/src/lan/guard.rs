@@ -21,7 +21,7 @@ fn url_host(v: &HeaderValue) -> Option<&str> {
 }
 
 /// Whether a cookie-borne post came from this service's own pages.
-fn same_site(headers: &HeaderMap) -> bool {
+pub(crate) fn same_site(headers: &HeaderMap) -> bool {
     let named = headers.get(header::ORIGIN).or(headers.get(header::REFERER));
     // Neither: not a browser's cross-site form post (browsers send Origin on every POST).
     let Some(from) = named else {

@@ -7,17 +7,20 @@
 mod attendance;
 pub mod auth;
 pub mod cases;
+pub mod conns;
 mod console;
 pub mod enrolments;
 mod error;
 pub mod find;
-mod guard;
+pub(crate) mod guard;
 pub mod input;
 pub mod intake;
+pub mod login;
 pub mod messages;
 pub mod records;
 pub mod roster;
 pub mod runs;
+mod throttle;
 
 use attendance::{OpenSessions, mark_session, open_sessions};
 pub use attendance::{SessionRow, sessions_near, today_iso, write_marks};
@@ -54,7 +57,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audit::Audit;
 use crate::uplink::{HUB, UplinkStatus};
-use auth::{LoginError, Sessions, Staff};
+use auth::{Sessions, Staff};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 64 << 10;
@@ -64,7 +67,7 @@ const COOKIE: &str = "pathway_session";
 pub struct Lan {
     pub store: Store,
     pub facility: String,
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     pub audit: Audit,
     pub uplink: watch::Receiver<UplinkStatus>,
     /// The sessions open for marking, as last computed: they change with the schedule, not
@@ -72,7 +75,8 @@ pub struct Lan {
     pub open_sessions: OpenSessions,
     /// The facility's offset from UTC (`link.utc_offset`): "today" is the facility's day.
     pub utc_offset_minutes: i32,
-    /// Where every request reads "now": session expiry, lock-outs, the edit window, audit times.
+    /// Where every request reads "now": session expiry, log-in waits, the edit window, audit
+    /// times.
     pub clock: Clock,
     /// Who is held here, for search and caseloads.
     pub roster: Arc<roster::Roster>,
@@ -128,7 +132,10 @@ fn token(headers: &HeaderMap) -> Option<String> {
 /// The staff member behind a request.
 pub fn staff(lan: &Lan, headers: &HeaderMap) -> ApiResult<Staff> {
     token(headers)
-        .and_then(|t| lan.sessions.check(&t, lan.clock.now()))
+        .and_then(|t| {
+            lan.sessions
+                .check(&lan.store, &lan.facility, &t, lan.clock.now())
+        })
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))
 }
 
@@ -168,41 +175,6 @@ struct LoginBody {
     password: String,
 }
 
-/// Checks a staff member's password and opens a session, auditing the log-in or the failure.
-/// Checks take turns (see [`auth::CHECKS`]). Wrong credentials are a 401, a locked username a
-/// 429.
-pub async fn log_in(
-    lan: Arc<Lan>,
-    username: String,
-    password: String,
-) -> ApiResult<(String, Staff)> {
-    let _turn = auth::CHECKS.acquire().await.ok();
-    blocking(move || {
-        let now = lan.clock.now();
-        match lan
-            .sessions
-            .login(&lan.store, &lan.facility, &username, &password, now)
-        {
-            Ok(ok) => {
-                lan.audit.record(&username, "login", &username, now)?;
-                Ok(ok)
-            }
-            Err(LoginError::Store(e)) => Err(e.into()),
-            Err(e) => {
-                lan.audit
-                    .record(&username, "login_failed", &username, now)?;
-                let status = if matches!(e, LoginError::Throttled { .. }) {
-                    StatusCode::TOO_MANY_REQUESTS
-                } else {
-                    StatusCode::UNAUTHORIZED
-                };
-                Err(ApiError::new(status, e.to_string()))
-            }
-        }
-    })
-    .await
-}
-
 /// The `Set-Cookie` value that carries a session token.
 pub fn session_cookie(token: &str) -> String {
     format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/")
@@ -210,10 +182,11 @@ pub fn session_cookie(token: &str) -> String {
 
 async fn login(
     State(lan): State<Arc<Lan>>,
+    client: login::Client,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body?;
-    let (token, staff) = log_in(lan, body.username, body.password).await?;
+    let (token, staff) = login::log_in(lan, client, body.username, body.password).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie(&token))],
         Json(json!({ "token": token, "staff": staff })),
@@ -325,13 +298,24 @@ pub fn serve_https(
     let local = listener.local_addr()?;
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .handshake_timeout(conns::HANDSHAKE_TIMEOUT)
+        .acceptor(conns::Capped::new());
+    let mut server = axum_server::from_tcp(listener)?
+        .acceptor(acceptor)
+        .first_request_timeout(conns::HEADER_TIMEOUT)
+        .handle(handle.clone());
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(conns::HEADER_TIMEOUT);
     let task = tokio::spawn(async move {
         tokio::spawn(async move {
             cancel.cancelled().await;
             handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
         });
-        if let Err(e) = server.serve(app.into_make_service()).await {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = server.serve(app).await {
             tracing::warn!(error = %e, "LAN service stopped");
         }
     });

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use pathway_gateway::audit::Audit;
-use pathway_gateway::lan::auth::{Sessions, hash_password};
+use pathway_gateway::lan::auth::hash_password;
 use pathway_gateway::lan::{self, Lan};
 use pathway_shared::clock::{Clock, ManualClock};
 use pathway_shared::model::*;
@@ -184,7 +184,7 @@ pub(crate) fn site() -> Site {
         audit: Audit::open(store.clone(), FAC).unwrap(),
         store: store.clone(),
         facility: FAC.into(),
-        sessions: Sessions::default(),
+        sessions: Default::default(),
         uplink,
         open_sessions: Default::default(),
         roster: Default::default(),
@@ -207,7 +207,23 @@ pub(crate) async fn call(
     token: Option<&str>,
     body: Option<String>,
 ) -> (StatusCode, Value) {
+    call_from(site, None, method, path, token, body).await
+}
+
+/// [`call`] from the client address `from`, as the LAN listener would give it.
+pub(crate) async fn call_from(
+    site: &Site,
+    from: Option<&str>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(path);
+    if let Some(ip) = from {
+        let addr: std::net::SocketAddr = format!("{ip}:50000").parse().unwrap();
+        req = req.extension(axum::extract::ConnectInfo(addr));
+    }
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -325,4 +341,45 @@ pub(crate) fn day(site: &Site, days: i64) -> String {
         .date()
         + time::Duration::days(days);
     iso_date(d)
+}
+
+/// Every audit entry's action, in order.
+pub(crate) fn audit_actions(store: &Store) -> Vec<String> {
+    audit_entries(store).into_iter().map(|e| e.action).collect()
+}
+
+/// Every audit entry, in order.
+pub(crate) fn audit_entries(store: &Store) -> Vec<AuditEntry> {
+    let mut ids = store
+        .list(&format!("facility:{FAC}"), Kind::AuditLog)
+        .unwrap();
+    ids.sort();
+    ids.iter()
+        .flat_map(|id| {
+            store
+                .get::<AuditBlock>(id)
+                .unwrap()
+                .unwrap()
+                .entries
+                .into_values()
+        })
+        .collect()
+}
+
+/// Edits document `id` as the hub would: on a copy holding everything the gateway has, whose
+/// changes then arrive at the gateway as from a peer.
+pub(crate) fn edit_at_hub<T: Aggregate>(site: &Site, id: &DocId, edit: impl FnOnce(&mut T)) {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Store::open(hub_dir.path(), StoreOptions::default()).unwrap();
+    let meta = site.store.meta(id).unwrap().unwrap();
+    let all = site.store.changes_since(id, &[]).unwrap().unwrap();
+    hub.apply_changes(id, &meta, all).unwrap();
+    let heads = site.store.read(id, |d, _| d.get_heads()).unwrap().unwrap();
+    hub.update(id, pathway_shared::clock::now_ms(), |v: &mut T| {
+        edit(v);
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let news = hub.changes_since(id, &heads).unwrap().unwrap();
+    site.store.apply_changes(id, &meta, news).unwrap();
 }

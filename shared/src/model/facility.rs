@@ -212,10 +212,18 @@ impl RegisterSession {
     /// session's day ends at midnight at the facility, `utc_offset_minutes` from UTC. `None`
     /// if the session's date is not an ISO date.
     pub fn window_closes(&self, utc_offset_minutes: i32) -> Option<Millis> {
+        Some(
+            self.day_starts(utc_offset_minutes)?
+                + (1 + AttendanceRegister::EDIT_WINDOW_DAYS) * 86_400_000,
+        )
+    }
+
+    /// When the session's day begins at the facility, `utc_offset_minutes` from UTC: nobody
+    /// can be marked before it. `None` if the session's date is not an ISO date.
+    pub fn day_starts(&self, utc_offset_minutes: i32) -> Option<Millis> {
         let day = parse_date(&self.date).ok()?;
-        let day_end_utc = day.midnight().assume_utc().unix_timestamp() + 86_400;
-        let day_end_ms = (day_end_utc - i64::from(utc_offset_minutes) * 60) * 1000;
-        Some(day_end_ms + AttendanceRegister::EDIT_WINDOW_DAYS * 86_400_000)
+        let start_utc = day.midnight().assume_utc().unix_timestamp();
+        Some((start_utc - i64::from(utc_offset_minutes) * 60) * 1000)
     }
 }
 
@@ -244,13 +252,27 @@ impl Mark {
         now: Millis,
         utc_offset_minutes: i32,
     ) -> Result<Mark, MarkError> {
-        let closes =
-            session
-                .window_closes(utc_offset_minutes)
-                .ok_or_else(|| MarkError::BadDate {
-                    session: session_id.to_owned(),
-                    date: session.date.clone(),
-                })?;
+        let (Some(starts), Some(closes)) = (
+            session.day_starts(utc_offset_minutes),
+            session.window_closes(utc_offset_minutes),
+        ) else {
+            return Err(MarkError::BadDate {
+                session: session_id.to_owned(),
+                date: session.date.clone(),
+            });
+        };
+        if session.cancelled {
+            return Err(MarkError::Cancelled {
+                session: session_id.to_owned(),
+                date: session.date.clone(),
+            });
+        }
+        if now < starts {
+            return Err(MarkError::NotYet {
+                session: session_id.to_owned(),
+                date: session.date.clone(),
+            });
+        }
         Ok(Mark {
             session_id: session_id.to_owned(),
             person_id: person_id.to_owned(),
@@ -285,6 +307,27 @@ pub enum MarkError {
     /// The session's date is not an ISO date.
     #[error("session `{session}` has a date `{date}` that is not an ISO date")]
     BadDate { session: String, date: String },
+    /// The session was cancelled: nobody attends it.
+    #[error("session `{session}` on {date} was cancelled; nobody can be marked for it")]
+    Cancelled { session: String, date: String },
+    /// The session's day has not come yet.
+    #[error("session `{session}` is on {date}; marks can be given from that day on")]
+    NotYet { session: String, date: String },
+}
+
+/// A person's attendance over the sessions that took place: cancelled sessions (and marks of
+/// `cancelled`) are left out of both counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Tally {
+    pub attended: u32,
+    pub counted: u32,
+}
+
+impl Tally {
+    /// Attended out of counted, in whole per cent; `None` before anything is counted.
+    pub fn percent(&self) -> Option<u32> {
+        (self.counted > 0).then(|| self.attended * 100 / self.counted)
+    }
 }
 
 impl AttendanceRegister {
@@ -323,6 +366,24 @@ impl AttendanceRegister {
         self.marks
             .insert(Self::mark_key(session_id, person_id), mark);
         Ok(())
+    }
+}
+
+impl AttendanceRegister {
+    /// Adds this month's marks to each person's [`Tally`].
+    pub fn tally(&self, into: &mut BTreeMap<String, Tally>) {
+        for m in self.marks.values() {
+            let held = self
+                .sessions
+                .get(&m.session_id)
+                .is_some_and(|s| !s.cancelled);
+            if !held || m.outcome == MarkOutcome::Cancelled {
+                continue;
+            }
+            let t = into.entry(m.person_id.clone()).or_default();
+            t.counted += 1;
+            t.attended += u32::from(m.outcome == MarkOutcome::Attended);
+        }
     }
 }
 

@@ -39,6 +39,10 @@ async fn status_text(State(source): State<Source>) -> impl IntoResponse {
             s.refused_connections
         ));
     }
+    if let Some(l) = &s.logins {
+        out.push_str(&l.summary());
+        out.push('\n');
+    }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out)
 }
 

@@ -138,6 +138,34 @@ pub fn metrics(status: &NodeStatus) -> String {
         refused_conn.clone(),
     );
     refused_conn.set(status.refused_connections as i64);
+    if let Some(l) = &status.logins {
+        for (name, help, v) in [
+            (
+                "login_failures",
+                "Failed staff log-ins since start",
+                l.failed,
+            ),
+            (
+                "login_refused",
+                "Log-in attempts held back by the throttle since start",
+                l.refused,
+            ),
+            (
+                "login_clients_waiting",
+                "Client addresses that must wait to log in",
+                l.clients_waiting,
+            ),
+            (
+                "login_usernames_waiting",
+                "Usernames that must wait to log in",
+                l.usernames_waiting,
+            ),
+        ] {
+            let g: Gauge = Gauge::default();
+            reg.register(name, help, g.clone());
+            g.set(v as i64);
+        }
+    }
     for (name, p) in &status.peers {
         let peer = PeerLabel { peer: name.clone() };
         online.get_or_create(&peer).set(i64::from(p.online));

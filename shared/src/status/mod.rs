@@ -77,6 +77,38 @@ pub struct NodeStatus {
     /// Connections refused before a session began (bad, unknown or revoked certificates).
     pub refused_connections: u64,
     pub last_refusal: Option<String>,
+    /// Staff log-ins at a gateway's LAN service.
+    pub logins: Option<LoginStatus>,
+}
+
+/// Staff log-ins at a gateway: failures, and attempts held back by the throttle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LoginStatus {
+    /// Log-ins with a wrong username or password since the daemon started.
+    pub failed: u64,
+    /// Attempts refused unchecked: the client or username had to wait, or too many were queued.
+    pub refused: u64,
+    /// Client addresses that must wait before their next attempt is checked.
+    pub clients_waiting: u64,
+    /// Usernames that must wait before their next attempt is checked.
+    pub usernames_waiting: u64,
+}
+
+impl LoginStatus {
+    /// "12 failed log-ins, 40 attempts held back; 2 devices and 1 username must wait".
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "log-ins: {} failed, {} held back by the throttle",
+            self.failed, self.refused
+        );
+        if self.clients_waiting + self.usernames_waiting > 0 {
+            s.push_str(&format!(
+                "; now waiting: {} device(s), {} username(s)",
+                self.clients_waiting, self.usernames_waiting
+            ));
+        }
+        s
+    }
 }
 
 /// "3 h", "5 min", "12 s".

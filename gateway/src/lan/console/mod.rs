@@ -153,16 +153,28 @@ fn fail(lan: &Lan, l: Lang, who: Option<&Staff>, e: ApiError) -> Response {
     (e.status, page(lan, l, who, t(l, "error.title"), body)).into_response()
 }
 
-fn login_page_html(lan: &Lan, l: Lang, failed: bool) -> Markup {
+/// Why the last log-in did not open a session.
+enum Refused {
+    /// Wrong username or password.
+    Failed,
+    /// The device or username must wait, or the gateway is busy: try again in this many seconds.
+    Wait(i64),
+}
+
+fn login_page_html(lan: &Lan, l: Lang, refused: Option<Refused>) -> Markup {
     page(
         lan,
         l,
         None,
         t(l, "login.title"),
         html! {
-            @if failed { p.err id="error" { (t(l, "login.failed")) } }
+            @match refused {
+                Some(Refused::Failed) => p.err id="error" { (t(l, "login.failed")) },
+                Some(Refused::Wait(s)) => p.err id="error" { (tf(l, "login.wait", &[("s", &s.to_string())])) },
+                None => {}
+            }
             form method="post" action="/login" {
-                p { label { (t(l, "login.username")) br; input type="text" name="username" autofocus; } }
+                p { label { (t(l, "login.username")) br; input type="text" name="username" autofocus maxlength=(super::login::MAX_USERNAME_CHARS); } }
                 p { label { (t(l, "login.password")) br; input type="password" name="password"; } }
                 input type="hidden" name="lang" value=(l.code());
                 p { button type="submit" id="login" { (t(l, "login.submit")) } }
@@ -172,7 +184,7 @@ fn login_page_html(lan: &Lan, l: Lang, failed: bool) -> Markup {
 }
 
 async fn login_page(State(lan): State<Arc<Lan>>, l: Lang) -> Markup {
-    login_page_html(&lan, l, false)
+    login_page_html(&lan, l, None)
 }
 
 #[derive(Deserialize)]
@@ -183,9 +195,13 @@ struct LoginForm {
     lang: String,
 }
 
-async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Response {
+async fn login_form(
+    State(lan): State<Arc<Lan>>,
+    client: super::login::Client,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let l = Lang::from_code(&f.lang);
-    match super::log_in(lan.clone(), f.username, f.password).await {
+    match super::login::log_in(lan.clone(), client, f.username, f.password).await {
         Ok((token, _)) => (
             AppendHeaders([
                 (header::SET_COOKIE, super::session_cookie(&token)),
@@ -197,14 +213,17 @@ async fn login_form(State(lan): State<Arc<Lan>>, Form(f): Form<LoginForm>) -> Re
             Redirect::to("/today"),
         )
             .into_response(),
-        // Throttled or not, the page says only that the log-in failed.
-        Err(e)
-            if matches!(
-                e.status,
-                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
-            ) =>
-        {
-            (StatusCode::UNAUTHORIZED, login_page_html(&lan, l, true)).into_response()
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.field.is_some() => (
+            StatusCode::UNAUTHORIZED,
+            login_page_html(&lan, l, Some(Refused::Failed)),
+        )
+            .into_response(),
+        Err(e) if e.retry_after.is_some() => {
+            let s = e.retry_after.unwrap_or(1);
+            let mut resp =
+                (e.status, login_page_html(&lan, l, Some(Refused::Wait(s)))).into_response();
+            resp.headers_mut().insert(header::RETRY_AFTER, s.into());
+            resp
         }
         Err(e) => fail(&lan, l, None, e),
     }

@@ -2,6 +2,7 @@
 //! the waiting list), a new run from the catalogue, and a run's page: its people by name,
 //! allocation from the waiting list, its sessions with cancel and add.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use pathway_shared::model::{
-    AttendanceRegister, Kind, Programme, ProgrammeRun, WaitStatus, parse_date, run_id,
+    AttendanceRegister, Kind, Programme, ProgrammeRun, Tally, WaitStatus, parse_date, run_id,
 };
 
 use super::words::{Names, code, date};
@@ -208,11 +209,15 @@ pub(super) async fn run_page(
             today + time::Duration::days(28),
         );
         let mut sessions = Vec::new();
-        let mut month = from.replace_day(1).unwrap_or(from);
+        // Attendance counts every month of the run so far.
+        let mut tally = BTreeMap::new();
+        let first = parse_date(&r.schedule.start_date).map_or(from, |d| d.min(from));
+        let mut month = first.replace_day(1).unwrap_or(first);
         while month <= to {
             let key = pathway_shared::model::month_of(month);
             let reg_id = pathway_shared::model::register_id(&lan2.facility, &r.id, &key);
             if let Some(reg) = lan2.store.get::<AttendanceRegister>(&reg_id)? {
+                reg.tally(&mut tally);
                 for (id, s) in reg.sessions {
                     if parse_date(&s.date).is_ok_and(|d| d >= from && d <= to) {
                         sessions.push(SessionLine {
@@ -230,14 +235,15 @@ pub(super) async fn run_page(
             month = month.replace_day(1).unwrap_or(month);
         }
         sessions.sort_by(|a, b| (&a.date, &a.time).cmp(&(&b.date, &b.time)));
-        Ok((r, title, instructor, people, sessions))
+        Ok((r, title, instructor, people, sessions, tally))
     })
     .await;
-    let (r, title, instructor, people, sessions) = match loaded {
+    let (r, title, instructor, people, sessions, tally) = match loaded {
         Ok(x) => x,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
     let may = who.has(RUN_MAKERS);
+    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
     let body = html! {
         @if let Some(s) = &saved.saved { p.ok id="saved" { (code(l, "saved", s)) } }
         dl.facts {
@@ -253,6 +259,7 @@ pub(super) async fn run_page(
                 tr {
                     td { a href={ "/people/" (person) } { (name) } } td { (number) }
                     td { (code(l, "wait", &format!("{status:?}").to_lowercase())) }
+                    td.attendance { (attendance_words(l, tally.get(person))) }
                     td {
                         @if may && *status == WaitStatus::Waiting {
                             form.inline method="post" action={ "/runs/" (r.id) "/allocate" } {
@@ -271,7 +278,9 @@ pub(super) async fn run_page(
                     td { (date(l, &s.date)) } td { (s.time) }
                     td {
                         @if s.cancelled { (t(l, "runs.cancelled")) ": " (s.note) } @else {
-                            a href={ "/sessions/" (r.id) "/" (s.month) "/" (s.id) } { (t(l, "today.mark")) }
+                            @if s.date <= today {
+                                a href={ "/sessions/" (r.id) "/" (s.month) "/" (s.id) } { (t(l, "today.mark")) }
+                            }
                             @if may {
                                 " "
                                 form.inline method="post" action={ "/runs/" (r.id) "/sessions" } {
@@ -298,6 +307,22 @@ pub(super) async fn run_page(
         }
     };
     page(&lan, l, Some(&who), &format!("{title} · {}", r.place), body).into_response()
+}
+
+/// "8 of 10 sessions (80%)", or "no sessions yet".
+fn attendance_words(l: crate::lan::messages::Lang, tally: Option<&Tally>) -> String {
+    match tally.and_then(|c| Some((c, c.percent()?))) {
+        Some((c, pct)) => tf(
+            l,
+            "runs.attendance",
+            &[
+                ("n", &c.attended.to_string()),
+                ("of", &c.counted.to_string()),
+                ("pct", &pct.to_string()),
+            ],
+        ),
+        None => t(l, "runs.no_attendance").to_owned(),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -1,0 +1,255 @@
+//! Log-in against an attacker on the prison LAN: a device that keeps failing waits (longer each
+//! time) while the real user on another device gets in; spraying one password across accounts
+//! is caught per device; guessing one account from many devices makes it wait at most a
+//! minute; oversized fields are refused before any work and a flood leaves a bounded audit
+//! trail; a session ends when its account changes at the hub; status counts it all.
+
+use axum::http::StatusCode;
+use pathway_shared::model::*;
+use serde_json::{Value, json};
+
+mod common;
+use common::*;
+
+const SECOND: i64 = 1_000;
+const MINUTE: i64 = 60_000;
+
+async fn attempt(site: &Site, from: &str, user: &str, password: &str) -> (StatusCode, Value) {
+    call_from(
+        site,
+        Some(from),
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"username": user, "password": password}).to_string()),
+    )
+    .await
+}
+
+fn count(site: &Site, action: &str) -> usize {
+    audit_actions(&site.store)
+        .iter()
+        .filter(|a| a.as_str() == action)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_keeps_failing_waits_but_the_real_user_gets_in() {
+    let site = site();
+    for _ in 0..5 {
+        let (s, _) = attempt(&site, "10.0.0.66", "teacher", "guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = attempt(&site, "10.0.0.66", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("try again in"), "{v}");
+    // The teacher at their own terminal is not locked out.
+    let (s, v) = attempt(&site, "10.0.0.7", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The attacker's device keeps trying: refused unchecked, and audited once per wait.
+    for _ in 0..50 {
+        let (s, _) = attempt(&site, "10.0.0.66", "teacher", "guess").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(count(&site, "login_failed"), 5);
+    assert_eq!(count(&site, "login_throttled"), 1);
+    assert_eq!(count(&site, "login"), 1);
+    let entry = audit_entries(&site.store)
+        .into_iter()
+        .find(|e| e.action == "login_throttled")
+        .unwrap();
+    assert_eq!(entry.target, "teacher from 10.0.0.66");
+    let status = site.lan.sessions.guard.status(site.lan.clock.now());
+    assert_eq!((status.failed, status.refused), (5, 51));
+    assert_eq!(status.clients_waiting, 1);
+    assert!(
+        status.summary().contains("5 failed"),
+        "{}",
+        status.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_password_sprayed_across_accounts_from_one_device_is_held_back() {
+    let site = site();
+    for user in ["officer", "records", "teacher", "caseworker", "nurse"] {
+        let (s, _) = attempt(&site, "10.0.0.66", user, "Winter2026").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _) = attempt(&site, "10.0.0.66", "manager", "Winter2026").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_double_and_end_on_the_services_clock() {
+    let site = site();
+    for _ in 0..5 {
+        attempt(&site, "10.0.0.66", "teacher", "guess").await;
+    }
+    for wait in [1, 2, 4, 8] {
+        let (s, _) = attempt(&site, "10.0.0.66", "teacher", "guess").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "waits {wait} s");
+        site.time.advance(wait * SECOND);
+        let (s, _) = attempt(&site, "10.0.0.66", "teacher", "guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "checked after {wait} s");
+    }
+    // Quiet for a quarter of an hour, the device starts afresh.
+    site.time.advance(16 * MINUTE);
+    let (s, _) = attempt(&site, "10.0.0.66", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_one_account_from_many_devices_makes_it_wait_a_minute_at_most() {
+    let site = site();
+    let mut failures = 0;
+    for d in 0..60 {
+        let (s, v) = attempt(&site, &format!("10.0.1.{d}"), "teacher", "guess").await;
+        if s == StatusCode::UNAUTHORIZED {
+            failures += 1;
+            continue;
+        }
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        assert!(d >= 10, "ten failures are free: {d}");
+        let wait: i64 = v["error"]
+            .as_str()
+            .and_then(|e| e.split("try again in ").nth(1))
+            .and_then(|w| w.trim_end_matches(" s").parse().ok())
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait} s");
+        site.time.advance(wait * SECOND);
+    }
+    assert!(failures >= 15, "{failures}");
+    let (s, _) = attempt(&site, "10.0.0.7", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the username waits");
+    site.time.advance(MINUTE);
+    let (s, v) = attempt(&site, "10.0.0.7", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::OK, "never more than a minute: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_attempts_leaves_a_bounded_trail() {
+    let site = site();
+    let entries = audit_actions(&site.store).len();
+    let long = "x".repeat(60_000);
+    for _ in 0..300 {
+        let (s, v) = attempt(&site, "10.0.0.66", &long, "guess").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["field"], "username");
+    }
+    let (s, v) = attempt(&site, "10.0.0.66", "teacher", &"p".repeat(5_000)).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+    );
+    assert_eq!(audit_actions(&site.store).len(), entries, "nothing written");
+    for i in 0..3_000 {
+        attempt(&site, "10.0.0.66", &format!("user{i}"), "guess").await;
+    }
+    let written = audit_actions(&site.store).len() - entries;
+    assert_eq!(written, 5 + 1, "five failures and one entry for the wait");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_when_its_account_changes_at_the_hub() {
+    let site = site();
+    let caseworker = login(&site, "caseworker").await;
+    let teacher = login(&site, "teacher").await;
+    let nurse = login(&site, "nurse").await;
+    let me = |t: &str| {
+        let (site, t) = (&site, t.to_owned());
+        async move { call(site, "GET", "/api/me", Some(&t), None).await.0 }
+    };
+    assert_eq!(me(&caseworker).await, StatusCode::OK);
+    edit_at_hub(
+        &site,
+        &staff_id(FAC, "caseworker"),
+        |a: &mut StaffAccount| a.disabled = true,
+    );
+    edit_at_hub(&site, &staff_id(FAC, "teacher"), |a: &mut StaffAccount| {
+        a.roles = [Role::PrisonOfficer].into()
+    });
+    assert_eq!(me(&caseworker).await, StatusCode::UNAUTHORIZED, "disabled");
+    assert_eq!(
+        me(&teacher).await,
+        StatusCode::UNAUTHORIZED,
+        "roles changed"
+    );
+    assert_eq!(me(&nurse).await, StatusCode::OK, "others go on");
+    let (s, _) = attempt(&site, "10.0.0.7", "caseworker", "correct horse").await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account cannot log in"
+    );
+    let teacher = login(&site, "teacher").await;
+    let (s, v) = call(&site, "GET", "/api/me", Some(&teacher), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["roles"], json!(["PrisonOfficer"]));
+    // A password reset at the hub ends the nurse's session too.
+    edit_at_hub(&site, &staff_id(FAC, "nurse"), |a: &mut StaffAccount| {
+        a.password_hash = pathway_gateway::lan::auth::hash_password("new one")
+    });
+    assert_eq!(me(&nurse).await, StatusCode::UNAUTHORIZED);
+}
+
+/// A session ends after 30 idle minutes or 8 hours in all, on the service's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_on_the_services_clock() {
+    let site = site();
+    let me = |t: String| {
+        let site = &site;
+        async move { call(site, "GET", "/api/me", Some(&t), None).await.0 }
+    };
+    let token = login(&site, "officer").await;
+    site.time.advance(29 * MINUTE);
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    site.time.advance(31 * MINUTE);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+
+    let token = login(&site, "officer").await;
+    for _ in 0..23 {
+        site.time.advance(20 * MINUTE);
+        assert_eq!(me(token.clone()).await, StatusCode::OK);
+    }
+    site.time.advance(20 * MINUTE + 1);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_past_the_queue_are_refused_at_once_and_one_device_has_one_in_flight() {
+    let site = std::sync::Arc::new(site());
+    let mut tasks = Vec::new();
+    for d in 0..40 {
+        let site = site.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            let (s, _) = attempt(&site, &format!("10.0.2.{d}"), "teacher", "guess").await;
+            (s, t.elapsed())
+        }));
+    }
+    // Two at once from one device: one is checked, the other told to wait for it.
+    let (a, b) = tokio::join!(
+        attempt(&site, "10.0.3.1", "nurse", "guess"),
+        attempt(&site, "10.0.3.1", "nurse", "guess2"),
+    );
+    let mut both = [a.0, b.0];
+    both.sort();
+    assert!(
+        both == [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS]
+            || both == [StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE],
+        "{both:?}"
+    );
+    let mut busy = 0;
+    for t in tasks {
+        let (s, took) = t.await.unwrap();
+        match s {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                assert!(took < std::time::Duration::from_millis(200), "{took:?}");
+            }
+            s => assert_eq!(s, StatusCode::UNAUTHORIZED),
+        }
+    }
+    assert!(busy > 0, "forty checks at once never filled the queue");
+}
