@@ -19,6 +19,12 @@ pub struct GatewayConfig {
     /// Folder of the document store.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// The key file that seals case content in the store (made, owner-only, on first start).
+    /// Keep it outside `data_dir`, so that a copy of the data gives nothing away, and keep a
+    /// copy of it with the backups: without it the store does not open. Default `store.key`
+    /// beside this file.
+    #[serde(default = "default_store_key")]
+    pub store_key: PathBuf,
     pub hub: HubLink,
     pub tls: TlsFiles,
     #[serde(default)]
@@ -157,6 +163,10 @@ impl LinkPolicy {
     }
 }
 
+fn default_store_key() -> PathBuf {
+    PathBuf::from("store.key")
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/pathway-gateway")
 }
@@ -170,6 +180,7 @@ impl GatewayConfig {
                     &mut c.tls.cert,
                     &mut c.tls.key,
                     &mut c.data_dir,
+                    &mut c.store_key,
                 ]
                 .into_iter()
                 .chain(c.lan.iter_mut().flat_map(|l| [&mut l.cert, &mut l.key]))

@@ -52,7 +52,13 @@ impl Gateway {
     /// Opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
         let sync_now = Arc::new(tokio::sync::Notify::new());
-        let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
+        let store = Store::open(
+            &cfg.data_dir,
+            StoreOptions {
+                key_file: Some(cfg.store_key.clone()),
+                ..StoreOptions::default()
+            },
+        )?;
         let creds = Credentials {
             cert_pem: GatewayConfig::read_pem(&cfg.tls.cert)?,
             key_pem: GatewayConfig::read_pem(&cfg.tls.key)?,

@@ -2,7 +2,6 @@
 //! attendance marked twice ending as one mark, and an audit trail that notices
 //! tampering.
 
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use pathway_gateway::audit::Audit;
@@ -664,6 +663,32 @@ async fn runs_release_plans_and_transfers_follow_roles_and_rules() {
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("to_facility"))
     );
+    // A facility not in the registry, a reason of 60,000 characters or of invisible ones.
+    for (body, field) in [
+        (
+            json!({"to_facility": "NOPE-FAC!", "reason": "x"}),
+            "to_facility",
+        ),
+        (
+            json!({"to_facility": "OSH", "reason": "y".repeat(60_000)}),
+            "reason",
+        ),
+        (
+            json!({"to_facility": "OSH", "reason": "\u{200b} \u{200b}"}),
+            "reason",
+        ),
+        (
+            json!({"to_facility": "OSH", "reason": "ok\u{202e}kO"}),
+            "reason",
+        ),
+    ] {
+        let (s, v) = call(&site, "POST", &out, Some(&cw), Some(body.to_string())).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
     let (s, _) = call(
         &site,
         "POST",
@@ -808,6 +833,20 @@ async fn a_release_is_urgent_and_the_catalogue_pages() {
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("on"))
     );
+    for (body, field) in [
+        (json!({"on": "9999-12-31"}), "on"),
+        (
+            json!({"on": "2026-11-23", "note": "n".repeat(60_000)}),
+            "note",
+        ),
+    ] {
+        let (s, v) = call(&site, "POST", &path, Some(&cw), Some(body.to_string())).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
     let (s, _) = call(
         &site,
         "POST",
@@ -832,4 +871,25 @@ async fn a_release_is_urgent_and_the_catalogue_pages() {
         .find(|e| e.doc == case_id(PERSON))
         .unwrap();
     assert_eq!(last.class, Class::Urgent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_with_characters_no_id_holds_is_refused() {
+    let site = site();
+    let cw = login(&site, "caseworker").await;
+    for path in [
+        "/api/cases/WHK%2F000001",
+        "/api/cases/WHK-000001%00/notes",
+        "/api/cases/%E0%B8%81",
+    ] {
+        let method = if path.ends_with("notes") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let body = (method == "POST").then(|| json!({"text": "x"}).to_string());
+        let (s, v) = call(&site, method, path, Some(&cw), body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("not an id"), "{v}");
+    }
 }

@@ -16,6 +16,12 @@ pub struct HubFileConfig {
     /// Folder of the document store.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// The key file that seals case content in the store (made, owner-only, on first start).
+    /// Keep it outside `data_dir`, so that a copy of the data gives nothing away, and keep a
+    /// copy of it with the backups: without it the store does not open. Default `store.key`
+    /// beside this file.
+    #[serde(default = "default_store_key")]
+    pub store_key: PathBuf,
     /// PEM files; relative paths are read from the configuration file's folder.
     pub tls: TlsFiles,
     /// Gateway ids whose certificates are revoked.
@@ -49,6 +55,10 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+fn default_store_key() -> PathBuf {
+    PathBuf::from("store.key")
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/pathway-hub")
 }
@@ -65,6 +75,7 @@ impl HubFileConfig {
                 &mut c.tls.cert,
                 &mut c.tls.key,
                 &mut c.data_dir,
+                &mut c.store_key,
             ]
         })?;
         pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;

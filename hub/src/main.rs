@@ -31,15 +31,11 @@ async fn main() -> anyhow::Result<()> {
         StoreOptions {
             cache_docs: 4096,
             sled_cache_bytes: 256 << 20,
+            key_file: Some(file.store_key.clone()),
             ..StoreOptions::default()
         },
     )
-    .with_context(|| {
-        format!(
-            "opening the store; check that {} is writable",
-            file.data_dir.display()
-        )
-    })?;
+    .context("the hub cannot start")?;
     let cfg = HubConfig {
         listen: file.listen,
         ca_pem: HubFileConfig::read(&file.tls.ca)?,

@@ -72,7 +72,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let ca = Ca::generate("Pathway demo CA")?;
     write(&dir.join("ca.pem"), &ca.creds.cert_pem)?;
 
-    let hub_store = Store::open(dir.join("hub-data"), StoreOptions::default())?;
+    // Case content is sealed at rest under a key file beside (not inside) each data folder.
+    let hub_store = Store::open(
+        dir.join("hub-data"),
+        StoreOptions::keyed(dir.join("hub-store.key")),
+    )?;
     let hub = Hub::bind(
         HubConfig {
             listen: "127.0.0.1:0".parse()?,
@@ -139,7 +143,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let cfg = GatewayConfig::load(&config)?;
         // The facility's records exist before the gateway first reaches the hub.
         {
-            let store = Store::open(&cfg.data_dir, StoreOptions::default())?;
+            let store = Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key))?;
             sample.load_facility(&store, now_ms())?;
         }
         let gateway = Gateway::start(&cfg)?;

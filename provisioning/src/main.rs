@@ -45,6 +45,9 @@ enum Command {
         /// Folder of the store to write into (created if missing).
         #[arg(long)]
         data_dir: PathBuf,
+        /// The store's key file (`store_key` in the daemon's configuration); made if missing.
+        #[arg(long)]
+        key: Option<PathBuf>,
         #[arg(long, default_value = "WHK")]
         facility: String,
         #[arg(long, default_value_t = 2_000)]
@@ -62,15 +65,21 @@ enum Command {
     Inspect {
         #[arg(long)]
         data_dir: PathBuf,
+        /// The store's key file (`store_key` in the daemon's configuration), if it is encrypted.
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// Partitions to count: `national` and `facility:<id>`.
         #[arg(long = "partition", default_values_t = ["national".to_owned()])]
         partitions: Vec<String>,
     },
 }
 
-fn open(dir: &PathBuf) -> anyhow::Result<Store> {
-    Store::open(dir, StoreOptions::default())
-        .with_context(|| format!("opening the store at {}", dir.display()))
+fn open(dir: &PathBuf, key: Option<PathBuf>) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        key_file: key,
+        ..StoreOptions::default()
+    };
+    Store::open(dir, options).with_context(|| format!("opening the store at {}", dir.display()))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,6 +105,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Sample {
             data_dir,
+            key,
             facility,
             cases,
             marks,
@@ -116,7 +126,7 @@ fn main() -> anyhow::Result<()> {
                 ..SampleConfig::default()
             };
             let sample = SampleFacility::generate(&cfg);
-            let store = open(&data_dir)?;
+            let store = open(&data_dir, key)?;
             let now = today.midnight().assume_utc().unix_timestamp() * 1000;
             sample.load(&store, now)?;
             println!(
@@ -133,9 +143,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Inspect {
             data_dir,
+            key,
             partitions,
         } => {
-            let store = open(&data_dir)?;
+            let store = open(&data_dir, key)?;
             println!(
                 "store {} (actor {}, feed at {})",
                 data_dir.display(),

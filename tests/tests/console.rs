@@ -153,7 +153,7 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
         ..SampleConfig::default()
     });
     {
-        let store = Store::open(d.join("data"), StoreOptions::default()).unwrap();
+        let store = Store::open(d.join("data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
         sample.load(&store, 1).unwrap();
     }
     let ca = Ca::generate("Pathway test CA").unwrap();

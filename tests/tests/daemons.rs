@@ -153,9 +153,10 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
         ..SampleConfig::default()
     });
     {
-        let hub = Store::open(d.join("hub-data"), StoreOptions::default()).unwrap();
+        let hub =
+            Store::open(d.join("hub-data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
         sample.load_national(&hub, 1).unwrap();
-        let gw = Store::open(d.join("gw-data"), StoreOptions::default()).unwrap();
+        let gw = Store::open(d.join("gw-data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
         sample.load_facility(&gw, 1).unwrap();
     }
     let (hub_bin, gw_bin) = (binary("pathway-hub"), binary("pathway-gateway"));
@@ -195,8 +196,10 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
     assert_eq!(code, 403, "a cross-site post: {body}");
     interrupt(&mut gw);
     interrupt(&mut hub);
-    let hub_store = Store::open(d.join("hub-data"), StoreOptions::default()).unwrap();
-    let gw_store = Store::open(d.join("gw-data"), StoreOptions::default()).unwrap();
+    let hub_store =
+        Store::open(d.join("hub-data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
+    let gw_store =
+        Store::open(d.join("gw-data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
     let diff = differences(&hub_store, &gw_store, "WHK");
     eprintln!(
         "{} bytes up, {} down; {} documents differ",

@@ -40,7 +40,7 @@ async fn with_the_hub_unreachable_every_surface_counts_what_waits() {
         ..SampleConfig::default()
     });
     {
-        let store = Store::open(d.join("data"), StoreOptions::default()).unwrap();
+        let store = Store::open(d.join("data"), StoreOptions::keyed(d.join("store.key"))).unwrap();
         sample.load(&store, 1).unwrap();
     }
     let ca = Ca::generate("Pathway test CA").unwrap();

@@ -31,7 +31,26 @@ pub(crate) fn same_site(headers: &HeaderMap) -> bool {
     host.is_some() && url_host(from) == host
 }
 
+/// The first segment of `path` that cannot be an id: ids (people, runs, sessions, referrals)
+/// hold only ASCII letters, digits and `- _ . :`, so they never need escaping in a URL.
+fn bad_segment(path: &str) -> Option<&str> {
+    path.split('/').find(|seg| {
+        !seg.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    })
+}
+
 pub(super) async fn guard(req: Request, next: Next) -> Response {
+    if let Some(seg) = bad_segment(req.uri().path()) {
+        let shown: String = seg.chars().take(40).collect();
+        return super::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{shown}` in the address is not an id: ids hold only letters, digits and - _ . :"
+            ),
+        )
+        .into_response();
+    }
     let bearer = req.headers().contains_key(header::AUTHORIZATION);
     if req.method() == Method::POST && !bearer && !same_site(req.headers()) {
         return (
@@ -64,6 +83,16 @@ mod tests {
             h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn addresses_hold_only_ids() {
+        assert_eq!(bad_segment("/api/cases/WHK-000001/notes"), None);
+        assert_eq!(bad_segment("/sessions/run-1/2026-11/2026-11-20"), None);
+        assert_eq!(bad_segment("/"), None);
+        assert_eq!(bad_segment("/api/cases/WHK%2F1"), Some("WHK%2F1"));
+        assert_eq!(bad_segment("/api/cases/a b"), Some("a b"));
+        assert_eq!(bad_segment("/people/ก"), Some("ก"));
     }
 
     #[test]

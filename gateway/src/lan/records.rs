@@ -8,13 +8,18 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
-    CaseFile, Class, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun, ReleaseRecord, Role,
-    RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, from_code, parse_date, run_id,
+    CaseFile, Class, Facility, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun,
+    ReleaseRecord, Role, RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, facility_id,
+    from_code, iso_date, run_id,
 };
 use serde::{Deserialize, Serialize};
 
 use super::auth::Staff;
-use super::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable};
+use super::input::{date, prose};
+use super::{ApiError, ApiResult, Lan, MAX_NOTE_CHARS, Staged, blocking, blocking_durable};
+
+/// Longest reason for a transfer, in characters.
+pub const MAX_REASON_CHARS: usize = 2_000;
 
 /// Most items one page of a list may hold.
 pub const MAX_PER_PAGE: usize = 100;
@@ -294,15 +299,16 @@ pub(super) async fn set_plan_item(
             ),
         )
     })?;
-    if b.details.chars().count() > super::MAX_NOTE_CHARS {
-        return Err(ApiError::field("details", "too long"));
-    }
+    let details = match b.details.trim() {
+        "" => String::new(),
+        d => prose("details", d, MAX_NOTE_CHARS)?,
+    };
     blocking_durable(move || {
         let now = lan.clock.now();
         let id = case_id(&person);
         let value = PlanItem {
             status,
-            details: b.details,
+            details,
             updated_by: who.username.clone(),
             updated_at: now,
         };
@@ -341,10 +347,15 @@ pub(super) async fn transfer_out(
             "another facility's id is needed",
         ));
     }
-    if b.reason.trim().is_empty() {
-        return Err(ApiError::field("reason", "a reason is needed"));
-    }
+    let reason = prose("reason", &b.reason, MAX_REASON_CHARS)?;
     blocking_durable(move || {
+        // Only a facility in the national registry can receive a person.
+        if lan.store.get::<Facility>(&facility_id(&to))?.is_none() {
+            return Err(ApiError::field(
+                "to_facility",
+                format!("`{to}` is not a facility in the national registry"),
+            ));
+        }
         let now = lan.clock.now();
         let id = case_id(&person);
         let transfer = format!("{now}-{}", who.username);
@@ -353,7 +364,7 @@ pub(super) async fn transfer_out(
             to_facility: to,
             at: now,
             by: who.username.clone(),
-            reason: b.reason,
+            reason,
         };
         Ok(lan
             .audited_edit::<CaseFile, _>(&who, "transfer_out", &id, now, |e| {
@@ -390,20 +401,19 @@ pub(super) async fn release(
     if !who.has(&[Role::CaseOfficer, Role::FacilityManager]) {
         return Err(ApiError::forbidden("your role cannot record a release"));
     }
-    if parse_date(&b.on).is_err() {
-        return Err(ApiError::field(
-            "on",
-            format!("`{}` is not a date like 2026-11-23", b.on),
-        ));
-    }
+    let on = iso_date(date("on", &b.on)?);
+    let note = match b.note.trim() {
+        "" => String::new(),
+        n => prose("note", n, MAX_NOTE_CHARS)?,
+    };
     blocking_durable(move || {
         let now = lan.clock.now();
         let id = case_id(&person);
         let record = ReleaseRecord {
-            on: b.on,
+            on,
             by: who.username.clone(),
             at: now,
-            note: b.note,
+            note,
         };
         Ok(lan
             .audited_edit::<CaseFile, _>(&who, "release", &id, now, |e| {

@@ -44,9 +44,15 @@ pub(crate) struct Site {
     pub(crate) time: ManualClock,
 }
 
+/// The site's store is at `data/` and seals content under `store.key` beside it, as a
+/// gateway's does.
 pub(crate) fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let store = Store::open(
+        dir.path().join("data"),
+        StoreOptions::keyed(dir.path().join("store.key")),
+    )
+    .unwrap();
     let hash = hash_password("correct horse");
     for (name, role) in ROLES {
         store
@@ -62,6 +68,14 @@ pub(crate) fn site() -> Site {
                 1,
             )
             .unwrap();
+    }
+    for (id, name) in [(FAC, "Windhoek"), ("OSH", "Oluno")] {
+        let f = Facility {
+            id: id.into(),
+            name: format!("{name} Correctional Facility"),
+            ..Default::default()
+        };
+        store.put(&f, 1).unwrap();
     }
     for p in [
         Partner {

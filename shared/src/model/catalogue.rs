@@ -97,10 +97,15 @@ pub struct Facility {
     pub capacity: u32,
 }
 
+/// The registry entry of facility `facility`.
+pub fn facility_id(facility: &str) -> DocId {
+    id(Kind::Facility, &[facility])
+}
+
 impl Aggregate for Facility {
     const KIND: Kind = Kind::Facility;
     fn doc_id(&self) -> DocId {
-        id(Kind::Facility, &[&self.id])
+        facility_id(&self.id)
     }
     fn scope(&self) -> Scope {
         Scope::National

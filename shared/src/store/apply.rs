@@ -157,10 +157,12 @@ impl Store {
             for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
                 batch.remove(kv.map_err(|e| self.io(e))?.0);
             }
-            batch.insert(
-                keys::stub(id),
-                postcard::to_allocvec(stub).map_err(|e| self.corrupt(id, e))?,
+            let at = keys::stub(id);
+            let value = self.seal(
+                &at,
+                &postcard::to_allocvec(stub).map_err(|e| self.corrupt(id, e))?,
             );
+            batch.insert(at, value);
             let _next = lock(&self.inner.next_seq);
             self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
             Ok(self.inner.commit.written(0))
@@ -170,9 +172,10 @@ impl Store {
 
     /// The stub a retired document left, if any.
     pub fn stub(&self, id: &DocId) -> Result<Option<Stub>, StoreError> {
-        match self.inner.db.get(keys::stub(id)).map_err(|e| self.io(e))? {
+        let at = keys::stub(id);
+        match self.inner.db.get(&at).map_err(|e| self.io(e))? {
             None => Ok(None),
-            Some(b) => postcard::from_bytes(&b)
+            Some(stored) => postcard::from_bytes(&self.unseal(id, &at, &stored)?)
                 .map(Some)
                 .map_err(|e| self.corrupt(id, format!("stub: {e}"))),
         }

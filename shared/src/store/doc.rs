@@ -84,19 +84,22 @@ impl Store {
         };
         let meta: DocMeta =
             postcard::from_bytes(&meta).map_err(|e| self.corrupt(doc, format!("metadata: {e}")))?;
-        let snapshot = db.get(keys::snapshot(doc)).map_err(|e| self.io(e))?;
+        let snapshot_key = keys::snapshot(doc);
+        let snapshot = db.get(&snapshot_key).map_err(|e| self.io(e))?;
         let mut am = match &snapshot {
-            Some(snap) => {
-                Automerge::load(snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?
+            Some(stored) => {
+                let snap = self.unseal(doc, &snapshot_key, stored)?;
+                Automerge::load(&snap).map_err(|e| self.corrupt(doc, format!("snapshot: {e}")))?
             }
             None => Automerge::new(),
         };
         let mut changes = Vec::new();
         let mut chunk_bytes = 0;
         for kv in db.scan_prefix(keys::chunk_prefix(doc)) {
-            let (k, v) = kv.map_err(|e| self.io(e))?;
+            let (k, stored) = kv.map_err(|e| self.io(e))?;
+            let v = self.unseal(doc, &k, &stored)?.into_owned();
             chunk_bytes += v.len();
-            let change = Change::from_bytes(v.to_vec()).map_err(|e| {
+            let change = Change::from_bytes(v).map_err(|e| {
                 let seq = k
                     .len()
                     .checked_sub(8)
@@ -176,7 +179,9 @@ impl Store {
         let mut lasts = Vec::with_capacity(docs.len());
         for (s, changes) in docs.iter().zip(&changes) {
             for change in changes {
-                batch.insert(keys::chunk(s.id, seq), change.raw_bytes());
+                let at = keys::chunk(s.id, seq);
+                let value = self.seal(&at, change.raw_bytes());
+                batch.insert(at, value);
                 batch.insert(
                     keys::feed(seq),
                     super::feed::encode_entry(s.id, change, s.class, origin),
@@ -243,7 +248,9 @@ impl Store {
         let mut batch = sled::Batch::default();
         let snapshot = loaded.doc.save_nocompress();
         let snapshot_bytes = snapshot.len();
-        batch.insert(keys::snapshot(id), snapshot);
+        let at = keys::snapshot(id);
+        let value = self.seal(&at, &snapshot);
+        batch.insert(at, value);
         for kv in self.inner.db.scan_prefix(keys::chunk_prefix(id)) {
             batch.remove(kv.map_err(|e| self.io(e))?.0);
         }

@@ -12,6 +12,12 @@ pub enum StoreError {
     /// another process holding it, or a damaged log.
     #[error("cannot open the store at {path}: {source}")]
     Open { path: PathBuf, source: sled::Error },
+    /// The store's key file is missing, wrong or unreadable.
+    #[error("cannot open the store at {path}: {source}")]
+    Key {
+        path: PathBuf,
+        source: super::seal::KeyError,
+    },
     /// sled failed to read, write or flush.
     #[error("store at {path}: {source}")]
     Io { path: PathBuf, source: sled::Error },

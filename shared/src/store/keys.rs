@@ -11,13 +11,17 @@
 //! | `i` partition `\0` kind `\0` doc | empty: lookup by partition and kind |
 //! | `p` peer | the feed seq the peer has acknowledged, be64 |
 //! | `h` peer `\0` doc | the heads the peer is known to hold, 32 bytes each |
-//! | `n` name | node state: the actor id, link usage |
+//! | `n` name | node state: the actor id, the sealed data key, link usage |
+//!
+//! With a key file, the values of `s`, `c` and `t` are sealed (see [`seal`](super::seal)).
 //!
 //! Document ids and peer ids never contain `\0` (checked by [`DocId`](crate::model::DocId)).
 
 use crate::model::{DocId, Kind};
 
 pub(super) const NODE_ACTOR: &[u8] = b"nactor";
+/// The store's data key, sealed under its key file (see [`seal`](super::seal)).
+pub(super) const DATA_KEY: &[u8] = b"ndatakey";
 
 fn with_prefix(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());

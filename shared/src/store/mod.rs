@@ -21,6 +21,7 @@ mod error;
 mod feed;
 mod keys;
 mod peers;
+mod seal;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub use doc::MAX_CHANGE_BYTES;
 pub use editor::Editor;
 pub use error::{StoreError, UpdateError};
 pub use feed::FeedEntry;
+pub use seal::KeyError;
 pub use write::Beside;
 
 /// Tuning for a store. `Default` suits a gateway appliance.
@@ -55,6 +57,10 @@ pub struct StoreOptions {
     /// snapshot, and they add up to at least the snapshot's size (so a large document, such
     /// as an audit block, is not rewritten whole every few appends).
     pub compact_after_chunks: usize,
+    /// The key file that seals document content at rest (see [`seal`]); made, owner-only, on
+    /// first use. Keep it outside the data folder. `None`: content is stored as it is, and a
+    /// store that was encrypted does not open.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for StoreOptions {
@@ -64,6 +70,17 @@ impl Default for StoreOptions {
             cache_view_bytes: 8 << 20,
             sled_cache_bytes: 8 << 20,
             compact_after_chunks: 64,
+            key_file: None,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The defaults, with content sealed under the key file at `path`.
+    pub fn keyed(path: impl Into<PathBuf>) -> StoreOptions {
+        StoreOptions {
+            key_file: Some(path.into()),
+            ..StoreOptions::default()
         }
     }
 }
@@ -144,6 +161,8 @@ struct Inner {
     commit: GroupCommit,
     /// Changes stored from peers since the store was opened.
     from_peers: std::sync::atomic::AtomicU64,
+    /// Seals document content at rest, if the store has a key.
+    sealer: Option<seal::Sealer>,
 }
 
 /// A handle to a node's store. Cheap to clone; all clones share one database and cache.
@@ -179,6 +198,16 @@ impl Store {
                 actor
             }
         };
+        let sealed_key = db.get(keys::DATA_KEY).map_err(open_err)?;
+        let (sealer, new_key) = seal::data_key(sealed_key.as_deref(), options.key_file.as_deref())
+            .map_err(|source| StoreError::Key {
+                path: path.clone(),
+                source,
+            })?;
+        if let Some(k) = new_key {
+            db.insert(keys::DATA_KEY, k).map_err(open_err)?;
+            db.flush().map_err(open_err)?;
+        }
         let last_seq = match db.scan_prefix(keys::FEED_PREFIX).next_back() {
             Some(kv) => kv.map_err(open_err)?.0,
             None => Default::default(),
@@ -194,6 +223,7 @@ impl Store {
             next_seq: Mutex::new(next_seq),
             commit: GroupCommit::new(next_seq - 1),
             from_peers: Default::default(),
+            sealer,
         });
         Ok(Store { inner })
     }
@@ -212,6 +242,26 @@ impl Store {
             path: self.inner.path.clone(),
             source,
         }
+    }
+
+    /// `plain`, sealed for the sled key `at` if the store has a key.
+    fn seal(&self, at: &[u8], plain: &[u8]) -> Vec<u8> {
+        seal::seal(self.inner.sealer.as_ref(), at, plain)
+    }
+
+    /// The plaintext of the value stored at `at` for `doc`.
+    fn unseal<'a>(
+        &self,
+        doc: &crate::model::DocId,
+        at: &[u8],
+        stored: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>, StoreError> {
+        seal::open(self.inner.sealer.as_ref(), at, stored).map_err(|e| self.corrupt(doc, e))
+    }
+
+    /// Whether document content is sealed at rest.
+    pub fn encrypted(&self) -> bool {
+        self.inner.sealer.is_some()
     }
 
     fn corrupt(&self, doc: &crate::model::DocId, what: impl ToString) -> StoreError {

@@ -127,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
     let d = dir.path();
     let sample = SampleFacility::generate(&SampleConfig::default());
     {
-        let store = Store::open(d.join("data"), StoreOptions::default())?;
+        // Sealed under the key file the gateway's configuration names (`store.key` beside it).
+        let store = Store::open(d.join("data"), StoreOptions::keyed(d.join("store.key")))?;
         sample.load(&store, now_ms())?;
     }
     let ca = Ca::generate("lanbench CA")?;

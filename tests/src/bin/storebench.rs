@@ -26,6 +26,9 @@ struct Args {
     /// Documents the store keeps loaded.
     #[arg(long, default_value_t = 256)]
     cache_docs: usize,
+    /// Store content as it is, instead of sealed under a key file as the daemons store it.
+    #[arg(long)]
+    plaintext: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -35,9 +38,10 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
     let store = Store::open(
-        dir.path(),
+        dir.path().join("data"),
         StoreOptions {
             cache_docs: args.cache_docs,
+            key_file: (!args.plaintext).then(|| dir.path().join("store.key")),
             ..StoreOptions::default()
         },
     )?;
@@ -117,12 +121,21 @@ fn main() -> anyhow::Result<()> {
                 "durable_edits_per_s": rate.round(), "ack_p50_ms": p50, "ack_p99_ms": p99,
                 "flushes": flushes, "edits_per_flush": edits_per_flush,
                 "rss_mb": rss, "cached_docs": store.cached_docs(), "initial_load_s": load_s,
+                "encrypted": store.encrypted(),
             })
         );
     } else {
         println!(
-            "storebench: {} edits over {} case files, {} writers, cache {} docs",
-            args.edits, args.cases, args.writers, args.cache_docs
+            "storebench: {} edits over {} case files, {} writers, cache {} docs, content {}",
+            args.edits,
+            args.cases,
+            args.writers,
+            args.cache_docs,
+            if store.encrypted() {
+                "sealed at rest"
+            } else {
+                "in plaintext"
+            }
         );
         println!("{:<34} {:>12}", "metric", "value");
         println!("{:<34} {:>12.2}", "initial load of case files (s)", load_s);
