@@ -98,6 +98,7 @@ impl Gateway {
                     uplink: status.clone(),
                     open_sessions: Default::default(),
                     roster: Default::default(),
+                    health_programmes: Default::default(),
                     utc_offset_minutes,
                     clock: pathway_shared::clock::Clock::system(),
                 });

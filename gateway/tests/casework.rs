@@ -847,3 +847,127 @@ async fn console_posts_from_elsewhere_are_refused_and_nothing_is_cached() {
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
 }
+
+/// Taking part in a mental-health or substance-use programme is health content: such an
+/// enrolment leaves the case file for staff without health access, and who is on such a run's
+/// register is shown only to health staff, the facility manager and its instructor, and
+/// audited. A refused read of a case file is audited too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_part_in_a_health_programme_is_health_content() {
+    let site = site();
+    let store = &site.store;
+    store
+        .put(
+            &Programme {
+                code: "SUB-1".into(),
+                title: "Recovery group".into(),
+                category: ProgrammeCategory::SubstanceUse,
+                ..Default::default()
+            },
+            5,
+        )
+        .unwrap();
+    let mut run = ProgrammeRun {
+        id: "run-h".into(),
+        facility_id: FAC.into(),
+        programme_code: "SUB-1".into(),
+        instructor: "teacher".into(),
+        capacity: 8,
+        status: RunStatus::Running,
+        ..Default::default()
+    };
+    run.waiting_list.insert(
+        PERSON.into(),
+        WaitingEntry {
+            person_id: PERSON.into(),
+            status: WaitStatus::Allocated,
+            ..Default::default()
+        },
+    );
+    store.put(&run, 5).unwrap();
+    let mut register = AttendanceRegister {
+        facility_id: FAC.into(),
+        run_id: "run-h".into(),
+        month: "2026-11".into(),
+        ..Default::default()
+    };
+    register.sessions.insert(
+        "s1".into(),
+        RegisterSession {
+            date: "2026-11-23".into(),
+            ..Default::default()
+        },
+    );
+    store.put(&register, 5).unwrap();
+    store
+        .update(&case_id(PERSON), 6, |c: &mut CaseFile| {
+            for (key, code) in [("e-h", "SUB-1"), ("e-l", "LIT-1")] {
+                c.enrolments.insert(
+                    key.into(),
+                    Enrolment {
+                        programme_code: code.into(),
+                        facility_id: FAC.into(),
+                        ..Default::default()
+                    },
+                );
+            }
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+
+    let enrolments = |v: &Value| -> Vec<String> {
+        v["enrolments"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let case = format!("/api/cases/{PERSON}");
+    let officer = login(&site, "officer").await;
+    let (s, v) = call(&site, "GET", &case, Some(&officer), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(enrolments(&v), ["e-l"]);
+    let nurse = login(&site, "nurse").await;
+    let (_, v) = call(&site, "GET", &case, Some(&nurse), None).await;
+    assert_eq!(enrolments(&v), ["e-h", "e-l"]);
+
+    let it = login(&site, "it").await;
+    let (s, _) = call(&site, "GET", &case, Some(&it), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let refused = audit_entries(store)
+        .into_iter()
+        .find(|e| e.action == "read_refused")
+        .expect("a refused read is audited");
+    assert_eq!(
+        (refused.actor.as_str(), refused.target.as_str()),
+        ("it", case_id(PERSON).as_str())
+    );
+
+    let register_page = "/sessions/run-h/2026-11/s1";
+    let (s, html) = page(&site, register_page, &officer).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{html}");
+    assert!(!html.contains("Ndapewa"));
+    let (s, _) = page(&site, register_page, &it).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let teacher = login(&site, "teacher").await;
+    let (s, html) = page(&site, register_page, &teacher).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Ndapewa"), "its instructor marks the group");
+    let seen = audit_entries(store)
+        .into_iter()
+        .filter(|e| e.action == "read_register")
+        .count();
+    assert_eq!(seen, 1, "who saw the register is in the trail");
+
+    let (s, html) = page(&site, "/runs/run-h", &officer).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("people-hidden") && !html.contains("Ndapewa"),
+        "{html}"
+    );
+    let manager = login(&site, "manager").await;
+    let (_, html) = page(&site, "/runs/run-h", &manager).await;
+    assert!(html.contains("Ndapewa"));
+    assert!(audit_actions(store).iter().any(|a| a == "read_run"));
+}

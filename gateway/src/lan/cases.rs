@@ -29,10 +29,13 @@ pub(super) async fn read_case(
 
 /// A case file as `who` may see it; the read is audited.
 pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<Staged<CaseFile>> {
+    let id = case_id(person);
     if !who.has(CASE_READERS) {
+        // A refused read is in the trail too: who tried to see whose file.
+        lan.audit
+            .record(&who.username, "read_refused", id.as_str(), lan.clock.now())?;
         return Err(ApiError::forbidden("your role does not include case files"));
     }
-    let id = case_id(person);
     let Some(mut case) = lan.store.get::<CaseFile>(&id)? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -43,6 +46,7 @@ pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<Staged<CaseF
         .audit
         .stage(&who.username, "read_case", id.as_str(), lan.clock.now())?;
     case.redact(who.visibility());
+    lan.health_programmes.redact(&lan.store, who, &mut case)?;
     Ok(Staged {
         value: case,
         pending,

@@ -140,6 +140,10 @@ pub(super) const EN: &[(&str, &str)] = &[
     ("runs.waiting", "Waiting"),
     ("runs.attendance", "attended {n} of {of} sessions ({pct}%)"),
     ("runs.no_attendance", "no sessions marked yet"),
+    (
+        "runs.people_hidden",
+        "Who takes part in this programme is health content: health staff, the facility manager and its instructor see it.",
+    ),
     ("runs.people", "People"),
     ("runs.allocate", "Give a place"),
     ("runs.sessions", "Sessions"),
@@ -480,6 +484,10 @@ pub(super) const TH: &[(&str, &str)] = &[
     ("runs.waiting", "รอที่นั่ง"),
     ("runs.attendance", "เข้าร่วม {n} จาก {of} ครั้ง ({pct}%)"),
     ("runs.no_attendance", "ยังไม่มีการบันทึกการเข้าร่วม"),
+    (
+        "runs.people_hidden",
+        "รายชื่อผู้เข้าร่วมหลักสูตรนี้เป็นข้อมูลสุขภาพ เฉพาะเจ้าหน้าที่สุขภาพ ผู้บริหารเรือนจำ และผู้สอนหลักสูตรเท่านั้นที่ดูได้",
+    ),
     ("runs.people", "ผู้เข้าร่วม"),
     ("runs.allocate", "ให้ที่นั่ง"),
     ("runs.sessions", "กิจกรรม"),

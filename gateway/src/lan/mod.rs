@@ -20,6 +20,7 @@ pub mod messages;
 pub mod records;
 pub mod roster;
 pub mod runs;
+pub mod sensitive;
 mod throttle;
 
 use attendance::{OpenSessions, mark_session, open_sessions};
@@ -80,6 +81,8 @@ pub struct Lan {
     pub clock: Clock,
     /// Who is held here, for search and caseloads.
     pub roster: Arc<roster::Roster>,
+    /// Which programmes are health content.
+    pub health_programmes: sensitive::HealthProgrammes,
 }
 
 impl Lan {

@@ -202,6 +202,7 @@ pub(crate) fn site() -> Site {
         uplink,
         open_sessions: Default::default(),
         roster: Default::default(),
+        health_programmes: Default::default(),
         utc_offset_minutes: 0,
         clock,
     });

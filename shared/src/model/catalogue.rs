@@ -19,6 +19,16 @@ pub enum ProgrammeCategory {
     Faith,
 }
 
+impl ProgrammeCategory {
+    /// Whether taking part is health content (readable only by health staff).
+    pub fn is_health(self) -> bool {
+        matches!(
+            self,
+            ProgrammeCategory::MentalHealth | ProgrammeCategory::SubstanceUse
+        )
+    }
+}
+
 /// A programme in the national catalogue. Never deleted: a withdrawn programme stays readable by
 /// the runs and enrolments that name it.
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]

@@ -21,7 +21,7 @@ use crate::lan::records::waiting_list;
 use crate::lan::runs::{
     RUN_MAKERS, RunInput, SessionChange, change_session, create_run, day_codes,
 };
-use crate::lan::{ApiError, Lan, blocking, blocking_durable, today_iso};
+use crate::lan::{ApiError, Lan, Staged, blocking, blocking_durable, today_iso};
 
 fn days_words(l: crate::lan::messages::Lang, r: &ProgrammeRun) -> String {
     r.schedule
@@ -177,12 +177,16 @@ pub(super) async fn run_page(
     Path(run): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Response {
-    let (lan2, run2) = (lan.clone(), run.clone());
-    let loaded = blocking(move || {
+    let (lan2, run2, who2) = (lan.clone(), run.clone(), who.clone());
+    let loaded = blocking_durable(move || {
         let r = lan2
             .store
             .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run2}` here")))?;
+        // Who takes part is shown only to those who may see it, and the showing is audited.
+        let shown = lan2
+            .health_programmes
+            .may_see_people(&lan2.store, &who2, &r)?;
         let mut names = Names::new(&lan2.store, &lan2.facility);
         let title = names.programme(&r.programme_code);
         let instructor = names.staff(&r.instructor);
@@ -190,7 +194,7 @@ pub(super) async fn run_page(
         let mut people: Vec<(String, String, String, WaitStatus)> = r
             .waiting_list
             .values()
-            .filter(|w| matches!(w.status, WaitStatus::Allocated | WaitStatus::Waiting))
+            .filter(|w| shown && matches!(w.status, WaitStatus::Allocated | WaitStatus::Waiting))
             .map(|w| {
                 let p = roster.people.get(&w.person_id);
                 (
@@ -235,10 +239,23 @@ pub(super) async fn run_page(
             month = month.replace_day(1).unwrap_or(month);
         }
         sessions.sort_by(|a, b| (&a.date, &a.time).cmp(&(&b.date, &b.time)));
-        Ok((r, title, instructor, people, sessions, tally))
+        let pending = if shown {
+            lan2.audit.stage(
+                &who2.username,
+                "read_run",
+                run_id(&lan2.facility, &r.id).as_str(),
+                lan2.clock.now(),
+            )?
+        } else {
+            lan2.store.pending_none()
+        };
+        Ok(Staged {
+            value: (r, title, instructor, people, sessions, tally, shown),
+            pending,
+        })
     })
     .await;
-    let (r, title, instructor, people, sessions, tally) = match loaded {
+    let (r, title, instructor, people, sessions, tally, shown) = match loaded {
         Ok(x) => x,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
@@ -253,7 +270,8 @@ pub(super) async fn run_page(
             dt { (t(l, "runs.places")) } dd { (tf(l, "runs.filled", &[("n", &r.allocated().to_string()), ("of", &r.capacity.to_string())])) }
         }
         h2 { (t(l, "runs.people")) }
-        @if people.is_empty() { p { (t(l, "session.nobody")) } }
+        @if !shown { p id="people-hidden" { (t(l, "runs.people_hidden")) } }
+        @else if people.is_empty() { p { (t(l, "session.nobody")) } }
         table id="run-people" {
             @for (name, number, person, status) in &people {
                 tr {

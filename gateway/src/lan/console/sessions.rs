@@ -14,8 +14,12 @@ use pathway_shared::model::{
 
 use super::words::{date, when};
 use super::{Saved, Viewer, fail, page};
+use crate::lan::auth::Staff;
 use crate::lan::messages::{t, tf};
-use crate::lan::{ApiError, Lan, SessionRow, blocking, blocking_durable, sessions_near, today_iso};
+use crate::lan::{
+    ApiError, CASE_READERS, Lan, SessionRow, Staged, blocking, blocking_durable, sessions_near,
+    today_iso,
+};
 
 pub(super) async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer) -> Response {
     let lan2 = lan.clone();
@@ -80,10 +84,16 @@ struct Line {
 /// A session with its run's title and the register's lines.
 fn session_lines(
     lan: &Lan,
+    who: &Staff,
     run: &str,
     month: &str,
     session: &str,
 ) -> Result<(RegisterSession, String, Vec<Line>), ApiError> {
+    if !who.has(CASE_READERS) {
+        return Err(ApiError::forbidden(
+            "your role does not include who takes part in programmes",
+        ));
+    }
     let reg = lan
         .store
         .get::<AttendanceRegister>(&register_id(&lan.facility, run, month))?
@@ -100,6 +110,13 @@ fn session_lines(
         )
     })?;
     let run_doc = lan.store.get::<ProgrammeRun>(&run_id(&lan.facility, run))?;
+    if let Some(r) = &run_doc
+        && !lan.health_programmes.may_see_people(&lan.store, who, r)?
+    {
+        return Err(ApiError::forbidden(
+            "who takes part in this programme is health content",
+        ));
+    }
     let mut names = super::words::Names::new(&lan.store, &lan.facility);
     let title = run_doc.as_ref().map_or_else(
         || run.to_owned(),
@@ -146,7 +163,23 @@ pub(super) async fn session_page(
 ) -> Response {
     let lan2 = lan.clone();
     let (run2, month2, session2) = (run.clone(), month.clone(), session.clone());
-    let loaded = blocking(move || session_lines(&lan2, &run2, &month2, &session2)).await;
+    let who2 = who.clone();
+    // Who is on a register is audited like a case-file read.
+    let loaded = blocking_durable(move || {
+        let lines = session_lines(&lan2, &who2, &run2, &month2, &session2)?;
+        let target = format!(
+            "{} session {session2}",
+            register_id(&lan2.facility, &run2, &month2)
+        );
+        let pending =
+            lan2.audit
+                .stage(&who2.username, "read_register", &target, lan2.clock.now())?;
+        Ok(Staged {
+            value: lines,
+            pending,
+        })
+    })
+    .await;
     let (s, title, lines) = match loaded {
         Ok(x) => x,
         Err(e) => return fail(&lan, l, Some(&who), e),
@@ -211,7 +244,7 @@ pub(super) async fn session_form(
     let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());
     let result = blocking_durable(move || {
         if !confirmed {
-            let (s, _, _) = session_lines(&lan2, &r2, &m2, &s2)?;
+            let (s, _, _) = session_lines(&lan2, &who2, &r2, &m2, &s2)?;
             if s.window_closes(lan2.utc_offset_minutes)
                 .is_some_and(|c| lan2.clock.now() > c)
             {
