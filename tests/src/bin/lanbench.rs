@@ -1,6 +1,6 @@
 //! lanbench: the gateway's LAN service under a staff workload. A real `pathway-gateway` process
-//! holding the standard sample facility serves HTTPS on loopback; 100 clients (keep-alive
-//! connections) send 80% reads (case files 45%, the sessions open for marking 20%, a search by
+//! holding the standard sample facility (sealed at rest) serves HTTPS on loopback; 100 clients
+//! (keep-alive connections, each from a loopback address of its own, as devices are) send 80% reads (case files 45%, the sessions open for marking 20%, a search by
 //! a person's name 10%, the case officer's caseload 5%) and 20% durable writes (a session's
 //! marks, case notes). Every case-file read, search, caseload and write is audited, so each of
 //! them is a durable write too.
@@ -59,11 +59,16 @@ struct Client {
 }
 
 impl Client {
+    /// Connects from the loopback address `from`: each client is a device of its own, as
+    /// staff terminals are (the gateway caps connections per address).
     async fn connect(
         addr: std::net::SocketAddr,
+        from: std::net::IpAddr,
         tls: &tokio_rustls::TlsConnector,
     ) -> anyhow::Result<Client> {
-        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(from, 0))?;
+        let tcp = socket.connect(addr).await?;
         tcp.set_nodelay(true)?;
         let s = tls.connect("localhost".try_into()?, tcp).await?;
         Ok(Client {
@@ -174,7 +179,8 @@ async fn run(
     let tls = tokio_rustls::TlsConnector::from(Arc::new(client_cfg));
     // Wait for the gateway to listen.
     let start = Instant::now();
-    while Client::connect(addr, &tls).await.is_err() {
+    let device = |i: usize| std::net::IpAddr::from([127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8]);
+    while Client::connect(addr, device(0), &tls).await.is_err() {
         anyhow::ensure!(
             start.elapsed() < Duration::from_secs(30),
             "the gateway did not start"
@@ -233,7 +239,7 @@ async fn run(
     // Log everyone in first: argon2id is slow on purpose and is not what this measures.
     let mut clients = Vec::new();
     for i in 0..args.clients {
-        let mut c = Client::connect(addr, &tls).await?;
+        let mut c = Client::connect(addr, device(i), &tls).await?;
         let mut tokens = Vec::new();
         for u in [&officers[i % officers.len()], &teachers[i % teachers.len()]] {
             let body = serde_json::json!({"username": u, "password": DEMO_PASSWORD}).to_string();
