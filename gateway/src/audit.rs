@@ -182,11 +182,46 @@ impl Audit {
         };
     }
 
-    /// Checks the whole log kept here; returns the number of entries checked.
+    /// Checks the whole log kept here, from its first entry to the newest the hub is known to
+    /// hold: a block the hub holds changes of that are not here (entries lost or rolled back
+    /// here since the hub received them) breaks the chain too. Returns the entries checked.
     pub fn verify(&self) -> Result<u64, AuditError> {
-        verify_store(&self.store, &self.facility)
+        let checked = verify_store(&self.store, &self.facility)?;
+        let mut ids = self
+            .store
+            .list(&format!("facility:{}", self.facility), Kind::AuditLog)?;
+        ids.sort();
+        // And the blocks the next entries go in, in case the hub holds one lost here whole.
+        let next = AuditBlock::of(checked + 1);
+        ids.extend([next, next + 1].map(|b| audit_id(&self.facility, b)));
+        ids.dedup();
+        for id in ids {
+            let held = self.store.peer_heads(HUB, &id)?;
+            if held.is_empty() {
+                continue;
+            }
+            let here = self
+                .store
+                .read(&id, |d, _| {
+                    use automerge::ReadDoc;
+                    held.iter().all(|h| d.get_change_by_hash(h).is_some())
+                })?
+                .unwrap_or(false);
+            if !here {
+                return Err(AuditError::Broken(ChainBreak {
+                    seq: checked,
+                    what: format!(
+                        "is the newest entry here, but the hub holds changes of {id} that are not: entries were lost or rolled back here"
+                    ),
+                }));
+            }
+        }
+        Ok(checked)
     }
 }
+
+/// The peer whose copy anchors the newest end of a gateway's log.
+const HUB: &str = crate::uplink::HUB;
 
 /// Checks a facility's log in `store`, at the gateway or the hub.
 pub fn verify_store(store: &Store, facility: &str) -> Result<u64, AuditError> {

@@ -3,12 +3,12 @@
 pub mod audit;
 pub mod config;
 pub mod lan;
+pub mod preflight;
 pub mod uplink;
 
 use std::sync::Arc;
 
 use pathway_shared::clock::now_ms;
-use pathway_shared::identity::Credentials;
 use pathway_shared::status::{self, NodeStatus};
 use pathway_shared::store::{Store, StoreOptions};
 use tokio::sync::watch;
@@ -20,6 +20,9 @@ pub use config::GatewayConfig;
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// How long a stop waits for the uplink to close its session.
+pub const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A running gateway: its store and its uplink.
 pub struct Gateway {
@@ -41,6 +44,8 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
+    Files(#[from] preflight::PreflightError),
+    #[error(transparent)]
     Store(#[from] pathway_shared::store::StoreError),
     #[error("LAN certificate: {0}")]
     Tls(#[from] pathway_shared::identity::IdentityError),
@@ -49,8 +54,9 @@ pub enum StartError {
 }
 
 impl Gateway {
-    /// Opens the store and starts the uplink.
+    /// Checks its files (before anything is created), opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
+        let files = preflight::check(cfg)?;
         let sync_now = Arc::new(tokio::sync::Notify::new());
         let store = Store::open(
             &cfg.data_dir,
@@ -59,16 +65,12 @@ impl Gateway {
                 ..StoreOptions::default()
             },
         )?;
-        let creds = Credentials {
-            cert_pem: GatewayConfig::read_pem(&cfg.tls.cert)?,
-            key_pem: GatewayConfig::read_pem(&cfg.tls.key)?,
-        };
         let up = uplink::UplinkConfig {
             gateway_id: cfg.gateway_id.clone(),
             hub_addr: cfg.hub.addr,
             hub_name: cfg.hub.name.clone(),
-            ca_pem: GatewayConfig::read_pem(&cfg.tls.ca)?,
-            creds,
+            ca_pem: files.ca_pem,
+            creds: files.creds,
             backoff_min: cfg.link.backoff_min,
             backoff_max: cfg.link.backoff_max,
             policy: cfg
@@ -84,12 +86,9 @@ impl Gateway {
         let utc_offset_minutes = up.policy.utc_offset_minutes;
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
         let mut sessions: Option<Arc<lan::auth::Sessions>> = None;
-        let lan_addr = match &cfg.lan {
-            Some(l) => {
-                let tls = pathway_shared::identity::lan_server_tls(&Credentials {
-                    cert_pem: GatewayConfig::read_pem(&l.cert)?,
-                    key_pem: GatewayConfig::read_pem(&l.key)?,
-                })?;
+        let lan_addr = match (&cfg.lan, &files.lan) {
+            (Some(l), Some(lan_creds)) => {
+                let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
                 let service = Arc::new(lan::Lan {
                     audit: audit::Audit::open(store.clone(), &cfg.facility)?,
                     store: store.clone(),
@@ -110,7 +109,7 @@ impl Gateway {
                 )?;
                 Some(addr)
             }
-            None => None,
+            _ => None,
         };
         Ok(Gateway {
             id: cfg.gateway_id.clone(),
@@ -167,10 +166,18 @@ impl Gateway {
         self.sync_now.notify_one();
     }
 
-    /// Stops the uplink and flushes the store.
-    pub async fn shutdown(self) {
+    /// Stops the uplink (waiting at most [`STOP_WITHIN`] for its session to close) and
+    /// flushes the store. Every acknowledged write is already durable; this only closes the
+    /// session cleanly.
+    pub async fn shutdown(mut self) {
         self.cancel.cancel();
-        let _ = self.uplink.await;
+        if tokio::time::timeout(STOP_WITHIN, &mut self.uplink)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the uplink did not stop in time; stopping without it");
+            self.uplink.abort();
+        }
         let _ = self.store.flush();
     }
 }

@@ -347,6 +347,57 @@ async fn the_audit_trail_records_reads_and_writes_and_detects_tampering() {
     assert!(err.contains("audit entry"), "{err}");
 }
 
+/// Both ends of the chain are anchored: it must start at entry 1, and it must reach what the
+/// hub is known to hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_oldest_or_the_newest_audit_entries_is_noticed() {
+    let site = site();
+    for _ in 0..3 {
+        login(&site, "caseworker").await;
+    }
+    let block = audit_id(FAC, 0);
+    assert_eq!(site.lan.audit.verify().unwrap(), 3);
+    // The hub holds the block as it is now; then entry 4 reaches it too, and is lost here
+    // (a restore from an old copy, or someone cutting the newest entries).
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Store::open(hub_dir.path(), StoreOptions::default()).unwrap();
+    let meta = site.store.meta(&block).unwrap().unwrap();
+    hub.apply_changes(
+        &block,
+        &meta,
+        site.store.changes_since(&block, &[]).unwrap().unwrap(),
+    )
+    .unwrap();
+    let heads = |s: &Store| s.read(&block, |d, _| d.get_heads()).unwrap().unwrap();
+    site.store
+        .set_peer_heads("hub", &block, &heads(&hub))
+        .unwrap();
+    assert_eq!(site.lan.audit.verify().unwrap(), 3, "level with the hub");
+    hub.edit::<AuditBlock, _, StoreError>(&block, 9, |e| {
+        let mut fourth: AuditEntry = e.get(&["entries", &AuditBlock::key(3)])?.unwrap();
+        fourth.seq = 4;
+        e.put(&["entries", &AuditBlock::key(4)], &fourth)
+    })
+    .unwrap();
+    site.store
+        .set_peer_heads("hub", &block, &heads(&hub))
+        .unwrap();
+    let err = site.lan.audit.verify().unwrap_err().to_string();
+    assert!(err.contains("the hub holds changes"), "{err}");
+
+    // The oldest entries cut away: the chain no longer starts at entry 1.
+    let mut blocks = AuditBlock {
+        facility_id: FAC.into(),
+        ..Default::default()
+    };
+    let kept = site.store.get::<AuditBlock>(&block).unwrap().unwrap();
+    blocks
+        .entries
+        .extend(kept.entries.into_iter().filter(|(_, e)| e.seq > 1));
+    let err = verify_chain([&blocks]).unwrap_err().to_string();
+    assert!(err.contains("entries 1 to 1 are missing"), "{err}");
+}
+
 /// Every role against every move of a requested referral: only the case officer and the
 /// facility manager move referrals, and only along legal transitions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

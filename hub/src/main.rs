@@ -21,11 +21,41 @@ struct Args {
     config: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let run = tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
+    match run.and_then(|rt| rt.block_on(serve())) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One paragraph, the cause last: what systemd's journal and a terminal show.
+            eprintln!("pathway-hub: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let args = Args::parse();
     pathway_shared::telemetry::init("pathway-hub");
-    let file = HubFileConfig::load(&args.config)?;
+    let file = HubFileConfig::load(&args.config).context("the hub cannot start")?;
+    // Every file is read and checked before the store is opened (and its folder made).
+    let creds = Credentials {
+        cert_pem: HubFileConfig::read(&file.tls.cert)?,
+        key_pem: HubFileConfig::read(&file.tls.key)?,
+    };
+    pathway_shared::identity::check_pair(&creds, "hub certificate").with_context(|| {
+        format!(
+            "the hub cannot start: {} and {} are not a pair; install both from the same issue",
+            file.tls.key.display(),
+            file.tls.cert.display()
+        )
+    })?;
+    let cfg = HubConfig {
+        listen: file.listen,
+        ca_pem: HubFileConfig::read(&file.tls.ca)?,
+        creds,
+        revoked: file.revoked,
+        max_gateways: file.max_gateways,
+    };
     let store = Store::open(
         &file.data_dir,
         StoreOptions {
@@ -36,16 +66,6 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .context("the hub cannot start")?;
-    let cfg = HubConfig {
-        listen: file.listen,
-        ca_pem: HubFileConfig::read(&file.tls.ca)?,
-        creds: Credentials {
-            cert_pem: HubFileConfig::read(&file.tls.cert)?,
-            key_pem: HubFileConfig::read(&file.tls.key)?,
-        },
-        revoked: file.revoked,
-        max_gateways: file.max_gateways,
-    };
     let hub = Hub::bind(cfg, store).context("starting the hub's QUIC endpoint")?;
     tracing::info!(listen = %hub.local_addr()?, "hub running");
     let stop = tokio_util::sync::CancellationToken::new();
@@ -55,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
-    tokio::signal::ctrl_c().await?;
+    pathway_shared::signal::stop_requested().await;
     stop.cancel();
     hub.shutdown().await;
     tracing::info!("hub stopped");

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 mod demo;
+mod doctor;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -61,6 +62,26 @@ enum Command {
         #[arg(long)]
         today: Option<String>,
     },
+    /// Check a gateway's setup: configuration, certificates and keys, their permissions and
+    /// expiry, disk space, the running daemon and its last sync, the hub over QUIC. One line of
+    /// advice per check; exits non-zero if any check fails.
+    Doctor {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+        /// Free space (MB) on the data folder's disk below which the disk check fails.
+        #[arg(long, default_value_t = 500)]
+        min_free_mb: u64,
+        /// Seconds to wait for the hub's answer.
+        #[arg(long, default_value_t = 10)]
+        hub_timeout: u64,
+    },
+    /// The running gateway's sync state, in the words the console shows.
+    Status {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+    },
     /// Count the documents in a store, by partition and kind.
     Inspect {
         #[arg(long)]
@@ -82,9 +103,39 @@ fn open(dir: &PathBuf, key: Option<PathBuf>) -> anyhow::Result<Store> {
     Store::open(dir, options).with_context(|| format!("opening the store at {}", dir.display()))
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> anyhow::Result<()> {
     pathway_shared::telemetry::init("pathway");
     match Cli::parse().command {
+        Command::Doctor {
+            config,
+            min_free_mb,
+            hub_timeout,
+        } => {
+            let lines = runtime()?.block_on(doctor::doctor(&doctor::Options {
+                config,
+                min_free_mb,
+                hub_timeout: std::time::Duration::from_secs(hub_timeout),
+            }));
+            for l in &lines {
+                println!("{l}");
+            }
+            let failed = lines
+                .iter()
+                .filter(|l| l.verdict == doctor::Verdict::Fail)
+                .count();
+            if failed > 0 {
+                anyhow::bail!("{failed} check(s) failed; the advice is on each FAIL line above");
+            }
+        }
+        Command::Status { config } => {
+            print!("{}", runtime()?.block_on(doctor::status(&config))?);
+        }
         Command::Demo {
             profile,
             cases,
@@ -92,10 +143,7 @@ fn main() -> anyhow::Result<()> {
             duration,
             dir,
         } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(demo::run(demo::DemoArgs {
+            runtime()?.block_on(demo::run(demo::DemoArgs {
                 profile,
                 cases,
                 marks,

@@ -7,10 +7,10 @@ use serde::de::DeserializeOwned;
 /// A configuration that cannot be used; the message names the file and the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {error}{}", .path.display(), hint(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {source}")]
     Parse {
@@ -21,11 +21,27 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
 }
 
-/// Reads a text file named by a configuration (a PEM file, say).
+/// What to do about a file that cannot be read.
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            " (the file is missing: for a configuration, copy the example (pathway-gateway.example.toml, \
+             pathway-hub.example.toml) there and edit it; for a certificate or key, put the one \
+             issued for this machine there, or correct the path in the configuration)"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (permission denied: run as the service user `pathway`, or give it read access)"
+        }
+        _ => "",
+    }
+}
+
+/// Reads a text file named by a configuration (a PEM file, say). The path in an error is
+/// absolute, so it names the file wherever the daemon was started from.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+        error,
     })
 }
 

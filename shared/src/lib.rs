@@ -7,6 +7,7 @@ pub mod config;
 pub mod identity;
 pub mod model;
 pub mod policy;
+pub mod signal;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -40,6 +40,10 @@ pub fn offline_gateway_config(
         ("lan.key", &lan.key_pem),
     ] {
         std::fs::write(dir.join(f), s)?;
+        if f.ends_with(".key") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o600))?;
+        }
     }
     let cfg = dir.join("gw.toml");
     std::fs::write(
@@ -49,6 +53,13 @@ pub fn offline_gateway_config(
         ),
     )?;
     Ok(cfg)
+}
+
+/// A TCP port on loopback that was free a moment ago.
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
 }
 
 /// Milliseconds since the Unix epoch, for binaries (library code is handed its clock).

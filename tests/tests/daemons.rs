@@ -21,14 +21,6 @@ fn binary(name: &str) -> PathBuf {
     pathway_tests::workspace_binary(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -116,9 +108,12 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
     write(&d.join("gw.pem"), &gw_creds.cert_pem);
     write(&d.join("gw.key"), &gw_creds.key_pem);
     let port = free_udp_port();
-    let hub_status: std::net::SocketAddr =
-        format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
-    let gw_status: std::net::SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
+    let hub_status: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    let gw_status: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
     let hub_cfg = d.join("hub.toml");
     write(
         &hub_cfg,

@@ -33,6 +33,9 @@ pub enum IdentityError {
     Tls(#[from] rustls::Error),
     #[error("TLS client verifier: {0}")]
     Verifier(String),
+    /// The private key is not the certificate's.
+    #[error("the private key does not belong to the {what}")]
+    KeyMismatch { what: &'static str },
     /// The certificate does not name a gateway and a facility.
     #[error("certificate does not name a gateway and a facility: {0}")]
     NotAGateway(String),
@@ -201,6 +204,31 @@ fn key(pem: &str) -> Result<PrivateKeyDer<'static>, IdentityError> {
         what: "private key",
         detail: e.to_string(),
     })
+}
+
+/// Checks that `creds` holds a certificate (`what`) and the private key that belongs to it.
+pub fn check_pair(creds: &Credentials, what: &'static str) -> Result<(), IdentityError> {
+    let chain = certs(&creds.cert_pem, what)?;
+    match rustls::sign::CertifiedKey::from_der(chain, key(&creds.key_pem)?, &provider()) {
+        Ok(_) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(_)) => Err(IdentityError::KeyMismatch { what }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// When the first certificate of `pem` stops being valid, in ms since the epoch.
+pub fn expires_at(pem: &str, what: &'static str) -> Result<crate::model::Millis, IdentityError> {
+    let der = first_cert(pem, what)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| IdentityError::Pem {
+        what,
+        detail: e.to_string(),
+    })?;
+    Ok(cert.validity().not_after.timestamp() * 1000)
+}
+
+/// The first certificate of `pem`, as DER.
+pub fn first_cert(pem: &str, what: &'static str) -> Result<CertificateDer<'static>, IdentityError> {
+    Ok(certs(pem, what)?.swap_remove(0))
 }
 
 fn roots(ca_pem: &str) -> Result<rustls::RootCertStore, IdentityError> {

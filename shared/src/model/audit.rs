@@ -146,8 +146,9 @@ pub struct ChainBreak {
     pub what: String,
 }
 
-/// Checks blocks of one facility's log, in order, from the first block kept: every entry's hash
-/// is right, links to the one before, and seqs run without a gap.
+/// Checks blocks of one facility's log, in order: the chain starts at entry 1 from the genesis,
+/// every entry's hash is right, links to the one before, and seqs run without a gap. (The
+/// newest end is anchored by the peer that holds a copy; see the gateway's `Audit::verify`.)
 pub fn verify_chain<'a>(
     blocks: impl IntoIterator<Item = &'a AuditBlock>,
 ) -> Result<u64, ChainBreak> {
@@ -160,7 +161,13 @@ pub fn verify_chain<'a>(
                 return Err(fail(format!("stored under key {key}")));
             }
             match &prev {
-                None if e.seq == 1 && e.prev != AUDIT_GENESIS => {
+                None if e.seq != 1 => {
+                    return Err(fail(format!(
+                        "is the oldest entry kept: entries 1 to {} are missing",
+                        e.seq - 1
+                    )));
+                }
+                None if e.prev != AUDIT_GENESIS => {
                     return Err(fail("the first entry does not start the chain".into()));
                 }
                 None => {}

@@ -12,6 +12,11 @@ pub enum StoreError {
     /// another process holding it, or a damaged log.
     #[error("cannot open the store at {path}: {source}")]
     Open { path: PathBuf, source: sled::Error },
+    /// Another process (a second daemon, a `pathway` command) has the store open.
+    #[error(
+        "another process has the store at {path} open: is the daemon already running (systemctl status pathway-gateway / pathway-hub)? Stop it first, or use another data_dir"
+    )]
+    InUse { path: PathBuf },
     /// The store's key file is missing, wrong or unreadable.
     #[error("cannot open the store at {path}: {source}")]
     Key {

@@ -187,7 +187,12 @@ impl Store {
             .path(&path)
             .cache_capacity(options.sled_cache_bytes)
             .open()
-            .map_err(open_err)?;
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::InUse { path: path.clone() }
+                }
+                _ => open_err(e),
+            })?;
         let actor = match db.get(keys::NODE_ACTOR).map_err(open_err)? {
             Some(bytes) => ActorId::from(bytes.as_ref()),
             None => {

@@ -179,7 +179,8 @@ async fn run(
     let tls = tokio_rustls::TlsConnector::from(Arc::new(client_cfg));
     // Wait for the gateway to listen.
     let start = Instant::now();
-    let device = |i: usize| std::net::IpAddr::from([127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8]);
+    let device =
+        |i: usize| std::net::IpAddr::from([127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8]);
     while Client::connect(addr, device(0), &tls).await.is_err() {
         anyhow::ensure!(
             start.elapsed() < Duration::from_secs(30),

@@ -1,0 +1,324 @@
+//! `pathway doctor` and `pathway status`: a gateway's setup checked the way facility IT would
+//! check it by hand, one line of plain advice per check, and the sync state in the words the
+//! console shows.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pathway_gateway::GatewayConfig;
+use pathway_gateway::preflight;
+use pathway_shared::clock::now_ms;
+use pathway_shared::identity::expires_at;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the report.
+pub(crate) struct Line {
+    pub(crate) verdict: Verdict,
+    pub(crate) what: &'static str,
+    pub(crate) advice: String,
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tag = match self.verdict {
+            Verdict::Ok => "ok  ",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        };
+        write!(f, "{tag} {:<12} {}", self.what, self.advice)
+    }
+}
+
+fn line(verdict: Verdict, what: &'static str, advice: impl Into<String>) -> Line {
+    Line {
+        verdict,
+        what,
+        advice: advice.into(),
+    }
+}
+
+/// Certificates are renewed this long before they expire.
+const RENEW_AHEAD_DAYS: i64 = 30;
+
+/// What `doctor` is told beyond the configuration.
+pub(crate) struct Options {
+    pub(crate) config: PathBuf,
+    /// Free space below this on the data folder's disk fails the disk check.
+    pub(crate) min_free_mb: u64,
+    /// How long to wait for the hub's QUIC handshake.
+    pub(crate) hub_timeout: Duration,
+}
+
+/// Runs every check; the report's lines in order.
+pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
+    let mut out = Vec::new();
+    let cfg = match GatewayConfig::load(&o.config) {
+        Ok(c) => {
+            out.push(line(
+                Verdict::Ok,
+                "config",
+                format!(
+                    "{} (gateway {}, facility {})",
+                    o.config.display(),
+                    c.gateway_id,
+                    c.facility
+                ),
+            ));
+            c
+        }
+        Err(e) => {
+            out.push(line(Verdict::Fail, "config", e.to_string()));
+            return out;
+        }
+    };
+    let files = match preflight::check(&cfg) {
+        Ok(f) => {
+            out.push(line(
+                Verdict::Ok,
+                "certificates",
+                "each key belongs to its certificate, which names this gateway and facility",
+            ));
+            Some(f)
+        }
+        Err(e) => {
+            out.push(line(Verdict::Fail, "certificates", e.to_string()));
+            None
+        }
+    };
+    out.extend(permissions(&cfg));
+    if let Some(f) = &files {
+        out.push(expiry(&f.creds.cert_pem, &cfg.tls.cert));
+    }
+    out.push(disk(&cfg.data_dir, o.min_free_mb));
+    out.push(daemon(cfg.status_listen).await);
+    if let Some(f) = files {
+        out.push(hub(&cfg, &f, o.hub_timeout).await);
+    }
+    out
+}
+
+/// Keys readable by anyone but their owner.
+fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut keys = vec![cfg.tls.key.clone(), cfg.store_key.clone()];
+    keys.extend(cfg.lan.iter().map(|l| l.key.clone()));
+    let mut out = Vec::new();
+    for key in keys {
+        match std::fs::metadata(&key) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => out.push(line(
+                Verdict::Fail,
+                "permissions",
+                format!(
+                    "{} can be read by others (mode {:o}): run `chmod 600 {}`",
+                    key.display(),
+                    m.permissions().mode() & 0o777,
+                    key.display()
+                ),
+            )),
+            Ok(_) => {}
+            Err(_) if key == cfg.store_key && !cfg.data_dir.exists() => {} // made on first start
+            Err(e) => out.push(line(
+                Verdict::Fail,
+                "permissions",
+                format!("{}: {e}", key.display()),
+            )),
+        }
+    }
+    if out.is_empty() {
+        out.push(line(
+            Verdict::Ok,
+            "permissions",
+            "keys are readable by their owner only",
+        ));
+    }
+    out
+}
+
+fn expiry(cert_pem: &str, path: &Path) -> Line {
+    let at = match expires_at(cert_pem, "gateway certificate") {
+        Ok(at) => at,
+        Err(e) => return line(Verdict::Fail, "expiry", format!("{}: {e}", path.display())),
+    };
+    let days = (at - now_ms()).div_euclid(86_400_000);
+    let date = pathway_shared::model::iso_date(
+        time::OffsetDateTime::from_unix_timestamp(at / 1000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .date(),
+    );
+    if days < 0 {
+        line(
+            Verdict::Fail,
+            "expiry",
+            format!(
+                "the gateway certificate {} expired on {date}: the hub refuses it; ask the national admin for a new one",
+                path.display()
+            ),
+        )
+    } else if days < RENEW_AHEAD_DAYS {
+        line(
+            Verdict::Warn,
+            "expiry",
+            format!(
+                "the gateway certificate expires on {date}, in {days} days: ask the national admin to renew it"
+            ),
+        )
+    } else {
+        line(
+            Verdict::Ok,
+            "expiry",
+            format!("the gateway certificate is valid until {date}"),
+        )
+    }
+}
+
+/// Free space on the disk that holds the data folder (or the nearest folder above it).
+fn disk(data_dir: &Path, min_free_mb: u64) -> Line {
+    let Some(existing) = data_dir.ancestors().find(|p| p.exists()) else {
+        return line(
+            Verdict::Fail,
+            "disk",
+            format!("no folder of {} exists", data_dir.display()),
+        );
+    };
+    match rustix::fs::statvfs(existing) {
+        Ok(s) => {
+            let free_mb = s.f_bavail.saturating_mul(s.f_frsize) >> 20;
+            if free_mb < min_free_mb {
+                line(
+                    Verdict::Fail,
+                    "disk",
+                    format!(
+                        "{free_mb} MB free under {}, below {min_free_mb} MB: writes will fail; free space or move data_dir to a larger disk",
+                        existing.display()
+                    ),
+                )
+            } else {
+                line(
+                    Verdict::Ok,
+                    "disk",
+                    format!("{free_mb} MB free under {}", existing.display()),
+                )
+            }
+        }
+        Err(e) => line(
+            Verdict::Fail,
+            "disk",
+            format!("{}: {e}", existing.display()),
+        ),
+    }
+}
+
+/// The running daemon, through its status port.
+async fn daemon(status: Option<SocketAddr>) -> Line {
+    let Some(addr) = status else {
+        return line(
+            Verdict::Warn,
+            "daemon",
+            "status_listen is off, so the running daemon cannot be asked; set it to 127.0.0.1:9470",
+        );
+    };
+    match pathway_tests::http::request(addr, "GET", "/status.txt").await {
+        Ok((200, words)) => {
+            let hub = words
+                .lines()
+                .find(|l| l.contains("hub"))
+                .unwrap_or("no word of the hub yet")
+                .trim()
+                .to_owned();
+            let verdict = if hub.contains("never reached") || hub.contains("offline") {
+                Verdict::Warn
+            } else {
+                Verdict::Ok
+            };
+            line(verdict, "last sync", hub)
+        }
+        Ok((code, _)) => line(
+            Verdict::Fail,
+            "daemon",
+            format!("the status port {addr} answered {code}: is it this gateway's?"),
+        ),
+        Err(_) => line(
+            Verdict::Fail,
+            "daemon",
+            format!(
+                "nothing answers on {addr}: the gateway is not running; start it (systemctl start pathway-gateway) and read its log (journalctl -u pathway-gateway)"
+            ),
+        ),
+    }
+}
+
+/// A QUIC handshake with the hub, with this gateway's certificate.
+async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -> Line {
+    let bind: SocketAddr = if cfg.hub.addr.is_ipv6() {
+        "[::]:0".parse().expect("an address")
+    } else {
+        "0.0.0.0:0".parse().expect("an address")
+    };
+    let endpoint =
+        match pathway_shared::transport::client_endpoint(bind, &files.ca_pem, &files.creds) {
+            Ok(e) => e,
+            Err(e) => return line(Verdict::Fail, "hub", e.to_string()),
+        };
+    let started = Instant::now();
+    let outcome = match endpoint.connect(cfg.hub.addr, &cfg.hub.name) {
+        Ok(connecting) => tokio::time::timeout(timeout, connecting).await,
+        Err(e) => return line(Verdict::Fail, "hub", e.to_string()),
+    };
+    let result = match outcome {
+        Ok(Ok(conn)) => {
+            conn.close(0u32.into(), b"doctor");
+            line(
+                Verdict::Ok,
+                "hub",
+                format!(
+                    "reached {} ({}) over QUIC with mutual TLS in {} ms",
+                    cfg.hub.addr,
+                    cfg.hub.name,
+                    started.elapsed().as_millis()
+                ),
+            )
+        }
+        Ok(Err(e)) => line(
+            Verdict::Fail,
+            "hub",
+            format!("{} refused the connection: {e}", cfg.hub.addr),
+        ),
+        Err(_) => line(
+            Verdict::Fail,
+            "hub",
+            format!(
+                "no answer from {} within {} s: check the link, [hub] addr in the configuration, and that UDP is let through",
+                cfg.hub.addr,
+                timeout.as_secs()
+            ),
+        ),
+    };
+    endpoint.close(0u32.into(), b"");
+    result
+}
+
+/// `pathway status`: the running gateway's sync state in words.
+pub(crate) async fn status(config: &Path) -> anyhow::Result<String> {
+    let cfg = GatewayConfig::load(config)?;
+    let addr = cfg.status_listen.ok_or_else(|| {
+        anyhow::anyhow!(
+            "status_listen is off in {}: set it to 127.0.0.1:9470",
+            config.display()
+        )
+    })?;
+    match pathway_tests::http::request(addr, "GET", "/status.txt").await {
+        Ok((200, words)) => Ok(words),
+        Ok((code, body)) => anyhow::bail!("the status port {addr} answered {code}: {body}"),
+        Err(_) => anyhow::bail!(
+            "nothing answers on {addr}: the gateway is not running; start it (systemctl start pathway-gateway)"
+        ),
+    }
+}

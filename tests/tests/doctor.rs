@@ -1,0 +1,147 @@
+//! `pathway doctor` on a deliberately broken gateway names each broken thing with what to do
+//! (a key others can read, an expired certificate, a full disk, no daemon, an unreachable
+//! hub), and on a running one reports the daemon and its sync state; `pathway status` prints
+//! the sync state in words.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pathway_shared::identity::Ca;
+use pathway_tests::{offline_gateway_config, workspace_binary};
+
+fn pathway(args: &[&str], config: &Path) -> (bool, String) {
+    let out = Command::new(workspace_binary("pathway").unwrap())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn line<'a>(report: &'a str, start: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no `{start}` line in:\n{report}"))
+}
+
+/// A gateway setup whose status port is `status`.
+fn setup(d: &Path, ca: &Ca, status: &str) -> std::path::PathBuf {
+    let cfg = offline_gateway_config(d, ca, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "status_listen = \"\"",
+            &format!("status_listen = \"{status}\""),
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn doctor_names_each_broken_thing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    let cfg = setup(d, &ca, &status);
+    let expired = ca.issue_gateway("gw-whk", "WHK", -1).unwrap();
+    std::fs::write(d.join("gw.pem"), &expired.cert_pem).unwrap();
+    std::fs::write(d.join("gw.key"), &expired.key_pem).unwrap();
+    std::fs::set_permissions(d.join("gw.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let (ok, report) = pathway(
+        &[
+            "doctor",
+            "--min-free-mb",
+            "1000000000",
+            "--hub-timeout",
+            "2",
+        ],
+        &cfg,
+    );
+    assert!(!ok, "{report}");
+    assert!(line(&report, "ok   config").contains("gw-whk"), "{report}");
+    let perms = line(&report, "FAIL permissions");
+    assert!(
+        perms.contains("gw.key") && perms.contains("chmod 600"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "FAIL expiry").contains("expired on"),
+        "{report}"
+    );
+    assert!(line(&report, "FAIL disk").contains("below"), "{report}");
+    assert!(
+        line(&report, "FAIL daemon").contains("not running"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "FAIL hub").contains("no answer from 127.0.0.1:9"),
+        "{report}"
+    );
+    assert!(report.contains("5 check(s) failed"), "{report}");
+
+    // A key of another certificate is named too.
+    let other = ca.issue_gateway("gw-whk", "WHK", 30).unwrap();
+    std::fs::write(d.join("gw.key"), &other.key_pem).unwrap();
+    let (_, report) = pathway(&["doctor", "--hub-timeout", "1"], &cfg);
+    assert!(
+        line(&report, "FAIL certificates").contains("does not belong"),
+        "{report}"
+    );
+}
+
+#[test]
+fn doctor_and_status_read_the_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    let cfg = setup(d, &ca, &status);
+    let (ok, said) = pathway(&["status"], &cfg);
+    assert!(!ok && said.contains("not running"), "{said}");
+    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let words = loop {
+        let (ok, said) = pathway(&["status"], &cfg);
+        if ok {
+            break said;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{said}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(words.contains("hub: "), "{words}");
+    let (_, report) = pathway(&["doctor", "--hub-timeout", "1"], &cfg);
+    assert!(
+        line(&report, "ok   permissions").contains("owner only"),
+        "{report}"
+    );
+    assert!(line(&report, "ok   certificates").len() > 10, "{report}");
+    assert!(line(&report, "ok   disk").contains("MB free"), "{report}");
+    assert!(
+        line(&report, "WARN last sync").contains("hub"),
+        "the hub was never reached: {report}"
+    );
+    let _ = gw.kill();
+    let _ = gw.wait();
+}
