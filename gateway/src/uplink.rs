@@ -172,8 +172,10 @@ async fn run(
         tx.send_modify(|s| s.attempts += 1);
         let outcome = connect_once(&store, &cfg, &cancel, tx).await;
         let reached = tx.borrow().online;
-        tx.send_modify(|s| s.ended(outcome.as_ref().err().map(ToString::to_string)));
-        if let Err(e) = &outcome {
+        // A clean close (the hub stopped on purpose) is no error to report.
+        let error = outcome.err().filter(|e| !e.is_clean_close());
+        tx.send_modify(|s| s.ended(error.as_ref().map(ToString::to_string)));
+        if let Some(e) = &error {
             tracing::warn!(error = %e, "uplink to the hub ended");
         }
         if reached {

@@ -217,11 +217,13 @@ async fn serve(
             }
         };
         let result = transport::drive(conn, session, cancel, observe).await;
-        if let Err(e) = &result {
+        // A clean close (the gateway stopped on purpose) is no error to report.
+        let error = result.err().filter(|e| !e.is_clean_close());
+        if let Some(e) = &error {
             tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
         }
         if let Some(g) = lock(&status).peers.get_mut(&gw) {
-            g.ended(result.err().map(|e| e.to_string()));
+            g.ended(error.map(|e| e.to_string()));
         }
     }
     .instrument(span)

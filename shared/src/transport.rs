@@ -44,6 +44,22 @@ pub enum TransportError {
     Sync(#[from] SyncError),
 }
 
+impl TransportError {
+    /// Whether the session ended because one side stopped on purpose (a clean close, code 0,
+    /// or this side's own close): nothing to warn about.
+    pub fn is_clean_close(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Connection(
+                quinn::ConnectionError::ApplicationClosed(quinn::ApplicationClose { error_code, .. })
+            ) if u64::from(*error_code) == 0
+        ) || matches!(
+            self,
+            TransportError::Connection(quinn::ConnectionError::LocallyClosed)
+        )
+    }
+}
+
 /// Transport settings for long, lossy links.
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
@@ -292,7 +308,11 @@ pub async fn drive(
     }
     .await;
     if let Err(e) = &result {
-        tracing::warn!(peer = %session.peer(), error = %e, "sync connection ended");
+        if e.is_clean_close() {
+            tracing::info!(peer = %session.peer(), "sync connection closed");
+        } else {
+            tracing::warn!(peer = %session.peer(), error = %e, "sync connection ended");
+        }
         conn.close(1u32.into(), b"sync session failed");
     }
     accept.abort();
