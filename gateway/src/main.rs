@@ -63,7 +63,9 @@ async fn run() -> anyhow::Result<()> {
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
+    pathway_shared::systemd::ready();
     pathway_shared::signal::stop_requested().await;
+    pathway_shared::systemd::notify("STOPPING=1");
     stop.cancel();
     gw.shutdown().await;
     tracing::info!("gateway stopped");

@@ -75,7 +75,9 @@ async fn serve() -> anyhow::Result<()> {
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
+    pathway_shared::systemd::ready();
     pathway_shared::signal::stop_requested().await;
+    pathway_shared::systemd::notify("STOPPING=1");
     stop.cancel();
     hub.shutdown().await;
     tracing::info!("hub stopped");

@@ -11,6 +11,7 @@ pub mod signal;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod telemetry;
 pub mod transport;
 pub mod wire;

@@ -1,4 +1,5 @@
-//! The real `pathway-gateway` as a service, tried as facility IT would: SIGTERM (what systemd
+//! The real `pathway-gateway` as a service, tried as facility IT would: it tells systemd when
+//! it is ready and keeps the watchdog fed; SIGTERM (what systemd
 //! sends) and SIGINT stop it cleanly within seconds even while the hub cannot be reached; a
 //! missing configuration, a key that is not the certificate's, a certificate of another
 //! facility, or a second daemon on the same data folder are each refused at once, with a
@@ -144,4 +145,62 @@ fn a_broken_setup_is_refused_with_the_file_named_and_nothing_created() {
     assert!(said.contains("another process has the store"), "{said}");
     let _ = first.kill();
     let _ = first.wait();
+}
+
+#[test]
+fn the_gateway_tells_systemd_it_is_ready_and_feeds_the_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let cfg = offline_gateway_config(dir.path(), &ca, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let socket = dir.path().join("notify.sock");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    systemd
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(workspace_binary("pathway-gateway").unwrap())
+        .arg("--config")
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &socket)
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 256];
+    while heard
+        .iter()
+        .filter(|m: &&String| m.as_str() == "WATCHDOG=1")
+        .count()
+        < 2
+    {
+        let n = systemd.recv(&mut buf).expect("systemd heard nothing");
+        heard.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(heard[0], "READY=1", "{heard:?}");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    loop {
+        let n = systemd.recv(&mut buf).expect("no STOPPING=1");
+        if &buf[..n] == b"STOPPING=1" {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    // The units shipped ask for it.
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/systemd/pathway-gateway.service"),
+    )
+    .unwrap();
+    for line in [
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "LimitNOFILE=65536",
+    ] {
+        assert!(unit.contains(line), "the unit lacks {line}");
+    }
 }
