@@ -128,6 +128,33 @@ impl Audit {
         Ok((r, pending))
     }
 
+    /// Creates `value` as a new document and appends the entry for it, as one batch, like
+    /// [`Audit::stage_with`]. A document already at its id is [`StoreError::Exists`].
+    pub fn stage_new<T: Aggregate, E: From<StoreError>>(
+        &self,
+        actor: &str,
+        action: &str,
+        value: &T,
+        now: Millis,
+    ) -> Result<Pending, E> {
+        let id = value.doc_id();
+        let ((mut tail, next), pending) =
+            self.store
+                .create_with_staged::<T, AuditBlock, E, _, _>(value, now, || {
+                    let tail = lock(&self.tail);
+                    let next = self.next(&tail, actor, action, id.as_str(), now);
+                    let write = self.writer(&next);
+                    Ok(Beside {
+                        id: next.block_id.clone(),
+                        scope: self.scope(),
+                        edit: move |e: &mut Editor<'_, '_>| write(e).map_err(E::from),
+                        state: (tail, next),
+                    })
+                })?;
+        self.advance(&mut tail, next);
+        Ok(pending)
+    }
+
     fn scope(&self) -> Scope {
         Scope::Facility(self.facility.clone())
     }
@@ -280,6 +307,13 @@ mod tests {
         assert_eq!(store.feed_after(0, 1_000).unwrap().len(), fed);
         let kept = store.get::<CaseFile>(&case_id("P1")).unwrap().unwrap();
         assert_eq!(kept.language, "", "the record was kept without its entry");
+        // A new record fails with its entry too, and is not kept.
+        let err = audit
+            .stage_new::<CaseFile, StoreError>("records", "admit", &case("P3"), 2)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::WrongKind { .. }), "{err}");
+        assert!(store.get::<CaseFile>(&case_id("P3")).unwrap().is_none());
+        assert_eq!(store.feed_after(0, 1_000).unwrap().len(), fed);
 
         // With a sound log, the record and its entry land together.
         let fresh = tempfile::tempdir().unwrap();
@@ -293,12 +327,29 @@ mod tests {
             .unwrap();
         pending.durable().unwrap();
         audit.record("co1", "read_case", "case/P1", 3).unwrap();
-        assert_eq!(audit.verify().unwrap(), 2);
+        audit
+            .stage_new::<CaseFile, StoreError>("records", "admit", &case("P3"), 4)
+            .unwrap()
+            .durable()
+            .unwrap();
+        let err = audit
+            .stage_new::<CaseFile, StoreError>("records", "admit", &case("P3"), 5)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Exists(_)), "{err}");
+        assert_eq!(
+            store
+                .get::<CaseFile>(&case_id("P3"))
+                .unwrap()
+                .unwrap()
+                .person_id,
+            "P3"
+        );
+        assert_eq!(audit.verify().unwrap(), 3);
         let block = store
             .get::<AuditBlock>(&audit_id("WHK", 0))
             .unwrap()
             .unwrap();
         assert_eq!(block.facility_id, "WHK");
-        assert_eq!(block.entries.len(), 2);
+        assert_eq!(block.entries.len(), 3);
     }
 }

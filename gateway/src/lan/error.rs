@@ -81,6 +81,12 @@ impl From<StoreError> for ApiError {
             };
             return ApiError::new(StatusCode::NOT_FOUND, message);
         }
+        if let StoreError::Exists(id) = &e {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                format!("`{id}` was made by someone else a moment ago; try again"),
+            );
+        }
         tracing::error!(error = %e, "store failure behind a LAN request");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -174,11 +174,10 @@ pub fn admit(lan: &Lan, who: &Staff, a: &Admission) -> ApiResult<Staged<String>>
     }
     let now = lan.clock.now();
     let id = case_id(&person);
-    // The entry first: a crash between the two leaves an entry too many, never a record
-    // nobody audited.
-    // The case file's flush covers the entry staged before it.
-    let _entry = lan.audit.stage(&who.username, "admit", id.as_str(), now)?;
-    let (_, pending) = lan.store.put_staged(&case, now)?;
+    // The new case file and its entry are one batch: neither is stored without the other.
+    let pending = lan
+        .audit
+        .stage_new::<CaseFile, ApiError>(&who.username, "admit", &case, now)?;
     lan.roster.refresh(&lan.store, &id)?;
     Ok(Staged {
         value: person,

@@ -44,6 +44,9 @@ pub enum StoreError {
     /// The document does not exist.
     #[error("document `{0}` does not exist")]
     NotFound(DocId),
+    /// A new document was to be made where one already is.
+    #[error("document `{0}` already exists")]
+    Exists(DocId),
     /// The document's content does not have the shape of its kind.
     #[error("document `{doc}` does not read as a {kind}: {source}")]
     Shape {

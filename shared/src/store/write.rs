@@ -174,14 +174,70 @@ impl Store {
         E: From<StoreError>,
         G: FnOnce(&mut Editor<'_, '_>) -> Result<(), E>,
     {
+        self.with_staged::<T, U, R, E, G, S>(id, None, now, f, beside)
+    }
+
+    /// Creates `value` as a new document and edits a second document, as one batch, like
+    /// [`Store::edit_with_staged`] (a new record and its audit entry). A document already at
+    /// `value`'s id is [`StoreError::Exists`], and nothing is written.
+    pub fn create_with_staged<T, U, E, G, S>(
+        &self,
+        value: &T,
+        now: Millis,
+        beside: impl FnOnce() -> Result<Beside<G, S>, E>,
+    ) -> Result<(S, Pending), E>
+    where
+        T: Aggregate,
+        U: Aggregate,
+        E: From<StoreError>,
+        G: FnOnce(&mut Editor<'_, '_>) -> Result<(), E>,
+    {
+        let id = value.doc_id();
+        let ((), state, pending) = self.with_staged::<T, U, (), E, G, S>(
+            &id,
+            Some(value.scope()),
+            now,
+            |e| e.replace(value).map_err(E::from),
+            beside,
+        )?;
+        Ok((state, pending))
+    }
+
+    /// See [`Store::edit_with_staged`]; with `create`, the first document is made new in that
+    /// scope (and must not exist).
+    fn with_staged<T, U, R, E, G, S>(
+        &self,
+        id: &DocId,
+        create: Option<Scope>,
+        now: Millis,
+        f: impl FnOnce(&mut Editor<'_, '_>) -> Result<R, E>,
+        beside: impl FnOnce() -> Result<Beside<G, S>, E>,
+    ) -> Result<(R, S, Pending), E>
+    where
+        T: Aggregate,
+        U: Aggregate,
+        E: From<StoreError>,
+        G: FnOnce(&mut Editor<'_, '_>) -> Result<(), E>,
+    {
         // Locks are taken in one order everywhere a write holds two: the record, then (after
         // whatever `beside` takes) the document written beside it, which is never itself the
         // first of a pair.
         let (r, state, ticket) = self.with_slot(id, |first| {
-            let Some(a) = first.as_mut().filter(|l| l.stored) else {
+            let creating = create.is_some();
+            if let Some(scope) = create {
+                if first.is_some() {
+                    return Err(E::from(StoreError::Exists(id.clone())));
+                }
+                *first = Some(self.genesis::<T>(id, scope)?);
+            }
+            let Some(a) = first.as_mut().filter(|l| l.stored || creating) else {
                 return Err(E::from(StoreError::NotFound(id.clone())));
             };
-            let before_a = a.doc.get_heads();
+            let before_a = if a.stored {
+                a.doc.get_heads()
+            } else {
+                Vec::new()
+            };
             let (r, class_a) = transact(a, id, T::KIND, now, f)?;
             let staged = (|| {
                 let Beside {
