@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 mod demo;
 mod doctor;
+mod enrol;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -19,6 +20,29 @@ use pathway_tests::sample::{SampleConfig, SampleFacility};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Make the national CA: its certificate, and its key sealed under a passphrase (from
+    /// PATHWAY_CA_PASSPHRASE, or asked for). The key never leaves this machine.
+    Init {
+        #[arg(long, default_value = "/etc/pathway-ca")]
+        dir: PathBuf,
+        #[arg(long, default_value = "Pathway national CA")]
+        name: String,
+    },
+}
+
+/// The CA passphrase: PATHWAY_CA_PASSPHRASE, or a line typed at the prompt.
+fn passphrase() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("PATHWAY_CA_PASSPHRASE") {
+        return Ok(p);
+    }
+    eprint!("CA passphrase: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 #[derive(Subcommand)]
@@ -61,6 +85,58 @@ enum Command {
         /// to the day before, and today's and the next two weeks' wait to be marked.
         #[arg(long)]
         today: Option<String>,
+    },
+    /// The national certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Issue a gateway's certificates into an enrolment bundle; prints the one-time code that
+    /// opens it (give it to facility IT apart from the bundle).
+    Enrol {
+        /// Where `pathway ca init` put the CA.
+        #[arg(long, default_value = "/etc/pathway-ca")]
+        ca_dir: PathBuf,
+        /// The facility the gateway serves (its id in the national registry).
+        #[arg(long)]
+        facility: String,
+        /// The gateway's id, e.g. gw-whk01-a.
+        #[arg(long)]
+        gateway: String,
+        /// The hub's QUIC address as gateways reach it.
+        #[arg(long)]
+        hub_addr: std::net::SocketAddr,
+        /// The name in the hub's certificate.
+        #[arg(long)]
+        hub_name: String,
+        /// The name staff type to reach the console on the prison LAN.
+        #[arg(long, default_value = "pathway.local")]
+        lan_name: String,
+        /// Days the gateway's certificate is valid.
+        #[arg(long, default_value_t = 825)]
+        days: i64,
+        /// The bundle file to write (default: GATEWAY.pathway-bundle).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Install an enrolment bundle on the appliance: checks the one-time code and the bundle,
+    /// then writes /etc/pathway (configuration, certificates, owner-only keys), the state
+    /// folder and the systemd unit, makes the service user and enables the unit.
+    Install {
+        /// The bundle file from `pathway enrol`.
+        bundle: PathBuf,
+        /// The one-time code printed with the bundle.
+        #[arg(long)]
+        code: String,
+        /// Install under this folder instead of / (for images and tests; no user, no systemctl).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Where the staff console listens on the LAN.
+        #[arg(long, default_value = "0.0.0.0:443")]
+        lan_listen: std::net::SocketAddr,
+        /// Where the sync status is served (loopback only).
+        #[arg(long, default_value = "127.0.0.1:9470")]
+        status_listen: std::net::SocketAddr,
     },
     /// Check a gateway's setup: configuration, certificates and keys, their permissions and
     /// expiry, disk space, the running daemon and its last sync, the hub over QUIC. One line of
@@ -112,6 +188,54 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn main() -> anyhow::Result<()> {
     pathway_shared::telemetry::init("pathway");
     match Cli::parse().command {
+        Command::Ca {
+            command: CaCommand::Init { dir, name },
+        } => enrol::ca_init(&dir, &name, &passphrase()?)?,
+        Command::Enrol {
+            ca_dir,
+            facility,
+            gateway,
+            hub_addr,
+            hub_name,
+            lan_name,
+            days,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{gateway}.pathway-bundle")));
+            let code = enrol::enrol(&enrol::Enrolment {
+                ca_dir: &ca_dir,
+                passphrase: &passphrase()?,
+                facility: &facility,
+                gateway: &gateway,
+                hub_addr,
+                hub_name: &hub_name,
+                lan_name: &lan_name,
+                days,
+                out: &out,
+            })?;
+            println!("bundle for {gateway} at {facility}: {}", out.display());
+            println!("one-time code (give it to facility IT apart from the bundle): {code}");
+        }
+        Command::Install {
+            bundle,
+            code,
+            root,
+            lan_listen,
+            status_listen,
+        } => {
+            let config = enrol::install(&enrol::Install {
+                bundle: &bundle,
+                code: &code,
+                root: &root,
+                lan_listen,
+                status_listen,
+            })?;
+            println!(
+                "installed: {}; start it with `systemctl start pathway-gateway`, then check it with `pathway doctor --config {}`",
+                config.display(),
+                config.display()
+            );
+        }
         Command::Doctor {
             config,
             min_free_mb,

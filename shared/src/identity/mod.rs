@@ -216,6 +216,20 @@ pub fn check_pair(creds: &Credentials, what: &'static str) -> Result<(), Identit
     }
 }
 
+/// Checks that the first certificate of `cert_pem` was issued by the CA of `ca_pem` and is
+/// valid now.
+pub fn issued_by(ca_pem: &str, cert_pem: &str) -> Result<(), IdentityError> {
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots(ca_pem)?),
+        provider(),
+    )
+    .build()
+    .map_err(|e| IdentityError::Verifier(e.to_string()))?;
+    let cert = first_cert(cert_pem, "certificate")?;
+    verifier.verify_client_cert(&cert, &[], rustls::pki_types::UnixTime::now())?;
+    Ok(())
+}
+
 /// When the first certificate of `pem` stops being valid, in ms since the epoch.
 pub fn expires_at(pem: &str, what: &'static str) -> Result<crate::model::Millis, IdentityError> {
     let der = first_cert(pem, what)?;

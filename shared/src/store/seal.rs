@@ -13,13 +13,11 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
+use crate::crypt::{KEY_LEN, random};
 
 /// What a sealed value starts with. Automerge's own bytes start with its magic
 /// (`85 6f 4a 83`), so a value written before the store had a key is told apart.
 const MAGIC: &[u8; 4] = b"PWs1";
-const KEY_LEN: usize = 32;
 /// The associated data of the sealed data key.
 const DATA_KEY_AAD: &[u8] = b"pathway store data key";
 
@@ -45,53 +43,25 @@ pub enum KeyError {
     Missing,
 }
 
-/// Seals and opens values under one key.
-pub(super) struct Sealer {
-    key: LessSafeKey,
-}
+/// Seals and opens store values under the data key: [`crate::crypt::Sealer`] behind a magic.
+pub(super) struct Sealer(crate::crypt::Sealer);
 
 impl Sealer {
     fn new(bytes: &[u8]) -> Sealer {
-        let key = UnboundKey::new(&CHACHA20_POLY1305, bytes).expect("a 32-byte key");
-        Sealer {
-            key: LessSafeKey::new(key),
-        }
+        let key: [u8; KEY_LEN] = bytes.try_into().expect("a 32-byte key");
+        Sealer(crate::crypt::Sealer::new(&key))
     }
 
-    /// `plain`, sealed for the sled key `at`: magic, a random nonce, the ciphertext and tag.
+    /// `plain`, sealed for the sled key `at`: the magic, then the sealed bytes.
     pub(super) fn seal(&self, at: &[u8], plain: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .expect("system random number generator");
-        let mut out = Vec::with_capacity(MAGIC.len() + NONCE_LEN + plain.len() + 16);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plain);
-        let mut body = out.split_off(MAGIC.len() + NONCE_LEN);
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(at),
-                &mut body,
-            )
-            .expect("a value under 256 GiB seals");
-        out.append(&mut body);
+        let mut out = MAGIC.to_vec();
+        out.extend(self.0.seal(at, plain));
         out
     }
 
     /// The plaintext of a value stored at `at`.
     fn open(&self, at: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        let nonce = sealed.get(MAGIC.len()..MAGIC.len() + NONCE_LEN)?;
-        let mut body = sealed.get(MAGIC.len() + NONCE_LEN..)?.to_vec();
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let n = self
-            .key
-            .open_in_place(nonce, Aad::from(at), &mut body)
-            .ok()?
-            .len();
-        body.truncate(n);
-        Some(body)
+        self.0.open(at, sealed.get(MAGIC.len()..)?)
     }
 }
 
@@ -141,10 +111,7 @@ fn key_file(path: &Path, create: bool) -> Result<Option<Sealer>, KeyError> {
             Ok(Some(Sealer::new(&bytes)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let mut key = [0u8; KEY_LEN];
-            SystemRandom::new()
-                .fill(&mut key)
-                .expect("system random number generator");
+            let key: [u8; KEY_LEN] = random();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(file_err)?;
             }
@@ -206,10 +173,7 @@ pub(super) fn data_key(
         }
         (None, Some(path)) => {
             let kek = key_file(path, true)?.expect("made if missing");
-            let mut key = [0u8; KEY_LEN];
-            SystemRandom::new()
-                .fill(&mut key)
-                .expect("system random number generator");
+            let key: [u8; KEY_LEN] = random();
             let sealed = kek.seal(DATA_KEY_AAD, &key);
             Ok((Some(Sealer::new(&key)), Some(sealed)))
         }

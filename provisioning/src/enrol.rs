@@ -1,0 +1,396 @@
+//! From a box in a storeroom to a configured gateway: `pathway ca init` makes the national CA
+//! (its key sealed under a passphrase, never leaving that machine), `pathway enrol` issues one
+//! gateway's certificates into a bundle file whose keys are sealed under a one-time code given
+//! separately, and `pathway install` checks the code and the bundle and writes the
+//! configuration, certificates, keys (owner-only) and the systemd unit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use pathway_shared::crypt::{KEY_LEN, Sealer, key_from_secret, random};
+use pathway_shared::identity::{Ca, Credentials, check_pair, gateway_identity, issued_by};
+use serde::{Deserialize, Serialize};
+
+/// What marks a bundle file, and its version.
+const BUNDLE_KIND: &str = "pathway-enrolment";
+const BUNDLE_VERSION: u32 = 1;
+/// The unit `install` writes.
+const GATEWAY_UNIT: &str = include_str!("../../packaging/systemd/pathway-gateway.service");
+
+/// The CA's key at rest: sealed under a key stretched from the passphrase.
+#[derive(Serialize, Deserialize)]
+struct SealedCa {
+    name: String,
+    cert_pem: String,
+    salt: String,
+    sealed_key: String,
+}
+
+/// Writes `text` to a new file only its owner can read.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// `pathway ca init`: a new national CA in `dir`.
+pub(crate) fn ca_init(dir: &Path, name: &str, passphrase: &str) -> anyhow::Result<()> {
+    if passphrase.chars().count() < 12 {
+        bail!("the CA passphrase must be at least 12 characters: it is all that guards the CA key");
+    }
+    let cert = dir.join("ca.pem");
+    let key = dir.join("ca.key.sealed");
+    if cert.exists() || key.exists() {
+        bail!(
+            "{} already holds a CA; a second one would orphan every gateway enrolled with the first",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ca = Ca::generate(name)?;
+    let salt: [u8; 16] = random();
+    let sealer = Sealer::new(&key_from_secret(passphrase, &salt));
+    let sealed = SealedCa {
+        name: name.to_owned(),
+        cert_pem: ca.creds.cert_pem.clone(),
+        salt: hex::encode(salt),
+        sealed_key: hex::encode(sealer.seal(name.as_bytes(), ca.creds.key_pem.as_bytes())),
+    };
+    std::fs::write(&cert, &ca.creds.cert_pem)?;
+    write_private(&key, &serde_json::to_string_pretty(&sealed)?)?;
+    println!(
+        "national CA \"{name}\" made: certificate {} (give it to every gateway and the hub), key {} (sealed under the passphrase; keep it on this machine)",
+        cert.display(),
+        key.display()
+    );
+    Ok(())
+}
+
+/// Opens the CA in `dir` with `passphrase`.
+fn load_ca(dir: &Path, passphrase: &str) -> anyhow::Result<Ca> {
+    let path = dir.join("ca.key.sealed");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no CA at {}: make one with `pathway ca init`",
+            path.display()
+        )
+    })?;
+    let sealed: SealedCa = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a sealed CA key", path.display()))?;
+    let salt = hex::decode(&sealed.salt).context("the CA key's salt is damaged")?;
+    let key_pem = hex::decode(&sealed.sealed_key)
+        .ok()
+        .and_then(|s| {
+            Sealer::new(&key_from_secret(passphrase, &salt)).open(sealed.name.as_bytes(), &s)
+        })
+        .and_then(|k| String::from_utf8(k).ok())
+        .context("the passphrase does not open the CA key")?;
+    let ca = serde_json::json!({"name": sealed.name, "creds": {"cert_pem": sealed.cert_pem, "key_pem": key_pem}});
+    Ok(serde_json::from_value(ca)?)
+}
+
+/// The parts of a bundle anyone may read; the sealed keys are bound to them, so changing any
+/// of them makes the bundle unopenable.
+#[derive(Serialize, Deserialize, Clone)]
+struct Public {
+    kind: String,
+    version: u32,
+    gateway_id: String,
+    facility: String,
+    hub_addr: String,
+    hub_name: String,
+    lan_name: String,
+    ca_pem: String,
+    cert_pem: String,
+    lan_cert_pem: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Bundle {
+    #[serde(flatten)]
+    public: Public,
+    salt: String,
+    sealed_keys: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Keys {
+    key_pem: String,
+    lan_key_pem: String,
+}
+
+/// What `pathway enrol` is told.
+pub(crate) struct Enrolment<'a> {
+    pub(crate) ca_dir: &'a Path,
+    pub(crate) passphrase: &'a str,
+    pub(crate) facility: &'a str,
+    pub(crate) gateway: &'a str,
+    pub(crate) hub_addr: std::net::SocketAddr,
+    pub(crate) hub_name: &'a str,
+    pub(crate) lan_name: &'a str,
+    pub(crate) days: i64,
+    pub(crate) out: &'a Path,
+}
+
+/// A one-time code: 20 letters and digits (no look-alikes) in groups of four.
+fn one_time_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let bytes: [u8; 20] = random();
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The code as typed: case and separators ignored.
+fn normalise(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// `pathway enrol`: writes the bundle and returns the one-time code.
+pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
+    let ok_id = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    if !ok_id(e.facility) {
+        bail!(
+            "--facility `{}` is not a facility id (letters, digits, - _ .)",
+            e.facility
+        );
+    }
+    if !ok_id(e.gateway) {
+        bail!(
+            "--gateway `{}` is not a gateway id (letters, digits, - _ .)",
+            e.gateway
+        );
+    }
+    let ca = load_ca(e.ca_dir, e.passphrase)?;
+    let gw = ca.issue_gateway(e.gateway, e.facility, e.days)?;
+    let lan = ca.issue_hub(e.lan_name)?;
+    let public = Public {
+        kind: BUNDLE_KIND.into(),
+        version: BUNDLE_VERSION,
+        gateway_id: e.gateway.into(),
+        facility: e.facility.into(),
+        hub_addr: e.hub_addr.to_string(),
+        hub_name: e.hub_name.into(),
+        lan_name: e.lan_name.into(),
+        ca_pem: ca.creds.cert_pem.clone(),
+        cert_pem: gw.cert_pem,
+        lan_cert_pem: lan.cert_pem,
+    };
+    let code = one_time_code();
+    let salt: [u8; 16] = random();
+    let keys = serde_json::to_vec(&Keys {
+        key_pem: gw.key_pem,
+        lan_key_pem: lan.key_pem,
+    })?;
+    let sealed = Sealer::new(&key_from_secret(&normalise(&code), &salt))
+        .seal(&serde_json::to_vec(&public)?, &keys);
+    let bundle = Bundle {
+        public,
+        salt: hex::encode(salt),
+        sealed_keys: hex::encode(sealed),
+    };
+    write_private(e.out, &serde_json::to_string_pretty(&bundle)?)?;
+    Ok(code)
+}
+
+/// What `pathway install` is told.
+pub(crate) struct Install<'a> {
+    pub(crate) bundle: &'a Path,
+    pub(crate) code: &'a str,
+    /// Where `/` is: a folder for tests and images, `/` on the appliance.
+    pub(crate) root: &'a Path,
+    pub(crate) lan_listen: std::net::SocketAddr,
+    pub(crate) status_listen: std::net::SocketAddr,
+}
+
+/// `root` joined with an absolute path.
+fn under(root: &Path, abs: &str) -> PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
+/// Reads and opens a bundle; nothing is written.
+fn open_bundle(path: &Path, code: &str) -> anyhow::Result<(Public, Keys)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the bundle {}", path.display()))?;
+    let bundle: Bundle = serde_json::from_str(&text)
+        .ok()
+        .filter(|b: &Bundle| b.public.kind == BUNDLE_KIND)
+        .with_context(|| {
+            format!(
+                "{} is not a Pathway enrolment bundle, or it was cut short: copy it again from the national admin",
+                path.display()
+            )
+        })?;
+    if bundle.public.version != BUNDLE_VERSION {
+        bail!(
+            "{} is a version {} bundle; this pathway reads version {BUNDLE_VERSION}: update pathway",
+            path.display(),
+            bundle.public.version
+        );
+    }
+    let salt = hex::decode(&bundle.salt).context("the bundle's salt is damaged")?;
+    let sealed =
+        hex::decode(&bundle.sealed_keys).context("the bundle's sealed keys are damaged")?;
+    let key: [u8; KEY_LEN] = key_from_secret(&normalise(code), &salt);
+    let keys: Keys = Sealer::new(&key)
+        .open(&serde_json::to_vec(&bundle.public)?, &sealed)
+        .and_then(|k| serde_json::from_slice(&k).ok())
+        .context(
+            "the code does not open this bundle, or the bundle was altered: check the code (letters and digits; case and dashes do not matter), or ask for a new bundle",
+        )?;
+    let p = &bundle.public;
+    issued_by(&p.ca_pem, &p.cert_pem)
+        .and_then(|()| issued_by(&p.ca_pem, &p.lan_cert_pem))
+        .context("the certificates in the bundle are not issued by its CA, or have expired")?;
+    let id = gateway_identity(&pathway_shared::identity::first_cert(
+        &p.cert_pem,
+        "gateway certificate",
+    )?)?;
+    if id.gateway != p.gateway_id || id.facility != p.facility {
+        bail!(
+            "the bundle's certificate names {} at {}, not what the bundle says",
+            id.gateway,
+            id.facility
+        );
+    }
+    for (cert, key, what) in [
+        (&p.cert_pem, &keys.key_pem, "gateway certificate"),
+        (&p.lan_cert_pem, &keys.lan_key_pem, "LAN certificate"),
+    ] {
+        check_pair(
+            &Credentials {
+                cert_pem: cert.clone(),
+                key_pem: key.clone(),
+            },
+            what,
+        )?;
+    }
+    Ok((bundle.public, keys))
+}
+
+/// `pathway install`: checks the bundle and the code, then writes `/etc/pathway` (the
+/// configuration, certificates and owner-only keys), the state folder and the systemd unit
+/// under `root`. On the appliance (`root` is `/`) it also makes the service user `pathway` and
+/// enables the unit. Returns the configuration's path.
+pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
+    let (p, keys) = open_bundle(i.bundle, i.code)?;
+    let etc = under(i.root, "/etc/pathway");
+    let ca_path = etc.join("ca.pem");
+    if let Ok(existing) = std::fs::read_to_string(&ca_path)
+        && existing.trim() != p.ca_pem.trim()
+    {
+        bail!(
+            "this machine is enrolled with another national CA ({}); this bundle is from a different one: check where it came from",
+            ca_path.display()
+        );
+    }
+    let state = under(i.root, "/var/lib/pathway-gateway");
+    std::fs::create_dir_all(&etc).with_context(|| format!("cannot create {}", etc.display()))?;
+    std::fs::create_dir_all(&state)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::write(&ca_path, &p.ca_pem)?;
+    std::fs::write(etc.join("gateway.pem"), &p.cert_pem)?;
+    write_private(&etc.join("gateway.key"), &keys.key_pem)?;
+    std::fs::write(etc.join("lan.pem"), &p.lan_cert_pem)?;
+    write_private(&etc.join("lan.key"), &keys.lan_key_pem)?;
+    let config = etc.join("gateway.toml");
+    let toml = format!(
+        "# Written by `pathway install` from the enrolment bundle of {gw}.\n\
+         gateway_id = \"{gw}\"\n\
+         facility = \"{fac}\"\n\
+         data_dir = \"{data}\"\n\
+         # Seals case content at rest; keep a copy with the backups.\n\
+         store_key = \"{key}\"\n\
+         status_listen = \"{status}\"\n\n\
+         [hub]\naddr = \"{hub}\"\nname = \"{hub_name}\"\n\n\
+         [tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n\
+         # Staff reach the console at https://{lan_name}/ (install ca.pem on their devices).\n\
+         [lan]\nlisten = \"{lan}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n",
+        gw = p.gateway_id,
+        fac = p.facility,
+        data = state.display(),
+        key = etc.join("store.key").display(),
+        status = i.status_listen,
+        hub = p.hub_addr,
+        hub_name = p.hub_name,
+        lan_name = p.lan_name,
+        lan = i.lan_listen,
+    );
+    write_private(&config, &toml)?;
+    let units = under(i.root, "/etc/systemd/system");
+    std::fs::create_dir_all(&units)?;
+    std::fs::write(units.join("pathway-gateway.service"), GATEWAY_UNIT)?;
+    if i.root == Path::new("/") {
+        service_user(&[&etc, &state])?;
+        let _ = std::process::Command::new("systemctl")
+            .arg("daemon-reload")
+            .status();
+        let _ = std::process::Command::new("systemctl")
+            .args(["enable", "pathway-gateway.service"])
+            .status();
+    }
+    Ok(config)
+}
+
+/// Makes the system user `pathway` if it is missing and gives it `dirs`.
+fn service_user(dirs: &[&Path]) -> anyhow::Result<()> {
+    let exists = std::process::Command::new("id")
+        .arg("pathway")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !exists {
+        let made = std::process::Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "pathway",
+            ])
+            .status()
+            .context("cannot run useradd to make the service user `pathway`")?;
+        if !made.success() {
+            bail!(
+                "useradd could not make the service user `pathway`: run `pathway install` as root"
+            );
+        }
+    }
+    for d in dirs {
+        let owned = std::process::Command::new("chown")
+            .args(["-R", "pathway:pathway"])
+            .arg(d)
+            .status()?;
+        if !owned.success() {
+            bail!("cannot give {} to the service user `pathway`", d.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! From a box in a storeroom to a running gateway, with the real `pathway` and
+//! `pathway-gateway`: `ca init` (the key sealed under the passphrase), `enrol` (a bundle and a
+//! one-time code), `install --root` (configuration, certificates, owner-only keys, the unit),
+//! then the daemon starts from the installed configuration. A wrong code, an edited, truncated
+//! or foreign bundle is refused with what is wrong, and nothing is written.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pathway_tests::workspace_binary;
+
+const PASS: &str = "a long national passphrase";
+
+fn pathway(args: &[&str]) -> (bool, String) {
+    let out = Command::new(workspace_binary("pathway").unwrap())
+        .args(args)
+        .env("PATHWAY_CA_PASSPHRASE", PASS)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Makes a CA in `dir` and a bundle for gw-whk01-a; returns the bundle and its code.
+fn enrolled(dir: &Path) -> (std::path::PathBuf, String) {
+    let ca = dir.join("ca");
+    let (ok, said) = pathway(&[
+        "ca",
+        "init",
+        "--dir",
+        s(&ca),
+        "--name",
+        "Namibia Pathway CA",
+    ]);
+    assert!(ok, "{said}");
+    let bundle = dir.join("gw-whk01-a.pathway-bundle");
+    let (ok, said) = pathway(&[
+        "enrol",
+        "--ca-dir",
+        s(&ca),
+        "--facility",
+        "WHK",
+        "--gateway",
+        "gw-whk01-a",
+        "--hub-addr",
+        "127.0.0.1:9",
+        "--hub-name",
+        "hub.pathway.test",
+        "--out",
+        s(&bundle),
+    ]);
+    assert!(ok, "{said}");
+    let code = said
+        .lines()
+        .find_map(|l| l.split("bundle): ").nth(1))
+        .unwrap_or_else(|| panic!("no code in: {said}"))
+        .trim()
+        .to_owned();
+    (bundle, code)
+}
+
+#[test]
+fn a_box_is_enrolled_installed_and_started_from_its_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bundle, code) = enrolled(d);
+    let sealed = std::fs::read_to_string(d.join("ca/ca.key.sealed")).unwrap();
+    assert!(
+        !sealed.contains("PRIVATE KEY"),
+        "the CA key is in the clear"
+    );
+    assert_eq!(mode(&d.join("ca/ca.key.sealed")), 0o600);
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    assert!(!text.contains("PRIVATE KEY") && !text.contains(&code));
+    // Twice would orphan every gateway of the first CA.
+    let (ok, said) = pathway(&["ca", "init", "--dir", s(&d.join("ca"))]);
+    assert!(!ok && said.contains("already holds a CA"), "{said}");
+
+    let root = d.join("root");
+    let status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    // The code typed in lower case without dashes still opens it.
+    let typed = code.replace('-', "").to_lowercase();
+    let (ok, said) = pathway(&[
+        "install",
+        s(&bundle),
+        "--code",
+        &typed,
+        "--root",
+        s(&root),
+        "--lan-listen",
+        "127.0.0.1:0",
+        "--status-listen",
+        &status,
+    ]);
+    assert!(ok, "{said}");
+    let etc = root.join("etc/pathway");
+    for key in ["gateway.key", "lan.key", "gateway.toml"] {
+        assert_eq!(mode(&etc.join(key)), 0o600, "{key}");
+    }
+    assert_eq!(mode(&root.join("var/lib/pathway-gateway")), 0o700);
+    let unit =
+        std::fs::read_to_string(root.join("etc/systemd/system/pathway-gateway.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/pathway-gateway --config /etc/pathway/gateway.toml"));
+
+    // The daemon starts from what was installed, and doctor finds its files sound.
+    let config = etc.join("gateway.toml");
+    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (ok, said) = pathway(&["status", "--config", s(&config)]);
+        if ok {
+            assert!(said.contains("hub: "), "{said}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{said}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "1"]);
+    assert!(report.contains("ok   certificates"), "{report}");
+    assert!(report.contains("ok   permissions"), "{report}");
+    assert!(report.contains("gw-whk01-a"), "{report}");
+    let _ = gw.kill();
+    let _ = gw.wait();
+}
+
+#[test]
+fn bad_bundles_and_wrong_codes_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bundle, code) = enrolled(d);
+    let root = d.join("root");
+    let install = |b: &Path, code: &str| {
+        pathway(&[
+            "install",
+            s(b),
+            "--code",
+            code,
+            "--root",
+            s(&root),
+            "--lan-listen",
+            "127.0.0.1:0",
+        ])
+    };
+    let (ok, said) = install(&bundle, "AAAA-BBBB-CCCC-DDDD-EEEE");
+    assert!(
+        !ok && said.contains("the code does not open this bundle"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let edited = d.join("edited.pathway-bundle");
+    std::fs::write(&edited, text.replace("127.0.0.1:9", "203.0.113.9:4433")).unwrap();
+    let (ok, said) = install(&edited, &code);
+    assert!(!ok && said.contains("altered"), "{said}");
+    let cut = d.join("cut.pathway-bundle");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let (ok, said) = install(&cut, &code);
+    assert!(
+        !ok && said.contains("not a Pathway enrolment bundle"),
+        "{said}"
+    );
+    assert!(!root.exists(), "a refused install wrote something");
+
+    // A bundle from another country's CA, on a box enrolled with this one.
+    let (ok, said) = install(&bundle, &code);
+    assert!(ok, "{said}");
+    let other = d.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let (foreign, foreign_code) = enrolled(&other);
+    let (ok, said) = install(&foreign, &foreign_code);
+    assert!(!ok && said.contains("another national CA"), "{said}");
+}
