@@ -75,6 +75,27 @@ pub(crate) fn ca_init(dir: &Path, name: &str, passphrase: &str) -> anyhow::Resul
     Ok(())
 }
 
+/// `pathway ca issue-hub`: the hub's certificate for `name`, its key (owner-only) and the CA
+/// certificate, written into `out`.
+pub(crate) fn issue_hub(
+    ca_dir: &Path,
+    passphrase: &str,
+    name: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let ca = load_ca(ca_dir, passphrase)?;
+    let hub = ca.issue_hub(name)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::write(out.join("ca.pem"), &ca.creds.cert_pem)?;
+    std::fs::write(out.join("hub.pem"), &hub.cert_pem)?;
+    write_private(&out.join("hub.key"), &hub.key_pem)?;
+    println!(
+        "hub certificate for {name} in {}: hub.pem, hub.key (owner-only), ca.pem",
+        out.display()
+    );
+    Ok(())
+}
+
 /// Opens the CA in `dir` with `passphrase`.
 fn load_ca(dir: &Path, passphrase: &str) -> anyhow::Result<Ca> {
     let path = dir.join("ca.key.sealed");

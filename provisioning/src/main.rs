@@ -32,6 +32,17 @@ enum CaCommand {
         #[arg(long, default_value = "Pathway national CA")]
         name: String,
     },
+    /// Issue the hub's certificate (for the name gateways dial) into a folder.
+    IssueHub {
+        #[arg(long, default_value = "/etc/pathway-ca")]
+        dir: PathBuf,
+        /// The hub's DNS name, as in gateways' `[hub] name`.
+        #[arg(long)]
+        name: String,
+        /// Where to write hub.pem, hub.key and ca.pem.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// The CA passphrase: PATHWAY_CA_PASSPHRASE, or a line typed at the prompt.
@@ -191,6 +202,9 @@ fn main() -> anyhow::Result<()> {
         Command::Ca {
             command: CaCommand::Init { dir, name },
         } => enrol::ca_init(&dir, &name, &passphrase()?)?,
+        Command::Ca {
+            command: CaCommand::IssueHub { dir, name, out },
+        } => enrol::issue_hub(&dir, &passphrase()?, &name, &out)?,
         Command::Enrol {
             ca_dir,
             facility,
