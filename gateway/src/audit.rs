@@ -114,15 +114,7 @@ impl Audit {
         let (r, (mut tail, next), pending) = self
             .store
             .edit_with_staged::<T, AuditBlock, R, E, _, _>(id, now, f, || {
-                let tail = lock(&self.tail);
-                let next = self.next(&tail, actor, action, id.as_str(), now);
-                let write = self.writer(&next);
-                Ok(Beside {
-                    id: next.block_id.clone(),
-                    scope: self.scope(),
-                    edit: move |e: &mut Editor<'_, '_>| write(e).map_err(E::from),
-                    state: (tail, next),
-                })
+                self.entry_beside(actor, action, id.as_str(), now)
             })?;
         self.advance(&mut tail, next);
         Ok((r, pending))
@@ -141,18 +133,37 @@ impl Audit {
         let ((mut tail, next), pending) =
             self.store
                 .create_with_staged::<T, AuditBlock, E, _, _>(value, now, || {
-                    let tail = lock(&self.tail);
-                    let next = self.next(&tail, actor, action, id.as_str(), now);
-                    let write = self.writer(&next);
-                    Ok(Beside {
-                        id: next.block_id.clone(),
-                        scope: self.scope(),
-                        edit: move |e: &mut Editor<'_, '_>| write(e).map_err(E::from),
-                        state: (tail, next),
-                    })
+                    self.entry_beside(actor, action, id.as_str(), now)
                 })?;
         self.advance(&mut tail, next);
         Ok(pending)
+    }
+
+    /// The entry for `target`, to write beside a record: the chain's tail is held (and handed
+    /// back) until both are staged.
+    #[allow(clippy::type_complexity)]
+    fn entry_beside<E: From<StoreError>>(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        now: Millis,
+    ) -> Result<
+        Beside<
+            impl FnOnce(&mut Editor<'_, '_>) -> Result<(), E> + use<'_, E>,
+            (std::sync::MutexGuard<'_, Tail>, Next),
+        >,
+        E,
+    > {
+        let tail = lock(&self.tail);
+        let next = self.next(&tail, actor, action, target, now);
+        let write = self.writer(&next);
+        Ok(Beside {
+            id: next.block_id.clone(),
+            scope: self.scope(),
+            edit: move |e: &mut Editor<'_, '_>| write(e).map_err(E::from),
+            state: (tail, next),
+        })
     }
 
     fn scope(&self) -> Scope {

@@ -55,6 +55,26 @@ pub fn offline_gateway_config(
     Ok(cfg)
 }
 
+/// Runs the workspace's `pathway` command with `args` and the environment `env`: whether it
+/// succeeded, and what it printed (stdout, then stderr).
+pub fn run_pathway(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd =
+        std::process::Command::new(workspace_binary("pathway").expect("pathway is built"));
+    cmd.args(args).env("RUST_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("pathway runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// A TCP port on loopback that was free a moment ago.
 pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -11,21 +11,9 @@ use pathway_shared::identity::Ca;
 use pathway_tests::{offline_gateway_config, workspace_binary};
 
 fn pathway(args: &[&str], config: &Path) -> (bool, String) {
-    let out = Command::new(workspace_binary("pathway").unwrap())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([std::ffi::OsStr::new("--config"), config.as_os_str()]);
+    pathway_tests::run_pathway(&all, &[])
 }
 
 fn line<'a>(report: &'a str, start: &str) -> &'a str {

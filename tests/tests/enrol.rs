@@ -14,20 +14,8 @@ use pathway_tests::workspace_binary;
 const PASS: &str = "a long national passphrase";
 
 fn pathway(args: &[&str]) -> (bool, String) {
-    let out = Command::new(workspace_binary("pathway").unwrap())
-        .args(args)
-        .env("PATHWAY_CA_PASSPHRASE", PASS)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    pathway_tests::run_pathway(&args, &[("PATHWAY_CA_PASSPHRASE", PASS)])
 }
 
 fn s(p: &Path) -> &str {
