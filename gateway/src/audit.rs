@@ -35,6 +35,14 @@ struct Next {
     entry: AuditEntry,
 }
 
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("facility", &self.facility)
+            .finish()
+    }
+}
+
 pub struct Audit {
     store: Store,
     facility: String,

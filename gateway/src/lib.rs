@@ -65,7 +65,9 @@ impl Gateway {
                 ..StoreOptions::default()
             },
         )?;
+        let audit = Arc::new(audit::Audit::open(store.clone(), &cfg.facility)?);
         let up = uplink::UplinkConfig {
+            audit: audit.clone(),
             gateway_id: cfg.gateway_id.clone(),
             hub_addr: cfg.hub.addr,
             hub_name: cfg.hub.name.clone(),
@@ -90,7 +92,7 @@ impl Gateway {
             (Some(l), Some(lan_creds)) => {
                 let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
                 let service = Arc::new(lan::Lan {
-                    audit: audit::Audit::open(store.clone(), &cfg.facility)?,
+                    audit,
                     store: store.clone(),
                     facility: cfg.facility.clone(),
                     sessions: sessions.insert(Arc::default()).clone(),

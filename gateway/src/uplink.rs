@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Credentials;
+use pathway_shared::model::{DocId, Millis};
 use pathway_shared::status::Observed;
 use pathway_shared::status::PeerStatus;
 use pathway_shared::store::Store;
-use pathway_shared::sync::{Session, Side, Tally, gateway_backlog};
+use pathway_shared::sync::{Event, Session, Side, Tally, gateway_backlog};
 use pathway_shared::transport::{self, TransportError};
 
 /// The hub's name as a sync peer.
@@ -36,6 +37,8 @@ pub struct UplinkConfig {
     pub policy: pathway_shared::policy::LinkPolicy,
     /// "Sync now": notified, it cuts a backoff wait short and dials at once.
     pub sync_now: std::sync::Arc<tokio::sync::Notify>,
+    /// The facility's audit trail: a case file that moved away is written in it.
+    pub audit: std::sync::Arc<crate::audit::Audit>,
 }
 
 /// What the uplink has seen of the hub. `online` is true only while a session with the hub
@@ -151,10 +154,34 @@ async fn connect_once(
         transport::sync_config(cfg.policy.clone()),
     )
     .map_err(pathway_shared::sync::SyncError::from)?;
-    let observe = |o: Observed<'_>, s: &Session| tx.send_modify(|st| st.observe(&o, s));
+    let observe = |o: Observed<'_>, s: &Session| {
+        if let Observed::Event(Event::Dropped { doc, by, at, .. }) = o {
+            record_move_away(&cfg.audit, doc, by, *at);
+        }
+        tx.send_modify(|st| st.observe(&o, s))
+    };
     let result = transport::drive(conn, session, cancel.clone(), observe).await;
     endpoint.close(0u32.into(), b"");
     result.map(drop)
+}
+
+/// Writes in the audit trail that a case file left this facility: who recorded the transfer
+/// and when the hub made it (the stub kept in the store says where to).
+fn record_move_away(
+    audit: &std::sync::Arc<crate::audit::Audit>,
+    doc: &DocId,
+    by: &str,
+    at: Millis,
+) {
+    let (audit, doc, by) = (audit.clone(), doc.to_string(), by.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let written = audit
+            .stage(&by, "case_moved_away", &doc, at)
+            .and_then(|p| p.durable());
+        if let Err(e) = written {
+            tracing::warn!(%doc, error = %e, "cannot write the move away in the audit trail");
+        }
+    });
 }
 
 async fn run(

@@ -26,6 +26,36 @@ pub fn key_from_secret(secret: &str, salt: &[u8]) -> [u8; KEY_LEN] {
     key
 }
 
+/// An argon2id PHC string for a password, with a random salt and the crate's default cost.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(&random::<16>()).expect("16 bytes make a salt");
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `password` matches the argon2id PHC string `hash`. Slow on purpose: call it off the
+/// async threads.
+pub fn password_matches(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash to check against when an account does not exist, so that the answer takes as long.
+pub static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("not a password"));
+
+/// A random session token, 64 hex digits.
+pub fn random_token() -> String {
+    random::<32>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Seals and opens values under one key.
 pub struct Sealer {
     key: LessSafeKey,

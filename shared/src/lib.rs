@@ -15,4 +15,5 @@ pub mod sync;
 pub mod systemd;
 pub mod telemetry;
 pub mod transport;
+pub mod web;
 pub mod wire;

@@ -359,6 +359,7 @@ impl SampleFacility {
                     roles: [role].into(),
                     password_hash: password_hash.clone(),
                     disabled: false,
+                    must_change_password: false,
                     training,
                 });
             }

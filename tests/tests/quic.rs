@@ -48,7 +48,14 @@ fn start_gateway_via(
     store: Store,
     cancel: &CancellationToken,
 ) -> watch::Receiver<UplinkStatus> {
+    let cert = pathway_shared::identity::first_cert(&creds.cert_pem, "certificate").unwrap();
+    let facility = pathway_shared::identity::gateway_identity(&cert)
+        .unwrap()
+        .facility;
     let cfg = UplinkConfig {
+        audit: std::sync::Arc::new(
+            pathway_gateway::audit::Audit::open(store.clone(), &facility).unwrap(),
+        ),
         gateway_id: id.into(),
         hub_addr,
         hub_name: HUB_NAME.into(),

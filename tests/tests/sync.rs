@@ -3,7 +3,7 @@
 //! moves; versions and hostile bytes.
 
 use pathway_shared::model::*;
-use pathway_shared::store::StoreError;
+use pathway_shared::store::{ReviewReason, StoreError};
 use pathway_shared::sync::{Event, Session, Side, SyncConfig, move_case};
 use pathway_shared::wire::{ErrorCode, Frame, Hello, Item, pack_items};
 use pathway_tests::harness::{LinkProfile, Net, Node};
@@ -974,4 +974,109 @@ fn the_hub_takes_the_gateways_link_policy_from_its_hello() {
     let back = hub.poll_transmit(0).unwrap().unwrap();
     gw.handle_frame(&back.bytes, 0).unwrap();
     assert_eq!(gw.rate_bps(), 64_000);
+}
+
+/// A transfer out as the facility records it (what the LAN service writes).
+fn record_transfer(store: &pathway_shared::store::Store, person: &str, to: &str, now: Millis) {
+    let record = TransferRecord {
+        from_facility: "WHK".into(),
+        to_facility: to.into(),
+        at: now,
+        by: "officer.whk".into(),
+        reason: "closer to family".into(),
+        moved_at: None,
+    };
+    store
+        .edit::<CaseFile, _, StoreError>(&case_id(person), now, |e| {
+            e.set_class(Class::Urgent);
+            e.put(&["transfers", &format!("{now}-officer.whk")], &record)
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_transfer_recorded_at_a_facility_moves_the_file_and_a_late_edit_goes_to_review() {
+    let (mut net, a, _) = network(
+        11,
+        LinkProfile {
+            latency: 200,
+            ..Default::default()
+        },
+    );
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let person = a.cases[3].person_id.clone();
+    let id = case_id(&person);
+    let whk = net.gateways[0].0.store.clone();
+    let osh = net.gateways[1].0.store.clone();
+    record_transfer(&whk, &person, "OSH", net.now);
+    // The hub makes the move as soon as the transfer is stored there.
+    let deadline = net.now + 10 * MINUTE;
+    while net.hub.store.meta(&id).unwrap().unwrap().scope.facility() != Some("OSH") {
+        assert!(net.now < deadline, "the hub never moved the case file");
+        net.run_for(50);
+    }
+    // WHK writes a note before it hears of the move.
+    net.cut(0);
+    note(&whk, &person, "late-note", net.now).unwrap();
+    net.connect(0);
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_converged(&net);
+
+    let moved: CaseFile = osh.get(&id).unwrap().expect("OSH holds the file");
+    assert_eq!(moved.holding_facility, "OSH");
+    assert!(
+        moved.notes.contains_key("late-note"),
+        "the late edit merged"
+    );
+    let t = moved.transfers.values().next().unwrap();
+    assert!(t.moved_at.is_some(), "the transfer is marked made");
+    assert_eq!(
+        moved.transfers.len(),
+        1,
+        "one transfer, not a second record"
+    );
+    assert!(whk.get::<CaseFile>(&id).unwrap().is_none());
+    let stub = whk.stub(&id).unwrap().unwrap();
+    assert_eq!(stub.moved_to, "facility:OSH");
+    assert_eq!(
+        stub.by, "officer.whk",
+        "the stub says who transferred the person"
+    );
+
+    let reviews = net.hub.store.reviews().unwrap();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert_eq!(reviews[0].doc, id.to_string());
+    assert_eq!(reviews[0].facility, "WHK");
+    assert_eq!(reviews[0].reason, ReviewReason::EditAfterMove);
+    assert!(reviews[0].reviewed.is_none());
+    let done = net
+        .hub
+        .store
+        .mark_reviewed(&reviews[0].key, "admin.national", net.now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.reviewed.unwrap().by, "admin.national");
+}
+
+#[test]
+fn a_transfer_to_a_facility_not_in_the_registry_is_not_made_and_is_listed_for_review() {
+    let (mut net, a, _) = network(12, LinkProfile::default());
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    let person = a.cases[1].person_id.clone();
+    let id = case_id(&person);
+    let whk = net.gateways[0].0.store.clone();
+    record_transfer(&whk, &person, "NOPE", net.now);
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_eq!(
+        net.hub.store.meta(&id).unwrap().unwrap().scope.facility(),
+        Some("WHK"),
+        "the file stays where it is"
+    );
+    assert!(whk.get::<CaseFile>(&id).unwrap().is_some());
+    let reviews = net.hub.store.reviews().unwrap();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert_eq!(reviews[0].reason, ReviewReason::TransferNotMade);
+    assert!(reviews[0].detail.contains("NOPE"), "{}", reviews[0].detail);
 }

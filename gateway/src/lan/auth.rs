@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::lock;
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use pathway_shared::model::{Millis, Role, StaffAccount, Visibility, staff_id};
 use pathway_shared::store::{Store, StoreError};
 
@@ -64,31 +63,8 @@ pub struct Sessions {
     pub guard: super::login::Guard,
 }
 
-/// A hash to check against when the account does not exist, so that the answer takes as long.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| hash_password("not a password"));
-
-/// An argon2id PHC string for `password`, with a random salt and the crate's default cost.
-pub fn hash_password(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let mut salt = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
-        .expect("system random number generator");
-    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a salt");
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
-}
-
-fn token() -> String {
-    let mut b = [0u8; 32];
-    // The system RNG does not fail on Linux; if it ever did, the token would still be unique
-    // per process run only by accident, so refuse to hand one out.
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .expect("system random number generator");
-    hex::encode(b)
-}
+pub use pathway_shared::crypt::hash_password;
+use pathway_shared::crypt::{DUMMY_HASH, password_matches, random_token as token};
 
 impl Sessions {
     /// Checks a password. Slow on purpose (argon2id): call it off the async threads.
@@ -106,13 +82,7 @@ impl Sessions {
             .as_ref()
             .filter(|a| !a.disabled)
             .map_or(DUMMY_HASH.as_str(), |a| a.password_hash.as_str());
-        let ok = PasswordHash::new(hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = password_matches(hash, password);
         let account = match account {
             Some(a) if ok && !a.disabled => a,
             _ => return Err(LoginError::BadCredentials),

@@ -6,30 +6,14 @@
 //! logged-in officer; API calls carry a bearer token, which a browser never adds by itself.
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The host a header's URL names (`https://host:port/path` → `host:port`).
-fn url_host(v: &HeaderValue) -> Option<&str> {
-    let s = v.to_str().ok()?;
-    let rest = s.split_once("://")?.1;
-    Some(rest.split('/').next().unwrap_or(rest))
-}
-
-/// Whether a cookie-borne post came from this service's own pages.
-pub(crate) fn same_site(headers: &HeaderMap) -> bool {
-    let named = headers.get(header::ORIGIN).or(headers.get(header::REFERER));
-    // Neither: not a browser's cross-site form post (browsers send Origin on every POST).
-    let Some(from) = named else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    host.is_some() && url_host(from) == host
-}
+pub(crate) use pathway_shared::web::same_site;
 
 /// The first segment of `path` that cannot be an id: ids (people, runs, sessions, referrals)
 /// hold only ASCII letters, digits and `- _ . :`, so they never need escaping in a URL.

@@ -69,7 +69,7 @@ pub struct Lan {
     pub store: Store,
     pub facility: String,
     pub sessions: Arc<Sessions>,
-    pub audit: Audit,
+    pub audit: Arc<Audit>,
     pub uplink: watch::Receiver<UplinkStatus>,
     /// The sessions open for marking, as last computed: they change with the schedule, not
     /// with marks, so a few seconds' reuse spares reading every register on each request.

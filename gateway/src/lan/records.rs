@@ -365,6 +365,7 @@ pub(super) async fn transfer_out(
             at: now,
             by: who.username.clone(),
             reason,
+            moved_at: None,
         };
         Ok(lan
             .audited_edit::<CaseFile, _>(&who, "transfer_out", &id, now, |e| {

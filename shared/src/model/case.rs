@@ -386,6 +386,10 @@ pub struct TransferRecord {
     pub at: Millis,
     pub by: String,
     pub reason: String,
+    /// When the hub moved the case file: set by the hub, once. A transfer recorded at a
+    /// facility waits for it.
+    #[autosurgeon(missing = "Default::default")]
+    pub moved_at: Option<Millis>,
 }
 
 /// Why the person is held.

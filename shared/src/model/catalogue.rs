@@ -6,7 +6,19 @@ use autosurgeon::{Hydrate, Reconcile};
 
 use super::{Aggregate, DocId, Kind, Scope, set};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum ProgrammeCategory {
     #[default]
     Education,

@@ -415,6 +415,7 @@ pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum Role {
     PrisonOfficer,
     /// Admissions, sentence dates, locations.
@@ -445,6 +446,10 @@ pub struct StaffAccount {
     /// argon2id PHC string.
     pub password_hash: String,
     pub disabled: bool,
+    /// Set when the hub gave a one-time password: the gateway lets the staff member do nothing
+    /// but choose a new one.
+    #[autosurgeon(missing = "Default::default")]
+    pub must_change_password: bool,
     /// Keyed by training module code.
     pub training: BTreeMap<String, TrainingRecord>,
 }

@@ -12,6 +12,7 @@
 //! | `p` peer | the feed seq the peer has acknowledged, be64 |
 //! | `h` peer `\0` doc | the heads the peer is known to hold, 32 bytes each |
 //! | `n` name | node state: the actor id, the sealed data key, link usage |
+//! | `l` table `\0` key | a node-local record (see [`local`](super::local)): the review queue, the hub's administrators and audit trail; postcard |
 //!
 //! With a key file, the values of `s`, `c` and `t` are sealed (see [`seal`](super::seal)).
 //!
@@ -97,4 +98,12 @@ pub(super) fn cursor(peer: &str) -> Vec<u8> {
 
 pub(super) fn peer_heads(peer: &str, doc: &DocId) -> Vec<u8> {
     with_prefix(b'h', &[peer.as_bytes(), doc.as_str().as_bytes()])
+}
+
+/// A node-local record: `key` may hold any characters but `\0`.
+pub(super) fn local(table: &str, key: &str) -> Vec<u8> {
+    let mut k = with_prefix(b'l', &[table.as_bytes()]);
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
 }

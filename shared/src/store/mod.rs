@@ -20,7 +20,9 @@ mod editor;
 mod error;
 mod feed;
 mod keys;
+mod local;
 mod peers;
+mod review;
 mod seal;
 mod write;
 
@@ -38,6 +40,7 @@ pub use doc::MAX_CHANGE_BYTES;
 pub use editor::Editor;
 pub use error::{StoreError, UpdateError};
 pub use feed::FeedEntry;
+pub use review::{ReviewItem, ReviewReason, Reviewed};
 pub use seal::KeyError;
 pub use write::Beside;
 
@@ -163,6 +166,8 @@ struct Inner {
     from_peers: std::sync::atomic::AtomicU64,
     /// Seals document content at rest, if the store has a key.
     sealer: Option<seal::Sealer>,
+    /// Held while a node-local record is read and written back.
+    local: Mutex<()>,
 }
 
 /// A handle to a node's store. Cheap to clone; all clones share one database and cache.
@@ -229,6 +234,7 @@ impl Store {
             commit: GroupCommit::new(next_seq - 1),
             from_peers: Default::default(),
             sealer,
+            local: Mutex::new(()),
         });
         Ok(Store { inner })
     }

@@ -35,7 +35,7 @@ mod transfer;
 
 pub use authorize::{Verdict, authorize, check_staff_authority};
 pub use status::{Backlog, SyncState, Tally, gateway_backlog};
-pub use transfer::move_case;
+pub use transfer::{Handover, hand_over, last_move_from, move_case};
 
 use recv::RecvClass;
 use send::SendClass;
@@ -88,7 +88,13 @@ pub enum Event {
     /// The peer's changes to a case file that moved away from it were merged and need review.
     AfterMove { doc: DocId },
     /// A case file moved to another facility and was replaced here by a stub.
-    Dropped { doc: DocId, moved_to: String },
+    /// `by` recorded the transfer; the hub made it `at`.
+    Dropped {
+        doc: DocId,
+        moved_to: String,
+        by: String,
+        at: Millis,
+    },
     /// The peer reported an error and closed the session.
     PeerError { code: ErrorCode, message: String },
 }
@@ -365,7 +371,7 @@ impl Session {
                 from,
                 to,
                 payload,
-            } => self.on_changes(class, (epoch, first), from, to, &payload)?,
+            } => self.on_changes(class, (epoch, first), from, to, &payload, now)?,
             Frame::Ack {
                 class,
                 epoch,

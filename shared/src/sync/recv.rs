@@ -7,9 +7,10 @@ use automerge::Change;
 
 use super::authorize::{Verdict, authorize, check_staff_authority};
 use super::send::advance_heads;
+use super::transfer::hand_over;
 use super::{Event, Session, Side, SyncError, cursor_name};
-use crate::model::{Class, DocId, Kind, TransferRecord};
-use crate::store::{Incoming, MAX_CHANGE_BYTES, Stub};
+use crate::model::{Class, DocId, Kind, Millis, TransferRecord};
+use crate::store::{Incoming, MAX_CHANGE_BYTES, ReviewReason, Stub};
 use crate::wire::{self, ErrorCode, Frame, Item, WireError};
 
 #[derive(Default)]
@@ -87,6 +88,7 @@ impl Session {
         from: u64,
         to: u64,
         payload: &[u8],
+        now: Millis,
     ) -> Result<(), SyncError> {
         let Some(c) = Class::from_u8(class) else {
             self.fail(
@@ -129,6 +131,19 @@ impl Session {
                     Ok((verdict, changes)) => {
                         if verdict.after_move {
                             tracing::warn!(peer = %self.peer, doc = %verdict.id, "edit to a moved case file merged; flagged for review");
+                            if let Side::Hub { facility } = &self.side {
+                                let detail = format!(
+                                    "{} change(s) from {facility} after the file had moved",
+                                    changes.len()
+                                );
+                                self.store.note_review(
+                                    &verdict.id,
+                                    facility,
+                                    ReviewReason::EditAfterMove,
+                                    &detail,
+                                    now,
+                                )?;
+                            }
                             self.events.push_back(Event::AfterMove {
                                 doc: verdict.id.clone(),
                             });
@@ -153,16 +168,24 @@ impl Session {
                         continue;
                     }
                     let Ok(id) = DocId::parse(&doc) else { continue };
+                    let held = self.store.meta(&id)?.is_some();
                     self.store.retire(
                         &id,
                         &Stub {
                             moved_to: moved_to.clone(),
                             at,
-                            by,
+                            by: by.clone(),
                         },
                     )?;
-                    tracing::info!(doc = %id, %moved_to, "case file moved away; stub kept");
-                    self.events.push_back(Event::Dropped { doc: id, moved_to });
+                    if held {
+                        tracing::info!(doc = %id, %moved_to, "case file moved away; stub kept");
+                        self.events.push_back(Event::Dropped {
+                            doc: id,
+                            moved_to,
+                            by,
+                            at,
+                        });
+                    }
                 }
             }
         }
@@ -173,7 +196,11 @@ impl Session {
         self.stats.changes_received += received.iter().map(|r| r.1.len() as u64).sum::<u64>();
         let applied = self.store.apply_many(incoming)?;
         let mut complete = true;
+        let mut case_files = Vec::new();
         for ((doc, changes), applied) in received.into_iter().zip(applied) {
+            if doc.kind() == Some(Kind::CaseFile) && applied.missing.is_empty() {
+                case_files.push(doc.clone());
+            }
             // The peer holds what it sent us: never echo it back. The stored heads only ever
             // count what the peer acknowledged or sent; frames still in flight stay out of them.
             let stored = self.store.peer_heads(&self.peer, &doc)?;
@@ -195,6 +222,13 @@ impl Session {
                     doc: doc.to_string(),
                     have: applied.heads.iter().map(|h| h.0).collect(),
                 });
+            }
+        }
+        if let Side::Hub { facility } = &self.side {
+            // A transfer out recorded at the facility that holds the person: the hub makes it
+            // now, before the frame is acknowledged, so a stop in between makes it on the resend.
+            for doc in &case_files {
+                hand_over(&self.store, doc, facility, now)?;
             }
         }
         if repair {

@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::{Change, ChangeHash};
 
+use super::transfer::last_move_from;
 use super::{Session, Side, SyncError, Transmit, cursor_name};
-use crate::model::{Class, DocId, Millis, Scope};
+use crate::model::{CaseFile, Class, DocId, Kind, Millis, Scope};
 use crate::store::{DocMeta, StoreError};
 use crate::wire::{self, ErrorCode, Frame, Item, WireError};
 
@@ -103,13 +104,24 @@ impl Session {
         };
         if !self.may_send(&meta) {
             let known = self.known_heads(c, doc)?;
-            if matches!(self.side, Side::Hub { .. }) && !known.is_empty() {
-                // The peer holds a document that is no longer in its scope: it moved away.
+            if let Side::Hub { facility } = &self.side
+                && !known.is_empty()
+            {
+                // The peer holds a document that is no longer in its scope: it moved away. Its
+                // stub says who moved it and when, as the file records.
+                let (by, at) = match doc.kind() {
+                    Some(Kind::CaseFile) => self
+                        .store
+                        .get::<CaseFile>(doc)?
+                        .and_then(|f| last_move_from(&f, facility)),
+                    _ => None,
+                }
+                .unwrap_or_else(|| ("hub".into(), now));
                 let item = Item::Drop {
                     doc: doc.to_string(),
                     moved_to: meta.scope.partition(),
-                    at: now,
-                    by: "hub".into(),
+                    at,
+                    by,
                 };
                 return Ok(Walked::Item {
                     item,

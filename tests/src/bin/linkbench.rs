@@ -166,6 +166,10 @@ async fn run_profile(
     let sim_start = Instant::now();
     let cancel = CancellationToken::new();
     let cfg = UplinkConfig {
+        audit: std::sync::Arc::new(pathway_gateway::audit::Audit::open(
+            gw_store.clone(),
+            "WHK",
+        )?),
         gateway_id: "gw-bench".into(),
         hub_addr: sim.addr,
         hub_name: "hub.bench".into(),

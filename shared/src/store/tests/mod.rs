@@ -516,3 +516,55 @@ async fn async_waiters_share_flushes() {
         assert_eq!(store.get::<CaseFile>(id).unwrap().unwrap().language, "Thai");
     }
 }
+
+#[test]
+fn the_review_queue_survives_a_restart_and_keeps_one_item_per_document_facility_and_reason() {
+    use crate::store::ReviewReason;
+    let dir = tempfile::tempdir().unwrap();
+    let doc = crate::model::case_id("WHK-000001");
+    {
+        let store = open(dir.path());
+        store
+            .note_review(&doc, "WHK", ReviewReason::EditAfterMove, "1 change(s)", 10)
+            .unwrap();
+        store
+            .note_review(&doc, "WHK", ReviewReason::EditAfterMove, "2 change(s)", 20)
+            .unwrap();
+        store
+            .note_review(&doc, "WHK", ReviewReason::TransferNotMade, "NOPE", 30)
+            .unwrap();
+    }
+    let store = open(dir.path());
+    let items = store.reviews().unwrap();
+    assert_eq!(items.len(), 2, "{items:?}");
+    let edits = items
+        .iter()
+        .find(|i| i.reason == ReviewReason::EditAfterMove)
+        .unwrap();
+    assert_eq!((edits.count, edits.first_at, edits.last_at), (2, 10, 20));
+    assert_eq!(edits.detail, "2 change(s)");
+    let key = edits.key.clone();
+    store.mark_reviewed(&key, "admin", 40).unwrap().unwrap();
+    assert!(
+        store
+            .mark_reviewed("no|such|item", "admin", 40)
+            .unwrap()
+            .is_none()
+    );
+    drop(store);
+    let store = open(dir.path());
+    let items = store.reviews().unwrap();
+    assert!(items[0].reviewed.is_none(), "open items come first");
+    assert_eq!(items[1].reviewed.as_ref().unwrap().by, "admin");
+    // Another late edit reopens it.
+    store
+        .note_review(&doc, "WHK", ReviewReason::EditAfterMove, "1 change(s)", 50)
+        .unwrap();
+    assert!(
+        store
+            .reviews()
+            .unwrap()
+            .iter()
+            .all(|i| i.reviewed.is_none())
+    );
+}

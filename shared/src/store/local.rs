@@ -1,0 +1,105 @@
+//! Node-local tables: records a node keeps for itself beside its documents and never syncs (the
+//! hub's review queue, its administrators, its audit trail). Values are postcard, keyed by
+//! table and key; writes are durable on return and share flushes with every other writer.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Store, StoreError, keys};
+
+impl Store {
+    /// The record `key` of `table`, if there is one.
+    pub fn local<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let at = keys::local(table, key);
+        match self.inner.db.get(&at).map_err(|e| self.io(e))? {
+            None => Ok(None),
+            Some(v) => self.decode_local(table, key, &v).map(Some),
+        }
+    }
+
+    /// Every record of `table`, in key order.
+    pub fn local_all<T: DeserializeOwned>(
+        &self,
+        table: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let prefix = keys::local(table, "");
+        let mut all = Vec::new();
+        for kv in self.inner.db.scan_prefix(&prefix) {
+            let (k, v) = kv.map_err(|e| self.io(e))?;
+            let key = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let value = self.decode_local(table, &key, &v)?;
+            all.push((key, value));
+        }
+        Ok(all)
+    }
+
+    /// The last record of `table` in key order.
+    pub fn local_last<T: DeserializeOwned>(
+        &self,
+        table: &str,
+    ) -> Result<Option<(String, T)>, StoreError> {
+        let prefix = keys::local(table, "");
+        match self.inner.db.scan_prefix(&prefix).next_back() {
+            None => Ok(None),
+            Some(kv) => {
+                let (k, v) = kv.map_err(|e| self.io(e))?;
+                let key = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+                let value = self.decode_local(table, &key, &v)?;
+                Ok(Some((key, value)))
+            }
+        }
+    }
+
+    /// Reads the record `key` of `table`, lets `f` change it (or make it, from `None`), and
+    /// stores what `f` returns (`None`: leaves it as it was); records of every table are updated
+    /// one at a time. Durable on return. `f`'s error leaves the record as it was.
+    pub fn update_local<T, R, E>(
+        &self,
+        table: &str,
+        key: &str,
+        f: impl FnOnce(Option<T>) -> Result<(Option<T>, R), E>,
+    ) -> Result<R, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<StoreError>,
+    {
+        let r = {
+            let _one = super::lock(&self.inner.local);
+            let old = self.local::<T>(table, key)?;
+            let (new, r) = f(old)?;
+            let Some(new) = new else {
+                return Ok(r);
+            };
+            let bytes =
+                postcard::to_allocvec(&new).map_err(|e| self.local_corrupt(table, key, e))?;
+            self.inner
+                .db
+                .insert(keys::local(table, key), bytes)
+                .map_err(|e| self.io(e))?;
+            r
+        };
+        self.wait(self.inner.commit.written(0))?;
+        Ok(r)
+    }
+
+    fn decode_local<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        v: &[u8],
+    ) -> Result<T, StoreError> {
+        postcard::from_bytes(v).map_err(|e| self.local_corrupt(table, key, e))
+    }
+
+    fn local_corrupt(&self, table: &str, key: &str, e: impl ToString) -> StoreError {
+        StoreError::Corrupt {
+            path: self.inner.path.clone(),
+            doc: format!("{table} record {key}"),
+            what: e.to_string(),
+        }
+    }
+}
