@@ -41,6 +41,17 @@ pub struct HubFileConfig {
     /// protects: it has no log-in of its own.
     #[serde(default)]
     pub status_remote: bool,
+    /// The administration (dashboard and API) over HTTPS, with the hub's certificate.
+    #[serde(default)]
+    pub admin: Option<AdminFile>,
+}
+
+/// `[admin]`: where administrators reach the hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminFile {
+    /// Address of the HTTPS dashboard and API, e.g. `0.0.0.0:9443`.
+    pub listen: SocketAddr,
 }
 
 fn default_status_listen() -> Option<SocketAddr> {

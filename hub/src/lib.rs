@@ -1,6 +1,7 @@
 //! The national hub: accepts gateways over QUIC with mutual TLS, one task per gateway, and runs
 //! the sync engine with each. A gateway's facility comes from its verified certificate.
 
+pub mod admin;
 pub mod config;
 
 use std::collections::HashSet;

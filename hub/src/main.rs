@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use pathway_hub::admin::{self, Admin, AdminRole};
 use pathway_hub::config::HubFileConfig;
 use pathway_hub::{Hub, HubConfig};
+use pathway_shared::clock::Clock;
 use pathway_shared::identity::Credentials;
 use pathway_shared::status;
 use pathway_shared::store::{Store, StoreOptions};
@@ -17,8 +19,29 @@ use pathway_shared::store::{Store, StoreOptions};
 )]
 struct Args {
     /// The configuration file (TOML); see pathway-hub.example.toml.
-    #[arg(long, default_value = "/etc/pathway/hub.toml")]
+    #[arg(long, default_value = "/etc/pathway/hub.toml", global = true)]
     config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Makes an administrator account (the first one, or any later) and prints its password.
+    /// Run it while the hub is stopped: the store admits one process at a time.
+    AddAdmin {
+        #[arg(long)]
+        username: String,
+        /// The name the dashboard shows.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// national-admin, sync-operator or auditor.
+        #[arg(long, default_value = "national-admin")]
+        role: String,
+        /// Read the password from this file instead of making one.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +60,15 @@ async fn serve() -> anyhow::Result<()> {
     let args = Args::parse();
     pathway_shared::telemetry::init("pathway-hub");
     let file = HubFileConfig::load(&args.config).context("the hub cannot start")?;
+    if let Some(Command::AddAdmin {
+        username,
+        name,
+        role,
+        password_file,
+    }) = args.command
+    {
+        return add_admin(&file, &username, &name, &role, password_file);
+    }
     // Every file is read and checked before the store is opened (and its folder made).
     let creds = Credentials {
         cert_pem: HubFileConfig::read(&file.tls.cert)?,
@@ -53,20 +85,18 @@ async fn serve() -> anyhow::Result<()> {
         listen: file.listen,
         ca_pem: HubFileConfig::read(&file.tls.ca)?,
         creds,
-        revoked: file.revoked,
+        revoked: file.revoked.clone(),
         max_gateways: file.max_gateways,
     };
-    let store = Store::open(
-        &file.data_dir,
-        StoreOptions {
-            cache_docs: 4096,
-            sled_cache_bytes: 256 << 20,
-            key_file: Some(file.store_key.clone()),
-            ..StoreOptions::default()
-        },
-    )
-    .context("the hub cannot start")?;
-    let hub = Hub::bind(cfg, store).context("starting the hub's QUIC endpoint")?;
+    let admin_tls = match &file.admin {
+        Some(_) => Some(std::sync::Arc::new(
+            pathway_shared::identity::lan_server_tls(&cfg.creds)
+                .context("the hub cannot start: its certificate cannot serve HTTPS")?,
+        )),
+        None => None,
+    };
+    let store = open_store(&file).context("the hub cannot start")?;
+    let hub = Hub::bind(cfg, store.clone()).context("starting the hub's QUIC endpoint")?;
     tracing::info!(listen = %hub.local_addr()?, "hub running");
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(addr) = file.status_listen {
@@ -75,11 +105,66 @@ async fn serve() -> anyhow::Result<()> {
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
+    if let (Some(a), Some(tls)) = (&file.admin, admin_tls) {
+        let admin = Admin::new(store, hub.status_source(), Clock::system());
+        let (addr, _) = admin::serve_https(a.listen, tls, admin::router(admin), stop.clone())
+            .with_context(|| format!("serving the administration on {}", a.listen))?;
+        tracing::info!(%addr, "administration at https://{addr}/");
+    }
     pathway_shared::systemd::ready();
     pathway_shared::signal::stop_requested().await;
     pathway_shared::systemd::notify("STOPPING=1");
     stop.cancel();
     hub.shutdown().await;
     tracing::info!("hub stopped");
+    Ok(())
+}
+
+fn open_store(file: &HubFileConfig) -> Result<Store, pathway_shared::store::StoreError> {
+    Store::open(
+        &file.data_dir,
+        StoreOptions {
+            cache_docs: 4096,
+            sled_cache_bytes: 256 << 20,
+            key_file: Some(file.store_key.clone()),
+            ..StoreOptions::default()
+        },
+    )
+}
+
+fn add_admin(
+    file: &HubFileConfig,
+    username: &str,
+    name: &str,
+    role: &str,
+    password_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let role = AdminRole::parse(role).with_context(|| {
+        format!("`{role}` is not a role: use national-admin, sync-operator or auditor")
+    })?;
+    let (password, made) = match password_file {
+        Some(p) => (
+            std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read the password from {}", p.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+            false,
+        ),
+        None => (pathway_shared::crypt::random_token()[..20].to_owned(), true),
+    };
+    let store = open_store(file)
+        .context("cannot add an administrator (stop the hub first if it is running)")?;
+    let name = if name.trim().is_empty() {
+        username
+    } else {
+        name
+    };
+    admin::add_admin(&store, username, name, role, &password)
+        .context("cannot add the administrator")?;
+    println!("administrator {username} ({}) added", role.code());
+    if made {
+        println!("password: {password}");
+        println!("give it to {name} in person; it is not shown again");
+    }
     Ok(())
 }

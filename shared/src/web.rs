@@ -20,3 +20,45 @@ pub fn same_site(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     host.is_some() && url_host(from) == host
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_sites_pages_post_with_the_cookie() {
+        let host = (header::HOST, "gw.local:8443");
+        assert!(same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://gw.local:8443")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://gw.local:9000")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "null")
+        ])));
+        assert!(same_site(&headers(&[
+            host.clone(),
+            (header::REFERER, "https://gw.local:8443/people/x")
+        ])));
+        assert!(!same_site(&headers(&[
+            host.clone(),
+            (header::REFERER, "https://evil.local/")
+        ])));
+        assert!(!same_site(&headers(&[(
+            header::ORIGIN,
+            "https://gw.local:8443"
+        )])));
+    }
+}

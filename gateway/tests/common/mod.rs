@@ -195,7 +195,7 @@ pub(crate) fn site() -> Site {
     let (_, uplink) = tokio::sync::watch::channel(Default::default());
     let (clock, time) = Clock::manual(pathway_shared::clock::now_ms());
     let lan = Arc::new(Lan {
-        audit: Audit::open(store.clone(), FAC).unwrap(),
+        audit: Arc::new(Audit::open(store.clone(), FAC).unwrap()),
         store: store.clone(),
         facility: FAC.into(),
         sessions: Default::default(),

@@ -21,7 +21,7 @@ pub const AUDIT_BLOCK: u64 = 1_000;
 /// One entry. It is stored as one string value, a JSON array of its fields in order: the log
 /// grows by one Automerge op per entry rather than one per field, which keeps appends to a full
 /// block cheap and the bulk sync small.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     pub seq: u64,
     pub at: Millis,

@@ -415,7 +415,6 @@ pub fn register_id(facility: &str, run: &str, month: &str) -> DocId {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[serde(rename_all(deserialize = "snake_case"))]
 pub enum Role {
     PrisonOfficer,
     /// Admissions, sentence dates, locations.

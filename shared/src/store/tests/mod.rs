@@ -521,7 +521,7 @@ async fn async_waiters_share_flushes() {
 fn the_review_queue_survives_a_restart_and_keeps_one_item_per_document_facility_and_reason() {
     use crate::store::ReviewReason;
     let dir = tempfile::tempdir().unwrap();
-    let doc = crate::model::case_id("WHK-000001");
+    let doc = case_id("WHK-000001");
     {
         let store = open(dir.path());
         store

@@ -1,0 +1,264 @@
+//! The hub's administration: HTTPS on its own address, a JSON API (`/api/…`, described by
+//! `/api/openapi.json`) and a server-rendered dashboard (`/`, plain forms, no scripts, English
+//! and Thai). Administrators log in with argon2id passwords; what each may do follows their
+//! role ([`AdminRole`]); every write and every read of a case file is in the hub's audit trail.
+
+pub mod accounts;
+mod api;
+pub mod audit;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use pathway_shared::clock::Clock;
+use pathway_shared::status::Source;
+use pathway_shared::store::{Store, StoreError};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use accounts::Sessions;
+pub use accounts::{AdminRole, AdminUser, add_admin};
+use audit::HubAudit;
+
+/// The cookie that carries a dashboard session.
+pub const COOKIE: &str = "pathway_admin";
+/// The largest request body taken.
+const MAX_BODY: usize = 256 << 10;
+
+/// What the administration serves from.
+pub struct Admin {
+    pub store: Store,
+    pub sessions: Sessions,
+    pub audit: HubAudit,
+    /// The hub's view of its gateways.
+    pub status: Source,
+    pub clock: Clock,
+}
+
+impl Admin {
+    pub fn new(store: Store, status: Source, clock: Clock) -> Arc<Admin> {
+        Arc::new(Admin {
+            audit: HubAudit::new(store.clone()),
+            store,
+            sessions: Sessions::default(),
+            status,
+            clock,
+        })
+    }
+}
+
+/// A refusal, as JSON: `{"error": "...", "field": "..."}`.
+#[derive(Debug)]
+pub struct AdminError {
+    pub status: StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl AdminError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> AdminError {
+        AdminError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+    pub fn field(field: &str, message: impl Into<String>) -> AdminError {
+        AdminError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+    pub fn forbidden(message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> AdminError {
+        tracing::error!(error = %e, "hub store failure in the administration");
+        AdminError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the hub's store failed; see its log",
+        )
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for AdminError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> AdminError {
+        AdminError::new(StatusCode::BAD_REQUEST, e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for AdminError {
+    fn from(e: axum::extract::rejection::FormRejection) -> AdminError {
+        AdminError::new(StatusCode::BAD_REQUEST, e.body_text())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.message });
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// The session token of a request: a bearer token or the dashboard's cookie.
+fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(t.trim().to_owned());
+    }
+    axum_extra::extract::CookieJar::from_headers(headers)
+        .get(COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+impl FromRequestParts<Arc<Admin>> for AdminUser {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, admin: &Arc<Admin>) -> AdminResult<AdminUser> {
+        let now = admin.clock.now();
+        token(&parts.headers)
+            .and_then(|t| admin.sessions.check(&admin.store, &t, now))
+            .ok_or_else(|| AdminError::new(StatusCode::UNAUTHORIZED, "log in first"))
+    }
+}
+
+/// Refuses unless the administrator has one of `roles`.
+pub fn require(who: &AdminUser, roles: &[AdminRole], what: &str) -> AdminResult<()> {
+    if who.is(roles) {
+        Ok(())
+    } else {
+        Err(AdminError::forbidden(format!(
+            "the role {} cannot {what}",
+            who.role.code()
+        )))
+    }
+}
+
+/// Runs store work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AdminResult<T> + Send + 'static,
+) -> AdminResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, "request failed"))?
+}
+
+/// Every answer's headers: no scripts, no framing, nothing kept by a browser's cache.
+async fn headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    for (k, v) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+    ] {
+        h.insert(k, header::HeaderValue::from_static(v));
+    }
+    res
+}
+
+/// The administration's routes.
+pub fn router(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/fleet", get(api::fleet))
+        .route("/api/reviews", get(api::reviews))
+        .route("/api/reviews/reviewed", post(api::mark_reviewed))
+        .route("/api/facilities", get(api::facilities))
+        .route(
+            "/api/facilities/{facility}/staff",
+            get(api::staff_list).post(api::staff_create),
+        )
+        .route(
+            "/api/facilities/{facility}/staff/{username}/roles",
+            post(api::staff_roles),
+        )
+        .route(
+            "/api/facilities/{facility}/staff/{username}/disable",
+            post(api::staff_disable),
+        )
+        .route(
+            "/api/facilities/{facility}/staff/{username}/enable",
+            post(api::staff_enable),
+        )
+        .route(
+            "/api/facilities/{facility}/staff/{username}/reset-password",
+            post(api::staff_reset),
+        )
+        .route(
+            "/api/programmes",
+            get(api::programmes).post(api::programme_create),
+        )
+        .route(
+            "/api/programmes/{code}/withdraw",
+            post(api::programme_withdraw),
+        )
+        .route("/api/cases/{person}", get(api::case_read))
+        .route("/api/audit", get(api::audit_trail))
+        .merge(pages::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(headers))
+        .with_state(admin)
+}
+
+/// Serves the administration over HTTPS until `cancel` fires.
+pub fn serve_https(
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    cancel: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let handle = axum_server::Handle::new();
+    let timeout = std::time::Duration::from_secs(10);
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).handshake_timeout(timeout);
+    let mut server = axum_server::from_tcp(listener)?
+        .acceptor(acceptor)
+        .first_request_timeout(timeout)
+        .handle(handle.clone());
+    server.http_builder().http1().header_read_timeout(timeout);
+    let task = tokio::spawn(async move {
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        if let Err(e) = server.serve(app.into_make_service()).await {
+            tracing::warn!(error = %e, "administration stopped");
+        }
+    });
+    Ok((local, task))
+}

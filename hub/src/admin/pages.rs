@@ -1,0 +1,460 @@
+//! The dashboard: server-rendered pages with plain forms, no scripts, in English or Thai (the
+//! `pathway_lang` cookie, set by `/lang/th` and `/lang/en`). A form post riding on the session
+//! cookie must come from these pages (same-site check).
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use pathway_shared::model::{Facility, Kind, Programme, Role, staff_id};
+use pathway_shared::store::ReviewReason;
+use pathway_shared::web::same_site;
+use serde::Deserialize;
+
+use super::api::{self, LoginBody, NewStaff, STAFF_ROLES};
+use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lang {
+    En,
+    Th,
+}
+
+fn lang(headers: &HeaderMap) -> Lang {
+    match axum_extra::extract::CookieJar::from_headers(headers)
+        .get("pathway_lang")
+        .map(|c| c.value().to_owned())
+        .as_deref()
+    {
+        Some("th") => Lang::Th,
+        _ => Lang::En,
+    }
+}
+
+/// The dashboard's words, English then Thai.
+fn t(l: Lang, key: &str) -> &'static str {
+    let (en, th) = match key {
+        "title" => ("Pathway national hub", "ศูนย์กลางระดับชาติ Pathway"),
+        "login" => ("Log in", "เข้าสู่ระบบ"),
+        "logout" => ("Log out", "ออกจากระบบ"),
+        "username" => ("Username", "ชื่อผู้ใช้"),
+        "password" => ("Password", "รหัสผ่าน"),
+        "wrong" => ("Wrong username or password.", "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"),
+        "fleet" => ("Facilities and their gateways", "เรือนจำและเกตเวย์"),
+        "gateway" => ("Gateway", "เกตเวย์"),
+        "facility" => ("Facility", "เรือนจำ"),
+        "online" => ("Connected", "เชื่อมต่ออยู่"),
+        "yes" => ("yes", "ใช่"),
+        "no" => ("no", "ไม่"),
+        "last_contact" => ("Last heard from", "ติดต่อครั้งล่าสุด"),
+        "never" => ("never", "ไม่เคย"),
+        "waiting" => ("Changes waiting to reach it", "รายการที่รอส่งไปถึง"),
+        "no_gateways" => (
+            "No gateway has connected since the hub started.",
+            "ยังไม่มีเกตเวย์เชื่อมต่อตั้งแต่ศูนย์กลางเริ่มทำงาน",
+        ),
+        "reviews" => ("Review queue", "รายการที่ต้องตรวจสอบ"),
+        "no_reviews" => ("Nothing waits for review.", "ไม่มีรายการรอตรวจสอบ"),
+        "record" => ("Record", "เอกสาร"),
+        "what" => ("What happened", "เกิดอะไรขึ้น"),
+        "when" => ("Last", "ล่าสุด"),
+        "times" => ("Times", "จำนวนครั้ง"),
+        "mark" => ("Mark reviewed", "ทำเครื่องหมายว่าตรวจแล้ว"),
+        "reviewed_by" => ("Reviewed by", "ตรวจแล้วโดย"),
+        "edit_after_move" => (
+            "Edited at a facility the person had left; merged",
+            "แก้ไขที่เรือนจำเดิมหลังย้ายออก; รวมข้อมูลแล้ว",
+        ),
+        "transfer_not_made" => ("Transfer not made", "ย้ายไม่สำเร็จ"),
+        "catalogue" => ("Programme catalogue", "รายการหลักสูตร"),
+        "code" => ("Code", "รหัส"),
+        "programme" => ("Programme", "หลักสูตร"),
+        "status" => ("Status", "สถานะ"),
+        "offered" => ("offered", "เปิดสอน"),
+        "withdrawn" => ("withdrawn", "ยกเลิกแล้ว"),
+        "withdraw" => ("Withdraw", "ยกเลิกหลักสูตร"),
+        "new_staff" => ("New staff account", "สร้างบัญชีเจ้าหน้าที่"),
+        "display_name" => ("Full name", "ชื่อ-นามสกุล"),
+        "roles" => ("Roles", "บทบาท"),
+        "create" => ("Create account", "สร้างบัญชี"),
+        "created" => ("Account created", "สร้างบัญชีแล้ว"),
+        "otp" => (
+            "One-time password: give it to the staff member in person. They choose their own at their first log-in at the facility, once the account has reached its gateway.",
+            "รหัสผ่านใช้ครั้งเดียว: มอบให้เจ้าหน้าที่ด้วยตนเอง เจ้าหน้าที่จะตั้งรหัสผ่านใหม่เมื่อเข้าสู่ระบบครั้งแรกที่เรือนจำ หลังบัญชีซิงก์ถึงเกตเวย์แล้ว",
+        ),
+        "back" => ("Back to the dashboard", "กลับสู่หน้าหลัก"),
+        "refused" => ("Not done", "ทำไม่สำเร็จ"),
+        "role_national_admin" => ("national administrator", "ผู้ดูแลระบบระดับชาติ"),
+        "role_sync_operator" => ("sync operator", "ผู้ควบคุมการซิงก์"),
+        "role_auditor" => ("auditor", "ผู้ตรวจสอบ"),
+        "language" => ("ภาษาไทย", "English"),
+        _ => ("?", "?"),
+    };
+    if l == Lang::Th { th } else { en }
+}
+
+fn role_word(l: Lang, r: Role) -> &'static str {
+    let (en, th) = match r {
+        Role::PrisonOfficer => ("prison officer", "เจ้าหน้าที่ราชทัณฑ์"),
+        Role::RecordsOfficer => ("records officer", "เจ้าหน้าที่ทะเบียน"),
+        Role::Instructor => ("instructor", "ครูผู้สอน"),
+        Role::CaseOfficer => ("case officer", "เจ้าหน้าที่ดูแลรายคดี"),
+        Role::HealthStaff => ("health staff", "เจ้าหน้าที่สาธารณสุข"),
+        Role::FacilityManager => ("facility manager", "ผู้บัญชาการเรือนจำ"),
+        Role::FacilityIt => ("facility IT", "เจ้าหน้าที่ไอที"),
+    };
+    if l == Lang::Th { th } else { en }
+}
+
+/// A time as a date and a time of day, UTC.
+fn when(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|d| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn page(l: Lang, who: Option<&AdminUser>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(if l == Lang::Th { "th" } else { "en" }) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(l, "title")) }
+                style { (CSS) }
+            }
+            body {
+                header {
+                    strong { (t(l, "title")) }
+                    a href=(if l == Lang::Th { "/lang/en" } else { "/lang/th" }) { (t(l, "language")) }
+                    @if let Some(w) = who {
+                        span { (w.display_name) " (" (t(l, &format!("role_{}", w.role.code()))) ")" }
+                        form method="post" action="/logout" { button { (t(l, "logout")) } }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+const CSS: &str = "body{font-family:sans-serif;margin:0;color:#222}header{display:flex;gap:1em;\
+align-items:center;padding:.6em 1em;background:#234;color:#fff}header a{color:#cde}\
+header form{margin-left:auto}main{padding:1em;max-width:70em}table{border-collapse:collapse;\
+width:100%;margin-bottom:1.5em}td,th{border-bottom:1px solid #ccc;padding:.35em;text-align:left}\
+section{overflow-x:auto}.err{color:#a00}.otp{font-size:1.4em;font-family:monospace;\
+background:#ffd;padding:.3em}label{display:block;margin:.3em 0}";
+
+pub(super) fn routes() -> Router<Arc<Admin>> {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/login", get(login_page).post(login_post))
+        .route("/logout", post(logout_post))
+        .route("/lang/{lang}", get(set_lang))
+        .route("/ui/reviewed", post(reviewed_post))
+        .route("/ui/programmes/{code}/withdraw", post(withdraw_post))
+        .route("/ui/staff", post(staff_post))
+}
+
+async fn set_lang(Path(l): Path<String>) -> Response {
+    let l = if l == "th" { "th" } else { "en" };
+    (
+        [(
+            header::SET_COOKIE,
+            format!("pathway_lang={l}; Path=/; SameSite=Strict; Secure"),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+fn login_form(l: Lang, failed: bool) -> Markup {
+    page(
+        l,
+        None,
+        html! {
+            h1 { (t(l, "login")) }
+            @if failed { p.err { (t(l, "wrong")) } }
+            form method="post" action="/login" {
+                label { (t(l, "username")) " " input name="username" autocomplete="username" required; }
+                label { (t(l, "password")) " " input name="password" type="password" autocomplete="current-password" required; }
+                button { (t(l, "login")) }
+            }
+        },
+    )
+}
+
+async fn login_page(headers: HeaderMap) -> Markup {
+    login_form(lang(&headers), false)
+}
+
+async fn login_post(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    form: Result<Form<LoginBody>, FormRejection>,
+) -> Result<Response, AdminError> {
+    let l = lang(&headers);
+    let Form(b) = form?;
+    match api::check_login(&admin, b).await? {
+        Some((tok, _)) => Ok((
+            [(header::SET_COOKIE, api::session_cookie(&tok))],
+            Redirect::to("/"),
+        )
+            .into_response()),
+        None => Ok((StatusCode::UNAUTHORIZED, login_form(l, true)).into_response()),
+    }
+}
+
+async fn logout_post(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Redirect {
+    if same_site(&headers)
+        && let Some(t) = token(&headers)
+    {
+        admin.sessions.logout(&t);
+    }
+    Redirect::to("/login")
+}
+
+/// The administrator of a page request, or the way to the log-in page.
+async fn viewer(admin: &Arc<Admin>, headers: &HeaderMap) -> Result<AdminUser, Response> {
+    let now = admin.clock.now();
+    token(headers)
+        .and_then(|t| admin.sessions.check(&admin.store, &t, now))
+        .ok_or_else(|| Redirect::to("/login").into_response())
+}
+
+async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    let l = lang(&headers);
+    let who = match viewer(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let status = (admin.status)();
+    let a = admin.clone();
+    let read = blocking(move || {
+        let facilities = api::list::<Facility>(&a, "national", Kind::Facility)?;
+        let programmes = api::list::<Programme>(&a, "national", Kind::Programme)?;
+        Ok((facilities, programmes, a.store.reviews()?))
+    })
+    .await;
+    let (facilities, programmes, reviews) = match read {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let admin_role = who.role == AdminRole::NationalAdmin;
+    let name_of = |f: &str| {
+        facilities
+            .iter()
+            .find(|x| x.id == f)
+            .map_or(f.to_owned(), |x| format!("{} ({f})", x.name))
+    };
+    let body = html! {
+        section {
+            h2 { (t(l, "fleet")) }
+            @if status.peers.is_empty() { p { (t(l, "no_gateways")) } }
+            @else {
+                table {
+                    tr { th { (t(l, "gateway")) } th { (t(l, "facility")) } th { (t(l, "online")) }
+                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } }
+                    @for (id, p) in &status.peers {
+                        tr {
+                            td { (id) }
+                            td { (p.facility.as_deref().map(&name_of).unwrap_or_default()) }
+                            td { (t(l, if p.online { "yes" } else { "no" })) }
+                            td { (p.sync.last_contact.map(when).unwrap_or_else(|| t(l, "never").into())) }
+                            td { (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>()) }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (t(l, "reviews")) }
+            @if reviews.is_empty() { p { (t(l, "no_reviews")) } }
+            @else {
+                table {
+                    tr { th { (t(l, "record")) } th { (t(l, "facility")) } th { (t(l, "what")) }
+                         th { (t(l, "when")) } th { (t(l, "times")) } th {} }
+                    @for r in &reviews {
+                        tr {
+                            td { (r.doc) }
+                            td { (name_of(&r.facility)) }
+                            td { (t(l, match r.reason { ReviewReason::EditAfterMove => "edit_after_move", ReviewReason::TransferNotMade => "transfer_not_made" }))
+                                 br; small { (r.detail) } }
+                            td { (when(r.last_at)) }
+                            td { (r.count) }
+                            td {
+                                @if let Some(done) = &r.reviewed {
+                                    (t(l, "reviewed_by")) " " (done.by) ", " (when(done.at))
+                                } @else if admin_role {
+                                    form method="post" action="/ui/reviewed" {
+                                        input type="hidden" name="key" value=(r.key);
+                                        button { (t(l, "mark")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (t(l, "catalogue")) }
+            table {
+                tr { th { (t(l, "code")) } th { (t(l, "programme")) } th { (t(l, "status")) } th {} }
+                @for p in &programmes {
+                    tr {
+                        td { (p.code) }
+                        td { (p.title) }
+                        td { (t(l, if p.withdrawn { "withdrawn" } else { "offered" })) }
+                        td {
+                            @if admin_role && !p.withdrawn {
+                                form method="post" action=(format!("/ui/programmes/{}/withdraw", p.code)) {
+                                    button { (t(l, "withdraw")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin_role {
+            section {
+                h2 { (t(l, "new_staff")) }
+                form method="post" action="/ui/staff" {
+                    label { (t(l, "facility")) " "
+                        select name="facility" {
+                            @for f in &facilities { option value=(f.id) { (f.name) " (" (f.id) ")" } }
+                        }
+                    }
+                    label { (t(l, "username")) " " input name="username" required; }
+                    label { (t(l, "display_name")) " " input name="display_name" required; }
+                    fieldset {
+                        legend { (t(l, "roles")) }
+                        @for (r, code) in STAFF_ROLES {
+                            label { input type="checkbox" name="roles" value=(code); " " (role_word(l, r)) }
+                        }
+                    }
+                    button { (t(l, "create")) }
+                }
+            }
+        }
+    };
+    page(l, Some(&who), body).into_response()
+}
+
+/// A refusal shown as a page.
+fn refused(l: Lang, who: &AdminUser, e: AdminError) -> Response {
+    let status = e.status;
+    let body = html! {
+        h1 { (t(l, "refused")) }
+        p.err { (e.message) }
+        p { a href="/" { (t(l, "back")) } }
+    };
+    (status, page(l, Some(who), body)).into_response()
+}
+
+/// The administrator of a form post that came from these pages.
+async fn poster(admin: &Arc<Admin>, headers: &HeaderMap) -> Result<AdminUser, Response> {
+    if !same_site(headers) {
+        return Err(
+            AdminError::forbidden("this form was posted from another site").into_response(),
+        );
+    }
+    viewer(admin, headers).await
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    key: String,
+}
+
+async fn reviewed_post(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    form: Result<Form<KeyForm>, FormRejection>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match poster(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let result = match form {
+        Ok(Form(f)) => api::mark_item(&admin, &who, f.key).await.map(drop),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => refused(l, &who, e),
+    }
+}
+
+async fn withdraw_post(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match poster(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match api::withdraw(&admin, &who, code).await {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) => refused(l, &who, e),
+    }
+}
+
+async fn staff_post(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: String) -> Response {
+    let l = lang(&headers);
+    let who = match poster(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    // Checkboxes repeat a name; read the form by hand.
+    let (mut facility, mut username, mut display_name, mut roles) =
+        (String::new(), String::new(), String::new(), Vec::new());
+    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        match &*k {
+            "facility" => facility = v.into_owned(),
+            "username" => username = v.into_owned(),
+            "display_name" => display_name = v.into_owned(),
+            "roles" => roles.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    let new = NewStaff {
+        username,
+        display_name,
+        roles,
+    };
+    match api::create_staff(&admin, &who, facility.clone(), new).await {
+        Ok(v) => {
+            let username = v["username"].as_str().unwrap_or_default().to_owned();
+            let body = html! {
+                h1 { (t(l, "created")) }
+                p { (v["display_name"].as_str().unwrap_or_default()) " — " (username) " @ " (facility) }
+                p { (t(l, "otp")) }
+                p.otp { (v["one_time_password"].as_str().unwrap_or_default()) }
+                p { small { (staff_id(&facility, &username).as_str()) } }
+                p { a href="/" { (t(l, "back")) } }
+            };
+            (StatusCode::CREATED, page(l, Some(&who), body)).into_response()
+        }
+        Err(e) => refused(l, &who, e),
+    }
+}
