@@ -262,3 +262,79 @@ async fn checks_past_the_queue_are_refused_at_once_and_one_device_has_one_in_fli
     }
     assert!(busy > 0, "forty checks at once never filled the queue");
 }
+
+/// An account given a one-time password at the hub logs in, but may do nothing until its owner
+/// chooses a password of their own; then the old session is gone and the new one works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_password_must_be_changed_before_anything_else() {
+    let site = site();
+    edit_at_hub(&site, &staff_id(FAC, "teacher"), |a: &mut StaffAccount| {
+        a.password_hash = pathway_gateway::lan::auth::hash_password("k7mq2xv9tz4h");
+        a.must_change_password = true;
+    });
+    let (s, v) = attempt(&site, "10.0.0.8", "teacher", "k7mq2xv9tz4h").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["staff"]["must_change_password"], true);
+    let first = v["token"].as_str().unwrap().to_owned();
+    let (s, v) = call(&site, "GET", "/api/me", Some(&first), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("/api/password"));
+    let change = |current: &str, new: &str| {
+        json!({"current_password": current, "new_password": new}).to_string()
+    };
+    for (current, new, status, field) in [
+        (
+            "wrong one",
+            "a brand new secret",
+            StatusCode::FORBIDDEN,
+            "current_password",
+        ),
+        (
+            "k7mq2xv9tz4h",
+            "short",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "new_password",
+        ),
+        (
+            "k7mq2xv9tz4h",
+            "k7mq2xv9tz4h",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "new_password",
+        ),
+    ] {
+        let (s, v) = call(
+            &site,
+            "POST",
+            "/api/password",
+            Some(&first),
+            Some(change(current, new)),
+        )
+        .await;
+        assert_eq!((s, v["field"].as_str()), (status, Some(field)), "{v}");
+    }
+    let still: StaffAccount = site.store.get(&staff_id(FAC, "teacher")).unwrap().unwrap();
+    assert!(still.must_change_password, "nothing changed on a refusal");
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/password",
+        Some(&first),
+        Some(change("k7mq2xv9tz4h", "my own long secret")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let second = v["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&site, "GET", "/api/me", Some(&first), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&site, "GET", "/api/me", Some(&second), None).await.0,
+        StatusCode::OK
+    );
+    let now: StaffAccount = site.store.get(&staff_id(FAC, "teacher")).unwrap().unwrap();
+    assert!(!now.must_change_password);
+    assert_eq!(count(&site, "change_password"), 1);
+    let (s, _) = attempt(&site, "10.0.0.9", "teacher", "my own long secret").await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -20,6 +20,8 @@ pub struct Staff {
     pub username: String,
     pub display_name: String,
     pub roles: std::collections::BTreeSet<Role>,
+    /// Logged in with a one-time password: nothing is allowed but choosing a new one.
+    pub must_change_password: bool,
 }
 
 impl Staff {
@@ -91,6 +93,7 @@ impl Sessions {
             username: account.username,
             display_name: account.display_name,
             roles: account.roles,
+            must_change_password: account.must_change_password,
         };
         let t = token();
         lock(&self.live).insert(

@@ -17,6 +17,7 @@ pub mod input;
 pub mod intake;
 pub mod login;
 pub mod messages;
+mod password;
 pub mod records;
 pub mod roster;
 pub mod runs;
@@ -134,12 +135,14 @@ fn token(headers: &HeaderMap) -> Option<String> {
 
 /// The staff member behind a request.
 pub fn staff(lan: &Lan, headers: &HeaderMap) -> ApiResult<Staff> {
-    token(headers)
-        .and_then(|t| {
-            lan.sessions
-                .check(&lan.store, &lan.facility, &t, lan.clock.now())
-        })
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))
+    let (_, who) = password::session(lan, headers)?;
+    if who.must_change_password {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "choose your own password first (POST /api/password)",
+        ));
+    }
+    Ok(who)
 }
 
 /// The logged-in staff member, as an extractor for API handlers: a request without a live
@@ -235,6 +238,7 @@ async fn openapi() -> impl IntoResponse {
 pub fn router(lan: Arc<Lan>) -> Router {
     Router::new()
         .route("/api/login", post(login))
+        .route("/api/password", post(password::change_api))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
         .route("/api/cases/{person}", get(read_case))

@@ -229,6 +229,66 @@ async fn login_form(
     }
 }
 
+fn password_html(lan: &Lan, l: Lang, error: Option<&str>) -> Markup {
+    page(
+        lan,
+        l,
+        None,
+        t(l, "password.title"),
+        html! {
+            p { (t(l, "password.must")) }
+            @if let Some(key) = error { p.err id="error" { (t(l, key)) } }
+            form method="post" action="/password" {
+                p { label { (t(l, "password.current")) br; input type="password" name="current_password" autocomplete="current-password" required; } }
+                p { label { (t(l, "password.new")) br; input type="password" name="new_password" autocomplete="new-password" minlength=(super::password::MIN_CHARS) required; } }
+                p { label { (t(l, "password.repeat")) br; input type="password" name="repeat" autocomplete="new-password" required; } }
+                p { button type="submit" id="save-password" { (t(l, "password.submit")) } }
+            }
+        },
+    )
+}
+
+async fn password_page(State(lan): State<Arc<Lan>>, l: Lang, headers: HeaderMap) -> Response {
+    match super::password::session(&lan, &headers) {
+        Ok(_) => password_html(&lan, l, None).into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    repeat: String,
+}
+
+async fn password_form(
+    State(lan): State<Arc<Lan>>,
+    l: Lang,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let Ok((token, who)) = super::password::session(&lan, &headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    if f.new_password != f.repeat {
+        let page = password_html(&lan, l, Some("password.mismatch"));
+        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+    }
+    match super::password::change(lan.clone(), token, who, f.current_password, f.new_password).await
+    {
+        Ok(t) => (
+            [(header::SET_COOKIE, super::session_cookie(&t))],
+            Redirect::to("/today"),
+        )
+            .into_response(),
+        Err(e) => {
+            let key = e.words.as_ref().map_or("password.short", |w| w.0);
+            (e.status, password_html(&lan, l, Some(key))).into_response()
+        }
+    }
+}
+
 async fn logout_form(State(lan): State<Arc<Lan>>, headers: HeaderMap) -> Response {
     if let Some(t) = super::token(&headers) {
         lan.sessions.logout(&t);
@@ -267,7 +327,14 @@ impl FromRequestParts<Arc<Lan>> for Viewer {
     type Rejection = Redirect;
 
     async fn from_request_parts(parts: &mut Parts, lan: &Arc<Lan>) -> Result<Viewer, Redirect> {
-        let who = super::staff(lan, &parts.headers).map_err(|_| Redirect::to("/login"))?;
+        let who = super::staff(lan, &parts.headers).map_err(|e| {
+            // Logged in with a one-time password: the password page first.
+            Redirect::to(if e.status == StatusCode::FORBIDDEN {
+                "/password"
+            } else {
+                "/login"
+            })
+        })?;
         Ok(Viewer {
             who,
             l: lang(&parts.headers),
@@ -302,6 +369,7 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login_form))
         .route("/logout", post(logout_form))
+        .route("/password", get(password_page).post(password_form))
         .route("/lang/{code}", get(set_lang))
         .route("/today", get(today))
         .route(

@@ -1,0 +1,114 @@
+//! Choosing a new password: what a staff member must do first after logging in with a one-time
+//! password from the hub, and may do at any time. Both front ends use [`change`].
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pathway_shared::crypt::{hash_password, password_matches};
+use pathway_shared::model::{StaffAccount, staff_id};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Staff;
+use super::error::{ApiError, ApiResult};
+use super::{Lan, blocking_durable, session_cookie, token};
+
+/// Shortest password a staff member may choose.
+pub(super) const MIN_CHARS: usize = 10;
+const MAX_BYTES: usize = 1024;
+
+/// The session of a request, whether or not its password must be changed first.
+pub(super) fn session(lan: &Lan, headers: &HeaderMap) -> ApiResult<(String, Staff)> {
+    let t = token(headers)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))?;
+    let who = lan
+        .sessions
+        .check(&lan.store, &lan.facility, &t, lan.clock.now())
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/login)"))?;
+    Ok((t, who))
+}
+
+/// Sets `who`'s password to `new` once `current` is checked; the old session ends and a new
+/// one, free of the must-change mark, is answered. Audited; durable before it answers.
+pub(super) async fn change(
+    lan: Arc<Lan>,
+    old_token: String,
+    who: Staff,
+    current: String,
+    new: String,
+) -> ApiResult<String> {
+    if new.len() > MAX_BYTES || current.len() > MAX_BYTES {
+        return Err(ApiError::field(
+            "new_password",
+            "a password has at most 1,024 bytes",
+        ));
+    }
+    if new.chars().count() < MIN_CHARS || new == current {
+        return Err(ApiError::field_words(
+            "new_password",
+            "password.short",
+            vec![],
+        ));
+    }
+    let id = staff_id(&lan.facility, &who.username);
+    let lan2 = lan.clone();
+    let (username, new2) = (who.username.clone(), new.clone());
+    blocking_durable(move || {
+        let lan = lan2;
+        let account = lan
+            .store
+            .get::<StaffAccount>(&id)?
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))?;
+        if !password_matches(&account.password_hash, &current) {
+            return Err(
+                ApiError::field_words("current_password", "password.wrong", vec![])
+                    .with_status(StatusCode::FORBIDDEN),
+            );
+        }
+        let hash = hash_password(&new2);
+        let now = lan.clock.now();
+        lan.audited_edit::<StaffAccount, _>(&who, "change_password", &id, now, |e| {
+            e.put(&["password_hash"], &hash)?;
+            Ok(e.put(&["must_change_password"], &false)?)
+        })
+    })
+    .await?;
+    lan.sessions.logout(&old_token);
+    let lan2 = lan.clone();
+    let (t, _) = super::blocking(move || {
+        let now = lan2.clock.now();
+        Ok(lan2
+            .sessions
+            .login(&lan2.store, &lan2.facility, &username, &new, now)
+            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "log in again"))?)
+    })
+    .await?;
+    Ok(t)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/password`: `{current_password, new_password}` → a new session token.
+pub(super) async fn change_api(
+    State(lan): State<Arc<Lan>>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(b) = body?;
+    let (t, who) = session(&lan, &headers)?;
+    let token = change(lan, t, who, b.current_password, b.new_password).await?;
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&token))],
+        Json(json!({ "token": token })),
+    )
+        .into_response())
+}
