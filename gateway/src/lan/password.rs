@@ -81,10 +81,9 @@ pub(super) async fn change(
     let lan2 = lan.clone();
     let (t, _) = super::blocking(move || {
         let now = lan2.clock.now();
-        Ok(lan2
-            .sessions
+        lan2.sessions
             .login(&lan2.store, &lan2.facility, &username, &new, now)
-            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "log in again"))?)
+            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "log in again"))
     })
     .await?;
     Ok(t)
