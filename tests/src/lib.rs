@@ -30,6 +30,17 @@ pub fn offline_gateway_config(
     ca: &pathway_shared::identity::Ca,
     lan_listen: std::net::SocketAddr,
 ) -> anyhow::Result<std::path::PathBuf> {
+    gateway_config(dir, ca, lan_listen, ("127.0.0.1:9".parse()?, "hub"))
+}
+
+/// [`offline_gateway_config`], syncing with the hub at `hub` (its address and the name in its
+/// certificate).
+pub fn gateway_config(
+    dir: &std::path::Path,
+    ca: &pathway_shared::identity::Ca,
+    lan_listen: std::net::SocketAddr,
+    (hub_addr, hub_name): (std::net::SocketAddr, &str),
+) -> anyhow::Result<std::path::PathBuf> {
     let gw = ca.issue_gateway("gw-whk", "WHK", 30)?;
     let lan = ca.issue_hub("localhost")?;
     for (f, s) in [
@@ -49,7 +60,7 @@ pub fn offline_gateway_config(
     std::fs::write(
         &cfg,
         format!(
-            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"127.0.0.1:9\"\nname = \"hub\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{lan_listen}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n"
+            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"{hub_addr}\"\nname = \"{hub_name}\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{lan_listen}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n[link]\nbackoff_min = \"200ms\"\nbackoff_max = \"2s\"\n"
         ),
     )?;
     Ok(cfg)

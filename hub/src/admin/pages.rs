@@ -193,7 +193,7 @@ fn login_form(l: Lang, failed: bool) -> Markup {
             form method="post" action="/login" {
                 label { (t(l, "username")) " " input name="username" autocomplete="username" required; }
                 label { (t(l, "password")) " " input name="password" type="password" autocomplete="current-password" required; }
-                button { (t(l, "login")) }
+                button id="login" { (t(l, "login")) }
             }
         },
     )
@@ -324,7 +324,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                         td {
                             @if admin_role && !p.withdrawn {
                                 form method="post" action=(format!("/ui/programmes/{}/withdraw", p.code)) {
-                                    button { (t(l, "withdraw")) }
+                                    button id=(format!("withdraw-{}", p.code)) { (t(l, "withdraw")) }
                                 }
                             }
                         }
@@ -349,7 +349,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                             label { input type="checkbox" name="roles" value=(code); " " (role_word(l, r)) }
                         }
                     }
-                    button { (t(l, "create")) }
+                    button id="create-staff" { (t(l, "create")) }
                 }
             }
         }
@@ -449,7 +449,7 @@ async fn staff_post(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: S
                 h1 { (t(l, "created")) }
                 p { (v["display_name"].as_str().unwrap_or_default()) " — " (username) " @ " (facility) }
                 p { (t(l, "otp")) }
-                p.otp { (v["one_time_password"].as_str().unwrap_or_default()) }
+                p.otp id="otp" { (v["one_time_password"].as_str().unwrap_or_default()) }
                 p { small { (staff_id(&facility, &username).as_str()) } }
                 p { a href="/" { (t(l, "back")) } }
             };
