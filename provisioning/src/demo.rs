@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use pathway_gateway::{Gateway, GatewayConfig};
+use pathway_hub::admin::{self, Admin, AdminRole};
 use pathway_hub::{Hub, HubConfig};
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Ca;
@@ -18,6 +19,8 @@ use pathway_tests::linksim::{LinkSim, Profile};
 use pathway_tests::sample::{SampleConfig, SampleFacility};
 
 const HUB_NAME: &str = "hub.pathway.demo";
+/// Every demo administrator's password (administrators need 12 characters or more).
+const DEMO_ADMIN_PASSWORD: &str = "pathway-demo-admin";
 
 pub(crate) struct DemoArgs {
     pub(crate) profile: String,
@@ -97,6 +100,33 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .await?;
     println!(
         "hub listening on {hub_addr} (QUIC, mutual TLS); status http://{hub_status}/status.txt, metrics http://{hub_status}/metrics"
+    );
+    // The national side: the dashboard and its API, with one administrator per role.
+    for (user, name, role) in [
+        (
+            "admin.national",
+            "National administrator",
+            AdminRole::NationalAdmin,
+        ),
+        ("sync.operator", "Sync operator", AdminRole::SyncOperator),
+        ("auditor", "Auditor", AdminRole::Auditor),
+    ] {
+        admin::add_admin(&hub_store, user, name, role, DEMO_ADMIN_PASSWORD)?;
+    }
+    let admin_tls = pathway_shared::identity::lan_server_tls(&ca.issue_hub("localhost")?)?;
+    let (admin_addr, _) = admin::serve_https(
+        local_any(),
+        std::sync::Arc::new(admin_tls),
+        admin::router(Admin::new(
+            hub_store.clone(),
+            hub.status_source(),
+            pathway_shared::clock::Clock::system(),
+        )),
+        stop.clone(),
+    )?;
+    println!(
+        "hub dashboard https://localhost:{}/ (API under /api); log in as admin.national, sync.operator or auditor, password {DEMO_ADMIN_PASSWORD}",
+        admin_addr.port()
     );
 
     let mut sites = Vec::new();
