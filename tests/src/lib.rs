@@ -2,6 +2,7 @@
 
 pub mod harness;
 pub mod http;
+pub mod https;
 pub mod linksim;
 pub mod sample;
 
@@ -30,18 +31,20 @@ pub fn offline_gateway_config(
     ca: &pathway_shared::identity::Ca,
     lan_listen: std::net::SocketAddr,
 ) -> anyhow::Result<std::path::PathBuf> {
-    gateway_config(dir, ca, lan_listen, ("127.0.0.1:9".parse()?, "hub"))
+    let nowhere = ("127.0.0.1:9".parse()?, "hub");
+    gateway_config(dir, ca, ("gw-whk", "WHK"), lan_listen, nowhere)
 }
 
-/// [`offline_gateway_config`], syncing with the hub at `hub` (its address and the name in its
-/// certificate).
+/// The same for gateway `gateway` of `facility`, syncing with the hub at `hub` (its address
+/// and the name in its certificate).
 pub fn gateway_config(
     dir: &std::path::Path,
     ca: &pathway_shared::identity::Ca,
+    (gateway, facility): (&str, &str),
     lan_listen: std::net::SocketAddr,
     (hub_addr, hub_name): (std::net::SocketAddr, &str),
 ) -> anyhow::Result<std::path::PathBuf> {
-    let gw = ca.issue_gateway("gw-whk", "WHK", 30)?;
+    let gw = ca.issue_gateway(gateway, facility, 30)?;
     let lan = ca.issue_hub("localhost")?;
     for (f, s) in [
         ("ca.pem", &ca.creds.cert_pem),
@@ -60,7 +63,7 @@ pub fn gateway_config(
     std::fs::write(
         &cfg,
         format!(
-            "gateway_id = \"gw-whk\"\nfacility = \"WHK\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"{hub_addr}\"\nname = \"{hub_name}\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{lan_listen}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n[link]\nbackoff_min = \"200ms\"\nbackoff_max = \"2s\"\n"
+            "gateway_id = \"{gateway}\"\nfacility = \"{facility}\"\ndata_dir = \"data\"\nstatus_listen = \"\"\n[hub]\naddr = \"{hub_addr}\"\nname = \"{hub_name}\"\n[tls]\nca = \"ca.pem\"\ncert = \"gw.pem\"\nkey = \"gw.key\"\n[lan]\nlisten = \"{lan_listen}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n[link]\nbackoff_min = \"200ms\"\nbackoff_max = \"2s\"\n"
         ),
     )?;
     Ok(cfg)

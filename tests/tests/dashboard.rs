@@ -86,6 +86,7 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
     let path = gateway_config(
         &gdir,
         &ca,
+        ("gw-whk", "WHK"),
         "127.0.0.1:0".parse().unwrap(),
         (hub.local_addr().unwrap(), HUB_NAME),
     )

@@ -407,7 +407,7 @@ fn a_moved_case_file_arrives_whole_and_leaves_the_old_facility() {
         &net.hub.store,
         &person,
         "OSH",
-        "admin.national",
+        ("admin.national", "transfer"),
         "tr-1",
         net.now,
     )

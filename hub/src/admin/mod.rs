@@ -225,6 +225,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
             post(api::programme_withdraw),
         )
         .route("/api/cases/{person}", get(api::case_read))
+        .route("/api/cases/{person}/transfer", post(api::case_transfer))
         .route("/api/audit", get(api::audit_trail))
         .merge(pages::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

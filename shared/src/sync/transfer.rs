@@ -21,12 +21,12 @@ pub enum Handover {
 }
 
 /// Moves a person's case file to another facility, at the hub, on a national administrator's
-/// word: the move is recorded in the file as transfer `transfer_id`.
+/// word: the move is recorded in the file as transfer `transfer_id`, `(by, reason)`.
 pub fn move_case(
     store: &Store,
     person: &str,
     to_facility: &str,
-    by: &str,
+    (by, reason): (&str, &str),
     transfer_id: &str,
     now: Millis,
 ) -> Result<(), StoreError> {
@@ -40,7 +40,7 @@ pub fn move_case(
         to_facility: to_facility.to_owned(),
         at: now,
         by: by.to_owned(),
-        reason: "transfer".into(),
+        reason: reason.to_owned(),
         moved_at: None,
     };
     hand_to(store, &id, person, transfer_id, &record, now)

@@ -30,9 +30,9 @@ use clap::Parser;
 use pathway_shared::identity::Ca;
 use pathway_shared::model::{Role, WaitStatus};
 use pathway_shared::store::{Store, StoreOptions};
+use pathway_tests::https::Client;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
 use pathway_tests::{now_ms, offline_gateway_config, percentile, rss_mb_of, workspace_binary};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Parser)]
 struct Args {
@@ -49,69 +49,6 @@ struct Args {
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
-
-/// One keep-alive HTTPS connection.
-struct Client {
-    io: BufReader<Tls>,
-}
-
-impl Client {
-    /// Connects from the loopback address `from`: each client is a device of its own, as
-    /// staff terminals are (the gateway caps connections per address).
-    async fn connect(
-        addr: std::net::SocketAddr,
-        from: std::net::IpAddr,
-        tls: &tokio_rustls::TlsConnector,
-    ) -> anyhow::Result<Client> {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(std::net::SocketAddr::new(from, 0))?;
-        let tcp = socket.connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let s = tls.connect("localhost".try_into()?, tcp).await?;
-        Ok(Client {
-            io: BufReader::new(s),
-        })
-    }
-
-    /// Sends a request; returns the status and the body.
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: &str,
-    ) -> anyhow::Result<(u16, String)> {
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.io.get_mut().write_all(req.as_bytes()).await?;
-        let mut line = String::new();
-        self.io.read_line(&mut line).await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .context("status line")?;
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            self.io.read_line(&mut line).await?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse()?;
-            }
-        }
-        let mut buf = vec![0; len];
-        self.io.read_exact(&mut buf).await?;
-        Ok((status, String::from_utf8_lossy(&buf).into_owned()))
-    }
 }
 
 /// A session to mark: run, month, session id, and the people allocated to the run.
@@ -163,20 +100,7 @@ async fn run(
     sample: &SampleFacility,
     pid: u32,
 ) -> anyhow::Result<()> {
-    let mut roots = rustls::RootCertStore::empty();
-    {
-        use rustls::pki_types::pem::PemObject;
-        for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-            roots.add(c?)?;
-        }
-    }
-    let client_cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(client_cfg));
+    let tls = pathway_tests::https::connector(ca_pem)?;
     // Wait for the gateway to listen.
     let start = Instant::now();
     let device =

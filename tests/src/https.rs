@@ -1,0 +1,86 @@
+//! A plain HTTPS/1.1 client for the LAN service: one keep-alive connection per client, from a
+//! loopback address of its own, trusting only the national CA. Tests and lanbench share it.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+/// A TLS connector that trusts the CA in `ca_pem` (ring provider).
+pub fn connector(ca_pem: &str) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c?)?;
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
+}
+
+type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// One keep-alive HTTPS connection.
+pub struct Client {
+    io: BufReader<Tls>,
+}
+
+impl Client {
+    /// Connects from the loopback address `from`: each client is a device of its own, as
+    /// staff terminals are (the gateway caps connections per address).
+    pub async fn connect(
+        addr: std::net::SocketAddr,
+        from: std::net::IpAddr,
+        tls: &tokio_rustls::TlsConnector,
+    ) -> anyhow::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(from, 0))?;
+        let tcp = socket.connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let s = tls.connect("localhost".try_into()?, tcp).await?;
+        Ok(Client {
+            io: BufReader::new(s),
+        })
+    }
+
+    /// Sends a request; returns the status and the body.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> anyhow::Result<(u16, String)> {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.io.get_mut().write_all(req.as_bytes()).await?;
+        let mut line = String::new();
+        self.io.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("status line")?;
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.io.read_line(&mut line).await?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse()?;
+            }
+        }
+        let mut buf = vec![0; len];
+        self.io.read_exact(&mut buf).await?;
+        Ok((status, String::from_utf8_lossy(&buf).into_owned()))
+    }
+}
