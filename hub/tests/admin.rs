@@ -432,3 +432,175 @@ async fn the_openapi_description_matches_the_routes() {
         }
     }
 }
+
+async fn upload(site: &Site, path: &str, token: &str, csv: String) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "text/csv")
+        .body(Body::from(csv))
+        .unwrap();
+    let resp = site.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 8 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn people_csv(n: usize) -> String {
+    let mut csv = String::from(
+        "Prison_Number,Given_Name,Family_Name,Date_of_Birth,Admission_Date,Custody_Status,Unit,Cell\n",
+    );
+    for i in 0..n {
+        csv.push_str(&format!(
+            "NA-{i:05},Given{i},Family{i},1990-01-{:02},2025-06-01,sentenced,Block {},{}\n",
+            1 + i % 28,
+            i % 5,
+            i % 40
+        ));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_imports_once_and_a_bad_file_stores_nothing() {
+    let site = site();
+    let admin = login(&site, "admin.national").await;
+    let operator = login(&site, "operator").await;
+    let path = "/api/facilities/WHK/import/people";
+    let count = || {
+        site.store
+            .list("facility:WHK", pathway_shared::model::Kind::CaseFile)
+            .unwrap()
+            .len()
+    };
+    let before = count();
+
+    // Bad rows are named by line and column; nothing is stored.
+    let mut bad = people_csv(50);
+    bad.push_str("NA-00003,Again,Twice,1990-01-01,2025-06-01,,,\n");
+    bad.push_str("NA-90001,Ok,Person,1990-13-45,2025-06-01,,,\n");
+    bad.push_str("NA-90002,Ok,Person,,2025-06-01,on_holiday,,\n");
+    bad.push_str("NA-90003,,Person,,2025-06-01,,Block 1,\n");
+    let (s, v) = upload(&site, path, &admin, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let rows: Vec<(u64, &str)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (52, "prison_number"),
+            (53, "date_of_birth"),
+            (54, "custody_status"),
+            (55, "given_name"),
+            (55, "cell")
+        ],
+        "{v}"
+    );
+    assert_eq!(count(), before, "nothing stored from a bad file");
+    let (s, v) = upload(&site, path, &admin, "prison,name\nx,y\n".into()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["rows"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prison_number"),
+        "{v}"
+    );
+    let (s, _) = upload(&site, path, &operator, people_csv(3)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A good file, then the same file again: the second changes nothing.
+    let csv = people_csv(2_000);
+    let (s, v) = upload(&site, path, &admin, csv.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["created"].as_u64(), v["unchanged"].as_u64()),
+        (Some(2_000), Some(0))
+    );
+    assert_eq!(count(), before + 2_000);
+    let heads = site.store.feed_after(0, usize::MAX).unwrap().len();
+    let (s, v) = upload(&site, path, &admin, csv).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["created"].as_u64(), v["unchanged"].as_u64()),
+        (Some(0), Some(2_000))
+    );
+    assert_eq!(
+        site.store.feed_after(0, usize::MAX).unwrap().len(),
+        heads,
+        "not one change written"
+    );
+    let one: CaseFile = site.store.get(&case_id("WHK-H000007")).unwrap().unwrap();
+    assert_eq!(
+        (one.prison_number.as_str(), one.given_name.as_str()),
+        ("NA-00006", "Given6")
+    );
+    assert_eq!(one.location.unwrap().value.unit, "Block 1");
+    // The same number with another name is a bad row, not an overwrite.
+    let (s, v) = upload(
+        &site,
+        path,
+        &admin,
+        "prison_number,given_name,family_name,admission_date\nna-00006,Someone,Else,2025-01-01\n"
+            .into(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["rows"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Given6 Family6"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_accounts_import_with_one_time_passwords() {
+    let site = site();
+    let admin = login(&site, "admin.national").await;
+    let path = "/api/facilities/WHK/import/staff";
+    let csv = "username,display_name,roles\nteacher.a,Anna Shipanga,instructor\nofficer.b,Ben Iipumbu,case_officer; prison_officer\n";
+    let (s, v) = upload(&site, path, &admin, csv.into()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["created"], 2);
+    let otp = v["one_time_passwords"]["officer.b"].as_str().unwrap();
+    let b: StaffAccount = site
+        .store
+        .get(&staff_id("WHK", "officer.b"))
+        .unwrap()
+        .unwrap();
+    assert!(password_matches(&b.password_hash, otp) && b.must_change_password);
+    assert_eq!(b.roles.len(), 2);
+    let (s, v) = upload(&site, path, &admin, csv.into()).await;
+    assert_eq!(
+        (s, v["created"].as_u64(), v["unchanged"].as_u64()),
+        (StatusCode::OK, Some(0), Some(2))
+    );
+    let (s, v) = upload(
+        &site,
+        path,
+        &admin,
+        "username,display_name,roles\nBad Name,X,instructor\nok.c,Ok,warden\n".into(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let cols: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(cols, ["username", "roles"], "{v}");
+    assert!(site.store.meta(&staff_id("WHK", "ok.c")).unwrap().is_none());
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 mod demo;
 mod doctor;
 mod enrol;
+mod import;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -169,6 +170,22 @@ enum Command {
         #[arg(long, default_value = "/etc/pathway/gateway.toml")]
         config: PathBuf,
     },
+    /// Import a facility's existing register (people in custody, or staff accounts) from a
+    /// CSV file into its gateway's store. Stop the gateway first. Every row is checked before
+    /// anything is stored; a bad row is named by line and column; the same file twice changes
+    /// nothing.
+    Import {
+        /// people or staff.
+        what: import::What,
+        /// The CSV file (UTF-8, a header row first).
+        file: PathBuf,
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+        /// Who is importing (written in the audit trail and on each record).
+        #[arg(long)]
+        by: String,
+    },
     /// Count the documents in a store, by partition and kind.
     Inspect {
         #[arg(long)]
@@ -271,6 +288,12 @@ fn main() -> anyhow::Result<()> {
                 anyhow::bail!("{failed} check(s) failed; the advice is on each FAIL line above");
             }
         }
+        Command::Import {
+            what,
+            file,
+            config,
+            by,
+        } => import::run(&config, what, &file, &by)?,
         Command::Status { config } => {
             print!("{}", runtime()?.block_on(doctor::status(&config))?);
         }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod crypt;
 pub mod identity;
+pub mod import;
 pub mod model;
 pub mod policy;
 pub mod signal;

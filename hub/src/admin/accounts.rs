@@ -71,13 +71,7 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
-/// Whether `name` may be a username (an administrator's or a staff member's).
-pub fn username_ok(name: &str) -> bool {
-    (2..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-}
+pub use pathway_shared::import::username_ok;
 
 /// Makes an administrator account. The first one is made with `pathway-hub add-admin`.
 pub fn add_admin(

@@ -19,11 +19,11 @@ use pathway_shared::store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::username_ok;
 use super::{
     Admin, AdminError, AdminResult, AdminRole, AdminUser, COOKIE, blocking, require, token,
 };
 use AdminRole::{Auditor, NationalAdmin, SyncOperator};
+use pathway_shared::import::{ImportError, one_time_password, role_from_code, username_ok};
 
 const ALL: &[AdminRole] = &[NationalAdmin, SyncOperator, Auditor];
 
@@ -255,24 +255,6 @@ pub(super) struct RolesBody {
     pub roles: Vec<String>,
 }
 
-/// A staff role and its code in the API and the dashboard's forms.
-pub(super) const STAFF_ROLES: [(Role, &str); 7] = [
-    (Role::PrisonOfficer, "prison_officer"),
-    (Role::RecordsOfficer, "records_officer"),
-    (Role::Instructor, "instructor"),
-    (Role::CaseOfficer, "case_officer"),
-    (Role::HealthStaff, "health_staff"),
-    (Role::FacilityManager, "facility_manager"),
-    (Role::FacilityIt, "facility_it"),
-];
-
-fn role_from_code(code: &str) -> Option<Role> {
-    STAFF_ROLES
-        .iter()
-        .find(|(_, c)| *c == code)
-        .map(|(r, _)| *r)
-}
-
 fn roles(codes: &[String]) -> AdminResult<BTreeSet<Role>> {
     let mut out = BTreeSet::new();
     for c in codes {
@@ -315,15 +297,6 @@ fn text(field: &str, s: &str, max: usize) -> AdminResult<String> {
         ));
     }
     Ok(t.to_owned())
-}
-
-/// A one-time password: 12 characters that are hard to misread.
-fn one_time_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    pathway_shared::crypt::random::<12>()
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
 }
 
 /// Creates a staff account at a facility with a one-time password, which the staff member must
@@ -718,6 +691,87 @@ pub(super) async fn case_transfer(
         Ok(Json(
             json!({ "transfer": transfer, "from": file.holding_facility, "to": to }),
         ))
+    })
+    .await
+}
+
+/// What an import answers: its report, or every bad row by line and column (422, nothing
+/// stored).
+fn import_answer(
+    r: Result<pathway_shared::import::Report, ImportError>,
+) -> AdminResult<axum::response::Response> {
+    match r {
+        Ok(report) => Ok(Json(json!(report)).into_response()),
+        Err(ImportError::Rows(rows)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": format!("{} row(s) are wrong; nothing was imported", rows.len()),
+                "rows": rows,
+            })),
+        )
+            .into_response()),
+        Err(ImportError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /api/facilities/{facility}/import/people`: a CSV of the people in custody there.
+pub(super) async fn import_people(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    Path(facility): Path<String>,
+    body: axum::body::Bytes,
+) -> AdminResult<axum::response::Response> {
+    require(&who, &[NationalAdmin], "import registers")?;
+    blocking(move || {
+        known_facility(&admin, &facility)?;
+        let now = admin.clock.now();
+        let r = pathway_shared::import::import_people(
+            &admin.store,
+            &facility,
+            "H",
+            &body,
+            &who.username,
+            now,
+            |_, _| {},
+        );
+        if let Ok(rep) = &r {
+            let target = format!(
+                "facility:{facility} ({} new, {} unchanged)",
+                rep.created, rep.unchanged
+            );
+            admin
+                .audit
+                .record(&who.username, "import_people", &target, now)?;
+        }
+        import_answer(r)
+    })
+    .await
+}
+
+/// `POST /api/facilities/{facility}/import/staff`: a CSV of staff accounts; the answer holds
+/// each new account's one-time password.
+pub(super) async fn import_staff(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    Path(facility): Path<String>,
+    body: axum::body::Bytes,
+) -> AdminResult<axum::response::Response> {
+    require(&who, &[NationalAdmin], "import staff accounts")?;
+    blocking(move || {
+        known_facility(&admin, &facility)?;
+        let now = admin.clock.now();
+        let r =
+            pathway_shared::import::import_staff(&admin.store, &facility, &body, now, |_, _| {});
+        if let Ok(rep) = &r {
+            let target = format!(
+                "facility:{facility} ({} new, {} unchanged)",
+                rep.created, rep.unchanged
+            );
+            admin
+                .audit
+                .record(&who.username, "import_staff", &target, now)?;
+        }
+        import_answer(r)
     })
     .await
 }

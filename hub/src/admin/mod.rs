@@ -32,6 +32,8 @@ use audit::HubAudit;
 pub const COOKIE: &str = "pathway_admin";
 /// The largest request body taken.
 const MAX_BODY: usize = 256 << 10;
+/// The largest CSV file an import takes.
+const MAX_IMPORT: usize = 32 << 20;
 
 /// What the administration serves from.
 pub struct Admin {
@@ -223,6 +225,14 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route(
             "/api/programmes/{code}/withdraw",
             post(api::programme_withdraw),
+        )
+        .route(
+            "/api/facilities/{facility}/import/people",
+            post(api::import_people).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
+        )
+        .route(
+            "/api/facilities/{facility}/import/staff",
+            post(api::import_staff).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
         )
         .route("/api/cases/{person}", get(api::case_read))
         .route("/api/cases/{person}/transfer", post(api::case_transfer))

@@ -17,7 +17,9 @@ use pathway_shared::store::ReviewReason;
 use pathway_shared::web::same_site;
 use serde::Deserialize;
 
-use super::api::{self, LoginBody, NewStaff, STAFF_ROLES};
+use pathway_shared::import::STAFF_ROLES;
+
+use super::api::{self, LoginBody, NewStaff};
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
 
 #[derive(Clone, Copy, PartialEq)]

@@ -1,0 +1,538 @@
+//! Imports of existing registers: the people already in custody at a facility, and its staff,
+//! from CSV files as spreadsheets write them. Every row is checked before anything is stored;
+//! a bad row is reported by line and column and the whole file is refused. A row already held
+//! (the same prison number, or username, with the same details) is left alone, so importing
+//! the same file twice changes nothing. The hub and a gateway's `pathway import` both use it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    CaseFile, CustodyStatus, Kind, Location, Millis, Role, SecurityAssessment, SecurityLevel,
+    StaffAccount, Stamped, from_code, parse_date, staff_id,
+};
+use crate::store::{Store, StoreError};
+
+/// Most rows one file may hold.
+pub const MAX_ROWS: usize = 100_000;
+/// Rows written per batch (one flush each).
+const BATCH: usize = 500;
+
+/// One thing wrong with a file: its line (1 is the header), the column, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.column.is_empty() {
+            write!(f, "line {}: {}", self.line, self.message)
+        } else {
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file was refused; nothing was stored. At most 100 errors are listed.
+    #[error("{} row(s) are wrong, nothing was imported; first: {}", .0.len(), .0[0])]
+    Rows(Vec<RowError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub rows: usize,
+    /// Records written.
+    pub created: usize,
+    /// Rows already held, as they are.
+    pub unchanged: usize,
+    /// For a staff import: the one-time password of each new account, by username.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub one_time_passwords: BTreeMap<String, String>,
+}
+
+/// A CSV file's rows as maps from the header's names (trimmed, lower case) to trimmed values,
+/// each with its line; or every structural error.
+/// A row's cells by column name, with its line.
+type Cells = (u64, BTreeMap<String, String>);
+
+fn rows(bytes: &[u8], required: &[&str], optional: &[&str]) -> Result<Vec<Cells>, Vec<RowError>> {
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|e| {
+            vec![RowError {
+                line: 0,
+                column: String::new(),
+                message: format!(
+                    "the file is not UTF-8 text (byte {}); save it from the spreadsheet as \"CSV UTF-8\"",
+                    e.valid_up_to()
+                ),
+            }]
+        })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.to_lowercase()).collect(),
+        Err(e) => {
+            return Err(vec![RowError {
+                line: 1,
+                column: String::new(),
+                message: format!("the header cannot be read: {e}"),
+            }]);
+        }
+    };
+    let mut errors = Vec::new();
+    for r in required {
+        if !header.iter().any(|h| h == r) {
+            errors.push(RowError {
+                line: 1,
+                column: (*r).to_owned(),
+                message: format!("the header has no column `{r}`"),
+            });
+        }
+    }
+    for h in &header {
+        if !required.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
+            errors.push(RowError {
+                line: 1,
+                column: h.clone(),
+                message: format!(
+                    "`{h}` is not a column this import knows; the columns are {}",
+                    required
+                        .iter()
+                        .chain(optional)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line());
+                if r.iter().all(str::is_empty) {
+                    continue;
+                }
+                let map = header
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(str::to_owned))
+                    .collect();
+                out.push((line, map));
+            }
+            Err(e) => errors.push(RowError {
+                line: e.position().map_or(0, |p| p.line()),
+                column: String::new(),
+                message: format!("the row cannot be read: {e}"),
+            }),
+        }
+        if out.len() > MAX_ROWS {
+            errors.push(RowError {
+                line: 0,
+                column: String::new(),
+                message: format!("a file holds at most {MAX_ROWS} rows; split it"),
+            });
+            break;
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Collects a row's checks.
+struct Row<'a> {
+    line: u64,
+    cells: &'a BTreeMap<String, String>,
+    errors: &'a mut Vec<RowError>,
+}
+
+impl<'a> Row<'a> {
+    fn fail(&mut self, column: &str, message: impl Into<String>) {
+        self.errors.push(RowError {
+            line: self.line,
+            column: column.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn get(&self, column: &str) -> &'a str {
+        self.cells.get(column).map_or("", String::as_str)
+    }
+
+    /// Text a person typed: `max` characters at most, nothing invisible; `""` if empty and
+    /// allowed.
+    fn text(&mut self, column: &str, max: usize, needed: bool) -> String {
+        let v = self.get(column).to_owned();
+        if v.is_empty() {
+            if needed {
+                self.fail(column, format!("{column} is empty"));
+            }
+            return v;
+        }
+        if v.chars().count() > max {
+            self.fail(column, format!("{column} has more than {max} characters"));
+        } else if v.chars().any(|c| {
+            c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        }) {
+            self.fail(
+                column,
+                format!("{column} holds an invisible control character"),
+            );
+        }
+        v
+    }
+
+    /// An ISO date between 1900 and 2200, or `None` if empty and allowed.
+    fn date(&mut self, column: &str, needed: bool) -> Option<String> {
+        let v = self.get(column).to_owned();
+        if v.is_empty() {
+            if needed {
+                self.fail(column, format!("{column} is empty"));
+            }
+            return None;
+        }
+        match parse_date(&v) {
+            Ok(d) if (1900..=2200).contains(&d.year()) => Some(v),
+            _ => {
+                self.fail(column, format!("`{v}` is not a date written as 2026-11-23"));
+                None
+            }
+        }
+    }
+
+    fn code<T: serde::de::DeserializeOwned>(&mut self, column: &str, words: &str) -> Option<T> {
+        let v = self.get(column).to_lowercase().replace([' ', '-'], "_");
+        if v.is_empty() {
+            return None;
+        }
+        let got = from_code(&v);
+        if got.is_none() {
+            self.fail(column, format!("`{v}` is not one of {words}"));
+        }
+        got
+    }
+}
+
+/// Folds a prison number for comparison (case and spaces do not make another number).
+fn fold(n: &str) -> String {
+    n.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+const PEOPLE_REQUIRED: &[&str] = &[
+    "prison_number",
+    "given_name",
+    "family_name",
+    "admission_date",
+];
+const PEOPLE_OPTIONAL: &[&str] = &[
+    "date_of_birth",
+    "language",
+    "expected_release_date",
+    "sentence_date",
+    "custody_status",
+    "security_level",
+    "unit",
+    "cell",
+];
+
+/// Who is held at `facility`, as this node's store knows it: folded prison number → file.
+fn held(store: &Store, facility: &str) -> Result<BTreeMap<String, CaseFile>, StoreError> {
+    let mut out = BTreeMap::new();
+    for id in store.list(&format!("facility:{facility}"), Kind::CaseFile)? {
+        if let Some(f) = store.get::<CaseFile>(&id)? {
+            out.insert(fold(&f.prison_number), f);
+        }
+    }
+    Ok(out)
+}
+
+/// Imports people in custody at `facility` from a CSV file, as `by`. New person ids are
+/// `<facility>-<prefix><number>`: each node that imports has its own `prefix` (the hub `H`,
+/// a gateway none), so ids made apart never meet. `progress(done, total)` follows the writes.
+pub fn import_people(
+    store: &Store,
+    facility: &str,
+    id_prefix: &str,
+    bytes: &[u8],
+    by: &str,
+    now: Millis,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Report, ImportError> {
+    let rows = rows(bytes, PEOPLE_REQUIRED, PEOPLE_OPTIONAL).map_err(ImportError::Rows)?;
+    let held = held(store, facility)?;
+    let stem = format!("{facility}-{id_prefix}");
+    let mut next = held
+        .values()
+        .filter_map(|f| f.person_id.strip_prefix(&stem)?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    let mut errors = Vec::new();
+    let mut new = Vec::new();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unchanged = 0;
+    for (line, cells) in &rows {
+        let mut r = Row {
+            line: *line,
+            cells,
+            errors: &mut errors,
+        };
+        let number = r.text("prison_number", 32, true);
+        let given = r.text("given_name", 100, true);
+        let family = r.text("family_name", 100, true);
+        let admission = r.date("admission_date", true);
+        let dob = r.date("date_of_birth", false);
+        let release = r.date("expected_release_date", false);
+        let sentence = r.date("sentence_date", false);
+        let language = r.text("language", 40, false);
+        let custody: Option<CustodyStatus> =
+            r.code("custody_status", "remand, awaiting_sentence, sentenced");
+        let security: Option<SecurityLevel> =
+            r.code("security_level", "minimum, medium, high, maximum");
+        let (unit, cell) = (r.text("unit", 40, false), r.text("cell", 40, false));
+        if unit.is_empty() != cell.is_empty() {
+            r.fail(
+                if unit.is_empty() { "unit" } else { "cell" },
+                "give both unit and cell, or neither",
+            );
+        }
+        let key = fold(&number);
+        if key.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(key.clone(), *line) {
+            r.fail("prison_number", format!("{number} is also on line {first}"));
+            continue;
+        }
+        if let Some(f) = held.get(&key) {
+            if f.given_name == given && f.family_name == family && f.date_of_birth == dob {
+                unchanged += 1;
+            } else {
+                r.fail(
+                    "prison_number",
+                    format!(
+                        "{number} is held by {} {} ({}); correct the row, or the case file",
+                        f.given_name, f.family_name, f.person_id
+                    ),
+                );
+            }
+            continue;
+        }
+        let Some(admission) = admission else { continue };
+        next += 1;
+        let person = format!("{stem}{next:06}");
+        let stamp = |v| Stamped::new(v, by, now);
+        let mut file = CaseFile {
+            person_id: person,
+            prison_number: number,
+            given_name: given,
+            family_name: family,
+            date_of_birth: dob,
+            language,
+            holding_facility: facility.to_owned(),
+            admission_date: admission.clone(),
+            expected_release_date: release.map(stamp),
+            sentence_date: sentence,
+            custody_status: Some(Stamped::new(custody.unwrap_or_default(), by, now)),
+            security: security.map(|level| {
+                Stamped::new(
+                    SecurityAssessment {
+                        level,
+                        assessed_on: admission,
+                    },
+                    by,
+                    now,
+                )
+            }),
+            ..CaseFile::default()
+        };
+        if !unit.is_empty() {
+            let place = Location { unit, cell };
+            file.moves.insert(
+                format!("{now}-import"),
+                Stamped::new(place.clone(), by, now),
+            );
+            file.location = Some(Stamped::new(place, by, now));
+        }
+        new.push(file);
+    }
+    if !errors.is_empty() {
+        errors.truncate(100);
+        return Err(ImportError::Rows(errors));
+    }
+    write_all(store, &new, now, &mut progress)?;
+    Ok(Report {
+        rows: rows.len(),
+        created: new.len(),
+        unchanged,
+        ..Report::default()
+    })
+}
+
+fn write_all<T: crate::model::Aggregate>(
+    store: &Store,
+    values: &[T],
+    now: Millis,
+    progress: &mut impl FnMut(usize, usize),
+) -> Result<(), StoreError> {
+    progress(0, values.len());
+    for (i, chunk) in values.chunks(BATCH).enumerate() {
+        store.put_many(chunk, now)?;
+        progress((i * BATCH + chunk.len()).min(values.len()), values.len());
+    }
+    Ok(())
+}
+
+/// A staff role and its code in files, the API and the dashboard's forms.
+pub const STAFF_ROLES: [(Role, &str); 7] = [
+    (Role::PrisonOfficer, "prison_officer"),
+    (Role::RecordsOfficer, "records_officer"),
+    (Role::Instructor, "instructor"),
+    (Role::CaseOfficer, "case_officer"),
+    (Role::HealthStaff, "health_staff"),
+    (Role::FacilityManager, "facility_manager"),
+    (Role::FacilityIt, "facility_it"),
+];
+
+/// The role a code names.
+pub fn role_from_code(code: &str) -> Option<Role> {
+    STAFF_ROLES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map(|(r, _)| *r)
+}
+
+/// Whether `name` may be a username: 2 to 64 lowercase letters, digits, `.`, `-` or `_`.
+pub fn username_ok(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// A one-time password: 12 characters that are hard to misread.
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    crate::crypt::random::<12>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Imports staff accounts of `facility` from a CSV file (`username`, `display_name`, `roles`
+/// separated by `;`): each new account gets a one-time password (in the report) that its
+/// owner changes at their first log-in.
+pub fn import_staff(
+    store: &Store,
+    facility: &str,
+    bytes: &[u8],
+    now: Millis,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Report, ImportError> {
+    let rows =
+        rows(bytes, &["username", "display_name", "roles"], &[]).map_err(ImportError::Rows)?;
+    let mut errors = Vec::new();
+    let mut new = Vec::new();
+    let mut passwords = BTreeMap::new();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unchanged = 0;
+    for (line, cells) in &rows {
+        let mut r = Row {
+            line: *line,
+            cells,
+            errors: &mut errors,
+        };
+        let username = r.get("username").to_lowercase();
+        if !username_ok(&username) {
+            r.fail("username", format!("`{username}` is not a username: use 2 to 64 lowercase letters, digits, `.`, `-` or `_`"));
+            continue;
+        }
+        let display_name = r.text("display_name", 100, true);
+        let mut roles = BTreeSet::new();
+        for code in r
+            .get("roles")
+            .split([';', ','])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            match role_from_code(&code.to_lowercase().replace([' ', '-'], "_")) {
+                Some(role) => {
+                    roles.insert(role);
+                }
+                None => r.fail(
+                    "roles",
+                    format!(
+                        "`{code}` is not a role: use {}",
+                        STAFF_ROLES.map(|(_, c)| c).join(", ")
+                    ),
+                ),
+            }
+        }
+        if roles.is_empty() && !r.get("roles").is_empty() {
+            continue;
+        }
+        if roles.is_empty() {
+            r.fail("roles", "give at least one role");
+            continue;
+        }
+        if let Some(first) = seen.insert(username.clone(), *line) {
+            r.fail("username", format!("{username} is also on line {first}"));
+            continue;
+        }
+        if let Some(a) = store.get::<StaffAccount>(&staff_id(facility, &username))? {
+            if a.display_name == display_name && a.roles == roles {
+                unchanged += 1;
+            } else {
+                r.fail("username", format!("{facility} already has an account {username} with other details; change it on the dashboard"));
+            }
+            continue;
+        }
+        let password = one_time_password();
+        new.push(StaffAccount {
+            username: username.clone(),
+            facility_id: facility.to_owned(),
+            display_name,
+            roles,
+            password_hash: crate::crypt::hash_password(&password),
+            disabled: false,
+            must_change_password: true,
+            training: Default::default(),
+        });
+        passwords.insert(username, password);
+    }
+    if !errors.is_empty() {
+        errors.truncate(100);
+        return Err(ImportError::Rows(errors));
+    }
+    write_all(store, &new, now, &mut progress)?;
+    Ok(Report {
+        rows: rows.len(),
+        created: new.len(),
+        unchanged,
+        one_time_passwords: passwords,
+    })
+}
