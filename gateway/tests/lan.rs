@@ -913,6 +913,18 @@ async fn a_release_is_urgent_and_the_catalogue_pages() {
         .unwrap()
         .unwrap();
     assert_eq!(case.release.map(|r| r.on), Some("2026-11-23".to_owned()));
+    // From then on the file is read-only here: it is held in the national record.
+    for (p, body) in [
+        (path.clone(), json!({"on": "2026-11-24"})),
+        (
+            format!("/api/cases/{PERSON}/notes"),
+            json!({"text": "one more"}),
+        ),
+    ] {
+        let (s, v) = call(&site, "POST", &p, Some(&cw), Some(body.to_string())).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{p}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("read-only"), "{v}");
+    }
     let last = site
         .store
         .feed_after(0, 100_000)

@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod config;
+pub mod revoke;
+
+pub use revoke::LiveSessions;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -12,7 +15,7 @@ use pathway_shared::clock::now_ms;
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
 use pathway_shared::status::NodeStatus;
 use pathway_shared::status::Observed;
-use pathway_shared::store::Store;
+use pathway_shared::store::{Store, StoreError};
 use pathway_shared::sync::{Session, Side};
 use pathway_shared::transport::{self, TransportError};
 
@@ -48,6 +51,7 @@ pub struct Hub {
     tracker: TaskTracker,
     status: Arc<Mutex<HubStatus>>,
     revoked: Arc<Mutex<HashSet<String>>>,
+    live: LiveSessions,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,15 +72,17 @@ impl Hub {
                 ..NodeStatus::default()
             })),
             revoked: Arc::new(Mutex::new(cfg.revoked.into_iter().collect())),
+            live: LiveSessions::default(),
         };
         let limit = Arc::new(Semaphore::new(cfg.max_gateways.max(1)));
-        let (endpoint, store, cancel, tracker, status, revoked) = (
+        let (endpoint, store, cancel, tracker, status, revoked, live) = (
             hub.endpoint.clone(),
             hub.store.clone(),
             hub.cancel.clone(),
             hub.tracker.clone(),
             hub.status.clone(),
             hub.revoked.clone(),
+            hub.live.clone(),
         );
         hub.tracker.spawn(async move {
             loop {
@@ -88,14 +94,15 @@ impl Hub {
                 let Ok(permit) = limit.clone().acquire_owned().await else {
                     break;
                 };
-                let (store, cancel, status, revoked) = (
+                let (store, cancel, status, revoked, live) = (
                     store.clone(),
                     cancel.clone(),
                     status.clone(),
                     revoked.clone(),
+                    live.clone(),
                 );
                 tracker.spawn(async move {
-                    serve(incoming, store, cancel, status, revoked).await;
+                    serve(incoming, store, cancel, status, (revoked, live)).await;
                     drop(permit);
                 });
             }
@@ -132,9 +139,15 @@ impl Hub {
         self.status.clone()
     }
 
-    /// Refuses `gateway` from its next connection on.
-    pub fn revoke(&self, gateway: &str) {
-        lock(&self.revoked).insert(gateway.to_owned());
+    /// Puts `gateway` on the national revocation list and cuts its live session: it is refused
+    /// from then on, by every hub that holds the list, across restarts.
+    pub fn revoke(&self, gateway: &str, by: &str, reason: &str) -> Result<bool, StoreError> {
+        revoke::revoke(&self.store, &self.live, gateway, (by, reason), now_ms())
+    }
+
+    /// The live sessions, for the administration to cut.
+    pub fn live_sessions(&self) -> LiveSessions {
+        self.live.clone()
     }
 
     /// Stops accepting, ends every session, and waits for them.
@@ -160,7 +173,7 @@ async fn serve(
     store: Store,
     cancel: CancellationToken,
     status: Arc<Mutex<HubStatus>>,
-    revoked: Arc<Mutex<HashSet<String>>>,
+    (revoked, live): (Arc<Mutex<HashSet<String>>>, LiveSessions),
 ) {
     let conn = match incoming.await {
         Ok(c) => c,
@@ -184,7 +197,12 @@ async fn serve(
             return refuse(&status, "no client certificate".into());
         }
     };
-    if lock(&revoked).contains(&identity.gateway) {
+    let listed = revoke::is_revoked(&store, &identity.gateway).unwrap_or_else(|e| {
+        // The list cannot be read: refuse rather than let a revoked gateway in.
+        tracing::error!(error = %e, "cannot read the revocation list");
+        true
+    });
+    if listed || lock(&revoked).contains(&identity.gateway) {
         conn.close(2u32.into(), b"certificate revoked");
         return refuse(&status, format!("gateway {} is revoked", identity.gateway));
     }
@@ -217,7 +235,10 @@ async fn serve(
                 g.observe(&o, s);
             }
         };
-        let result = transport::drive(conn, session, cancel, observe).await;
+        let session_cancel = cancel.child_token();
+        live.insert(&gw, session_cancel.clone());
+        let result = transport::drive(conn, session, session_cancel, observe).await;
+        live.remove(&gw);
         // A clean close (the gateway stopped on purpose) is no error to report.
         let error = result.err().filter(|e| !e.is_clean_close());
         if let Some(e) = &error {

@@ -106,7 +106,11 @@ async fn serve() -> anyhow::Result<()> {
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
     if let (Some(a), Some(tls)) = (&file.admin, admin_tls) {
-        let admin = Admin::new(store, hub.status_source(), Clock::system());
+        let admin = Admin::new(
+            store,
+            (hub.status_source(), hub.live_sessions()),
+            Clock::system(),
+        );
         let (addr, _) = admin::serve_https(a.listen, tls, admin::router(admin), stop.clone())
             .with_context(|| format!("serving the administration on {}", a.listen))?;
         tracing::info!(%addr, "administration at https://{addr}/");

@@ -80,7 +80,11 @@ fn site() -> Site {
         admin::add_admin(&store, u, u, r, PASSWORD).unwrap();
     }
     let status: pathway_shared::status::Source = Arc::new(NodeStatus::default);
-    let app = admin::router(Admin::new(store.clone(), status, Clock::system()));
+    let app = admin::router(Admin::new(
+        store.clone(),
+        (status, pathway_hub::LiveSessions::default()),
+        Clock::system(),
+    ));
     Site {
         _dir: dir,
         store,
@@ -162,7 +166,14 @@ async fn each_role_can_do_only_what_it_is_for() {
         (&auditor, "POST", "/api/programmes/LIT-1/withdraw", None, StatusCode::FORBIDDEN),
         (&auditor, "POST", "/api/reviews/reviewed", Some(json!({"key": "x"})), StatusCode::FORBIDDEN),
         (&auditor, "POST", "/api/facilities/WHK/staff/x/disable", None, StatusCode::FORBIDDEN),
+        (&operator, "GET", "/api/revoked", None, StatusCode::OK),
+        (&operator, "POST", "/api/gateways/gw-whk-a/revoke", Some(json!({"reason": "lost"})), StatusCode::FORBIDDEN),
+        (&auditor, "POST", "/api/gateways/gw-whk-a/revoke", Some(json!({"reason": "lost"})), StatusCode::FORBIDDEN),
+        (&admin, "POST", "/api/gateways/gw-whk-a/revoke", Some(json!({"reason": ""})), StatusCode::UNPROCESSABLE_ENTITY),
+        (&admin, "POST", "/api/cases/WHK-000001/transfer", Some(json!({"to_facility": "NOPE", "reason": "x"})), StatusCode::UNPROCESSABLE_ENTITY),
+        (&auditor, "POST", "/api/cases/WHK-000001/transfer", Some(json!({"to_facility": "WHK", "reason": "x"})), StatusCode::FORBIDDEN),
         // A national administrator does the national work.
+        (&admin, "POST", "/api/gateways/gw-whk-a/revoke", Some(json!({"reason": "the box was lost"})), StatusCode::OK),
         (&admin, "POST", "/api/programmes", Some(programme()), StatusCode::CREATED),
         (&admin, "POST", "/api/facilities/WHK/staff", Some(staff()), StatusCode::CREATED),
         (&admin, "GET", "/api/cases/WHK-000001", None, StatusCode::OK),
@@ -198,7 +209,15 @@ async fn each_role_can_do_only_what_it_is_for() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    for a in ["read_case", "create_staff", "create_programme", "login"] {
+    let (_, list) = call(&site, "GET", "/api/revoked", Some(&operator), None).await;
+    assert_eq!(list["gw-whk-a"]["by"], "admin.national", "{list}");
+    for a in [
+        "read_case",
+        "create_staff",
+        "create_programme",
+        "login",
+        "revoke_gateway",
+    ] {
         assert!(actions.contains(&a), "{a} not audited: {actions:?}");
     }
 }

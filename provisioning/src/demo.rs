@@ -119,7 +119,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         std::sync::Arc::new(admin_tls),
         admin::router(Admin::new(
             hub_store.clone(),
-            hub.status_source(),
+            (hub.status_source(), hub.live_sessions()),
             pathway_shared::clock::Clock::system(),
         )),
         stop.clone(),

@@ -6,6 +6,7 @@ mod demo;
 mod doctor;
 mod enrol;
 mod import;
+mod revoke;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -186,6 +187,25 @@ enum Command {
         #[arg(long)]
         by: String,
     },
+    /// Revoke a gateway (a lost or stolen box): the hub cuts its session at once and refuses it
+    /// from then on. Needs a national administrator's log-in at the hub's administration; the
+    /// password is read from PATHWAY_ADMIN_PASSWORD or the prompt.
+    Revoke {
+        /// The gateway id, as enrolled (gw-whk01-a).
+        gateway: String,
+        /// Why, for the audit trail and the list.
+        #[arg(long)]
+        reason: String,
+        /// The hub's administration, host:port (its [admin] listen).
+        #[arg(long)]
+        hub: String,
+        /// The national CA certificate.
+        #[arg(long, default_value = "/etc/pathway/ca.pem")]
+        ca: PathBuf,
+        /// The national administrator's username.
+        #[arg(long)]
+        user: String,
+    },
     /// Count the documents in a store, by partition and kind.
     Inspect {
         #[arg(long)]
@@ -294,6 +314,32 @@ fn main() -> anyhow::Result<()> {
             config,
             by,
         } => import::run(&config, what, &file, &by)?,
+        Command::Revoke {
+            gateway,
+            reason,
+            hub,
+            ca,
+            user,
+        } => {
+            let password = match std::env::var("PATHWAY_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprint!("password of {user}: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let said = runtime()?.block_on(revoke::run(revoke::Revoke {
+                gateway: &gateway,
+                reason: &reason,
+                hub: &hub,
+                ca: &ca,
+                user: &user,
+                password: &password,
+            }))?;
+            println!("{said}");
+        }
         Command::Status { config } => {
             print!("{}", runtime()?.block_on(doctor::status(&config))?);
         }

@@ -307,6 +307,11 @@ pub async fn drive(
     }
     }
     .await;
+    if result.is_ok() && cancel.is_cancelled() {
+        // Stopped on purpose (a shutdown, or the hub cutting a revoked gateway): the streams
+        // the peer still holds open would keep the connection alive, so close it.
+        conn.close(0u32.into(), b"session ended");
+    }
     if let Err(e) = &result {
         if e.is_clean_close() {
             tracing::info!(peer = %session.peer(), "sync connection closed");

@@ -27,6 +27,7 @@ type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 /// One keep-alive HTTPS connection.
 pub struct Client {
     io: BufReader<Tls>,
+    host: String,
 }
 
 impl Client {
@@ -44,6 +45,28 @@ impl Client {
         let s = tls.connect("localhost".try_into()?, tcp).await?;
         Ok(Client {
             io: BufReader::new(s),
+            host: "localhost".into(),
+        })
+    }
+
+    /// Connects to `host:port` (a name in the server's certificate, or an address).
+    pub async fn connect_to(
+        host: &str,
+        port: u16,
+        tls: &tokio_rustls::TlsConnector,
+    ) -> anyhow::Result<Client> {
+        let tcp = tokio::net::TcpStream::connect((host, port))
+            .await
+            .with_context(|| format!("cannot reach {host}:{port}"))?;
+        tcp.set_nodelay(true)?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())?;
+        let s = tls
+            .connect(name, tcp)
+            .await
+            .with_context(|| format!("no TLS session with {host}:{port}: is the CA file right?"))?;
+        Ok(Client {
+            io: BufReader::new(s),
+            host: format!("{host}:{port}"),
         })
     }
 
@@ -56,7 +79,8 @@ impl Client {
         body: &str,
     ) -> anyhow::Result<(u16, String)> {
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
             body.len()
         );
         self.io.get_mut().write_all(req.as_bytes()).await?;

@@ -65,7 +65,7 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
         Arc::new(tls),
         admin::router(Admin::new(
             hub_store.clone(),
-            hub.status_source(),
+            (hub.status_source(), hub.live_sessions()),
             Clock::system(),
         )),
         stop.clone(),

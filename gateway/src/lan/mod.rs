@@ -50,7 +50,7 @@ use axum_extra::headers::authorization::Bearer;
 use axum_extra::headers::{Authorization, HeaderMapExt};
 
 use pathway_shared::clock::Clock;
-use pathway_shared::model::{Aggregate, DocId, Kind, Millis, Role};
+use pathway_shared::model::{Aggregate, DocId, Kind, Millis, ReleaseRecord, Role};
 use pathway_shared::store::{Editor, Pending, Store};
 use serde::Deserialize;
 use serde_json::json;
@@ -89,7 +89,8 @@ pub struct Lan {
 impl Lan {
     /// Edits a document as `who` and records `action` on it in the audit trail, as one batch:
     /// a refused edit leaves no entry, and a failed entry leaves no edit. The answer waits for
-    /// the flush that covers both (see [`blocking_durable`]).
+    /// the flush that covers both (see [`blocking_durable`]). The case file of a person who was
+    /// released is read-only here: it is held in the national record.
     pub fn audited_edit<T: Aggregate, R>(
         &self,
         who: &Staff,
@@ -98,9 +99,23 @@ impl Lan {
         now: Millis,
         f: impl FnOnce(&mut Editor<'_, '_>) -> ApiResult<R>,
     ) -> ApiResult<Staged<R>> {
+        let guarded = |e: &mut Editor<'_, '_>| {
+            if T::KIND == Kind::CaseFile
+                && let Some(Some(r)) = e.get::<Option<ReleaseRecord>>(&["release"])?
+            {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "this person was released on {}; the case file is read-only and held in the national record",
+                        r.on
+                    ),
+                ));
+            }
+            f(e)
+        };
         let (value, pending) =
             self.audit
-                .stage_with::<T, R, ApiError>(&who.username, action, id, now, f)?;
+                .stage_with::<T, R, ApiError>(&who.username, action, id, now, guarded)?;
         if T::KIND == Kind::CaseFile {
             self.roster.refresh(&self.store, id)?;
         }

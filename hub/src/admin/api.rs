@@ -776,6 +776,70 @@ pub(super) async fn import_staff(
     .await
 }
 
+/// `GET /api/revoked`: the national revocation list.
+pub(super) async fn revoked(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+) -> AdminResult<Json<Value>> {
+    require(&who, ALL, "see the revocation list")?;
+    blocking(move || Ok(Json(json!(crate::revoke::revoked(&admin.store)?.revoked)))).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevokeBody {
+    pub reason: String,
+}
+
+/// Revokes a gateway as `who`: on the national list, its live session cut; audited.
+pub(super) async fn revoke_gateway(
+    admin: &Arc<Admin>,
+    who: &AdminUser,
+    gateway: String,
+    reason: &str,
+) -> AdminResult<bool> {
+    require(who, &[NationalAdmin], "revoke gateways")?;
+    if !username_ok(&gateway) {
+        return Err(AdminError::field(
+            "gateway",
+            format!("`{gateway}` is not a gateway id"),
+        ));
+    }
+    let reason = text("reason", reason, 500)?;
+    let (admin, who) = (admin.clone(), who.clone());
+    blocking(move || {
+        let now = admin.clock.now();
+        let new = crate::revoke::revoke(
+            &admin.store,
+            &admin.live,
+            &gateway,
+            (&who.username, &reason),
+            now,
+        )?;
+        if new {
+            admin
+                .audit
+                .record(&who.username, "revoke_gateway", &gateway, now)?;
+        }
+        Ok(new)
+    })
+    .await
+}
+
+/// `POST /api/gateways/{gateway}/revoke`: `{reason}`.
+pub(super) async fn revoke(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    Path(gateway): Path<String>,
+    body: Result<Json<RevokeBody>, JsonRejection>,
+) -> AdminResult<Json<Value>> {
+    let Json(b) = body?;
+    let new = revoke_gateway(&admin, &who, gateway.clone(), &b.reason).await?;
+    Ok(Json(
+        json!({ "gateway": gateway, "revoked": true, "already": !new }),
+    ))
+}
+
 /// `GET /api/audit`: the newest 500 entries of the hub's audit trail and whether the chain holds.
 pub(super) async fn audit_trail(
     State(admin): State<Arc<Admin>>,

@@ -42,16 +42,25 @@ pub struct Admin {
     pub audit: HubAudit,
     /// The hub's view of its gateways.
     pub status: Source,
+    /// The gateways in session, so a revocation cuts one at once.
+    pub live: crate::LiveSessions,
     pub clock: Clock,
 }
 
 impl Admin {
-    pub fn new(store: Store, status: Source, clock: Clock) -> Arc<Admin> {
+    /// The administration of a hub: its store, what it sees of its gateways
+    /// ([`crate::Hub::status_source`], [`crate::Hub::live_sessions`]) and its clock.
+    pub fn new(
+        store: Store,
+        (status, live): (Source, crate::LiveSessions),
+        clock: Clock,
+    ) -> Arc<Admin> {
         Arc::new(Admin {
             audit: HubAudit::new(store.clone()),
             store,
             sessions: Sessions::default(),
             status,
+            live,
             clock,
         })
     }
@@ -234,6 +243,8 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/facilities/{facility}/import/staff",
             post(api::import_staff).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
         )
+        .route("/api/revoked", get(api::revoked))
+        .route("/api/gateways/{gateway}/revoke", post(api::revoke))
         .route("/api/cases/{person}", get(api::case_read))
         .route("/api/cases/{person}/transfer", post(api::case_transfer))
         .route("/api/audit", get(api::audit_trail))

@@ -96,6 +96,14 @@ fn t(l: Lang, key: &str) -> &'static str {
         "role_sync_operator" => ("sync operator", "ผู้ควบคุมการซิงก์"),
         "role_auditor" => ("auditor", "ผู้ตรวจสอบ"),
         "language" => ("ภาษาไทย", "English"),
+        "revoke" => ("Revoke", "เพิกถอน"),
+        "reason" => ("Reason", "เหตุผล"),
+        "revoked" => ("Revoked gateways", "เกตเวย์ที่ถูกเพิกถอน"),
+        "revoked_by" => ("by", "โดย"),
+        "revoked_note" => (
+            "A revoked gateway is refused at once and from then on; enrol the box again under a new id.",
+            "เกตเวย์ที่ถูกเพิกถอนจะถูกปฏิเสธทันทีและตลอดไป ต้องลงทะเบียนเครื่องใหม่ด้วยรหัสใหม่",
+        ),
         _ => ("?", "?"),
     };
     if l == Lang::Th { th } else { en }
@@ -171,6 +179,7 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/ui/reviewed", post(reviewed_post))
         .route("/ui/programmes/{code}/withdraw", post(withdraw_post))
         .route("/ui/staff", post(staff_post))
+        .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
 }
 
 async fn set_lang(Path(l): Path<String>) -> Response {
@@ -250,10 +259,11 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     let read = blocking(move || {
         let facilities = api::list::<Facility>(&a, "national", Kind::Facility)?;
         let programmes = api::list::<Programme>(&a, "national", Kind::Programme)?;
-        Ok((facilities, programmes, a.store.reviews()?))
+        let revoked = crate::revoke::revoked(&a.store)?.revoked;
+        Ok((facilities, programmes, a.store.reviews()?, revoked))
     })
     .await;
-    let (facilities, programmes, reviews) = match read {
+    let (facilities, programmes, reviews, revoked) = match read {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
@@ -271,7 +281,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
             @else {
                 table {
                     tr { th { (t(l, "gateway")) } th { (t(l, "facility")) } th { (t(l, "online")) }
-                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } }
+                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th {} }
                     @for (id, p) in &status.peers {
                         tr {
                             td { (id) }
@@ -279,7 +289,25 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                             td { (t(l, if p.online { "yes" } else { "no" })) }
                             td { (p.sync.last_contact.map(when).unwrap_or_else(|| t(l, "never").into())) }
                             td { (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>()) }
+                            td {
+                                @if admin_role && !revoked.contains_key(id) {
+                                    form method="post" action=(format!("/ui/gateways/{id}/revoke")) {
+                                        input name="reason" placeholder=(t(l, "reason")) required;
+                                        " "
+                                        button id=(format!("revoke-{id}")) { (t(l, "revoke")) }
+                                    }
+                                }
+                            }
                         }
+                    }
+                }
+            }
+            @if !revoked.is_empty() {
+                h3 { (t(l, "revoked")) }
+                p { small { (t(l, "revoked_note")) } }
+                ul {
+                    @for (gw, r) in &revoked {
+                        li { strong { (gw) } " — " (when(r.at)) ", " (t(l, "revoked_by")) " " (r.by) ": " (r.reason) }
                     }
                 }
             }
@@ -457,6 +485,34 @@ async fn staff_post(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: S
             };
             (StatusCode::CREATED, page(l, Some(&who), body)).into_response()
         }
+        Err(e) => refused(l, &who, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReasonForm {
+    reason: String,
+}
+
+async fn revoke_post(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path(gateway): Path<String>,
+    form: Result<Form<ReasonForm>, FormRejection>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match poster(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let result = match form {
+        Ok(Form(f)) => api::revoke_gateway(&admin, &who, gateway, &f.reason)
+            .await
+            .map(drop),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => Redirect::to("/").into_response(),
         Err(e) => refused(l, &who, e),
     }
 }

@@ -134,6 +134,37 @@ impl Aggregate for Facility {
     }
 }
 
+/// The national list of revoked gateways: a revoked gateway is refused at every hub from the
+/// revocation on, and the list reaches every gateway. Entries are never removed (a gateway is
+/// enrolled again under a new id).
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct RevocationList {
+    /// Keyed by gateway id.
+    pub revoked: std::collections::BTreeMap<String, Revocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct Revocation {
+    pub at: super::Millis,
+    pub by: String,
+    pub reason: String,
+}
+
+/// The one national revocation list.
+pub fn revocations_id() -> DocId {
+    id(Kind::Revocations, &["national"])
+}
+
+impl Aggregate for RevocationList {
+    const KIND: Kind = Kind::Revocations;
+    fn doc_id(&self) -> DocId {
+        revocations_id()
+    }
+    fn scope(&self) -> Scope {
+        Scope::National
+    }
+}
+
 /// Builds a document id from parts that are already validated by their owners. A part that is
 /// not well formed is replaced by a stable escape so the id stays valid and distinct.
 pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {

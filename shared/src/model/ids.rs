@@ -13,10 +13,11 @@ pub enum Kind {
     StaffAccount,
     CaseFile,
     AuditLog,
+    Revocations,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Programme,
         Kind::Partner,
         Kind::Facility,
@@ -25,6 +26,7 @@ impl Kind {
         Kind::StaffAccount,
         Kind::CaseFile,
         Kind::AuditLog,
+        Kind::Revocations,
     ];
 
     /// The kind's byte on the wire.
@@ -43,7 +45,10 @@ impl Kind {
 
     /// Documents of this kind are written at the hub and read-only to gateways.
     pub fn is_national(self) -> bool {
-        matches!(self, Kind::Programme | Kind::Partner | Kind::Facility)
+        matches!(
+            self,
+            Kind::Programme | Kind::Partner | Kind::Facility | Kind::Revocations
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +61,7 @@ impl Kind {
             Kind::StaffAccount => "staff",
             Kind::CaseFile => "case",
             Kind::AuditLog => "audit",
+            Kind::Revocations => "revoked",
         }
     }
 }

@@ -1,0 +1,83 @@
+//! Revocation: the national list of revoked gateways, kept as a national document, so it
+//! survives restarts, reaches every hub replica and every gateway; and the live sessions, so a
+//! revocation cuts the gateway's session at once rather than at its next reconnect.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pathway_shared::model::{Class, Millis, Revocation, RevocationList, revocations_id};
+use pathway_shared::store::{Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+/// The gateways in session with this hub, each with the token that ends its session.
+#[derive(Clone, Default)]
+pub struct LiveSessions(Arc<Mutex<HashMap<String, CancellationToken>>>);
+
+impl LiveSessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn insert(&self, gateway: &str, token: CancellationToken) {
+        self.lock().insert(gateway.to_owned(), token);
+    }
+
+    pub(crate) fn remove(&self, gateway: &str) {
+        self.lock().remove(gateway);
+    }
+
+    /// Ends `gateway`'s live session, if it has one.
+    pub fn cut(&self, gateway: &str) -> bool {
+        match self.lock().remove(gateway) {
+            Some(t) => {
+                t.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether `gateway` is on the national revocation list this hub holds.
+pub fn is_revoked(store: &Store, gateway: &str) -> Result<bool, StoreError> {
+    Ok(store
+        .get::<RevocationList>(&revocations_id())?
+        .is_some_and(|l| l.revoked.contains_key(gateway)))
+}
+
+/// The national revocation list (empty if nobody was ever revoked).
+pub fn revoked(store: &Store) -> Result<RevocationList, StoreError> {
+    Ok(store
+        .get::<RevocationList>(&revocations_id())?
+        .unwrap_or_default())
+}
+
+/// Puts `gateway` on the national list (urgent: it reaches every gateway first) and cuts its
+/// live session. Durable on return. A gateway revoked already keeps its first entry.
+pub fn revoke(
+    store: &Store,
+    live: &LiveSessions,
+    gateway: &str,
+    (by, reason): (&str, &str),
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let id = revocations_id();
+    if store.meta(&id)?.is_none() {
+        store.put(&RevocationList::default(), now)?;
+    }
+    let new = !is_revoked(store, gateway)?;
+    if new {
+        let entry = Revocation {
+            at: now,
+            by: by.to_owned(),
+            reason: reason.to_owned(),
+        };
+        store.edit::<RevocationList, _, StoreError>(&id, now, |e| {
+            e.set_class(Class::Urgent);
+            e.put(&["revoked", gateway], &entry)
+        })?;
+        tracing::warn!(%gateway, %by, %reason, "gateway revoked");
+    }
+    live.cut(gateway);
+    Ok(new)
+}

@@ -1,0 +1,207 @@
+//! Revocation as a national document, with real gateways and a real hub over QUIC: revoking a
+//! gateway cuts its live session at once and every reconnect is refused, across a hub restart;
+//! the list reaches the other gateways; what the revoked box writes afterwards never reaches
+//! the hub.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use pathway_gateway::{Gateway, GatewayConfig};
+use pathway_hub::{Hub, HubConfig};
+use pathway_shared::clock::now_ms;
+use pathway_shared::identity::{Ca, Credentials};
+use pathway_shared::model::{CaseFile, CaseNote, RevocationList, case_id, revocations_id};
+use pathway_shared::store::{Store, StoreError, StoreOptions};
+use pathway_tests::gateway_config;
+use pathway_tests::sample::{SampleConfig, SampleFacility};
+
+const HUB_NAME: &str = "hub.pathway.test";
+
+fn bind(addr: SocketAddr, ca: &Ca, creds: &Credentials, store: &Store) -> Hub {
+    Hub::bind(
+        HubConfig {
+            listen: addr,
+            ca_pem: ca.creds.cert_pem.clone(),
+            creds: creds.clone(),
+            revoked: vec![],
+            max_gateways: 4,
+        },
+        store.clone(),
+    )
+    .unwrap()
+}
+
+async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} did not happen within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn online(g: &Gateway) -> bool {
+    (g.status_source())()
+        .peers
+        .get("hub")
+        .is_some_and(|p| p.online)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let today = time::OffsetDateTime::now_utc().date();
+    let sample = |fac: &str, seed: u64| {
+        SampleFacility::generate(&SampleConfig {
+            seed,
+            facility_id: fac.into(),
+            cases: 10,
+            marks: 50,
+            today,
+            ..SampleConfig::default()
+        })
+    };
+    let (whk, osh) = (sample("WHK", 1), sample("OSH", 2));
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let creds = ca.issue_hub(HUB_NAME).unwrap();
+    let hub_store = Store::open(d.join("hub"), StoreOptions::default()).unwrap();
+    whk.load_national(&hub_store, now_ms()).unwrap();
+    hub_store.put(&osh.facility, now_ms()).unwrap();
+    let hub = bind("127.0.0.1:0".parse().unwrap(), &ca, &creds, &hub_store);
+    let addr = hub.local_addr().unwrap();
+    let mut gws = Vec::new();
+    for (s, id) in [(&whk, "gw-whk"), (&osh, "gw-osh")] {
+        let g = d.join(id);
+        std::fs::create_dir_all(&g).unwrap();
+        {
+            let store =
+                Store::open(g.join("data"), StoreOptions::keyed(g.join("store.key"))).unwrap();
+            s.load_facility(&store, now_ms()).unwrap();
+        }
+        let path = gateway_config(
+            &g,
+            &ca,
+            (id, &s.facility.id),
+            "127.0.0.1:0".parse().unwrap(),
+            (addr, HUB_NAME),
+        )
+        .unwrap();
+        gws.push(Gateway::start(&GatewayConfig::load(&path).unwrap()).unwrap());
+    }
+    until("both gateways online", 30, || gws.iter().all(online)).await;
+
+    // A national administrator revokes the Windhoek box with `pathway revoke`.
+    pathway_hub::admin::add_admin(
+        &hub_store,
+        "admin.national",
+        "Selma",
+        pathway_hub::admin::AdminRole::NationalAdmin,
+        "national admin password",
+    )
+    .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let tls =
+        pathway_shared::identity::lan_server_tls(&ca.issue_hub("localhost").unwrap()).unwrap();
+    let admin = pathway_hub::admin::Admin::new(
+        hub_store.clone(),
+        (hub.status_source(), hub.live_sessions()),
+        pathway_shared::clock::Clock::system(),
+    );
+    let (admin_addr, _) = pathway_hub::admin::serve_https(
+        "127.0.0.1:0".parse().unwrap(),
+        std::sync::Arc::new(tls),
+        pathway_hub::admin::router(admin),
+        stop.clone(),
+    )
+    .unwrap();
+    let ca_file = d.join("ca.pem");
+    std::fs::write(&ca_file, &ca.creds.cert_pem).unwrap();
+    let before = hub.status().refused_connections;
+    let revoked_at = Instant::now();
+    let hub_arg = format!("localhost:{}", admin_addr.port());
+    let ca_arg = ca_file.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        pathway_tests::run_pathway(
+            &[
+                "revoke".as_ref(),
+                "gw-whk".as_ref(),
+                "--reason".as_ref(),
+                "the box was stolen".as_ref(),
+                "--hub".as_ref(),
+                hub_arg.as_ref(),
+                "--ca".as_ref(),
+                ca_arg.as_os_str(),
+                "--user".as_ref(),
+                "admin.national".as_ref(),
+            ],
+            &[("PATHWAY_ADMIN_PASSWORD", "national admin password")],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(ok && out.contains("gw-whk is revoked"), "{out}");
+    until("the revoked gateway's session cut", 5, || !online(&gws[0])).await;
+    let cut = revoked_at.elapsed();
+    until("its reconnect refused", 10, || {
+        let s = hub.status();
+        s.refused_connections > before
+            && s.last_refusal
+                .as_deref()
+                .is_some_and(|r| r.contains("gw-whk is revoked"))
+    })
+    .await;
+    println!(
+        "session cut {cut:?} after the revocation; reconnect refused {:?} after it",
+        revoked_at.elapsed()
+    );
+    // The list reaches the other gateway; the honest one stays online.
+    until("the list reaching Oluno", 30, || {
+        gws[1]
+            .store
+            .get::<RevocationList>(&revocations_id())
+            .unwrap()
+            .is_some_and(|l| l.revoked.contains_key("gw-whk"))
+    })
+    .await;
+    assert!(online(&gws[1]));
+
+    // What the revoked box writes never reaches the hub, before or after a hub restart.
+    let person = &whk.cases[0].person_id;
+    let note = CaseNote {
+        author: "thief".into(),
+        at: now_ms(),
+        text: "written after the revocation".into(),
+        ..Default::default()
+    };
+    gws[0]
+        .store
+        .edit::<CaseFile, _, StoreError>(&case_id(person), now_ms(), |e| {
+            e.put(&["notes", "stolen-box"], &note)
+        })
+        .unwrap();
+    hub.shutdown().await;
+    let hub = bind(addr, &ca, &creds, &hub_store);
+    until("a refusal after the restart", 15, || {
+        hub.status()
+            .last_refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("gw-whk is revoked"))
+    })
+    .await;
+    until("Oluno back online", 30, || online(&gws[1])).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let at_hub: CaseFile = hub_store.get(&case_id(person)).unwrap().unwrap();
+    assert!(
+        !at_hub.notes.contains_key("stolen-box"),
+        "nothing from the revoked box merged"
+    );
+    assert!(!online(&gws[0]));
+    stop.cancel();
+    for g in gws {
+        g.shutdown().await;
+    }
+    hub.shutdown().await;
+}
