@@ -180,3 +180,157 @@ fn bad_bundles_and_wrong_codes_are_refused_and_nothing_is_written() {
     let (ok, said) = install(&foreign, &foreign_code);
     assert!(!ok && said.contains("another national CA"), "{said}");
 }
+
+/// The whole way on loopback: `ca init` → `ca issue-hub` → `enrol` → `install --root` → the
+/// hub and the gateway started from their files as the units start them → the first sync, as
+/// both daemons' status says.
+#[test]
+fn from_ca_init_to_the_first_sync_with_the_real_daemons() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = d.join("ca");
+    assert!(
+        pathway(&[
+            "ca",
+            "init",
+            "--dir",
+            s(&ca),
+            "--name",
+            "Namibia Pathway CA"
+        ])
+        .0
+    );
+    let hub_dir = d.join("hub");
+    let (ok, said) = pathway(&[
+        "ca",
+        "issue-hub",
+        "--dir",
+        s(&ca),
+        "--name",
+        "hub.pathway.test",
+        "--out",
+        s(&hub_dir),
+    ]);
+    assert!(ok, "{said}");
+    let quic = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let hub_addr = quic.local_addr().unwrap();
+    drop(quic);
+    let hub_status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    let admin = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    std::fs::write(
+        hub_dir.join("hub.toml"),
+        format!(
+            "listen = \"{hub_addr}\"\ndata_dir = \"data\"\nstatus_listen = \"{hub_status}\"\n[tls]\nca = \"ca.pem\"\ncert = \"hub.pem\"\nkey = \"hub.key\"\n[admin]\nlisten = \"{admin}\"\n"
+        ),
+    )
+    .unwrap();
+    let hub_bin = workspace_binary("pathway-hub").unwrap();
+    let added = Command::new(&hub_bin)
+        .args([
+            "--config",
+            s(&hub_dir.join("hub.toml")),
+            "add-admin",
+            "--username",
+            "admin.national",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        added.status.success() && said.contains("password: "),
+        "{said}{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let mut hub = Command::new(&hub_bin)
+        .args(["--config", s(&hub_dir.join("hub.toml"))])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let bundle = d.join("gw-whk01-a.pathway-bundle");
+    let (ok, said) = pathway(&[
+        "enrol",
+        "--ca-dir",
+        s(&ca),
+        "--facility",
+        "WHK",
+        "--gateway",
+        "gw-whk01-a",
+        "--hub-addr",
+        &hub_addr.to_string(),
+        "--hub-name",
+        "hub.pathway.test",
+        "--out",
+        s(&bundle),
+    ]);
+    assert!(ok, "{said}");
+    let code = said
+        .lines()
+        .find_map(|l| l.split("bundle): ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let root = d.join("root");
+    let gw_status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    let (ok, said) = pathway(&[
+        "install",
+        s(&bundle),
+        "--code",
+        &code,
+        "--root",
+        s(&root),
+        "--lan-listen",
+        "127.0.0.1:0",
+        "--status-listen",
+        &gw_status,
+    ]);
+    assert!(ok, "{said}");
+    let etc = root.join("etc/pathway");
+    for key in ["gateway.key", "lan.key", "gateway.toml"] {
+        assert_eq!(mode(&etc.join(key)), 0o600, "{key}");
+    }
+    let config = etc.join("gateway.toml");
+    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let started = Instant::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    loop {
+        let (_, said) = pathway(&["status", "--config", s(&config)]);
+        let at_hub = rt
+            .block_on(pathway_tests::http::request(
+                hub_status.parse().unwrap(),
+                "GET",
+                "/status",
+            ))
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let hub_sees: serde_json::Value = serde_json::from_str(&at_hub).unwrap_or_default();
+        let gw_at_hub = &hub_sees["status"]["peers"]["gw-whk01-a"];
+        if said.contains("online") && gw_at_hub["online"] == true {
+            assert_eq!(
+                gw_at_hub["facility"], "WHK",
+                "the hub took the facility from the certificate"
+            );
+            assert!(gw_at_hub["sync"]["last_contact"].is_number(), "{gw_at_hub}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "no first sync: gateway says {said}; hub says {at_hub}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "5"]);
+    assert!(report.contains("ok   hub"), "{report}");
+    for child in [&mut gw, &mut hub] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
