@@ -145,21 +145,23 @@ impl Gateway {
     /// `POST /sync-now`.
     pub fn operator_routes(&self) -> axum::Router {
         let notify = self.sync_now.clone();
-        status::router(self.status_source()).route(
-            "/sync-now",
-            axum::routing::post(move |headers: axum::http::HeaderMap| async move {
-                // A form on any web page can post here; only the port's own pages (or a
-                // client that is no browser) may ask for a sync.
-                if !lan::guard::same_site(&headers) {
-                    return (
-                        axum::http::StatusCode::FORBIDDEN,
-                        "refused: a page of another site cannot ask for a sync\n",
-                    );
-                }
-                notify.notify_one();
-                (axum::http::StatusCode::OK, "dialling the hub now\n")
-            }),
-        )
+        status::router(self.status_source())
+            .merge(status::backup_router(self.store.clone()))
+            .route(
+                "/sync-now",
+                axum::routing::post(move |headers: axum::http::HeaderMap| async move {
+                    // A form on any web page can post here; only the port's own pages (or a
+                    // client that is no browser) may ask for a sync.
+                    if !lan::guard::same_site(&headers) {
+                        return (
+                            axum::http::StatusCode::FORBIDDEN,
+                            "refused: a page of another site cannot ask for a sync\n",
+                        );
+                    }
+                    notify.notify_one();
+                    (axum::http::StatusCode::OK, "dialling the hub now\n")
+                }),
+            )
     }
 
     /// "Sync now": dial the hub at once instead of waiting out a backoff. While a session is

@@ -100,7 +100,9 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(listen = %hub.local_addr()?, "hub running");
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(addr) = file.status_listen {
-        let (addr, _) = status::serve(addr, status::router(hub.status_source()), stop.clone())
+        let routes =
+            status::router(hub.status_source()).merge(status::backup_router(hub.store().clone()));
+        let (addr, _) = status::serve(addr, routes, stop.clone())
             .await
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");

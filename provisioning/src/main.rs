@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+mod backup;
 mod demo;
 mod doctor;
 mod enrol;
@@ -206,6 +207,30 @@ enum Command {
         #[arg(long)]
         user: String,
     },
+    /// Take a consistent backup of the running gateway's store (through its status port) into
+    /// a file. Content in it stays sealed: keep a copy of the key file apart from the backups.
+    Backup {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make the gateway's store again from a backup, with the gateway stopped. The restored
+    /// store writes as a new node; what reached the hub after the backup comes back on the
+    /// next sync.
+    Restore {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Move a store that is already there aside first (it is kept).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Count the documents in a store, by partition and kind.
     Inspect {
         #[arg(long)]
@@ -340,6 +365,14 @@ fn main() -> anyhow::Result<()> {
             }))?;
             println!("{said}");
         }
+        Command::Backup { config, out } => {
+            println!("{}", runtime()?.block_on(backup::backup(&config, &out))?);
+        }
+        Command::Restore {
+            config,
+            from,
+            replace,
+        } => println!("{}", backup::restore(&config, &from, replace)?),
         Command::Status { config } => {
             print!("{}", runtime()?.block_on(doctor::status(&config))?);
         }

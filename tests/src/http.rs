@@ -24,6 +24,21 @@ pub async fn request_with(
     Ok((code, resp.text().await?))
 }
 
+/// [`request`], answering the body as bytes.
+pub async fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+) -> reqwest::Result<(u16, Vec<u8>)> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let resp = reqwest::Client::new()
+        .request(method, format!("http://{addr}{path}"))
+        .send()
+        .await?;
+    let code = resp.status().as_u16();
+    Ok((code, resp.bytes().await?.to_vec()))
+}
+
 /// `GET path`, which must answer 200: the body.
 pub async fn get(addr: SocketAddr, path: &str) -> String {
     let (code, body) = request(addr, "GET", path).await.expect("HTTP request");

@@ -85,3 +85,58 @@ pub async fn serve(
     });
     Ok((local, handle))
 }
+
+/// `POST /backup`: a consistent backup of `store` (see [`Store::backup`]), for `pathway
+/// backup`. Refused to a page of another site; the port is loopback only unless the operator
+/// says otherwise, and the content in a backup stays sealed under the key file.
+pub fn backup_router(store: crate::store::Store) -> Router {
+    Router::new().route(
+        "/backup",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let store = store.clone();
+            async move {
+                use axum::http::StatusCode;
+                if !crate::web::same_site(&headers) {
+                    return (
+                        StatusCode::FORBIDDEN,
+                        "refused: a page of another site cannot take a backup\n",
+                    )
+                        .into_response();
+                }
+                let made = tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    store.backup(&mut out).map(|stats| (stats, out))
+                })
+                .await;
+                match made {
+                    Ok(Ok((stats, bytes))) => {
+                        tracing::info!(
+                            entries = stats.entries,
+                            bytes = stats.bytes,
+                            "backup taken"
+                        );
+                        (
+                            [
+                                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                                (
+                                    header::HeaderName::from_static("x-pathway-last-seq"),
+                                    stats.last_seq.to_string(),
+                                ),
+                            ],
+                            bytes,
+                        )
+                            .into_response()
+                    }
+                    Ok(Err(e)) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("backup failed: {e}\n"),
+                    )
+                        .into_response(),
+                    Err(_) => {
+                        (StatusCode::INTERNAL_SERVER_ERROR, "backup failed\n").into_response()
+                    }
+                }
+            }
+        }),
+    )
+}

@@ -18,7 +18,7 @@ use crate::sync::{Backlog, Event, Session, Stats, SyncState};
 mod http;
 mod metrics;
 
-pub use http::{Source, router, serve};
+pub use http::{Source, backup_router, router, serve};
 pub use metrics::metrics;
 
 /// What the driver reports to its caller as a session runs.

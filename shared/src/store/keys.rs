@@ -21,6 +21,9 @@
 use crate::model::{DocId, Kind};
 
 pub(super) const NODE_ACTOR: &[u8] = b"nactor";
+/// The lowest seq the feed may use next: set by a restore, so a restored store's changes never
+/// take seqs a peer acknowledged from the store it came from.
+pub(super) const SEQ_FLOOR: &[u8] = b"nseqfloor";
 /// The store's data key, sealed under its key file (see [`seal`](super::seal)).
 pub(super) const DATA_KEY: &[u8] = b"ndatakey";
 
@@ -106,4 +109,9 @@ pub(super) fn local(table: &str, key: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// Whether `key` is a cursor of what this node received from a peer (`<peer>/recv/<class>`).
+pub(super) fn is_recv_cursor(key: &[u8]) -> bool {
+    key.first() == Some(&b'p') && key.windows(6).any(|w| w == b"/recv/")
 }

@@ -13,6 +13,7 @@
 //!   apart still merge field by field.
 
 mod apply;
+mod backup;
 mod cache;
 mod commit;
 mod doc;
@@ -36,6 +37,7 @@ use crate::model::{Kind, Scope};
 use commit::GroupCommit;
 
 pub use apply::{Applied, Incoming, Stub};
+pub use backup::{BackupStats, RestoreError};
 pub use doc::MAX_CHANGE_BYTES;
 pub use editor::Editor;
 pub use error::{StoreError, UpdateError};
@@ -222,7 +224,12 @@ impl Store {
             Some(kv) => kv.map_err(open_err)?.0,
             None => Default::default(),
         };
-        let next_seq = keys::feed_seq(&last_seq).map_or(1, |s| s + 1);
+        let floor = db
+            .get(keys::SEQ_FLOOR)
+            .map_err(open_err)?
+            .and_then(|v| Some(u64::from_be_bytes(v.as_ref().try_into().ok()?)))
+            .unwrap_or(1);
+        let next_seq = keys::feed_seq(&last_seq).map_or(1, |s| s + 1).max(floor);
         let inner = Arc::new(Inner {
             path,
             db,

@@ -1,0 +1,111 @@
+//! `pathway backup` and `pathway restore`: a consistent backup of the running gateway's store
+//! (taken by the daemon, through its status port), and a store made again from one.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use pathway_gateway::config::GatewayConfig;
+use pathway_shared::store::{RestoreError, Store, StoreError, StoreOptions};
+
+/// Asks the running gateway for a backup and writes it to `out` (owner-only).
+pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> {
+    let cfg = GatewayConfig::load(config)?;
+    let addr = cfg.status_listen.with_context(|| {
+        format!(
+            "{} turns the status port off (status_listen = \"\"): the backup is taken through it",
+            config.display()
+        )
+    })?;
+    let (code, bytes) = pathway_tests::http::request_bytes(addr, "POST", "/backup")
+        .await
+        .with_context(|| {
+            format!("the gateway does not answer on {addr}: is it running? (systemctl status pathway-gateway)")
+        })?;
+    anyhow::ensure!(
+        code == 200,
+        "the gateway refused the backup ({code}): {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let tmp = out.with_extension("partial");
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "backup of {} written to {} ({} KiB). Keep it with a copy of the key file {}: without it the backup does not open.",
+        cfg.gateway_id,
+        out.display(),
+        bytes.len() >> 10,
+        cfg.store_key.display()
+    ))
+}
+
+/// Makes the gateway's store again from `from`, with the gateway stopped. With `replace`, a
+/// store already there is moved aside first (never deleted).
+pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Result<String> {
+    let cfg = GatewayConfig::load(config)?;
+    let data = &cfg.data_dir;
+    let mut moved = None;
+    if data.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        if !replace {
+            anyhow::bail!(
+                "{} already holds a store; stop the gateway and add --replace to move it aside (it is kept, not deleted)",
+                data.display()
+            );
+        }
+        // Refused while the daemon holds it.
+        match Store::open(data, StoreOptions::keyed(&cfg.store_key)) {
+            Err(StoreError::InUse { .. }) => anyhow::bail!(
+                "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway) and run this again"
+            ),
+            Ok(s) => drop(s),
+            Err(_) => {}
+        }
+        let aside = data.with_file_name(format!(
+            "{}.before-restore-{}",
+            data.file_name().and_then(|n| n.to_str()).unwrap_or("data"),
+            pathway_shared::clock::now_ms() / 1000
+        ));
+        std::fs::rename(data, &aside)
+            .with_context(|| format!("cannot move {} aside", data.display()))?;
+        moved = Some(aside);
+    }
+    let stats = Store::restore(data, from).map_err(|e| match e {
+        RestoreError::Store(e) => anyhow::Error::from(e),
+        e => anyhow::anyhow!("{e}"),
+    })?;
+    // The key file must be the one the backup's store was sealed under.
+    let store = Store::open(data, StoreOptions::keyed(&cfg.store_key)).with_context(|| {
+        format!(
+            "the backup was restored into {} but does not open with the key file {}: restore that store's key file too",
+            data.display(),
+            cfg.store_key.display()
+        )
+    })?;
+    let actor = store.actor().to_hex_string();
+    drop(store);
+    let mut said = format!(
+        "restored {} entries into {} (the backup's last change: #{}); the store writes as a new node ({}…).\nStart the gateway: the changes made after the backup that reached the hub come back on the next sync; changes made after it that never reached the hub are lost.",
+        stats.entries,
+        data.display(),
+        stats.last_seq,
+        &actor[..actor.len().min(12)]
+    );
+    if let Some(a) = moved {
+        said.push_str(&format!(
+            "\nThe store that was there is kept at {}.",
+            a.display()
+        ));
+    }
+    Ok(said)
+}

@@ -1,0 +1,242 @@
+//! `pathway backup` while staff write, `kill -9`, a lost disk, `pathway restore`, sync: every
+//! acknowledged note is at the hub and back at the gateway, the restored store writes as a new
+//! node, and what it writes after the restore reaches the hub.
+
+use std::ffi::OsStr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pathway_hub::{Hub, HubConfig};
+use pathway_shared::clock::now_ms;
+use pathway_shared::identity::Ca;
+use pathway_shared::model::{CaseFile, Role, case_id};
+use pathway_shared::store::{Store, StoreOptions};
+use pathway_tests::https::Client;
+use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
+use pathway_tests::{gateway_config, run_pathway, workspace_binary};
+use serde_json::{Value, json};
+
+const HUB_NAME: &str = "hub.pathway.test";
+
+async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "{what} did not happen within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn lan(addr: std::net::SocketAddr, ca: &str, user: &str) -> (Client, String) {
+    let tls = pathway_tests::https::connector(ca).unwrap();
+    let start = Instant::now();
+    let mut c = loop {
+        match Client::connect(addr, "127.0.0.1".parse().unwrap(), &tls).await {
+            Ok(c) => break c,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("the gateway never answered on {addr}: {e}"),
+        }
+    };
+    let body = json!({"username": user, "password": DEMO_PASSWORD}).to_string();
+    let (s, b) = c.send("POST", "/api/login", "", &body).await.unwrap();
+    assert_eq!(s, 200, "{b}");
+    let v: Value = serde_json::from_str(&b).unwrap();
+    (c, v["token"].as_str().unwrap().to_owned())
+}
+
+fn notes_with(file: &CaseFile, mark: &str) -> usize {
+    file.notes
+        .values()
+        .filter(|n| n.text.starts_with(mark))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_staff_write_restores_a_gateway_that_lost_its_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sample = SampleFacility::generate(&SampleConfig {
+        cases: 20,
+        marks: 100,
+        today: time::OffsetDateTime::now_utc().date(),
+        ..SampleConfig::default()
+    });
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let hub_store = Store::open(d.join("hub"), StoreOptions::default()).unwrap();
+    sample.load_national(&hub_store, now_ms()).unwrap();
+    let hub = Hub::bind(
+        HubConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ca_pem: ca.creds.cert_pem.clone(),
+            creds: ca.issue_hub(HUB_NAME).unwrap(),
+            revoked: vec![],
+            max_gateways: 4,
+        },
+        hub_store.clone(),
+    )
+    .unwrap();
+    let g = d.join("gw");
+    std::fs::create_dir_all(&g).unwrap();
+    let old_actor = {
+        let store = Store::open(g.join("data"), StoreOptions::keyed(g.join("store.key"))).unwrap();
+        sample.load_facility(&store, now_ms()).unwrap();
+        store.actor().to_hex_string()
+    };
+    let lan_port = pathway_tests::free_tcp_port();
+    let status_port = pathway_tests::free_tcp_port();
+    let config = gateway_config(
+        &g,
+        &ca,
+        ("gw-whk", "WHK"),
+        format!("127.0.0.1:{lan_port}").parse().unwrap(),
+        (hub.local_addr().unwrap(), HUB_NAME),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "status_listen = \"\"",
+        &format!("status_listen = \"127.0.0.1:{status_port}\""),
+    );
+    std::fs::write(&config, text).unwrap();
+    let start_gateway = || {
+        Command::new(workspace_binary("pathway-gateway").unwrap())
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut gw = start_gateway();
+    let lan_addr = format!("127.0.0.1:{lan_port}").parse().unwrap();
+    let officer = sample
+        .staff
+        .iter()
+        .find(|s| s.roles.contains(&Role::CaseOfficer))
+        .unwrap()
+        .username
+        .clone();
+    let (mut c, token) = lan(lan_addr, &ca.creds.cert_pem, &officer).await;
+    let person = sample.cases[0].person_id.clone();
+    let path = format!("/api/cases/{person}/notes");
+
+    // Staff write notes; a backup is taken halfway.
+    let backup = d.join("gw.pathway-backup");
+    let mut acked = 0;
+    let mut backup_taken = None;
+    for i in 0..60 {
+        let body = json!({"text": format!("bk-{i}: attended the job club")}).to_string();
+        let (s, b) = c.send("POST", &path, &token, &body).await.unwrap();
+        assert_eq!(s, 201, "{b}");
+        acked += 1;
+        if i == 30 {
+            let (cfg, out) = (config.clone(), backup.clone());
+            let (ok, said) = tokio::task::spawn_blocking(move || {
+                run_pathway(
+                    &[
+                        OsStr::new("backup"),
+                        OsStr::new("--config"),
+                        cfg.as_os_str(),
+                        OsStr::new("--out"),
+                        out.as_os_str(),
+                    ],
+                    &[],
+                )
+            })
+            .await
+            .unwrap();
+            assert!(ok, "{said}");
+            backup_taken = Some(acked);
+        }
+    }
+    let id = case_id(&person);
+    until("every acknowledged note at the hub", 60, || {
+        hub_store
+            .get::<CaseFile>(&id)
+            .unwrap()
+            .is_some_and(|f| notes_with(&f, "bk-") == acked)
+    })
+    .await;
+
+    // The box dies and its disk with it.
+    drop(c);
+    gw.kill().unwrap();
+    gw.wait().unwrap();
+    std::fs::remove_dir_all(g.join("data")).unwrap();
+    let (ok, said) = run_pathway(
+        &[
+            OsStr::new("restore"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+            OsStr::new("--from"),
+            backup.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(ok, "{said}");
+    assert!(said.contains("new node"), "{said}");
+    {
+        let store = Store::open(g.join("data"), StoreOptions::keyed(g.join("store.key"))).unwrap();
+        assert_ne!(
+            store.actor().to_hex_string(),
+            old_actor,
+            "a restored store writes as a new node"
+        );
+        let restored: CaseFile = store.get(&id).unwrap().unwrap();
+        let held = notes_with(&restored, "bk-");
+        assert!(
+            held >= backup_taken.unwrap() && held < acked,
+            "the backup holds the notes up to it: {held}"
+        );
+    }
+
+    // Back in service: the rest comes back from the hub, and new notes reach it.
+    let mut gw = start_gateway();
+    let (mut c, token) = lan(lan_addr, &ca.creds.cert_pem, &officer).await;
+    let (s, b) = c
+        .send(
+            "POST",
+            &path,
+            &token,
+            &json!({"text": "after-restore: all well"}).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{b}");
+    until("the note written after the restore at the hub", 60, || {
+        hub_store
+            .get::<CaseFile>(&id)
+            .unwrap()
+            .is_some_and(|f| notes_with(&f, "after-restore") == 1)
+    })
+    .await;
+    let start = Instant::now();
+    loop {
+        let (s, b) = c
+            .send("GET", &format!("/api/cases/{person}"), &token, "")
+            .await
+            .unwrap();
+        assert_eq!(s, 200, "{b}");
+        let v: Value = serde_json::from_str(&b).unwrap();
+        let n = v["notes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|n| n["text"].as_str().unwrap_or("").starts_with("bk-"))
+            .count();
+        if n == acked {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the gateway holds {n} of {acked} notes after the restore"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = gw.kill();
+    let _ = gw.wait();
+    hub.shutdown().await;
+}
