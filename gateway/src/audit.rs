@@ -53,6 +53,23 @@ pub struct Audit {
 impl Audit {
     /// Opens the facility's log and finds its last entry.
     pub fn open(store: Store, facility: &str) -> Result<Audit, StoreError> {
+        let tail = Self::find_tail(&store, facility)?;
+        Ok(Audit {
+            store,
+            facility: facility.to_owned(),
+            tail: Mutex::new(tail),
+        })
+    }
+
+    /// Finds the chain's last entry again: after a restored or rebuilt store has caught up
+    /// with the hub, whose copy holds the entries the store lost.
+    pub fn reload(&self) -> Result<(), StoreError> {
+        let mut tail = lock(&self.tail);
+        *tail = Self::find_tail(&self.store, &self.facility)?;
+        Ok(())
+    }
+
+    fn find_tail(store: &Store, facility: &str) -> Result<Tail, StoreError> {
         let blocks = store.list(&format!("facility:{facility}"), Kind::AuditLog)?;
         // Ids end with the zero-padded block number, so the last id is the latest block.
         let latest = match blocks.iter().max() {
@@ -69,11 +86,7 @@ impl Audit {
                 hash: AUDIT_GENESIS.to_owned(),
             },
         };
-        Ok(Audit {
-            store,
-            facility: facility.to_owned(),
-            tail: Mutex::new(tail),
-        })
+        Ok(tail)
     }
 
     /// Appends an entry; returns once it is durable.

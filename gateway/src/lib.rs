@@ -53,6 +53,54 @@ pub enum StartError {
     Listen(#[from] std::io::Error),
 }
 
+/// For a restored or rebuilt store: a flag that stays up until the store has caught up with the
+/// hub (a session in which both sides reported nothing waiting), and the watcher that then
+/// finds the audit trail's tail again and lowers it. `None` for a store in its normal state.
+fn catching_up(
+    store: &Store,
+    audit: &Arc<audit::Audit>,
+    mut status: watch::Receiver<uplink::UplinkStatus>,
+) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+    if !store.catching_up() {
+        return None;
+    }
+    tracing::warn!(
+        "this store was restored or rebuilt: staff are asked to wait until it has caught up with the hub"
+    );
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (store, audit, up) = (store.clone(), audit.clone(), flag.clone());
+    let started = now_ms();
+    tokio::spawn(async move {
+        loop {
+            let level = {
+                let st = status.borrow_and_update();
+                st.online && st.sync.in_sync_at.is_some_and(|t| t > started)
+            };
+            if level {
+                let done = tokio::task::spawn_blocking(move || {
+                    audit.reload()?;
+                    store.caught_up()
+                })
+                .await;
+                match done {
+                    Ok(Ok(())) => {
+                        up.store(false, std::sync::atomic::Ordering::Release);
+                        tracing::info!("caught up with the hub: serving staff again");
+                    }
+                    _ => tracing::error!(
+                        "caught up with the hub, but the store could not be marked so; restart the gateway"
+                    ),
+                }
+                return;
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    Some(flag)
+}
+
 impl Gateway {
     /// Checks its files (before anything is created), opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
@@ -92,7 +140,7 @@ impl Gateway {
             (Some(l), Some(lan_creds)) => {
                 let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
                 let service = Arc::new(lan::Lan {
-                    audit,
+                    audit: audit.clone(),
                     store: store.clone(),
                     facility: cfg.facility.clone(),
                     sessions: sessions.insert(Arc::default()).clone(),
@@ -103,12 +151,14 @@ impl Gateway {
                     utc_offset_minutes,
                     clock: pathway_shared::clock::Clock::system(),
                 });
-                let (addr, _) = lan::serve_https(
-                    l.listen,
-                    Arc::new(tls),
-                    lan::router(service),
-                    cancel.clone(),
-                )?;
+                let app = lan::router(service);
+                let app = match catching_up(&store, &audit, status.clone()) {
+                    Some(flag) => app.layer(axum::middleware::from_fn(move |req, next| {
+                        lan::catching_up::refuse_while(flag.clone(), req, next)
+                    })),
+                    None => app,
+                };
+                let (addr, _) = lan::serve_https(l.listen, Arc::new(tls), app, cancel.clone())?;
                 Some(addr)
             }
             _ => None,

@@ -85,7 +85,7 @@ pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Resu
         e => anyhow::anyhow!("{e}"),
     })?;
     // The key file must be the one the backup's store was sealed under.
-    let store = Store::open(data, StoreOptions::keyed(&cfg.store_key)).with_context(|| {
+    let store = open_when_free(data, &cfg.store_key).with_context(|| {
         format!(
             "the backup was restored into {} but does not open with the key file {}: restore that store's key file too",
             data.display(),
@@ -108,4 +108,60 @@ pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Resu
         ));
     }
     Ok(said)
+}
+
+/// Makes a new, empty store for a gateway whose store is lost or cannot be opened, to be filled
+/// again from the hub; the old one is moved aside (kept). Says how many changes had not reached
+/// the hub, if the old store still opens.
+pub(crate) fn rebuild(config: &Path) -> anyhow::Result<String> {
+    let cfg = GatewayConfig::load(config)?;
+    let data = &cfg.data_dir;
+    let mut said = String::new();
+    if data.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        match Store::open(data, StoreOptions::keyed(&cfg.store_key)) {
+            Err(StoreError::InUse { .. }) => anyhow::bail!(
+                "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway) and run this again"
+            ),
+            Ok(old) => {
+                let waiting = pathway_shared::sync::gateway_backlog(&old, "hub", None)?;
+                let n: u64 = waiting.backlog.iter().map(|b| b.changes).sum();
+                said.push_str(&format!(
+                    "the old store still opens: {n} change(s) in it had not reached the hub and will not be in the rebuilt one (the old store is kept).\n"
+                ));
+            }
+            Err(e) => said.push_str(&format!(
+                "the old store does not open ({e}); how much in it had not reached the hub cannot be told.\n"
+            )),
+        }
+        let aside = data.with_file_name(format!(
+            "{}.before-rebuild-{}",
+            data.file_name().and_then(|n| n.to_str()).unwrap_or("data"),
+            pathway_shared::clock::now_ms() / 1000
+        ));
+        std::fs::rename(data, &aside)
+            .with_context(|| format!("cannot move {} aside", data.display()))?;
+        said.push_str(&format!("It is kept at {}.\n", aside.display()));
+    }
+    Store::for_rebuild(data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    said.push_str(&format!(
+        "An empty store is ready at {}. Start the gateway: it fills again from the hub, and asks staff to wait until it has everything.",
+        data.display()
+    ));
+    Ok(said)
+}
+
+/// Opens the store at `path`, waiting a few seconds for this process's own handle on it (the
+/// restore's) to be let go: sled releases its lock when its last thread is done with it.
+fn open_when_free(path: &Path, key: &Path) -> Result<Store, StoreError> {
+    let start = std::time::Instant::now();
+    loop {
+        match Store::open(path, StoreOptions::keyed(key)) {
+            Err(StoreError::InUse { .. })
+                if start.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }

@@ -231,6 +231,13 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Make a new, empty store for a gateway whose store is lost or will not open (a dead
+    /// disk), to be filled again from the hub; the old one is kept aside. Stop the gateway first.
+    Rebuild {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+    },
     /// Count the documents in a store, by partition and kind.
     Inspect {
         #[arg(long)]
@@ -373,6 +380,7 @@ fn main() -> anyhow::Result<()> {
             from,
             replace,
         } => println!("{}", backup::restore(&config, &from, replace)?),
+        Command::Rebuild { config } => println!("{}", backup::rebuild(&config)?),
         Command::Status { config } => {
             print!("{}", runtime()?.block_on(doctor::status(&config))?);
         }

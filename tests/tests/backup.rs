@@ -42,7 +42,14 @@ async fn lan(addr: std::net::SocketAddr, ca: &str, user: &str) -> (Client, Strin
         }
     };
     let body = json!({"username": user, "password": DEMO_PASSWORD}).to_string();
-    let (s, b) = c.send("POST", "/api/login", "", &body).await.unwrap();
+    // A restored or rebuilt gateway asks staff to wait (503) until it has caught up.
+    let (s, b) = loop {
+        let (s, b) = c.send("POST", "/api/login", "", &body).await.unwrap();
+        if s != 503 || start.elapsed() > Duration::from_secs(60) {
+            break (s, b);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(s, 200, "{b}");
     let v: Value = serde_json::from_str(&b).unwrap();
     (c, v["token"].as_str().unwrap().to_owned())
@@ -53,6 +60,52 @@ fn notes_with(file: &CaseFile, mark: &str) -> usize {
         .values()
         .filter(|n| n.text.starts_with(mark))
         .count()
+}
+
+/// Waits until the gateway's LAN service shows `n` notes starting with `mark` on `person`.
+async fn held_at_gateway(c: &mut Client, token: &str, person: &str, mark: &str, n: usize) {
+    let start = Instant::now();
+    loop {
+        let (s, b) = c
+            .send("GET", &format!("/api/cases/{person}"), token, "")
+            .await
+            .unwrap();
+        assert_eq!(s, 200, "{b}");
+        let v: Value = serde_json::from_str(&b).unwrap();
+        let got = v["notes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|x| x["text"].as_str().unwrap_or("").starts_with(mark))
+            .count();
+        if got == n {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the gateway holds {got} of {n} {mark} notes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The facility's audit chain as the hub holds it: whole, with no entry written twice.
+fn audit_intact(hub: &Store) {
+    let mut blocks = Vec::new();
+    for id in hub
+        .list("facility:WHK", pathway_shared::model::Kind::AuditLog)
+        .unwrap()
+    {
+        blocks.push(
+            hub.get::<pathway_shared::model::AuditBlock>(&id)
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    blocks.sort_by_key(|b| b.block);
+    let checked = pathway_shared::model::verify_chain(&blocks)
+        .unwrap_or_else(|b| panic!("the audit chain breaks at {}: {}", b.seq, b.what));
+    assert!(checked > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,29 +266,45 @@ async fn a_backup_taken_while_staff_write_restores_a_gateway_that_lost_its_disk(
             .is_some_and(|f| notes_with(&f, "after-restore") == 1)
     })
     .await;
-    let start = Instant::now();
-    loop {
-        let (s, b) = c
-            .send("GET", &format!("/api/cases/{person}"), &token, "")
-            .await
-            .unwrap();
-        assert_eq!(s, 200, "{b}");
-        let v: Value = serde_json::from_str(&b).unwrap();
-        let n = v["notes"]
-            .as_object()
+    held_at_gateway(&mut c, &token, &person, "bk-", acked).await;
+    audit_intact(&hub_store);
+
+    // The disk dies again, with no backup this time: the store is rebuilt from the hub.
+    drop(c);
+    gw.kill().unwrap();
+    gw.wait().unwrap();
+    std::fs::remove_dir_all(g.join("data")).unwrap();
+    let (ok, said) = run_pathway(
+        &[
+            OsStr::new("rebuild"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(ok && said.contains("An empty store is ready"), "{said}");
+    let mut gw = start_gateway();
+    let (mut c, token) = lan(lan_addr, &ca.creds.cert_pem, &officer).await;
+    held_at_gateway(&mut c, &token, &person, "bk-", acked).await;
+    held_at_gateway(&mut c, &token, &person, "after-restore", 1).await;
+    let (s, b) = c
+        .send(
+            "POST",
+            &path,
+            &token,
+            &json!({"text": "after-rebuild: fine"}).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{b}");
+    until("the note written after the rebuild at the hub", 60, || {
+        hub_store
+            .get::<CaseFile>(&id)
             .unwrap()
-            .values()
-            .filter(|n| n["text"].as_str().unwrap_or("").starts_with("bk-"))
-            .count();
-        if n == acked {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the gateway holds {n} of {acked} notes after the restore"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            .is_some_and(|f| notes_with(&f, "after-rebuild") == 1)
+    })
+    .await;
+    audit_intact(&hub_store);
     let _ = gw.kill();
     let _ = gw.wait();
     hub.shutdown().await;

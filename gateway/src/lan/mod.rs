@@ -7,6 +7,7 @@
 mod attendance;
 pub mod auth;
 pub mod cases;
+pub(crate) mod catching_up;
 pub mod conns;
 mod console;
 pub mod enrolments;

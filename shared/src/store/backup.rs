@@ -56,6 +56,51 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 impl Store {
+    /// Makes an empty store at `path` for a gateway whose store was lost, to be filled again
+    /// from the hub: like a restored one, it writes as a new node far above the old seqs and is
+    /// catching up until its first full sync.
+    pub fn for_rebuild(path: &Path) -> Result<(), RestoreError> {
+        if path.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+            return Err(RestoreError::NotEmpty {
+                path: path.display().to_string(),
+            });
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .flush_every_ms(None)
+            .open()
+            .map_err(open_err)?;
+        db.insert(keys::SEQ_FLOOR, &SEQ_GAP.to_be_bytes()[..])
+            .map_err(open_err)?;
+        db.insert(keys::CATCHING_UP, &[1u8][..]).map_err(open_err)?;
+        db.flush().map_err(open_err)?;
+        Ok(())
+    }
+
+    /// Whether this store was restored or rebuilt and has not yet caught up with the hub:
+    /// until it has, its audit trail's newest entries may be only at the hub.
+    pub fn catching_up(&self) -> bool {
+        self.inner
+            .db
+            .get(keys::CATCHING_UP)
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
+    /// Marks the store caught up. Durable on return.
+    pub fn caught_up(&self) -> Result<(), StoreError> {
+        self.inner
+            .db
+            .remove(keys::CATCHING_UP)
+            .map_err(|e| self.io(e))?;
+        self.flush()
+    }
+
     /// A consistent backup of the store, written to `out`. Writers wait while it is read.
     pub fn backup(&self, out: &mut impl Write) -> Result<BackupStats, StoreError> {
         let io = |e: std::io::Error| StoreError::Io {
@@ -153,6 +198,7 @@ impl Store {
             entries += 1;
         }
         batch.insert(keys::SEQ_FLOOR, &(last_seq + SEQ_GAP).to_be_bytes()[..]);
+        batch.insert(keys::CATCHING_UP, &[1u8][..]);
         db.apply_batch(batch).map_err(open_err)?;
         db.flush().map_err(open_err)?;
         drop(db);

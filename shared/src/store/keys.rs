@@ -24,6 +24,8 @@ pub(super) const NODE_ACTOR: &[u8] = b"nactor";
 /// The lowest seq the feed may use next: set by a restore, so a restored store's changes never
 /// take seqs a peer acknowledged from the store it came from.
 pub(super) const SEQ_FLOOR: &[u8] = b"nseqfloor";
+/// Set in a restored or rebuilt store until it has caught up with the hub.
+pub(super) const CATCHING_UP: &[u8] = b"ncatchingup";
 /// The store's data key, sealed under its key file (see [`seal`](super::seal)).
 pub(super) const DATA_KEY: &[u8] = b"ndatakey";
 
