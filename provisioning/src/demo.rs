@@ -258,23 +258,12 @@ fn print_status(
     profile: &Profile,
     elapsed: Duration,
 ) -> anyhow::Result<()> {
-    let down = profile
-        .outage
-        .is_some_and(|(every, d)| elapsed.as_secs() % every.as_secs() >= (every - d).as_secs());
     println!();
+    println!("t={:>4}s  link profile {}", elapsed.as_secs(), profile.name);
     println!(
-        "t={:>4}s  link {} {}",
-        elapsed.as_secs(),
-        profile.name,
-        if down {
-            "DOWN (scheduled outage)"
-        } else {
-            "up"
-        }
-    );
-    println!(
-        "{:<8} {:<7} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
+        "{:<8} {:<22} {:<8} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
         "gateway",
+        "link (simulated)",
         "online",
         "last ack",
         "cases at hub",
@@ -315,10 +304,28 @@ fn print_status(
             .flatten()
             .max()
             .map_or("never".to_owned(), |t| ago(now_ms(), *t) + " ago");
+        // The link as the simulator has it now, and the session as the gateway sees it.
+        let link = match (s.sim.is_down(), s.sim.next_change()) {
+            (true, Some(left)) => format!("DOWN, back in {}s", left.as_secs() + 1),
+            (false, Some(left)) => format!("up, outage in {}s", left.as_secs() + 1),
+            (down, None) => (if down { "DOWN" } else { "up" }).to_owned(),
+        };
+        let now = now_ms();
+        let online = if st.hearing(now) {
+            "yes".to_owned()
+        } else if st.online {
+            format!(
+                "silent {}",
+                st.sync.last_contact.map_or("?".into(), |t| ago(now, t))
+            )
+        } else {
+            "no".to_owned()
+        };
         println!(
-            "{:<8} {:<7} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
+            "{:<8} {:<22} {:<8} {:>12} {:>13} {:>13} {:>14} {:>10} {:>10}",
             s.facility,
-            if st.online { "yes" } else { "no" },
+            link,
+            online,
             contact,
             format!("{cases}/{}", s.sample.cases.len()),
             format!("{marks}/{}", s.sample.marks()),

@@ -91,6 +91,9 @@ pub struct LinkSim {
     pub addr: SocketAddr,
     pub counters: Arc<Counters>,
     cancel: CancellationToken,
+    profile: Profile,
+    /// When the outage schedule began.
+    start: Instant,
 }
 
 impl Drop for LinkSim {
@@ -201,6 +204,7 @@ impl LinkSim {
         let counters = Arc::new(Counters::default());
         let cancel = CancellationToken::new();
         let start = Instant::now();
+        let shown = profile.clone();
         let (c, k) = (counters.clone(), cancel.clone());
         tokio::spawn(async move {
             // One upstream socket per client address, so the server sees each client apart.
@@ -257,6 +261,27 @@ impl LinkSim {
             addr,
             counters,
             cancel,
+            profile: shown,
+            start,
+        })
+    }
+
+    /// Whether a scheduled outage is on now, by this simulator's own schedule.
+    pub fn is_down(&self) -> bool {
+        self.profile.down_at(self.start.elapsed())
+    }
+
+    /// How long until the link next goes down or comes back, if it has outages.
+    pub fn next_change(&self) -> Option<Duration> {
+        let (every, down) = self.profile.outage?;
+        let into = Duration::from_nanos(
+            (self.start.elapsed().as_nanos() % every.as_nanos().max(1)) as u64,
+        );
+        let up_for = every - down;
+        Some(if into < up_for {
+            up_for - into
+        } else {
+            every - into
         })
     }
 

@@ -119,6 +119,10 @@ pub(super) const EN: &[(&str, &str)] = &[
     ("sync.nothing_waiting", "nothing waiting"),
     ("sync.online", "link up"),
     ("sync.offline", "link down; working offline"),
+    (
+        "sync.silent",
+        "nothing heard from the hub lately; the link may be down; working offline",
+    ),
     ("unit.s", "{n} s"),
     ("unit.min", "{n} min"),
     ("unit.h", "{n} h"),
@@ -474,6 +478,10 @@ pub(super) const TH: &[(&str, &str)] = &[
     ("sync.reached", "ส่งถึงศูนย์กลางล่าสุดเมื่อ {ago} ที่แล้ว"),
     ("sync.not_reached", "ยังไม่มีข้อมูลถึงศูนย์กลาง"),
     ("sync.waiting", "รอส่ง {n} รายการ"),
+    (
+        "sync.silent",
+        "ไม่ได้รับสัญญาณจากศูนย์กลางมาสักพัก ลิงก์อาจขาด กำลังทำงานแบบออฟไลน์",
+    ),
     ("sync.waiting_one", "รอส่ง 1 รายการ"),
     ("sync.nothing_waiting", "ไม่มีรายการรอส่ง"),
     ("sync.online", "เชื่อมต่ออยู่"),

@@ -132,6 +132,9 @@ fn waiting(b: &[Backlog; 3]) -> (u64, bool) {
 /// Refusals kept in the status, newest last.
 const KEEP_REFUSALS: usize = 100;
 
+/// How long a live session may be silent before status says nothing is heard.
+pub const SILENT_AFTER: Millis = 12_000;
+
 impl PeerStatus {
     /// Takes in what the driver of a session reports.
     pub fn observe(&mut self, o: &Observed<'_>, s: &Session) {
@@ -171,12 +174,29 @@ impl PeerStatus {
             self.last_error = error;
         }
     }
+    /// Whether the session is live and the peer was heard from lately: a live session sends
+    /// something at least every 5 s, so silence past [`SILENT_AFTER`] means the link is down
+    /// even while QUIC keeps the connection open.
+    pub fn hearing(&self, now: Millis) -> bool {
+        self.online
+            && self
+                .sync
+                .last_contact
+                .is_some_and(|t| now - t < SILENT_AFTER)
+    }
+
     /// The state in plain words: "online; last delivered 3 s ago; 41 changes waiting to go,
     /// none waiting to come".
     pub fn summary(&self, name: &str, now: Millis) -> String {
         let mut parts = Vec::new();
-        parts.push(if self.online {
+        parts.push(if self.hearing(now) {
             format!("{name}: online")
+        } else if self.online {
+            let since = self
+                .sync
+                .last_contact
+                .map_or("ever".into(), |t| ago(now, t));
+            format!("{name}: connected, but nothing heard for {since} (the link may be down)")
         } else {
             match self.sync.last_contact {
                 Some(t) => format!("{name}: offline, last heard {} ago", ago(now, t)),

@@ -76,8 +76,10 @@ fn sync_line(st: &UplinkStatus, now: Millis, l: Lang) -> String {
     parts.push(
         t(
             l,
-            if st.online {
+            if st.hearing(now) {
                 "sync.online"
+            } else if st.online {
+                "sync.silent"
             } else {
                 "sync.offline"
             },
