@@ -233,7 +233,10 @@ async fn daemon(status: Option<SocketAddr>) -> Line {
                 .unwrap_or("no word of the hub yet")
                 .trim()
                 .to_owned();
-            let verdict = if hub.contains("never reached") || hub.contains("offline") {
+            let verdict = if hub.contains("never reached")
+                || hub.contains("offline")
+                || hub.contains("clock is")
+            {
                 Verdict::Warn
             } else {
                 Verdict::Ok

@@ -338,6 +338,7 @@ fn out_of_scope_writes_are_refused_and_the_session_goes_on() {
             have: [0; 3],
             heard: false,
             link: None,
+            clock: 0,
         })
         .encode(),
         0,
@@ -1079,4 +1080,43 @@ fn a_transfer_to_a_facility_not_in_the_registry_is_not_made_and_is_listed_for_re
     assert_eq!(reviews.len(), 1, "{reviews:?}");
     assert_eq!(reviews[0].reason, ReviewReason::TransferNotMade);
     assert!(reviews[0].detail.contains("NOPE"), "{}", reviews[0].detail);
+}
+
+/// A gateway whose clock is minutes wrong syncs as usual, and its status says how far off it is.
+#[test]
+fn a_clock_minutes_wrong_is_reported_and_changes_nothing_else() {
+    let (hub, gw) = (Node::new("hub"), Node::new("gw"));
+    let side = Side::Hub {
+        facility: "WHK".into(),
+    };
+    let mut at_hub =
+        Session::new(hub.store.clone(), side, "hub", "gw", SyncConfig::default()).unwrap();
+    let mut at_gw = Session::new(
+        gw.store.clone(),
+        Side::Gateway,
+        "gw",
+        "hub",
+        SyncConfig::default(),
+    )
+    .unwrap();
+    let t = 1_796_000_000_000;
+    let skew = 7 * MINUTE;
+    // The hub's clock reads seven minutes later than the gateway's.
+    let hello = at_hub.poll_transmit(t + skew).unwrap().unwrap();
+    at_gw.handle_frame(&hello.bytes, t).unwrap();
+    let back = at_gw.poll_transmit(t).unwrap().unwrap();
+    at_hub.handle_frame(&back.bytes, t + skew).unwrap();
+    assert!(at_gw.is_connected() && at_hub.is_connected());
+    assert_eq!(at_gw.peer_clock_ahead(), Some(skew));
+    assert_eq!(at_hub.peer_clock_ahead(), Some(-skew));
+    let mut st = pathway_shared::status::PeerStatus::default();
+    st.observe(
+        &pathway_shared::status::Observed::Link(Default::default()),
+        &at_gw,
+    );
+    let words = st.summary("hub", t);
+    assert!(
+        words.contains("this node's clock is 7 min behind hub's"),
+        "{words}"
+    );
 }

@@ -97,6 +97,10 @@ fn t(l: Lang, key: &str) -> &'static str {
         "role_auditor" => ("auditor", "ผู้ตรวจสอบ"),
         "language" => ("ภาษาไทย", "English"),
         "revoke" => ("Revoke", "เพิกถอน"),
+        "clock" => ("Its clock", "นาฬิกาของเกตเวย์"),
+        "clock_ok" => ("right", "ตรง"),
+        "clock_fast" => ("fast by", "เร็วไป"),
+        "clock_slow" => ("slow by", "ช้าไป"),
         "reason" => ("Reason", "เหตุผล"),
         "revoked" => ("Revoked gateways", "เกตเวย์ที่ถูกเพิกถอน"),
         "revoked_by" => ("by", "โดย"),
@@ -120,6 +124,18 @@ fn role_word(l: Lang, r: Role) -> &'static str {
         Role::FacilityIt => ("facility IT", "เจ้าหน้าที่ไอที"),
     };
     if l == Lang::Th { th } else { en }
+}
+
+/// How far a gateway's clock is from the hub's, in words ("fast by 7 min"), or "right".
+fn clock_words(l: Lang, ahead: Option<i64>) -> String {
+    match ahead {
+        Some(ms) if ms.abs() >= pathway_shared::status::CLOCK_OFF_AFTER => {
+            let key = if ms > 0 { "clock_fast" } else { "clock_slow" };
+            format!("{} {}", t(l, key), pathway_shared::status::ago(ms.abs(), 0))
+        }
+        Some(_) => t(l, "clock_ok").to_owned(),
+        None => String::new(),
+    }
 }
 
 /// A time as a date and a time of day, UTC.
@@ -281,7 +297,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
             @else {
                 table {
                     tr { th { (t(l, "gateway")) } th { (t(l, "facility")) } th { (t(l, "online")) }
-                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th {} }
+                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th { (t(l, "clock")) } th {} }
                     @for (id, p) in &status.peers {
                         tr {
                             td { (id) }
@@ -289,6 +305,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                             td { (t(l, if p.online { "yes" } else { "no" })) }
                             td { (p.sync.last_contact.map(when).unwrap_or_else(|| t(l, "never").into())) }
                             td { (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>()) }
+                            td { (clock_words(l, p.clock_ahead_ms)) }
                             td {
                                 @if admin_role && !revoked.contains_key(id) {
                                     form method="post" action=(format!("/ui/gateways/{id}/revoke")) {

@@ -80,8 +80,10 @@ pub const DEFAULT_VALID_DAYS: i64 = 825;
 fn validity(p: &mut CertificateParams, days: i64, now: &Clock) {
     let now = time::OffsetDateTime::from_unix_timestamp(now.now().div_euclid(1_000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    // Valid from two days back: a box whose clock is hours slow still accepts a certificate
+    // issued today.
     p.not_before =
-        now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::hours(1);
+        now - time::Duration::days(if days < 0 { 30 } else { 0 }) - time::Duration::days(2);
     p.not_after = now + time::Duration::days(days);
 }
 

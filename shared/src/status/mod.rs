@@ -66,6 +66,8 @@ pub struct PeerStatus {
     pub refused: Vec<Refusal>,
     /// Edits to case files that had moved away, merged and flagged for review.
     pub flagged_after_move: Vec<String>,
+    /// How far the peer's clock is ahead of this node's (negative: behind), from its hello.
+    pub clock_ahead_ms: Option<Millis>,
 }
 
 /// Everything a daemon reports.
@@ -132,6 +134,9 @@ fn waiting(b: &[Backlog; 3]) -> (u64, bool) {
 /// Refusals kept in the status, newest last.
 const KEEP_REFUSALS: usize = 100;
 
+/// A clock this far from the peer's is reported.
+pub const CLOCK_OFF_AFTER: Millis = 60_000;
+
 /// How long a live session may be silent before status says nothing is heard.
 pub const SILENT_AFTER: Millis = 12_000;
 
@@ -140,6 +145,9 @@ impl PeerStatus {
     pub fn observe(&mut self, o: &Observed<'_>, s: &Session) {
         self.online = s.is_connected();
         self.sync = s.state();
+        if let Some(skew) = s.peer_clock_ahead() {
+            self.clock_ahead_ms = Some(skew);
+        }
         self.stats = s.stats().clone();
         match o {
             Observed::Link(l) => self.link = Some(*l),
@@ -228,6 +236,13 @@ impl PeerStatus {
             if let Some(h) = self.sync.held[c as usize] {
                 parts.push(format!("{} held: {}", c.name(), h.describe()));
             }
+        }
+        if let Some(skew) = self.clock_ahead_ms.filter(|s| s.abs() >= CLOCK_OFF_AFTER) {
+            let by = ago(skew.abs(), 0);
+            let way = if skew > 0 { "behind" } else { "ahead of" };
+            parts.push(format!(
+                "this node's clock is {by} {way} {name}'s: set the time (NTP); syncing goes on"
+            ));
         }
         if let Some(e) = &self.last_error {
             parts.push(format!("last error: {e}"));

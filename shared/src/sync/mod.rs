@@ -156,6 +156,10 @@ pub struct Session {
     state: SyncState,
     /// When our backlog was last reported to the peer.
     reported_at: Option<Millis>,
+    /// A hello is to go, stamped with the clock at `poll_transmit`.
+    hello_due: bool,
+    /// From the peer's hello: its clock minus ours.
+    peer_clock_ahead: Option<Millis>,
 }
 
 fn usage_name(peer: &str) -> String {
@@ -198,7 +202,10 @@ impl Session {
                 have,
                 heard: false,
                 link,
+                clock: 0,
             },
+            hello_due: false,
+            peer_clock_ahead: None,
             hello_sent_at: None,
             send: Default::default(),
             recv,
@@ -216,6 +223,12 @@ impl Session {
 
     pub fn peer(&self) -> &str {
         &self.peer
+    }
+
+    /// How far the peer's clock is ahead of this node's (negative: behind), from its hello,
+    /// within the hello's flight time.
+    pub fn peer_clock_ahead(&self) -> Option<Millis> {
+        self.peer_clock_ahead
     }
 
     /// Whether the peer's hello has arrived. A gateway counts itself online only from then.
@@ -248,6 +261,11 @@ impl Session {
     }
 
     fn control(&mut self, frame: Frame) {
+        if matches!(frame, Frame::Hello(_)) {
+            // Stamped with the clock when it goes (see `poll_transmit`), first of all frames.
+            self.hello_due = true;
+            return;
+        }
         self.outbox.push_back(Transmit {
             class: Class::Urgent,
             bytes: frame.encode(),
@@ -309,6 +327,14 @@ impl Session {
 
     /// The next frame to send: control frames first, then data by class, urgent first.
     pub fn poll_transmit(&mut self, now: Millis) -> Result<Option<Transmit>, SyncError> {
+        if self.hello_due {
+            self.hello_due = false;
+            self.hello.clock = now;
+            self.outbox.push_front(Transmit {
+                class: Class::Urgent,
+                bytes: Frame::Hello(self.hello.clone()).encode(),
+            });
+        }
         if let Some(t) = self.outbox.pop_front() {
             if !self.connected && self.hello_sent_at.is_none() {
                 self.hello_sent_at = Some(now);
@@ -363,7 +389,12 @@ impl Session {
             }
         };
         match frame {
-            Frame::Hello(h) => self.on_hello(h)?,
+            Frame::Hello(h) => {
+                // How far ahead of ours the peer's clock is (the hello's flight time is within
+                // the error reported).
+                self.peer_clock_ahead = Some(h.clock - now);
+                self.on_hello(h)?
+            }
             Frame::Changes {
                 class,
                 epoch,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 const MAGIC: u8 = b'P';
 /// The largest frame accepted from a peer.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -31,6 +31,9 @@ pub struct Hello {
     pub heard: bool,
     /// A gateway's link policy, which the hub applies to what it sends back; `None` from the hub.
     pub link: Option<LinkTerms>,
+    /// The sender's clock when it sent this hello: the receiver reports how far the two
+    /// clocks differ (status only; nothing depends on the clocks agreeing).
+    pub clock: i64,
 }
 
 /// A link policy as it travels in a gateway's hello.

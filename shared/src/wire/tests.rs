@@ -16,8 +16,9 @@ fn frames_are_pinned_byte_for_byte() {
             daily_bytes: [None, Some(50_000_000), None],
             monthly_bytes: [None, None, Some(1 << 30)],
         }),
+        clock: 1_796_000_000_000,
     });
-    expect!["5002000667772d77686b0007ac02000180d00ff0010102a80aac02000180e1eb17000000018080808004"]
+    expect!["5003000667772d77686b0007ac02000180d00ff0010102a80aac02000180e1eb1700000001808080800480a0899fc568"]
         .assert_eq(&hex::encode(hello.encode()));
     let ack = Frame::Ack {
         class: 1,
@@ -25,7 +26,7 @@ fn frames_are_pinned_byte_for_byte() {
         chain: 900,
         upto: 1_000,
     };
-    expect!["50020201028407e807"].assert_eq(&hex::encode(ack.encode()));
+    expect!["50030201028407e807"].assert_eq(&hex::encode(ack.encode()));
     let items = vec![Item::Doc {
         doc: "case/P1".into(),
         kind: 6,
@@ -41,9 +42,9 @@ fn bad_frames_are_errors() {
     assert_eq!(Frame::decode(&[]), Err(WireError::Truncated));
     assert_eq!(Frame::decode(b"X\x01\x00"), Err(WireError::NotPathway));
     assert_eq!(Frame::decode(b"P\x09\x00"), Err(WireError::Version(9)));
-    assert_eq!(Frame::decode(b"P\x01\x00"), Err(WireError::Version(1)));
+    assert_eq!(Frame::decode(b"P\x02\x00"), Err(WireError::Version(2)));
     assert!(matches!(
-        Frame::decode(b"P\x02\x63"),
+        Frame::decode(b"P\x03\x63"),
         Err(WireError::Body(_))
     ));
     assert!(matches!(
@@ -71,7 +72,7 @@ proptest! {
 
     #[test]
     fn frames_round_trip(node in "[a-z0-9-]{0,20}", have in any::<[u64; 3]>(), class in 0u8..3, from in any::<u64>(), to in any::<u64>(), payload in proptest::collection::vec(any::<u8>(), 0..64)) {
-        for f in [Frame::Hello(Hello { node: node.clone(), have, heard: false, link: None }), Frame::Changes { class, epoch: 3, first: true, from, to, payload: payload.clone() }, Frame::Ack { class, epoch: 3, chain: from, upto: to }] {
+        for f in [Frame::Hello(Hello { node: node.clone(), have, heard: false, link: None, clock: 0 }), Frame::Changes { class, epoch: 3, first: true, from, to, payload: payload.clone() }, Frame::Ack { class, epoch: 3, chain: from, upto: to }] {
             prop_assert_eq!(Frame::decode(&f.encode()).unwrap(), f);
         }
     }
