@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use pathway_shared::crypt::hash_password;
 use pathway_shared::model::{
-    CaseFile, Facility, Kind, Programme, ProgrammeCategory, Role, StaffAccount, Visibility,
-    case_id, facility_id, from_code, programme_id, staff_id,
+    CaseFile, Facility, Kind, Partner, PartnerKind, Programme, ProgrammeCategory, Role,
+    StaffAccount, Visibility, case_id, facility_id, from_code, partner_id, programme_id, staff_id,
 };
 use pathway_shared::store::StoreError;
 use serde::Deserialize;
@@ -562,6 +562,227 @@ pub(super) async fn programme_create(
         admin
             .audit
             .record(&who.username, "create_programme", id.as_str(), now)?;
+        Ok((StatusCode::CREATED, Json(p)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProgrammeEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub eligibility_notes: Option<String>,
+    pub duration_weeks: Option<u32>,
+    pub sessions_per_week: Option<u32>,
+}
+
+/// `POST /api/programmes/{code}`: changes what the catalogue says of a programme (each field
+/// given); runs already made from it keep their own schedule.
+pub(super) async fn programme_edit(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    Path(code): Path<String>,
+    body: Result<Json<ProgrammeEdit>, JsonRejection>,
+) -> AdminResult<Json<Programme>> {
+    let Json(b) = body?;
+    require(&who, &[NationalAdmin], "edit the catalogue")?;
+    let title = b
+        .title
+        .as_deref()
+        .map(|t| text("title", t, 120))
+        .transpose()?;
+    let description = b
+        .description
+        .as_deref()
+        .map(|t| text("description", t, 2000))
+        .transpose()?;
+    let notes = b
+        .eligibility_notes
+        .as_deref()
+        .map(|t| text("eligibility_notes", t, 2000))
+        .transpose()?;
+    if b.duration_weeks.is_some_and(|w| !(1..=260).contains(&w)) {
+        return Err(AdminError::field(
+            "duration_weeks",
+            "between 1 and 260 weeks",
+        ));
+    }
+    if b.sessions_per_week.is_some_and(|n| !(1..=14).contains(&n)) {
+        return Err(AdminError::field(
+            "sessions_per_week",
+            "between 1 and 14 a week",
+        ));
+    }
+    blocking(move || {
+        let id = programme_id(&code);
+        if admin.store.get::<Programme>(&id)?.is_none() {
+            return Err(AdminError::not_found(format!(
+                "the catalogue has no programme `{code}`"
+            )));
+        }
+        let now = admin.clock.now();
+        let (p, _) = admin
+            .store
+            .update::<Programme, _, StoreError>(&id, now, |p| {
+                if let Some(t) = title {
+                    p.title = t;
+                }
+                if let Some(d) = description {
+                    p.description = d;
+                }
+                if let Some(n) = notes {
+                    p.eligibility_notes = n;
+                }
+                if let Some(w) = b.duration_weeks {
+                    p.duration_weeks = w;
+                }
+                if let Some(n) = b.sessions_per_week {
+                    p.sessions_per_week = n;
+                }
+                Ok(p.clone())
+            })
+            .map_err(|e| match e {
+                pathway_shared::store::UpdateError::Store(e) => AdminError::from(e),
+                pathway_shared::store::UpdateError::Rejected(e) => AdminError::from(e),
+            })?;
+        admin
+            .audit
+            .record(&who.username, "edit_programme", id.as_str(), now)?;
+        Ok(Json(p))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewFacility {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub capacity: u32,
+}
+
+/// `POST /api/facilities`: a prison added to the national registry.
+pub(super) async fn facility_create(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    body: Result<Json<NewFacility>, JsonRejection>,
+) -> AdminResult<(StatusCode, Json<Facility>)> {
+    let Json(b) = body?;
+    require(&who, &[NationalAdmin], "edit the facility registry")?;
+    let id = b.id.trim().to_uppercase();
+    if !(2..=12).contains(&id.len())
+        || !id
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Err(AdminError::field(
+            "id",
+            "use 2 to 12 capital letters or digits (WHK)",
+        ));
+    }
+    let f = Facility {
+        name: text("name", &b.name, 120)?,
+        region: match b.region.trim() {
+            "" => String::new(),
+            r => text("region", r, 80)?,
+        },
+        country: match b.country.trim() {
+            "" => String::new(),
+            c => text("country", c, 80)?,
+        },
+        capacity: b.capacity,
+        id,
+    };
+    blocking(move || {
+        let doc = facility_id(&f.id);
+        if admin.store.meta(&doc)?.is_some() {
+            return Err(AdminError::new(
+                StatusCode::CONFLICT,
+                format!("the registry already has {}", f.id),
+            ));
+        }
+        let now = admin.clock.now();
+        admin.store.put(&f, now)?;
+        admin
+            .audit
+            .record(&who.username, "create_facility", doc.as_str(), now)?;
+        Ok((StatusCode::CREATED, Json(f)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewPartner {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub contact: String,
+}
+
+/// `POST /api/partners`: an organisation people can be referred to.
+pub(super) async fn partner_create(
+    State(admin): State<Arc<Admin>>,
+    who: AdminUser,
+    body: Result<Json<NewPartner>, JsonRejection>,
+) -> AdminResult<(StatusCode, Json<Partner>)> {
+    let Json(b) = body?;
+    require(&who, &[NationalAdmin], "edit partners")?;
+    let id = b.id.trim().to_lowercase();
+    if !username_ok(&id) {
+        return Err(AdminError::field(
+            "id",
+            "use 2 to 64 lowercase letters, digits, `.`, `-` or `_`",
+        ));
+    }
+    let kind = from_code::<PartnerKind>(b.kind.trim()).ok_or_else(|| {
+        AdminError::field("kind", "use ngo, employer, housing_provider or clinic")
+    })?;
+    let mut services = BTreeSet::new();
+    for s in &b.services {
+        services.insert(text("services", s, 80)?);
+    }
+    if services.is_empty() {
+        return Err(AdminError::field("services", "name at least one service"));
+    }
+    let p = Partner {
+        name: text("name", &b.name, 120)?,
+        kind,
+        services,
+        region: match b.region.trim() {
+            "" => String::new(),
+            r => text("region", r, 80)?,
+        },
+        contact: match b.contact.trim() {
+            "" => String::new(),
+            c => text("contact", c, 200)?,
+        },
+        active: true,
+        id,
+    };
+    blocking(move || {
+        let doc = partner_id(&p.id);
+        if admin.store.meta(&doc)?.is_some() {
+            return Err(AdminError::new(
+                StatusCode::CONFLICT,
+                format!("there is already a partner {}", p.id),
+            ));
+        }
+        let now = admin.clock.now();
+        admin.store.put(&p, now)?;
+        admin
+            .audit
+            .record(&who.username, "create_partner", doc.as_str(), now)?;
         Ok((StatusCode::CREATED, Json(p)))
     })
     .await

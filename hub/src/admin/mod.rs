@@ -206,7 +206,11 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/fleet", get(api::fleet))
         .route("/api/reviews", get(api::reviews))
         .route("/api/reviews/reviewed", post(api::mark_reviewed))
-        .route("/api/facilities", get(api::facilities))
+        .route(
+            "/api/facilities",
+            get(api::facilities).post(api::facility_create),
+        )
+        .route("/api/partners", post(api::partner_create))
         .route(
             "/api/facilities/{facility}/staff",
             get(api::staff_list).post(api::staff_create),
@@ -231,6 +235,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/programmes",
             get(api::programmes).post(api::programme_create),
         )
+        .route("/api/programmes/{code}", post(api::programme_edit))
         .route(
             "/api/programmes/{code}/withdraw",
             post(api::programme_withdraw),

@@ -72,7 +72,19 @@ pub fn programme_id(code: &str) -> DocId {
     id(Kind::Programme, &[code])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all(deserialize = "snake_case"))]
 pub enum PartnerKind {
     #[default]
     Ngo,
