@@ -316,7 +316,7 @@ fn print_status(
         } else if st.online {
             format!(
                 "silent {}",
-                st.sync.last_contact.map_or("?".into(), |t| ago(now, t))
+                st.heard_at().map_or("?".into(), |t| ago(now, t))
             )
         } else {
             "no".to_owned()

@@ -174,6 +174,8 @@ async fn read_frames(stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
 /// Link figures from quinn's connection stats; throughput over the time since `last`.
 struct LinkMeter {
     last: (tokio::time::Instant, u64, u64),
+    /// Datagrams received so far, and when their count last grew.
+    rx: (u64, crate::model::Millis),
 }
 
 impl LinkMeter {
@@ -183,6 +185,9 @@ impl LinkMeter {
         let (t0, tx0, rx0) = self.last;
         let secs = now.duration_since(t0).as_secs_f64().max(0.001);
         let per_s = |d: u64| (d as f64 / secs) as u64;
+        if s.udp_rx.datagrams > self.rx.0 {
+            self.rx = (s.udp_rx.datagrams, now_ms());
+        }
         let l = LinkStats {
             rtt_ms: s.path.rtt.as_millis() as u64,
             loss: s.path.lost_packets as f64 / s.path.sent_packets.max(1) as f64,
@@ -191,6 +196,7 @@ impl LinkMeter {
             sent_bytes: s.udp_tx.bytes,
             received_bytes: s.udp_rx.bytes,
             congestion_events: s.path.congestion_events,
+            heard_at: self.rx.1,
         };
         self.last = (now, s.udp_tx.bytes, s.udp_rx.bytes);
         l
@@ -207,6 +213,7 @@ pub async fn drive(
 ) -> Result<Stats, TransportError> {
     let mut meter = LinkMeter {
         last: (tokio::time::Instant::now(), 0, 0),
+        rx: (0, 0),
     };
     let mut last_meter = tokio::time::Instant::now();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);

@@ -129,3 +129,43 @@ pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
     );
     Ok(path)
 }
+
+/// Binds a hub on `addr` with `store`, waiting up to 5 s for the address if a hub that just
+/// stopped there still holds it (its socket is let go once its last task ends).
+pub fn bind_hub(
+    addr: std::net::SocketAddr,
+    ca: &pathway_shared::identity::Ca,
+    creds: &pathway_shared::identity::Credentials,
+    store: &pathway_shared::store::Store,
+) -> pathway_hub::Hub {
+    let start = std::time::Instant::now();
+    loop {
+        let cfg = pathway_hub::HubConfig {
+            listen: addr,
+            ca_pem: ca.creds.cert_pem.clone(),
+            creds: creds.clone(),
+            revoked: vec![],
+            max_gateways: 8,
+        };
+        match pathway_hub::Hub::bind(cfg, store.clone()) {
+            Ok(h) => return h,
+            Err(e) if start.elapsed() < std::time::Duration::from_secs(5) => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot bind a hub on {addr}: {e}"),
+        }
+    }
+}
+
+/// Waits until `ok`, polling every 50 ms; panics naming `what` after `secs` seconds.
+pub async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(secs),
+            "{what} did not happen within {secs} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -13,21 +13,10 @@ use pathway_shared::model::{CaseFile, Role, case_id};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::https::Client;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
-use pathway_tests::{gateway_config, run_pathway, workspace_binary};
+use pathway_tests::{gateway_config, run_pathway, until, workspace_binary};
 use serde_json::{Value, json};
 
 const HUB_NAME: &str = "hub.pathway.test";
-
-async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} did not happen within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn lan(addr: std::net::SocketAddr, ca: &str, user: &str) -> (Client, String) {
     let tls = pathway_tests::https::connector(ca).unwrap();

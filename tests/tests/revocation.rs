@@ -3,44 +3,17 @@
 //! the list reaches the other gateways; what the revoked box writes afterwards never reaches
 //! the hub.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use pathway_gateway::{Gateway, GatewayConfig};
-use pathway_hub::{Hub, HubConfig};
 use pathway_shared::clock::now_ms;
-use pathway_shared::identity::{Ca, Credentials};
+use pathway_shared::identity::Ca;
 use pathway_shared::model::{CaseFile, CaseNote, RevocationList, case_id, revocations_id};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
-use pathway_tests::gateway_config;
 use pathway_tests::sample::{SampleConfig, SampleFacility};
+use pathway_tests::{gateway_config, until};
 
 const HUB_NAME: &str = "hub.pathway.test";
-
-fn bind(addr: SocketAddr, ca: &Ca, creds: &Credentials, store: &Store) -> Hub {
-    Hub::bind(
-        HubConfig {
-            listen: addr,
-            ca_pem: ca.creds.cert_pem.clone(),
-            creds: creds.clone(),
-            revoked: vec![],
-            max_gateways: 4,
-        },
-        store.clone(),
-    )
-    .unwrap()
-}
-
-async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} did not happen within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn online(g: &Gateway) -> bool {
     (g.status_source())()
@@ -70,7 +43,7 @@ async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
     let hub_store = Store::open(d.join("hub"), StoreOptions::default()).unwrap();
     whk.load_national(&hub_store, now_ms()).unwrap();
     hub_store.put(&osh.facility, now_ms()).unwrap();
-    let hub = bind("127.0.0.1:0".parse().unwrap(), &ca, &creds, &hub_store);
+    let hub = pathway_tests::bind_hub("127.0.0.1:0".parse().unwrap(), &ca, &creds, &hub_store);
     let addr = hub.local_addr().unwrap();
     let mut gws = Vec::new();
     for (s, id) in [(&whk, "gw-whk"), (&osh, "gw-osh")] {
@@ -183,7 +156,7 @@ async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
         })
         .unwrap();
     hub.shutdown().await;
-    let hub = bind(addr, &ca, &creds, &hub_store);
+    let hub = pathway_tests::bind_hub(addr, &ca, &creds, &hub_store);
     until("a refusal after the restart", 15, || {
         hub.status()
             .last_refusal

@@ -5,47 +5,18 @@
 //! staff go on writing a note: after the hub restarts the note merges at Oluno and lands in the
 //! review queue, which is still there after another restart from disk.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
 use pathway_gateway::{Gateway, GatewayConfig};
-use pathway_hub::{Hub, HubConfig};
 use pathway_shared::clock::now_ms;
-use pathway_shared::identity::{Ca, Credentials};
+use pathway_shared::identity::Ca;
 use pathway_shared::model::{AuditBlock, CaseFile, Kind, Role, case_id};
 use pathway_shared::store::{ReviewReason, Store, StoreOptions};
 use pathway_shared::sync::move_case;
-use pathway_tests::gateway_config;
 use pathway_tests::https::Client;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
+use pathway_tests::{gateway_config, until};
 use serde_json::{Value, json};
 
 const HUB_NAME: &str = "hub.pathway.test";
-
-fn bind(addr: SocketAddr, ca: &Ca, creds: &Credentials, store: &Store) -> Hub {
-    Hub::bind(
-        HubConfig {
-            listen: addr,
-            ca_pem: ca.creds.cert_pem.clone(),
-            creds: creds.clone(),
-            revoked: vec![],
-            max_gateways: 4,
-        },
-        store.clone(),
-    )
-    .unwrap()
-}
-
-async fn until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} did not happen within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn call(c: &mut Client, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
     let (s, b) = c
@@ -91,7 +62,7 @@ async fn a_transfer_moves_the_file_between_real_gateways_and_late_edits_wait_for
     let hub_store = Store::open(d.join("hub"), StoreOptions::keyed(d.join("hub.key"))).unwrap();
     whk.load_national(&hub_store, now_ms()).unwrap();
     hub_store.put(&osh.facility, now_ms()).unwrap();
-    let hub = bind("127.0.0.1:0".parse().unwrap(), &ca, &hub_creds, &hub_store);
+    let hub = pathway_tests::bind_hub("127.0.0.1:0".parse().unwrap(), &ca, &hub_creds, &hub_store);
     let hub_addr = hub.local_addr().unwrap();
 
     let mut gateways = Vec::new();
@@ -216,7 +187,7 @@ async fn a_transfer_moves_the_file_between_real_gateways_and_late_edits_wait_for
     )
     .await;
     assert_eq!(s, 201, "{v}");
-    let hub = bind(hub_addr, &ca, &hub_creds, &hub_store);
+    let hub = pathway_tests::bind_hub(hub_addr, &ca, &hub_creds, &hub_store);
     let id2 = case_id(&p2);
     until("the late note reaching the review queue", 90, || {
         hub_store

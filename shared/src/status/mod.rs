@@ -40,6 +40,9 @@ pub struct LinkStats {
     pub sent_bytes: u64,
     pub received_bytes: u64,
     pub congestion_events: u64,
+    /// When the last packet from the peer arrived (ms since the epoch; 0: none yet). QUIC
+    /// keep-alives go every 5 s each way, so on a live link this is never older than that.
+    pub heard_at: Millis,
 }
 
 /// A change the peer refused, or we refused, with the reason.
@@ -182,15 +185,17 @@ impl PeerStatus {
             self.last_error = error;
         }
     }
-    /// Whether the session is live and the peer was heard from lately: a live session sends
-    /// something at least every 5 s, so silence past [`SILENT_AFTER`] means the link is down
-    /// even while QUIC keeps the connection open.
+    /// When a packet of the live session last came from the peer, frames or keep-alives.
+    pub fn heard_at(&self) -> Option<Millis> {
+        let packets = self.link.map(|l| l.heard_at).filter(|t| *t > 0);
+        packets.max(self.sync.last_contact)
+    }
+
+    /// Whether the session is live and the peer was heard from lately: QUIC keep-alives go
+    /// every 5 s, so silence past [`SILENT_AFTER`] means the link is down even while QUIC
+    /// keeps the connection open.
     pub fn hearing(&self, now: Millis) -> bool {
-        self.online
-            && self
-                .sync
-                .last_contact
-                .is_some_and(|t| now - t < SILENT_AFTER)
+        self.online && self.heard_at().is_some_and(|t| now - t < SILENT_AFTER)
     }
 
     /// The state in plain words: "online; last delivered 3 s ago; 41 changes waiting to go,
@@ -200,10 +205,7 @@ impl PeerStatus {
         parts.push(if self.hearing(now) {
             format!("{name}: online")
         } else if self.online {
-            let since = self
-                .sync
-                .last_contact
-                .map_or("ever".into(), |t| ago(now, t));
+            let since = self.heard_at().map_or("ever".into(), |t| ago(now, t));
             format!("{name}: connected, but nothing heard for {since} (the link may be down)")
         } else {
             match self.sync.last_contact {
