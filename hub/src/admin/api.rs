@@ -388,10 +388,6 @@ async fn change_staff(
                     v["one_time_password"] = json!(p);
                 }
                 Ok(v)
-            })
-            .map_err(|e| match e {
-                pathway_shared::store::UpdateError::Store(e) => AdminError::from(e),
-                pathway_shared::store::UpdateError::Rejected(e) => AdminError::from(e),
             })?;
         admin
             .audit
@@ -641,10 +637,6 @@ pub(super) async fn programme_edit(
                     p.sessions_per_week = n;
                 }
                 Ok(p.clone())
-            })
-            .map_err(|e| match e {
-                pathway_shared::store::UpdateError::Store(e) => AdminError::from(e),
-                pathway_shared::store::UpdateError::Rejected(e) => AdminError::from(e),
             })?;
         admin
             .audit
@@ -810,10 +802,6 @@ pub(super) async fn withdraw(
             .update::<Programme, _, StoreError>(&id, now, |p| {
                 p.withdrawn = true;
                 Ok(p.clone())
-            })
-            .map_err(|e| match e {
-                pathway_shared::store::UpdateError::Store(e) => AdminError::from(e),
-                pathway_shared::store::UpdateError::Rejected(e) => AdminError::from(e),
             })?;
         admin
             .audit

@@ -107,6 +107,15 @@ impl From<StoreError> for AdminError {
     }
 }
 
+impl From<pathway_shared::store::UpdateError<StoreError>> for AdminError {
+    fn from(e: pathway_shared::store::UpdateError<StoreError>) -> AdminError {
+        match e {
+            pathway_shared::store::UpdateError::Store(e)
+            | pathway_shared::store::UpdateError::Rejected(e) => e.into(),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for AdminError {
     fn from(e: axum::extract::rejection::JsonRejection) -> AdminError {
         AdminError::new(StatusCode::BAD_REQUEST, e.body_text())
