@@ -216,7 +216,18 @@ async fn a_transfer_moves_the_file_between_real_gateways_and_late_edits_wait_for
     }
     hub.shutdown().await;
     drop(hub_store);
-    let reopened = Store::open(d.join("hub"), StoreOptions::keyed(d.join("hub.key"))).unwrap();
+    // The stopped hub's last tasks let go of the store's lock a moment later.
+    let start = std::time::Instant::now();
+    let reopened = loop {
+        match Store::open(d.join("hub"), StoreOptions::keyed(d.join("hub.key"))) {
+            Err(pathway_shared::store::StoreError::InUse { .. })
+                if start.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            other => break other.unwrap(),
+        }
+    };
     let queue = reopened.reviews().unwrap();
     assert_eq!(queue.len(), 1, "{queue:?}");
     assert_eq!(
