@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod courier;
 pub mod crypt;
 pub mod identity;
 pub mod import;

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 use pathway_shared::model::{Facility, Kind, Programme, Role, staff_id};
-use pathway_shared::store::ReviewReason;
 use pathway_shared::web::same_site;
 use serde::Deserialize;
 
@@ -74,6 +73,10 @@ fn t(l: Lang, key: &str) -> &'static str {
             "แก้ไขที่เรือนจำเดิมหลังย้ายออก; รวมข้อมูลแล้ว",
         ),
         "transfer_not_made" => ("Transfer not made", "ย้ายไม่สำเร็จ"),
+        "carried_by_hand" => (
+            "Changes carried by hand on a courier file",
+            "ข้อมูลที่นำส่งด้วยมือผ่านไฟล์นำส่ง",
+        ),
         "catalogue" => ("Programme catalogue", "รายการหลักสูตร"),
         "code" => ("Code", "รหัส"),
         "programme" => ("Programme", "หลักสูตร"),
@@ -340,7 +343,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                         tr {
                             td { (r.doc) }
                             td { (name_of(&r.facility)) }
-                            td { (t(l, match r.reason { ReviewReason::EditAfterMove => "edit_after_move", ReviewReason::TransferNotMade => "transfer_not_made" }))
+                            td { (t(l, r.reason.code()))
                                  br; small { (r.detail) } }
                             td { (when(r.last_at)) }
                             td { (r.count) }

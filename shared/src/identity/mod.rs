@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 
+mod keys;
+pub use keys::{open_sealed, public_point, seal_to, sign, signed_by};
+
 /// The ALPN protocol name of Pathway's sync over QUIC.
 pub const ALPN: &[u8] = b"pathway/1";
 const GATEWAY_URI: &str = "urn:pathway:gateway:";
@@ -221,15 +224,72 @@ pub fn check_pair(creds: &Credentials, what: &'static str) -> Result<(), Identit
 /// Checks that the first certificate of `cert_pem` was issued by the CA of `ca_pem` and is
 /// valid now.
 pub fn issued_by(ca_pem: &str, cert_pem: &str) -> Result<(), IdentityError> {
+    verify_client(ca_pem, &first_cert(cert_pem, "certificate")?)
+}
+
+fn verify_client(ca_pem: &str, cert: &CertificateDer<'_>) -> Result<(), IdentityError> {
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots(ca_pem)?),
         provider(),
     )
     .build()
     .map_err(|e| IdentityError::Verifier(e.to_string()))?;
-    let cert = first_cert(cert_pem, "certificate")?;
-    verifier.verify_client_cert(&cert, &[], rustls::pki_types::UnixTime::now())?;
+    verifier.verify_client_cert(cert, &[], rustls::pki_types::UnixTime::now())?;
     Ok(())
+}
+
+/// Who the gateway certificate `der` names, once it is checked as TLS would check it: issued by
+/// the CA of `ca_pem`, valid now.
+pub fn verified_gateway(ca_pem: &str, der: &[u8]) -> Result<GatewayIdentity, IdentityError> {
+    verify_client(ca_pem, &CertificateDer::from(der))?;
+    gateway_identity(der)
+}
+
+/// Checks the hub certificate `der` as a gateway's TLS does: issued by the CA of `ca_pem`,
+/// valid now, for `hub_name`.
+pub fn verify_hub(ca_pem: &str, der: &[u8], hub_name: &str) -> Result<(), IdentityError> {
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots(ca_pem)?),
+        provider(),
+    )
+    .build()
+    .map_err(|e| IdentityError::Verifier(e.to_string()))?;
+    let name = rustls::pki_types::ServerName::try_from(hub_name.to_owned())
+        .map_err(|e| IdentityError::Verifier(format!("hub name {hub_name:?}: {e}")))?;
+    rustls::client::danger::ServerCertVerifier::verify_server_cert(
+        verifier.as_ref(),
+        &CertificateDer::from(der),
+        &[],
+        &name,
+        &[],
+        rustls::pki_types::UnixTime::now(),
+    )?;
+    Ok(())
+}
+
+/// The first DNS name of the first certificate of `pem` (a hub's name).
+pub fn hub_name(pem: &str) -> Result<String, IdentityError> {
+    let der = first_cert(pem, "hub certificate")?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| IdentityError::Pem {
+        what: "hub certificate",
+        detail: e.to_string(),
+    })?;
+    let names = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| san.value.general_names.clone())
+        .unwrap_or_default();
+    names
+        .iter()
+        .find_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .ok_or_else(|| IdentityError::Pem {
+            what: "hub certificate",
+            detail: "it names no DNS name".into(),
+        })
 }
 
 /// When the first certificate of `pem` stops being valid, in ms since the epoch.

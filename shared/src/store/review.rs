@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
-use crate::model::{DocId, Millis};
+use crate::model::Millis;
 
 /// Why an item is in the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +16,8 @@ pub enum ReviewReason {
     EditAfterMove,
     /// A transfer recorded at a facility that the hub could not make (`detail` says why).
     TransferNotMade,
+    /// Changes carried by hand from a facility (`detail` says who carried them and how many).
+    CarriedByHand,
 }
 
 impl ReviewReason {
@@ -23,6 +25,7 @@ impl ReviewReason {
         match self {
             ReviewReason::EditAfterMove => "edit_after_move",
             ReviewReason::TransferNotMade => "transfer_not_made",
+            ReviewReason::CarriedByHand => "carried_by_hand",
         }
     }
 }
@@ -59,7 +62,7 @@ impl Store {
     /// reason). Durable on return.
     pub fn note_review(
         &self,
-        doc: &DocId,
+        doc: &impl std::fmt::Display,
         facility: &str,
         reason: ReviewReason,
         detail: &str,

@@ -28,6 +28,7 @@ use crate::store::{Store, StoreError};
 use crate::wire::{ErrorCode, Frame, Hello, WireError};
 
 mod authorize;
+pub mod courier;
 mod recv;
 mod send;
 mod status;

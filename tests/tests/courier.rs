@@ -1,0 +1,259 @@
+//! Courier files, with real stores and real certificates: a gateway that never had a link
+//! exports its changes, the hub imports them (twice: the second changes nothing), the receipt
+//! moves the gateway's cursors, and the link that comes later sends none of it again. Edited,
+//! cut, misdirected and foreign files are refused and store nothing.
+
+use pathway_shared::courier::{self, CourierError, HubEnd, HubSelf};
+use pathway_shared::identity::{Ca, Credentials};
+use pathway_shared::model::*;
+use pathway_shared::store::{ReviewReason, StoreError};
+use pathway_shared::sync::SyncConfig;
+use pathway_tests::harness::{LinkProfile, Net};
+use pathway_tests::sample::{SampleConfig, SampleFacility};
+
+const HUB_NAME: &str = "hub.pathway.test";
+
+struct Keys {
+    ca: Ca,
+    hub: Credentials,
+    gw: Credentials,
+}
+
+fn keys() -> Keys {
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    Keys {
+        hub: ca.issue_hub(HUB_NAME).unwrap(),
+        gw: ca.issue_gateway("gw-WHK", "WHK", 30).unwrap(),
+        ca,
+    }
+}
+
+fn hub_end(k: &Keys) -> HubEnd<'_> {
+    HubEnd {
+        node: "hub",
+        name: HUB_NAME,
+        cert_pem: &k.hub.cert_pem,
+    }
+}
+
+fn hub_self(k: &Keys) -> HubSelf<'_> {
+    HubSelf {
+        node: "hub",
+        ca_pem: &k.ca.creds.cert_pem,
+        creds: &k.hub,
+    }
+}
+
+fn network() -> (Net, SampleFacility) {
+    let net = Net::new(7, &["WHK"], LinkProfile::default(), SyncConfig::default());
+    let s = SampleFacility::generate(&SampleConfig {
+        seed: 7,
+        facility_id: "WHK".into(),
+        cases: 30,
+        marks: 200,
+        ..SampleConfig::default()
+    });
+    s.load_national(&net.hub.store, 1).unwrap();
+    s.load_facility(&net.gateways[0].0.store, 1).unwrap();
+    (net, s)
+}
+
+fn note(store: &pathway_shared::store::Store, person: &str, id: &str, now: Millis) {
+    let n = CaseNote {
+        author: "t".into(),
+        at: now,
+        text: format!("note {id}"),
+        ..Default::default()
+    };
+    store
+        .edit::<CaseFile, _, StoreError>(&case_id(person), now, |e| e.put(&["notes", id], &n))
+        .unwrap();
+}
+
+#[test]
+fn a_courier_round_trip_carries_everything_once() {
+    let k = keys();
+    let (mut net, s) = network();
+    let gw = net.gateways[0].0.store.clone();
+    let hub = net.hub.store.clone();
+    let person = s.cases[0].person_id.clone();
+    note(&gw, &person, "by-hand", 5);
+
+    let (file, summary) =
+        courier::export(&gw, ("gw-WHK", &k.gw), &hub_end(&k), "Officer Nangolo", 10).unwrap();
+    assert!(summary.changes > 100, "carried {} changes", summary.changes);
+    eprintln!(
+        "courier file: {} changes in {} KiB",
+        summary.changes,
+        file.len() >> 10
+    );
+
+    let admit_all = |_: &pathway_shared::identity::GatewayIdentity| Ok(());
+    let first = courier::import(&hub, &hub_self(&k), &file, "admin", admit_all, 20).unwrap();
+    assert!(!first.again);
+    assert_eq!(first.gateway.facility, "WHK");
+    assert_eq!(first.receipt_body.taken.changes, summary.changes);
+    assert!(first.receipt_body.taken.refused.is_empty());
+    let held = |store: &pathway_shared::store::Store| store.durable_seq();
+    let hub_seq = held(&hub);
+    assert!(
+        hub.get::<CaseFile>(&case_id(&person))
+            .unwrap()
+            .unwrap()
+            .notes
+            .contains_key("by-hand"),
+        "the note carried by hand is at the hub"
+    );
+    // The review queue says who carried it.
+    let item = hub
+        .reviews()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.reason == ReviewReason::CarriedByHand)
+        .expect("the courier file is listed for review");
+    assert!(item.detail.contains("Officer Nangolo"), "{}", item.detail);
+
+    // Imported again: nothing changes, the same receipt comes back.
+    let again = courier::import(&hub, &hub_self(&k), &file, "admin", admit_all, 30).unwrap();
+    assert!(again.again);
+    assert_eq!(again.receipt, first.receipt);
+    assert_eq!(held(&hub), hub_seq, "a second import wrote nothing");
+
+    // The receipt, carried back.
+    let carried_to = {
+        let taken = courier::take_receipt(
+            &gw,
+            ("gw-WHK", &k.gw, &k.ca.creds.cert_pem),
+            &hub_end(&k),
+            &first.receipt,
+            40,
+        )
+        .unwrap();
+        assert!(!taken.again);
+        assert_eq!(taken.imported_by, "admin");
+        taken.cursors
+    };
+    assert!(carried_to.iter().any(|c| *c > 0));
+
+    // Then a link: one new note goes, and nothing carried goes again.
+    note(&gw, &person, "after", 50);
+    net.connect(0);
+    net.run_until_quiet(net.now + 10 * 60_000);
+    let (gw_stats, _) = net.stats(0).unwrap();
+    assert_eq!(
+        gw_stats.changes_sent, 1,
+        "only the note made after the export crossed the link"
+    );
+    assert!(net.differences(0).is_empty(), "{:?}", net.differences(0));
+}
+
+#[test]
+fn bad_courier_files_are_refused_and_store_nothing() {
+    let k = keys();
+    let (net, s) = network();
+    let gw = net.gateways[0].0.store.clone();
+    let hub = net.hub.store.clone();
+    note(&gw, &s.cases[0].person_id, "x", 5);
+    let (file, _) = courier::export(&gw, ("gw-WHK", &k.gw), &hub_end(&k), "carrier", 10).unwrap();
+    let admit_all = |_: &pathway_shared::identity::GatewayIdentity| Ok(());
+    let before = hub.durable_seq();
+    let import = |bytes: &[u8]| courier::import(&hub, &hub_self(&k), bytes, "admin", admit_all, 20);
+
+    // Edited in the middle, and at the end.
+    for at in [file.len() / 2, file.len() - 10] {
+        let mut edited = file.clone();
+        edited[at] ^= 0x20;
+        let e = import(&edited).unwrap_err();
+        assert!(
+            matches!(e, CourierError::Signature | CourierError::Damaged(_)),
+            "edited at {at}: {e}"
+        );
+    }
+    // Cut short.
+    let e = import(&file[..file.len() * 2 / 3]).unwrap_err();
+    assert!(matches!(e, CourierError::Damaged(_)), "{e}");
+    assert!(e.to_string().contains("cut short"), "{e}");
+    // Not a courier file at all.
+    assert!(matches!(
+        import(b"PK\x03\x04 a zip file").unwrap_err(),
+        CourierError::NotCourier
+    ));
+    // Written for another hub of the same CA.
+    let other_hub = k.ca.issue_hub("other.pathway.test").unwrap();
+    let (for_other, _) = courier::export(
+        &gw,
+        ("gw-WHK", &k.gw),
+        &HubEnd {
+            node: "hub",
+            name: "other.pathway.test",
+            cert_pem: &other_hub.cert_pem,
+        },
+        "carrier",
+        11,
+    )
+    .unwrap();
+    assert!(matches!(
+        import(&for_other).unwrap_err(),
+        CourierError::Sealed(_)
+    ));
+    // From a gateway of another CA.
+    let foreign = Ca::generate("Another CA").unwrap();
+    let foreign_gw = foreign.issue_gateway("gw-WHK", "WHK", 30).unwrap();
+    let (forged, _) =
+        courier::export(&gw, ("gw-WHK", &foreign_gw), &hub_end(&k), "carrier", 12).unwrap();
+    let e = import(&forged).unwrap_err();
+    assert!(matches!(e, CourierError::Sender { .. }), "{e}");
+    // Refused by the hub's own checks (revoked, in session).
+    let e = courier::import(
+        &hub,
+        &hub_self(&k),
+        &file,
+        "admin",
+        |g| Err(format!("gateway {} is revoked", g.gateway)),
+        20,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+    assert_eq!(hub.durable_seq(), before, "nothing refused was stored");
+    assert!(hub.reviews().unwrap().is_empty());
+
+    // A receipt: not taken by another gateway, nor as a changes file.
+    let ok = import(&file).unwrap();
+    let other_gw = k.ca.issue_gateway("gw-WHK-b", "WHK", 30).unwrap();
+    let e = courier::take_receipt(
+        &gw,
+        ("gw-WHK-b", &other_gw, &k.ca.creds.cert_pem),
+        &hub_end(&k),
+        &ok.receipt,
+        30,
+    )
+    .unwrap_err();
+    assert!(matches!(e, CourierError::NotForUs { .. }), "{e}");
+    let e = import(&ok.receipt).unwrap_err();
+    assert!(
+        matches!(e, CourierError::Sender { .. } | CourierError::Kind { .. }),
+        "{e}"
+    );
+    // A receipt for a file this store did not write (another gateway's store, same id).
+    let stranger = pathway_tests::harness::Node::new("gw-WHK");
+    let e = courier::take_receipt(
+        &stranger.store,
+        ("gw-WHK", &k.gw, &k.ca.creds.cert_pem),
+        &hub_end(&k),
+        &ok.receipt,
+        30,
+    )
+    .unwrap_err();
+    assert!(matches!(e, CourierError::NotOurs(_)), "{e}");
+    // Nothing to carry once the hub holds everything.
+    courier::take_receipt(
+        &gw,
+        ("gw-WHK", &k.gw, &k.ca.creds.cert_pem),
+        &hub_end(&k),
+        &ok.receipt,
+        40,
+    )
+    .unwrap();
+    let e = courier::export(&gw, ("gw-WHK", &k.gw), &hub_end(&k), "carrier", 50).unwrap_err();
+    assert!(matches!(e, CourierError::Nothing), "{e}");
+}
