@@ -76,6 +76,9 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// The hub's certificate: courier files are sealed to it.
+    #[serde(default)]
+    pub hub: Option<PathBuf>,
 }
 
 /// How the gateway uses its link.
@@ -184,6 +187,7 @@ impl GatewayConfig {
                 ]
                 .into_iter()
                 .chain(c.lan.iter_mut().flat_map(|l| [&mut l.cert, &mut l.key]))
+                .chain(c.tls.hub.iter_mut())
                 .collect()
             })?;
         cfg.link.policy().map_err(|message| ConfigError::Invalid {

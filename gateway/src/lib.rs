@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod courier;
 pub mod lan;
 pub mod preflight;
 pub mod uplink;
@@ -36,6 +37,8 @@ pub struct Gateway {
     sync_now: Arc<tokio::sync::Notify>,
     /// The LAN service's sessions, when it is on: status reports its log-in guard.
     sessions: Option<Arc<lan::auth::Sessions>>,
+    /// What courier files are signed and sealed with.
+    courier: Arc<courier::Keys>,
 }
 
 /// A gateway that cannot start.
@@ -114,6 +117,11 @@ impl Gateway {
             },
         )?;
         let audit = Arc::new(audit::Audit::open(store.clone(), &cfg.facility)?);
+        let courier = Arc::new(courier::Keys::new(
+            cfg,
+            files.ca_pem.clone(),
+            files.creds.clone(),
+        ));
         let up = uplink::UplinkConfig {
             audit: audit.clone(),
             gateway_id: cfg.gateway_id.clone(),
@@ -172,6 +180,7 @@ impl Gateway {
             uplink,
             sync_now,
             sessions,
+            courier,
         })
     }
 
@@ -197,6 +206,7 @@ impl Gateway {
         let notify = self.sync_now.clone();
         status::router(self.status_source())
             .merge(status::backup_router(self.store.clone()))
+            .merge(courier::router(self.store.clone(), self.courier.clone()))
             .route(
                 "/sync-now",
                 axum::routing::post(move |headers: axum::http::HeaderMap| async move {

@@ -96,6 +96,10 @@ async fn serve() -> anyhow::Result<()> {
         None => None,
     };
     let store = open_store(&file).context("the hub cannot start")?;
+    let keys = admin::HubKeys {
+        ca_pem: cfg.ca_pem.clone(),
+        creds: cfg.creds.clone(),
+    };
     let hub = Hub::bind(cfg, store.clone()).context("starting the hub's QUIC endpoint")?;
     tracing::info!(listen = %hub.local_addr()?, "hub running");
     let stop = tokio_util::sync::CancellationToken::new();
@@ -112,7 +116,8 @@ async fn serve() -> anyhow::Result<()> {
             store,
             (hub.status_source(), hub.live_sessions()),
             Clock::system(),
-        );
+        )
+        .with_keys(keys);
         let (addr, _) = admin::serve_https(a.listen, tls, admin::router(admin), stop.clone())
             .with_context(|| format!("serving the administration on {}", a.listen))?;
         tracing::info!(%addr, "administration at https://{addr}/");

@@ -26,6 +26,11 @@ impl LiveSessions {
         self.lock().remove(gateway);
     }
 
+    /// Whether `gateway` is in session now.
+    pub fn is_live(&self, gateway: &str) -> bool {
+        self.lock().contains_key(gateway)
+    }
+
     /// Ends `gateway`'s live session, if it has one.
     pub fn cut(&self, gateway: &str) -> bool {
         match self.lock().remove(gateway) {

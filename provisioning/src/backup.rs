@@ -1,7 +1,6 @@
 //! `pathway backup` and `pathway restore`: a consistent backup of the running gateway's store
 //! (taken by the daemon, through its status port), and a store made again from one.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -27,20 +26,7 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
         "the gateway refused the backup ({code}): {}",
         String::from_utf8_lossy(&bytes)
     );
-    let tmp = out.with_extension("partial");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    crate::files::write_private(out, &bytes)?;
     Ok(format!(
         "backup of {} written to {} ({} KiB). Keep it with a copy of the key file {}: without it the backup does not open.",
         cfg.gateway_id,

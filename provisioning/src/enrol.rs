@@ -4,13 +4,14 @@
 //! separately, and `pathway install` checks the code and the bundle and writes the
 //! configuration, certificates, keys (owner-only) and the systemd unit.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use pathway_shared::crypt::{KEY_LEN, Sealer, key_from_secret, random};
 use pathway_shared::identity::{Ca, Credentials, check_pair, gateway_identity, issued_by};
 use serde::{Deserialize, Serialize};
+
+use crate::files::write_private;
 
 /// What marks a bundle file, and its version.
 const BUNDLE_KIND: &str = "pathway-enrolment";
@@ -25,21 +26,6 @@ struct SealedCa {
     cert_pem: String,
     salt: String,
     sealed_key: String,
-}
-
-/// Writes `text` to a new file only its owner can read.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
 }
 
 /// `pathway ca init`: a new national CA in `dir`.
@@ -89,6 +75,9 @@ pub(crate) fn issue_hub(
     std::fs::write(out.join("ca.pem"), &ca.creds.cert_pem)?;
     std::fs::write(out.join("hub.pem"), &hub.cert_pem)?;
     write_private(&out.join("hub.key"), &hub.key_pem)?;
+    // Kept beside the CA too: every bundle made from now on carries it, so that a gateway can
+    // seal courier files to the hub.
+    std::fs::write(ca_dir.join("hub.pem"), &hub.cert_pem)?;
     println!(
         "hub certificate for {name} in {}: hub.pem, hub.key (owner-only), ca.pem",
         out.display()
@@ -133,6 +122,10 @@ struct Public {
     ca_pem: String,
     cert_pem: String,
     lan_cert_pem: String,
+    /// The hub's certificate, which courier files are sealed to (bundles made before there
+    /// was one have none).
+    #[serde(default)]
+    hub_cert_pem: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -160,6 +153,8 @@ pub(crate) struct Enrolment<'a> {
     pub(crate) lan_name: &'a str,
     pub(crate) days: i64,
     pub(crate) out: &'a Path,
+    /// The hub's certificate; `None`: the one `ca issue-hub` kept beside the CA, if any.
+    pub(crate) hub_cert: Option<&'a Path>,
 }
 
 /// A one-time code: 20 letters and digits (no look-alikes) in groups of four.
@@ -208,6 +203,25 @@ pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
     let ca = load_ca(e.ca_dir, e.passphrase)?;
     let gw = ca.issue_gateway(e.gateway, e.facility, e.days)?;
     let lan = ca.issue_hub(e.lan_name)?;
+    let kept = e.ca_dir.join("hub.pem");
+    let hub_cert_pem = match e.hub_cert {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the hub certificate {}", p.display()))?,
+        ),
+        None => std::fs::read_to_string(&kept).ok(),
+    };
+    if let Some(pem) = &hub_cert_pem {
+        let der = pathway_shared::identity::first_cert(pem, "hub certificate")?;
+        pathway_shared::identity::verify_hub(&ca.creds.cert_pem, &der, e.hub_name).with_context(|| {
+            format!(
+                "the hub certificate ({}) is not this CA's certificate for {}: issue it with `pathway ca issue-hub --name {}`",
+                e.hub_cert.unwrap_or(&kept).display(),
+                e.hub_name,
+                e.hub_name
+            )
+        })?;
+    }
     let public = Public {
         kind: BUNDLE_KIND.into(),
         version: BUNDLE_VERSION,
@@ -219,6 +233,7 @@ pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
         ca_pem: ca.creds.cert_pem.clone(),
         cert_pem: gw.cert_pem,
         lan_cert_pem: lan.cert_pem,
+        hub_cert_pem,
     };
     let code = one_time_code();
     let salt: [u8; 16] = random();
@@ -340,6 +355,13 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
     write_private(&etc.join("gateway.key"), &keys.key_pem)?;
     std::fs::write(etc.join("lan.pem"), &p.lan_cert_pem)?;
     write_private(&etc.join("lan.key"), &keys.lan_key_pem)?;
+    let hub_line = match &p.hub_cert_pem {
+        Some(pem) => {
+            std::fs::write(etc.join("hub.pem"), pem)?;
+            "# The hub's certificate: courier files are sealed to it.\nhub = \"hub.pem\"\n"
+        }
+        None => "",
+    };
     let config = etc.join("gateway.toml");
     let toml = format!(
         "# Written by `pathway install` from the enrolment bundle of {gw}.\n\
@@ -350,7 +372,7 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
          store_key = \"{key}\"\n\
          status_listen = \"{status}\"\n\n\
          [hub]\naddr = \"{hub}\"\nname = \"{hub_name}\"\n\n\
-         [tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n\
+         [tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n{hub_line}\n\
          # Staff reach the console at https://{lan_name}/ (install ca.pem on their devices).\n\
          [lan]\nlisten = \"{lan}\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n",
         gw = p.gateway_id,

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 mod backup;
+mod courier;
 mod demo;
 mod doctor;
 mod enrol;
+mod files;
 mod import;
 mod revoke;
 
@@ -45,6 +47,51 @@ enum CaCommand {
         /// Where to write hub.pem, hub.key and ca.pem.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CourierCommand {
+    /// At the gateway: write every change the hub has not acknowledged to a file for a USB
+    /// stick, signed by this gateway and sealed so that only the hub opens it.
+    Export {
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Who carries the file (recorded at the hub, in its review queue and audit trail).
+        #[arg(long)]
+        carried_by: String,
+    },
+    /// At the hub's administration: hand a gateway's courier file to the hub and write the
+    /// receipt to carry back. Importing a file twice changes nothing. Needs a national
+    /// administrator's or sync operator's log-in (password from PATHWAY_ADMIN_PASSWORD or the
+    /// prompt).
+    Import {
+        /// The courier file.
+        file: PathBuf,
+        /// Where to write the receipt.
+        #[arg(long)]
+        receipt: PathBuf,
+        /// The hub's administration, host:port (its [admin] listen).
+        #[arg(long)]
+        hub: String,
+        /// The national CA certificate.
+        #[arg(long, default_value = "/etc/pathway/ca.pem")]
+        ca: PathBuf,
+        /// The administrator's username.
+        #[arg(long)]
+        user: String,
+    },
+    /// At the gateway: take the hub's receipt, so that nothing it holds is sent again.
+    Receipt {
+        /// The receipt file.
+        file: PathBuf,
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
     },
 }
 
@@ -123,6 +170,10 @@ enum Command {
         /// The name in the hub's certificate.
         #[arg(long)]
         hub_name: String,
+        /// The hub's certificate (hub.pem from `pathway ca issue-hub`), which courier files
+        /// are sealed to. By default the one `ca issue-hub` kept beside the CA.
+        #[arg(long)]
+        hub_cert: Option<PathBuf>,
         /// The name staff type to reach the console on the prison LAN.
         #[arg(long, default_value = "pathway.local")]
         lan_name: String,
@@ -207,6 +258,10 @@ enum Command {
         #[arg(long)]
         user: String,
     },
+    /// Carry changes by hand, for a site with no link: export them at the gateway, import them
+    /// at the hub, and bring the receipt back.
+    #[command(subcommand)]
+    Courier(CourierCommand),
     /// Take a consistent backup of the running gateway's store (through its status port) into
     /// a file. Content in it stays sealed: keep a copy of the key file apart from the backups.
     Backup {
@@ -280,12 +335,14 @@ fn main() -> anyhow::Result<()> {
             gateway,
             hub_addr,
             hub_name,
+            hub_cert,
             lan_name,
             days,
             out,
         } => {
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{gateway}.pathway-bundle")));
             let code = enrol::enrol(&enrol::Enrolment {
+                hub_cert: hub_cert.as_deref(),
                 ca_dir: &ca_dir,
                 passphrase: &passphrase()?,
                 facility: &facility,
@@ -353,15 +410,7 @@ fn main() -> anyhow::Result<()> {
             ca,
             user,
         } => {
-            let password = match std::env::var("PATHWAY_ADMIN_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    eprint!("password of {user}: ");
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let password = revoke::admin_password(&user)?;
             let said = runtime()?.block_on(revoke::run(revoke::Revoke {
                 gateway: &gateway,
                 reason: &reason,
@@ -371,6 +420,36 @@ fn main() -> anyhow::Result<()> {
                 password: &password,
             }))?;
             println!("{said}");
+        }
+        Command::Courier(CourierCommand::Export {
+            config,
+            out,
+            carried_by,
+        }) => println!(
+            "{}",
+            runtime()?.block_on(courier::export(&config, &out, &carried_by))?
+        ),
+        Command::Courier(CourierCommand::Import {
+            file,
+            receipt,
+            hub,
+            ca,
+            user,
+        }) => {
+            let password = revoke::admin_password(&user)?;
+            let login = revoke::AdminLogin {
+                hub: &hub,
+                ca: &ca,
+                user: &user,
+                password: &password,
+            };
+            println!(
+                "{}",
+                runtime()?.block_on(courier::import(&file, &login, &receipt))?
+            );
+        }
+        Command::Courier(CourierCommand::Receipt { file, config }) => {
+            println!("{}", runtime()?.block_on(courier::receipt(&config, &file))?)
         }
         Command::Backup { config, out } => {
             println!("{}", runtime()?.block_on(backup::backup(&config, &out))?);

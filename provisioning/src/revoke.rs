@@ -28,30 +28,62 @@ async fn call(
     Ok((s, serde_json::from_str(&b).unwrap_or(Value::Null)))
 }
 
-pub(crate) async fn run(r: Revoke<'_>) -> anyhow::Result<String> {
-    let (host, port) = r
+/// Where and as whom to reach the hub's administration.
+pub(crate) struct AdminLogin<'a> {
+    /// `host:port` of the hub's administration.
+    pub(crate) hub: &'a str,
+    pub(crate) ca: &'a Path,
+    pub(crate) user: &'a str,
+    pub(crate) password: &'a str,
+}
+
+/// Logs in to the hub's administration: the connection and the session token.
+pub(crate) async fn admin_session(a: &AdminLogin<'_>) -> anyhow::Result<(Client, String)> {
+    let (host, port) = a
         .hub
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
-        .with_context(|| format!("`{}` is not host:port (the hub's [admin] listen)", r.hub))?;
-    let ca = std::fs::read_to_string(r.ca)
-        .with_context(|| format!("cannot read the national CA certificate {}", r.ca.display()))?;
+        .with_context(|| format!("`{}` is not host:port (the hub's [admin] listen)", a.hub))?;
+    let ca = std::fs::read_to_string(a.ca)
+        .with_context(|| format!("cannot read the national CA certificate {}", a.ca.display()))?;
     let tls = pathway_tests::https::connector(&ca)?;
     let mut c = Client::connect_to(host, port, &tls).await?;
     let (s, v) = call(
         &mut c,
         "/api/login",
         "",
-        json!({"username": r.user, "password": r.password}),
+        json!({"username": a.user, "password": a.password}),
     )
     .await?;
     anyhow::ensure!(
         s == 200,
         "the hub refused the log-in of {}: {}",
-        r.user,
+        a.user,
         v["error"]
     );
     let token = v["token"].as_str().unwrap_or_default().to_owned();
+    Ok((c, token))
+}
+
+/// The administrator's password: PATHWAY_ADMIN_PASSWORD, or a line typed at the prompt.
+pub(crate) fn admin_password(user: &str) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("PATHWAY_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("password of {user}: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+pub(crate) async fn run(r: Revoke<'_>) -> anyhow::Result<String> {
+    let (mut c, token) = admin_session(&AdminLogin {
+        hub: r.hub,
+        ca: r.ca,
+        user: r.user,
+        password: r.password,
+    })
+    .await?;
     let path = format!("/api/gateways/{}/revoke", r.gateway);
     let (s, v) = call(&mut c, &path, &token, json!({"reason": r.reason})).await?;
     anyhow::ensure!(

@@ -39,6 +39,23 @@ pub async fn request_bytes(
     Ok((code, resp.bytes().await?.to_vec()))
 }
 
+/// `POST path?query` with `body`, answering the body as bytes.
+pub async fn post_bytes(
+    addr: SocketAddr,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Vec<u8>,
+) -> reqwest::Result<(u16, Vec<u8>)> {
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .query(query)
+        .body(body)
+        .send()
+        .await?;
+    let code = resp.status().as_u16();
+    Ok((code, resp.bytes().await?.to_vec()))
+}
+
 /// `GET path`, which must answer 200: the body.
 pub async fn get(addr: SocketAddr, path: &str) -> String {
     let (code, body) = request(addr, "GET", path).await.expect("HTTP request");

@@ -70,7 +70,7 @@ impl Client {
         })
     }
 
-    /// Sends a request; returns the status and the body.
+    /// Sends a JSON request; returns the status and the body.
     pub async fn send(
         &mut self,
         method: &str,
@@ -78,12 +78,28 @@ impl Client {
         token: &str,
         body: &str,
     ) -> anyhow::Result<(u16, String)> {
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        let (s, b) = self
+            .send_bytes(method, path, token, ("application/json", body.as_bytes()))
+            .await?;
+        Ok((s, String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Sends a request with a body of `content_type`; returns the status and the body.
+    pub async fn send_bytes(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        (content_type, body): (&str, &[u8]),
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             self.host,
             body.len()
         );
-        self.io.get_mut().write_all(req.as_bytes()).await?;
+        let w = self.io.get_mut();
+        w.write_all(head.as_bytes()).await?;
+        w.write_all(body).await?;
         let mut line = String::new();
         self.io.read_line(&mut line).await?;
         let status: u16 = line
@@ -105,6 +121,6 @@ impl Client {
         }
         let mut buf = vec![0; len];
         self.io.read_exact(&mut buf).await?;
-        Ok((status, String::from_utf8_lossy(&buf).into_owned()))
+        Ok((status, buf))
     }
 }

@@ -4,6 +4,7 @@ pub mod harness;
 pub mod http;
 pub mod https;
 pub mod linksim;
+pub mod national;
 pub mod sample;
 
 /// Resident set size of this process in MiB, from `/proc/self/status`.

@@ -257,3 +257,158 @@ fn bad_courier_files_are_refused_and_store_nothing() {
     let e = courier::export(&gw, ("gw-WHK", &k.gw), &hub_end(&k), "carrier", 50).unwrap_err();
     assert!(matches!(e, CourierError::Nothing), "{e}");
 }
+
+/// The whole courier from the command line, with the real daemons: a gateway enrolled with a
+/// hub it can never reach exports through its running daemon, the hub's administration takes
+/// the file (twice), and the receipt, taken by the daemon, empties "waiting to go".
+#[test]
+fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
+    use pathway_tests::national::{ADMIN, NationalSite, pathway};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = NationalSite::start(d);
+    let root = d.join("root");
+    let status: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    // The hub is not where this gateway dials: the site has no link at all.
+    let config = site.enrol_and_install(
+        ("gw-whk01-a", "WHK"),
+        "127.0.0.1:9".parse().unwrap(),
+        &root,
+        status,
+    );
+    let etc = root.join("etc/pathway");
+    assert!(
+        etc.join("hub.pem").exists(),
+        "the bundle carried the hub's certificate"
+    );
+    let cfg = config.to_str().unwrap();
+    let mut csv = String::from("prison_number,given_name,family_name,admission_date\n");
+    for i in 0..25 {
+        csv.push_str(&format!("W/{i:04},Given{i},Family{i},2024-03-01\n"));
+    }
+    std::fs::write(d.join("people.csv"), csv).unwrap();
+    let people = d.join("people.csv");
+    let (ok, said) = pathway(
+        &[
+            "import",
+            "people",
+            people.to_str().unwrap(),
+            "--config",
+            cfg,
+            "--by",
+            "IT",
+        ],
+        &[],
+    );
+    assert!(ok, "{said}");
+    let mut gw =
+        std::process::Command::new(pathway_tests::workspace_binary("pathway-gateway").unwrap())
+            .args(["--config", cfg])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+    let waiting = || pathway(&["status", "--config", cfg], &[]).1;
+    let started = Instant::now();
+    while !waiting().contains("waiting to go") {
+        assert!(started.elapsed() < Duration::from_secs(30), "{}", waiting());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !waiting().contains("nothing waiting to go"),
+        "{}",
+        waiting()
+    );
+
+    let file = d.join("whk.courier");
+    let (ok, said) = pathway(
+        &[
+            "courier",
+            "export",
+            "--config",
+            cfg,
+            "--out",
+            file.to_str().unwrap(),
+            "--carried-by",
+            "Officer Nangolo",
+        ],
+        &[],
+    );
+    assert!(ok && said.contains("written to"), "{said}");
+    eprintln!("{said}");
+    let receipt = d.join("whk.receipt");
+    let ca_pem = site.ca_dir.join("ca.pem");
+    let hub = format!("localhost:{}", site.admin.port());
+    let import = || {
+        pathway(
+            &[
+                "courier",
+                "import",
+                file.to_str().unwrap(),
+                "--receipt",
+                receipt.to_str().unwrap(),
+                "--hub",
+                &hub,
+                "--ca",
+                ca_pem.to_str().unwrap(),
+                "--user",
+                ADMIN,
+            ],
+            &[("PATHWAY_ADMIN_PASSWORD", &site.admin_password)],
+        )
+    };
+    let (ok, said) = import();
+    assert!(ok && said.contains("carried by Officer Nangolo"), "{said}");
+    eprintln!("{said}");
+    let first = std::fs::read(&receipt).unwrap();
+    let (ok, said) = import();
+    assert!(ok && said.contains("nothing changed"), "{said}");
+    assert_eq!(
+        std::fs::read(&receipt).unwrap(),
+        first,
+        "the same receipt again"
+    );
+
+    let take = || {
+        pathway(
+            &[
+                "courier",
+                "receipt",
+                receipt.to_str().unwrap(),
+                "--config",
+                cfg,
+            ],
+            &[],
+        )
+    };
+    let (ok, said) = take();
+    assert!(ok && said.contains("will not be sent again"), "{said}");
+    eprintln!("{said}");
+    let started = Instant::now();
+    while !waiting().contains("nothing waiting to go") {
+        assert!(started.elapsed() < Duration::from_secs(10), "{}", waiting());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, said) = take();
+    assert!(ok && said.contains("already taken"), "{said}");
+    // Nothing left to carry.
+    let (ok, said) = pathway(
+        &[
+            "courier",
+            "export",
+            "--config",
+            cfg,
+            "--out",
+            d.join("again").to_str().unwrap(),
+            "--carried-by",
+            "x",
+        ],
+        &[],
+    );
+    assert!(!ok && said.contains("nothing to carry"), "{said}");
+    let _ = gw.kill();
+    let _ = gw.wait();
+}

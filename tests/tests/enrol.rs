@@ -9,13 +9,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pathway_tests::national::NationalSite;
 use pathway_tests::workspace_binary;
 
-const PASS: &str = "a long national passphrase";
-
 fn pathway(args: &[&str]) -> (bool, String) {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    pathway_tests::run_pathway(&args, &[("PATHWAY_CA_PASSPHRASE", PASS)])
+    pathway_tests::national::pathway(args, &[])
 }
 
 fn s(p: &Path) -> &str {
@@ -188,104 +186,16 @@ fn bad_bundles_and_wrong_codes_are_refused_and_nothing_is_written() {
 fn from_ca_init_to_the_first_sync_with_the_real_daemons() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ca = d.join("ca");
-    assert!(
-        pathway(&[
-            "ca",
-            "init",
-            "--dir",
-            s(&ca),
-            "--name",
-            "Namibia Pathway CA"
-        ])
-        .0
-    );
-    let hub_dir = d.join("hub");
-    let (ok, said) = pathway(&[
-        "ca",
-        "issue-hub",
-        "--dir",
-        s(&ca),
-        "--name",
-        "hub.pathway.test",
-        "--out",
-        s(&hub_dir),
-    ]);
-    assert!(ok, "{said}");
-    let quic = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let hub_addr = quic.local_addr().unwrap();
-    drop(quic);
-    let hub_status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
-    let admin = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
-    std::fs::write(
-        hub_dir.join("hub.toml"),
-        format!(
-            "listen = \"{hub_addr}\"\ndata_dir = \"data\"\nstatus_listen = \"{hub_status}\"\n[tls]\nca = \"ca.pem\"\ncert = \"hub.pem\"\nkey = \"hub.key\"\n[admin]\nlisten = \"{admin}\"\n"
-        ),
-    )
-    .unwrap();
-    let hub_bin = workspace_binary("pathway-hub").unwrap();
-    let added = Command::new(&hub_bin)
-        .args([
-            "--config",
-            s(&hub_dir.join("hub.toml")),
-            "add-admin",
-            "--username",
-            "admin.national",
-        ])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&added.stdout);
-    assert!(
-        added.status.success() && said.contains("password: "),
-        "{said}{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let mut hub = Command::new(&hub_bin)
-        .args(["--config", s(&hub_dir.join("hub.toml"))])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    let bundle = d.join("gw-whk01-a.pathway-bundle");
-    let (ok, said) = pathway(&[
-        "enrol",
-        "--ca-dir",
-        s(&ca),
-        "--facility",
-        "WHK",
-        "--gateway",
-        "gw-whk01-a",
-        "--hub-addr",
-        &hub_addr.to_string(),
-        "--hub-name",
-        "hub.pathway.test",
-        "--out",
-        s(&bundle),
-    ]);
-    assert!(ok, "{said}");
-    let code = said
-        .lines()
-        .find_map(|l| l.split("bundle): ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let site = NationalSite::start(d);
+    let hub_status = site.hub_status.to_string();
     let root = d.join("root");
     let gw_status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
-    let (ok, said) = pathway(&[
-        "install",
-        s(&bundle),
-        "--code",
-        &code,
-        "--root",
-        s(&root),
-        "--lan-listen",
-        "127.0.0.1:0",
-        "--status-listen",
-        &gw_status,
-    ]);
-    assert!(ok, "{said}");
+    site.enrol_and_install(
+        ("gw-whk01-a", "WHK"),
+        site.hub_addr,
+        &root,
+        gw_status.parse().unwrap(),
+    );
     let etc = root.join("etc/pathway");
     for key in ["gateway.key", "lan.key", "gateway.toml"] {
         assert_eq!(mode(&etc.join(key)), 0o600, "{key}");
@@ -329,8 +239,6 @@ fn from_ca_init_to_the_first_sync_with_the_real_daemons() {
     }
     let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "5"]);
     assert!(report.contains("ok   hub"), "{report}");
-    for child in [&mut gw, &mut hub] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    let _ = gw.kill();
+    let _ = gw.wait();
 }

@@ -34,6 +34,15 @@ pub const COOKIE: &str = "pathway_admin";
 const MAX_BODY: usize = 256 << 10;
 /// The largest CSV file an import takes.
 const MAX_IMPORT: usize = 32 << 20;
+/// The largest courier file taken (a facility's whole history, compressed).
+const MAX_COURIER: usize = 512 << 20;
+
+/// What opens courier files: the CA gateways' certificates chain to, and the hub's own
+/// certificate and key.
+pub struct HubKeys {
+    pub ca_pem: String,
+    pub creds: pathway_shared::identity::Credentials,
+}
 
 /// What the administration serves from.
 pub struct Admin {
@@ -45,6 +54,8 @@ pub struct Admin {
     /// The gateways in session, so a revocation cuts one at once.
     pub live: crate::LiveSessions,
     pub clock: Clock,
+    /// Set by [`Admin::with_keys`]; without it courier files are refused.
+    pub courier: std::sync::OnceLock<HubKeys>,
 }
 
 impl Admin {
@@ -62,7 +73,14 @@ impl Admin {
             status,
             live,
             clock,
+            courier: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Gives the administration the hub's keys, to open courier files.
+    pub fn with_keys(self: Arc<Admin>, keys: HubKeys) -> Arc<Admin> {
+        let _ = self.courier.set(keys);
+        self
     }
 }
 
@@ -256,6 +274,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route(
             "/api/facilities/{facility}/import/staff",
             post(api::import_staff).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
+        )
+        .route(
+            "/api/courier",
+            post(api::courier_import).layer(axum::extract::DefaultBodyLimit::max(MAX_COURIER)),
         )
         .route("/api/revoked", get(api::revoked))
         .route("/api/gateways/{gateway}/revoke", post(api::revoke))

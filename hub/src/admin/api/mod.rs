@@ -22,11 +22,13 @@ use pathway_shared::import::username_ok;
 
 mod cases;
 mod catalogue;
+mod courier;
 mod imports;
 mod staff;
 
 pub(super) use cases::*;
 pub(super) use catalogue::*;
+pub(super) use courier::*;
 pub(super) use imports::*;
 pub(super) use staff::*;
 

@@ -1,0 +1,159 @@
+//! `pathway courier`: changes carried by hand for a site with no link. `export` (at the
+//! gateway) writes a file for the hub; `import` (anywhere that reaches the hub's
+//! administration) hands it to the hub and writes the receipt; `receipt` (at the gateway)
+//! takes the receipt back. At the gateway, the running daemon does the work through its status
+//! port; with the daemon stopped, the store is opened directly.
+
+use std::path::Path;
+
+use anyhow::Context;
+use pathway_gateway::config::GatewayConfig;
+use pathway_gateway::courier::{self, Keys};
+use pathway_shared::store::{Store, StoreError, StoreOptions};
+use serde_json::Value;
+
+use crate::files::write_private;
+use crate::revoke::{AdminLogin, admin_session};
+
+/// What the daemon answered, or `None` if no daemon answers on the status port.
+async fn ask_daemon(
+    cfg: &GatewayConfig,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Option<(u16, Vec<u8>)> {
+    let addr = cfg.status_listen?;
+    pathway_tests::http::post_bytes(addr, path, query, body)
+        .await
+        .ok()
+}
+
+/// The gateway's store, opened here because the daemon is not running.
+fn own_store(cfg: &GatewayConfig) -> anyhow::Result<Store> {
+    match Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key)) {
+        Ok(s) => Ok(s),
+        Err(StoreError::InUse { .. }) => anyhow::bail!(
+            "the gateway holds its store but does not answer on its status port: check `status_listen` in the configuration, or stop it (systemctl stop pathway-gateway) and run this again"
+        ),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot open the store at {}", cfg.data_dir.display()))
+        }
+    }
+}
+
+fn daemon_refused(code: u16, body: &[u8]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the gateway refused ({code}): {}",
+        String::from_utf8_lossy(body).trim()
+    )
+}
+
+/// `pathway courier export`.
+pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !carried_by.trim().is_empty(),
+        "--carried-by: say who carries the file (it is recorded at the hub)"
+    );
+    let cfg = GatewayConfig::load(config)?;
+    let (bytes, changes) = match ask_daemon(
+        &cfg,
+        "/courier/export",
+        &[("carried_by", carried_by)],
+        Vec::new(),
+    )
+    .await
+    {
+        Some((200, bytes)) => (bytes, None),
+        Some((code, body)) => return Err(daemon_refused(code, &body)),
+        None => {
+            let keys = Keys::load(&cfg)?;
+            let store = own_store(&cfg)?;
+            let (bytes, summary) = courier::export(
+                &store,
+                &keys,
+                carried_by.trim(),
+                pathway_shared::clock::now_ms(),
+            )?;
+            (bytes, Some(summary.changes))
+        }
+    };
+    write_private(out, &bytes)?;
+    let changes = changes.map_or(String::new(), |n| format!("{n} change(s), "));
+    Ok(format!(
+        "courier file for the hub written to {} ({changes}{} KiB), sealed so only the hub opens it.\nCarry it to the hub's administrator (`pathway courier import`), then bring the receipt back here: `pathway courier receipt FILE`. Until then the changes stay waiting here, and go over the link too if it comes back.",
+        out.display(),
+        bytes.len().div_ceil(1024)
+    ))
+}
+
+/// `pathway courier import`: at the hub's administration.
+pub(crate) async fn import(
+    file: &Path,
+    login: &AdminLogin<'_>,
+    receipt_out: &Path,
+) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (mut c, token) = admin_session(login).await?;
+    let (code, body) = c
+        .send_bytes(
+            "POST",
+            "/api/courier",
+            &token,
+            ("application/octet-stream", &bytes),
+        )
+        .await?;
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    anyhow::ensure!(
+        code == 200,
+        "the hub did not take {}: {}",
+        file.display(),
+        v["error"].as_str().unwrap_or("no reason given")
+    );
+    let receipt = hex::decode(v["receipt"].as_str().unwrap_or_default())
+        .context("the hub's answer holds no receipt")?;
+    write_private(receipt_out, &receipt)?;
+    let mut said = if v["again"] == true {
+        format!(
+            "{} was imported before: nothing changed. Its receipt is written again to {}.",
+            file.display(),
+            receipt_out.display()
+        )
+    } else {
+        format!(
+            "the hub took {} change(s) from {} ({}), carried by {}. Receipt written to {}: carry it back to the gateway (`pathway courier receipt {}`).",
+            v["changes"],
+            v["gateway"].as_str().unwrap_or("?"),
+            v["facility"].as_str().unwrap_or("?"),
+            v["carried_by"].as_str().unwrap_or("?"),
+            receipt_out.display(),
+            receipt_out
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("RECEIPT")
+        )
+    };
+    for r in v["refused"].as_array().into_iter().flatten() {
+        said.push_str(&format!(
+            "\nrefused {}: {}",
+            r["doc"].as_str().unwrap_or("?"),
+            r["reason"].as_str().unwrap_or("?")
+        ));
+    }
+    Ok(said)
+}
+
+/// `pathway courier receipt`.
+pub(crate) async fn receipt(config: &Path, file: &Path) -> anyhow::Result<String> {
+    let cfg = GatewayConfig::load(config)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match ask_daemon(&cfg, "/courier/receipt", &[], bytes.clone()).await {
+        Some((200, body)) => Ok(String::from_utf8_lossy(&body).trim().to_owned()),
+        Some((code, body)) => Err(daemon_refused(code, &body)),
+        None => {
+            let keys = Keys::load(&cfg)?;
+            let store = own_store(&cfg)?;
+            let r = courier::receipt(&store, &keys, &bytes, pathway_shared::clock::now_ms())?;
+            Ok(courier::receipt_words(&r))
+        }
+    }
+}
