@@ -97,12 +97,43 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
     if let Some(f) = &files {
         out.push(expiry(&f.creds.cert_pem, &cfg.tls.cert));
     }
+    if let Some(f) = &files {
+        out.push(courier(&cfg, f));
+    }
     out.push(disk(&cfg.data_dir, o.min_free_mb));
     out.push(daemon(cfg.status_listen).await);
     if let Some(f) = files {
         out.push(hub(&cfg, &f, o.hub_timeout).await);
     }
     out
+}
+
+/// Whether courier files can be sealed to the hub: its certificate is named, readable, and is
+/// the national CA's certificate for the hub this gateway dials.
+fn courier(cfg: &GatewayConfig, files: &preflight::Files) -> Line {
+    let keys = pathway_gateway::courier::Keys::new(cfg, files.ca_pem.clone(), files.creds.clone());
+    let checked = keys.hub_cert.and_then(|pem| {
+        let der = pathway_shared::identity::first_cert(&pem, "hub certificate")
+            .map_err(|e| e.to_string())?;
+        pathway_shared::identity::verify_hub(&files.ca_pem, &der, &cfg.hub.name).map_err(|e| {
+            format!(
+                "the hub certificate is not the CA's certificate for {} ({e}): ask the national administrator for hub.pem",
+                cfg.hub.name
+            )
+        })
+    });
+    match checked {
+        Ok(()) => line(
+            Verdict::Ok,
+            "courier",
+            "courier files can be sealed to the hub (pathway courier export)",
+        ),
+        Err(e) => line(
+            Verdict::Warn,
+            "courier",
+            format!("courier files cannot be written: {e}"),
+        ),
+    }
 }
 
 /// Keys readable by anyone but their owner.

@@ -285,6 +285,8 @@ fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
         "the bundle carried the hub's certificate"
     );
     let cfg = config.to_str().unwrap();
+    let (_, report) = pathway(&["doctor", "--config", cfg, "--hub-timeout", "1"], &[]);
+    assert!(report.contains("ok   courier"), "{report}");
     let mut csv = String::from("prison_number,given_name,family_name,admission_date\n");
     for i in 0..25 {
         csv.push_str(&format!("W/{i:04},Given{i},Family{i},2024-03-01\n"));
