@@ -386,9 +386,16 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
         lan = i.lan_listen,
     );
     write_private(&config, &toml)?;
-    let units = under(i.root, "/etc/systemd/system");
-    std::fs::create_dir_all(&units)?;
-    std::fs::write(units.join("pathway-gateway.service"), GATEWAY_UNIT)?;
+    // The package installs the unit where the system's units live, and upgrades it there; a
+    // copy in /etc would shadow every later one. Without the package, the unit goes in /etc.
+    let packaged = ["/lib/systemd/system", "/usr/lib/systemd/system"]
+        .iter()
+        .any(|d| under(i.root, d).join("pathway-gateway.service").exists());
+    if !packaged {
+        let units = under(i.root, "/etc/systemd/system");
+        std::fs::create_dir_all(&units)?;
+        std::fs::write(units.join("pathway-gateway.service"), GATEWAY_UNIT)?;
+    }
     if i.root == Path::new("/") {
         service_user(&[&etc, &state])?;
         let _ = std::process::Command::new("systemctl")
