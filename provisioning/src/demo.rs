@@ -1,6 +1,8 @@
-//! `pathway demo`: a throwaway CA, a hub and two gateways of two facilities on loopback, each
-//! gateway behind the link simulator, with sample data and staff writing notes. It shows, live,
-//! what has reached the hub, what is waiting, and the link's state.
+//! `pathway demo`: a throwaway national site on loopback, made with the same steps as a real
+//! one (`ca init`, `ca issue-hub`, `add-admin`, then per facility `enrol` and `install` from
+//! the bundle and its one-time code, and the gateway started from the installed
+//! configuration), two gateways behind the link simulator, with sample data and staff writing
+//! notes. It shows, live, what has reached the hub, what is waiting, and the link's state.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,14 +13,17 @@ use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_hub::admin::{self, Admin, AdminRole};
 use pathway_hub::{Hub, HubConfig};
 use pathway_shared::clock::now_ms;
-use pathway_shared::identity::Ca;
+use pathway_shared::identity::Credentials;
 use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
 use pathway_shared::status::{self, ago};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
 use pathway_tests::linksim::{LinkSim, Profile};
 use pathway_tests::sample::{SampleConfig, SampleFacility};
 
-const HUB_NAME: &str = "hub.pathway.demo";
+/// The hub's name: its certificate serves both QUIC and the dashboard on loopback.
+const HUB_NAME: &str = "localhost";
+/// The throwaway CA's passphrase.
+const DEMO_CA_PASSPHRASE: &str = "pathway demo national CA";
 /// Every demo administrator's password (administrators need 12 characters or more).
 const DEMO_ADMIN_PASSWORD: &str = "pathway-demo-admin";
 
@@ -72,19 +77,30 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         dir.display(),
         profile.name
     );
-    let ca = Ca::generate("Pathway demo CA")?;
-    write(&dir.join("ca.pem"), &ca.creds.cert_pem)?;
+    // The national side, as its administrator makes it.
+    let ca_dir = dir.join("ca");
+    crate::enrol::ca_init(&ca_dir, "Pathway demo CA", DEMO_CA_PASSPHRASE)?;
+    let hub_dir = dir.join("hub");
+    crate::enrol::issue_hub(&ca_dir, DEMO_CA_PASSPHRASE, HUB_NAME, &hub_dir)?;
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    let hub_creds = Credentials {
+        cert_pem: read(hub_dir.join("hub.pem"))?,
+        key_pem: read(hub_dir.join("hub.key"))?,
+    };
+    let ca_pem = read(hub_dir.join("ca.pem"))?;
 
     // Case content is sealed at rest under a key file beside (not inside) each data folder.
     let hub_store = Store::open(
-        dir.join("hub-data"),
-        StoreOptions::keyed(dir.join("hub-store.key")),
+        hub_dir.join("data"),
+        StoreOptions::keyed(hub_dir.join("store.key")),
     )?;
     let hub = Hub::bind(
         HubConfig {
             listen: "127.0.0.1:0".parse()?,
-            ca_pem: ca.creds.cert_pem.clone(),
-            creds: ca.issue_hub(HUB_NAME)?,
+            ca_pem: ca_pem.clone(),
+            creds: hub_creds.clone(),
             revoked: vec![],
             max_gateways: 16,
         },
@@ -113,15 +129,21 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ] {
         admin::add_admin(&hub_store, user, name, role, DEMO_ADMIN_PASSWORD)?;
     }
-    let admin_tls = pathway_shared::identity::lan_server_tls(&ca.issue_hub("localhost")?)?;
+    let admin_tls = pathway_shared::identity::lan_server_tls(&hub_creds)?;
     let (admin_addr, _) = admin::serve_https(
         local_any(),
         std::sync::Arc::new(admin_tls),
-        admin::router(Admin::new(
-            hub_store.clone(),
-            (hub.status_source(), hub.live_sessions()),
-            pathway_shared::clock::Clock::system(),
-        )),
+        admin::router(
+            Admin::new(
+                hub_store.clone(),
+                (hub.status_source(), hub.live_sessions()),
+                pathway_shared::clock::Clock::system(),
+            )
+            .with_keys(admin::HubKeys {
+                ca_pem: ca_pem.clone(),
+                creds: hub_creds.clone(),
+            }),
+        ),
         stop.clone(),
     )?;
     println!(
@@ -153,23 +175,34 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         let sim = LinkSim::start(profile.clone(), hub_addr, 100 + i as u64).await?;
         let gw_id = format!("gw-{}", fac.to_lowercase());
+        // The box, as facility IT sets it up: the bundle and its one-time code, installed.
         let gdir = dir.join(&gw_id);
         std::fs::create_dir_all(&gdir)?;
-        let creds = ca.issue_gateway(&gw_id, fac, 30)?;
-        write(&gdir.join("gateway.pem"), &creds.cert_pem)?;
-        write(&gdir.join("gateway.key"), &creds.key_pem)?;
-        write(&gdir.join("ca.pem"), &ca.creds.cert_pem)?;
-        let lan_creds = ca.issue_hub("localhost")?;
-        write(&gdir.join("lan.pem"), &lan_creds.cert_pem)?;
-        write(&gdir.join("lan.key"), &lan_creds.key_pem)?;
-        let config = gdir.join("gateway.toml");
-        write(
-            &config,
-            &format!(
-                "gateway_id = \"{gw_id}\"\nfacility = \"{fac}\"\ndata_dir = \"data\"\n\n[hub]\naddr = \"{}\"\nname = \"{HUB_NAME}\"\n\n[tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n\n[lan]\nlisten = \"127.0.0.1:0\"\ncert = \"lan.pem\"\nkey = \"lan.key\"\n\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n",
-                sim.addr
-            ),
-        )?;
+        let bundle = gdir.join(format!("{gw_id}.pathway-bundle"));
+        let code = crate::enrol::enrol(&crate::enrol::Enrolment {
+            ca_dir: &ca_dir,
+            passphrase: DEMO_CA_PASSPHRASE,
+            facility: fac,
+            gateway: &gw_id,
+            hub_addr: sim.addr,
+            hub_name: HUB_NAME,
+            lan_name: "localhost",
+            days: 30,
+            out: &bundle,
+            hub_cert: None,
+        })?;
+        let root = gdir.join("root");
+        let config = crate::enrol::install(&crate::enrol::Install {
+            bundle: &bundle,
+            code: &code,
+            root: &root,
+            lan_listen: local_any(),
+            status_listen: local_any(),
+        })?;
+        // The demo's links come and go within seconds: reconnect as quickly.
+        let mut toml = read(config.clone())?;
+        toml.push_str("\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n");
+        write(&config, &toml)?;
         let cfg = GatewayConfig::load(&config)?;
         // The facility's records exist before the gateway first reaches the hub.
         {
@@ -189,7 +222,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             println!(
                 "    staff console https://localhost:{}/ (API under /api; CA {}); every password is {}",
                 lan.port(),
-                gdir.join("ca.pem").display(),
+                root.join("etc/pathway/ca.pem").display(),
                 pathway_tests::sample::DEMO_PASSWORD
             );
             for (role, username) in sample.one_per_role() {
