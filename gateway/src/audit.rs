@@ -52,6 +52,11 @@ pub struct Audit {
 
 impl Audit {
     /// Opens the facility's log and finds its last entry.
+    /// The facility whose trail this is.
+    pub fn facility(&self) -> &str {
+        &self.facility
+    }
+
     pub fn open(store: Store, facility: &str) -> Result<Audit, StoreError> {
         let tail = Self::find_tail(&store, facility)?;
         Ok(Audit {

@@ -21,6 +21,7 @@ use pathway_shared::transport::{self, TransportError};
 pub const HUB: &str = "hub";
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
@@ -75,10 +76,16 @@ pub fn spawn(
         tx.clone(),
         cancel.clone(),
     ));
-    let handle = tokio::spawn(async move {
-        run(store, cfg, cancel, &tx).await;
-        let _ = counting.await;
-    });
+    // Every line the uplink logs names the gateway, its facility and its peer (journal fields
+    // GATEWAY, FACILITY, PEER under systemd).
+    let span = tracing::info_span!("uplink", gateway = %cfg.gateway_id, facility = %cfg.audit.facility(), peer = HUB);
+    let handle = tokio::spawn(
+        async move {
+            run(store, cfg, cancel, &tx).await;
+            let _ = counting.await;
+        }
+        .instrument(span),
+    );
     (handle, rx)
 }
 
