@@ -190,9 +190,12 @@ mod tests {
 
     use super::*;
 
-    /// What a journal would receive: each entry's message and fields.
+    /// One journal entry: its message and fields.
+    type Entry = (String, Vec<(String, String)>);
+
+    /// What a journal would receive.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+    struct Captured(Arc<Mutex<Vec<Entry>>>);
 
     impl log::Log for Captured {
         fn enabled(&self, _: &log::Metadata<'_>) -> bool {
