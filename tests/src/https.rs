@@ -97,9 +97,11 @@ impl Client {
             self.host,
             body.len()
         );
-        let w = self.io.get_mut();
-        w.write_all(head.as_bytes()).await?;
-        w.write_all(body).await?;
+        // One write: a server that answers before reading the body (a 503) keeps the
+        // connection only if the body came with the headers.
+        let mut req = head.into_bytes();
+        req.extend_from_slice(body);
+        self.io.get_mut().write_all(&req).await?;
         let mut line = String::new();
         self.io.read_line(&mut line).await?;
         let status: u16 = line
