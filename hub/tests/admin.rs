@@ -632,3 +632,32 @@ async fn staff_accounts_import_with_one_time_passwords() {
     assert_eq!(cols, ["username", "roles"], "{v}");
     assert!(site.store.meta(&staff_id("WHK", "ok.c")).unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_an_administrators_password_is_slowed_and_audited() {
+    let site = site();
+    let attempt = |password: &str| json!({ "username": "admin.national", "password": password });
+    for _ in 0..5 {
+        let (s, _) = call(&site, "POST", "/api/login", None, Some(attempt("guess"))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Past the free failures, even the right password waits: nothing is checked.
+    let (s, v) = call(&site, "POST", "/api/login", None, Some(attempt(PASSWORD))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("try again in"), "{v}");
+    // Another administrator is not held up.
+    let auditor = login(&site, "auditor").await;
+    let (_, trail) = call(&site, "GET", "/api/audit", Some(&auditor), None).await;
+    let actions: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login_failed").count(),
+        5,
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"login_throttled"), "{actions:?}");
+}

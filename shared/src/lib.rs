@@ -16,6 +16,7 @@ pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod telemetry;
+pub mod throttle;
 pub mod transport;
 pub mod web;
 pub mod wire;

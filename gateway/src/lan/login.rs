@@ -18,9 +18,9 @@ use pathway_shared::model::Millis;
 use pathway_shared::status::LoginStatus;
 
 use super::auth::{LoginError, Staff};
-use super::throttle::{Throttle, Wait};
 use super::{ApiError, ApiResult, Lan, blocking};
 use crate::lock;
+use pathway_shared::throttle::{Throttle, Wait};
 
 /// Longest username accepted, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;

@@ -23,7 +23,6 @@ pub mod records;
 pub mod roster;
 pub mod runs;
 pub mod sensitive;
-mod throttle;
 
 use attendance::{OpenSessions, mark_session, open_sessions};
 pub use attendance::{SessionRow, sessions_near, today_iso, write_marks};

@@ -54,6 +54,10 @@ pub struct Admin {
     /// The gateways in session, so a revocation cuts one at once.
     pub live: crate::LiveSessions,
     pub clock: Clock,
+    /// Failed log-ins per username: after 5, each further attempt waits, doubling from 1 s to
+    /// 5 minutes (a guessed password is slow to find; the real administrator is never kept
+    /// out for long).
+    pub logins: pathway_shared::throttle::Throttle,
     /// Set by [`Admin::with_keys`]; without it courier files are refused.
     pub courier: std::sync::OnceLock<HubKeys>,
 }
@@ -73,6 +77,7 @@ impl Admin {
             status,
             live,
             clock,
+            logins: pathway_shared::throttle::Throttle::new(5, 5 * 60_000, 10_000),
             courier: std::sync::OnceLock::new(),
         })
     }

@@ -47,6 +47,11 @@ fn t(l: Lang, key: &str) -> &'static str {
         "username" => ("Username", "ชื่อผู้ใช้"),
         "password" => ("Password", "รหัสผ่าน"),
         "wrong" => ("Wrong username or password.", "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"),
+        "wait" => (
+            "Too many failed log-ins for this username. Try again in",
+            "เข้าสู่ระบบผิดหลายครั้งเกินไปสำหรับชื่อผู้ใช้นี้ ลองใหม่อีกครั้งใน",
+        ),
+        "seconds" => ("seconds.", "วินาที"),
         "fleet" => ("Facilities and their gateways", "เรือนจำและเกตเวย์"),
         "gateway" => ("Gateway", "เกตเวย์"),
         "facility" => ("Facility", "เรือนจำ"),
@@ -213,13 +218,25 @@ async fn set_lang(Path(l): Path<String>) -> Response {
         .into_response()
 }
 
-fn login_form(l: Lang, failed: bool) -> Markup {
+/// Why the log-in form is shown again.
+enum Again {
+    No,
+    Wrong,
+    /// Seconds to wait.
+    Wait(i64),
+}
+
+fn login_form(l: Lang, again: Again) -> Markup {
     page(
         l,
         None,
         html! {
             h1 { (t(l, "login")) }
-            @if failed { p.err { (t(l, "wrong")) } }
+            @match again {
+                Again::No => {}
+                Again::Wrong => { p.err { (t(l, "wrong")) } }
+                Again::Wait(s) => { p.err { (t(l, "wait")) " " (s) " " (t(l, "seconds")) } }
+            }
             form method="post" action="/login" {
                 label { (t(l, "username")) " " input name="username" autocomplete="username" required; }
                 label { (t(l, "password")) " " input name="password" type="password" autocomplete="current-password" required; }
@@ -230,7 +247,7 @@ fn login_form(l: Lang, failed: bool) -> Markup {
 }
 
 async fn login_page(headers: HeaderMap) -> Markup {
-    login_form(lang(&headers), false)
+    login_form(lang(&headers), Again::No)
 }
 
 async fn login_post(
@@ -241,12 +258,17 @@ async fn login_post(
     let l = lang(&headers);
     let Form(b) = form?;
     match api::check_login(&admin, b).await? {
-        Some((tok, _)) => Ok((
+        api::LoggedIn::Yes(tok, _) => Ok((
             [(header::SET_COOKIE, api::session_cookie(&tok))],
             Redirect::to("/"),
         )
             .into_response()),
-        None => Ok((StatusCode::UNAUTHORIZED, login_form(l, true)).into_response()),
+        api::LoggedIn::Wrong => {
+            Ok((StatusCode::UNAUTHORIZED, login_form(l, Again::Wrong)).into_response())
+        }
+        api::LoggedIn::Wait(s) => {
+            Ok((StatusCode::TOO_MANY_REQUESTS, login_form(l, Again::Wait(s))).into_response())
+        }
     }
 }
 

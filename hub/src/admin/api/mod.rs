@@ -48,11 +48,19 @@ pub(super) struct LoginBody {
     pub password: String,
 }
 
-/// Checks a log-in; `Ok(None)` for a wrong username or password (audited).
-pub(super) async fn check_login(
-    admin: &Arc<Admin>,
-    b: LoginBody,
-) -> AdminResult<Option<(String, AdminUser)>> {
+/// What a log-in came to.
+pub(super) enum LoggedIn {
+    /// The session token and the administrator.
+    Yes(String, AdminUser),
+    /// A wrong username or password (audited).
+    Wrong,
+    /// Too many failures for this username: seconds until the next attempt is checked.
+    Wait(i64),
+}
+
+/// Checks a log-in, unless the username must wait after failures (the first refusal of each
+/// wait is audited).
+pub(super) async fn check_login(admin: &Arc<Admin>, b: LoginBody) -> AdminResult<LoggedIn> {
     if b.username.len() > 64 {
         return Err(AdminError::field(
             "username",
@@ -69,16 +77,27 @@ pub(super) async fn check_login(
     blocking(move || {
         let now = admin.clock.now();
         let user = b.username.trim().to_owned();
+        if let Err(wait) = admin.logins.check(&user, now) {
+            if wait.first {
+                admin.audit.record(&user, "login_throttled", &user, now)?;
+            }
+            return Ok(LoggedIn::Wait(wait.ms.div_euclid(1000) + 1));
+        }
         let got = admin
             .sessions
             .login(&admin.store, &user, &b.password, now)?;
         let action = if got.is_some() {
+            admin.logins.clear(&user);
             "login"
         } else {
+            admin.logins.fail(&user, now);
             "login_failed"
         };
         admin.audit.record(&user, action, &user, now)?;
-        Ok(got)
+        Ok(match got {
+            Some((t, u)) => LoggedIn::Yes(t, u),
+            None => LoggedIn::Wrong,
+        })
     })
     .await
 }
@@ -88,11 +107,20 @@ pub(super) async fn login(
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> AdminResult<impl IntoResponse> {
     let Json(b) = body?;
-    let Some((t, user)) = check_login(&admin, b).await? else {
-        return Err(AdminError::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong username or password",
-        ));
+    let (t, user) = match check_login(&admin, b).await? {
+        LoggedIn::Yes(t, user) => (t, user),
+        LoggedIn::Wrong => {
+            return Err(AdminError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong username or password",
+            ));
+        }
+        LoggedIn::Wait(s) => {
+            return Err(AdminError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed log-ins for this username: try again in {s} s"),
+            ));
+        }
     };
     Ok((
         [(header::SET_COOKIE, session_cookie(&t))],

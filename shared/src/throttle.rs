@@ -1,4 +1,4 @@
-//! Failed log-ins, counted per key (a client's address, a username): after a few free
+//! Failed log-ins (the gateway's staff, the hub's administrators), counted per key (a client's address, a username): after a few free
 //! failures each further attempt must wait, the wait doubling with every failure up to a cap.
 //! A key's failures are forgotten once it has gone [`FORGET_AFTER`] without one, and the map is
 //! pruned, so a flood of made-up usernames or addresses cannot grow it without bound.
@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use pathway_shared::model::Millis;
+use crate::model::Millis;
 
-use crate::lock;
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Failures are forgotten this long after the last one.
-pub(super) const FORGET_AFTER: Millis = 15 * 60_000;
+pub const FORGET_AFTER: Millis = 15 * 60_000;
 /// The first wait, once the free failures are spent; it doubles with each failure after.
 const FIRST_WAIT: Millis = 1_000;
 
@@ -36,7 +38,7 @@ impl Strikes {
 }
 
 /// See the module's notes.
-pub(super) struct Throttle {
+pub struct Throttle {
     strikes: Mutex<HashMap<String, Strikes>>,
     /// Failures before the first wait.
     free: u32,
@@ -48,15 +50,15 @@ pub(super) struct Throttle {
 
 /// An attempt refused without being checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Wait {
+pub struct Wait {
     /// Milliseconds until an attempt will be checked again.
-    pub(super) ms: Millis,
+    pub ms: Millis,
     /// Whether this is the first refusal since the last checked failure (the one to audit).
-    pub(super) first: bool,
+    pub first: bool,
 }
 
 impl Throttle {
-    pub(super) fn new(free: u32, max_wait: Millis, cap: usize) -> Throttle {
+    pub fn new(free: u32, max_wait: Millis, cap: usize) -> Throttle {
         Throttle {
             strikes: Mutex::new(HashMap::new()),
             free,
@@ -66,7 +68,7 @@ impl Throttle {
     }
 
     /// `Err` if `key` must still wait; the refusal is counted.
-    pub(super) fn check(&self, key: &str, now: Millis) -> Result<(), Wait> {
+    pub fn check(&self, key: &str, now: Millis) -> Result<(), Wait> {
         let mut map = lock(&self.strikes);
         let Some(s) = map.get_mut(key) else {
             return Ok(());
@@ -84,7 +86,7 @@ impl Throttle {
 
     /// Counts a failed attempt; returns how many attempts were refused before it since the
     /// last one.
-    pub(super) fn fail(&self, key: &str, now: Millis) -> u64 {
+    pub fn fail(&self, key: &str, now: Millis) -> u64 {
         let mut map = lock(&self.strikes);
         if map.len() >= self.cap && !map.contains_key(key) {
             self.prune(&mut map, now);
@@ -103,12 +105,12 @@ impl Throttle {
     }
 
     /// Forgets `key`'s failures (after a good log-in).
-    pub(super) fn clear(&self, key: &str) {
+    pub fn clear(&self, key: &str) {
         lock(&self.strikes).remove(key);
     }
 
     /// Keys that must wait now.
-    pub(super) fn waiting(&self, now: Millis) -> usize {
+    pub fn waiting(&self, now: Millis) -> usize {
         lock(&self.strikes)
             .values()
             .filter(|s| s.free_at(self.free, self.max_wait) > now)
