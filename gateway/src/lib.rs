@@ -5,6 +5,7 @@ pub mod config;
 pub mod courier;
 pub mod lan;
 pub mod preflight;
+pub mod renewal;
 pub mod uplink;
 
 use std::sync::Arc;
@@ -127,6 +128,13 @@ impl Gateway {
             gateway_id: cfg.gateway_id.clone(),
             hub_addr: cfg.hub.addr,
             hub_name: cfg.hub.name.clone(),
+            renewal: Some(renewal::Renewal {
+                gateway: cfg.gateway_id.clone(),
+                facility: cfg.facility.clone(),
+                ca_pem: files.ca_pem.clone(),
+                cert_path: cfg.tls.cert.clone(),
+                creds: Arc::new(std::sync::Mutex::new(files.creds.clone())),
+            }),
             ca_pem: files.ca_pem,
             creds: files.creds,
             backoff_min: cfg.link.backoff_min,

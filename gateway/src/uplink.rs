@@ -40,6 +40,9 @@ pub struct UplinkConfig {
     pub sync_now: std::sync::Arc<tokio::sync::Notify>,
     /// The facility's audit trail: a case file that moved away is written in it.
     pub audit: std::sync::Arc<crate::audit::Audit>,
+    /// Where renewed certificates are installed, and the credentials dials take from then
+    /// on; `None`: `creds` always.
+    pub renewal: Option<crate::renewal::Renewal>,
 }
 
 /// What the uplink has seen of the hub. `online` is true only while a session with the hub
@@ -70,6 +73,16 @@ pub fn spawn(
         ..UplinkStatus::default()
     });
     let tx = std::sync::Arc::new(tx);
+    if let Some(r) = cfg.renewal.clone() {
+        // One waiting since the last run is installed before the first dial.
+        crate::renewal::check_once(&store, &r);
+        tokio::spawn(crate::renewal::watch(
+            store.clone(),
+            r,
+            Duration::from_secs(10),
+            cancel.clone(),
+        ));
+    }
     let counting = tokio::spawn(count_while_offline(
         store.clone(),
         tally,
@@ -144,7 +157,11 @@ async fn connect_once(
         std::net::Ipv4Addr::UNSPECIFIED.into()
     };
     let bind = SocketAddr::new(any, 0);
-    let endpoint = transport::client_endpoint(bind, &cfg.ca_pem, &cfg.creds)?;
+    let creds = cfg
+        .renewal
+        .as_ref()
+        .map_or_else(|| cfg.creds.clone(), |r| crate::lock(&r.creds).clone());
+    let endpoint = transport::client_endpoint(bind, &cfg.ca_pem, &creds)?;
     let connecting = endpoint.connect(cfg.hub_addr, &cfg.hub_name)?;
     // A handshake with an unreachable hub lasts until QUIC's idle timeout: shutdown must not
     // wait it out.

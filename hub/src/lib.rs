@@ -207,6 +207,15 @@ async fn serve(
         return refuse(&status, format!("gateway {} is revoked", identity.gateway));
     }
     let gw = identity.gateway.clone();
+    // The certificate it presented, for the administration (renewal starts from it).
+    if let Some(der) = certs.as_deref().and_then(|c| c.first()) {
+        let pem = pathway_shared::identity::der_to_pem(der);
+        if let Err(e) = store.update_local(revoke::PRESENTED, &gw, |old: Option<String>| {
+            Ok::<_, StoreError>((old.is_none_or(|o| o != pem).then_some(pem), ()))
+        }) {
+            tracing::warn!(error = %e, "cannot record the gateway's certificate");
+        }
+    }
     let span = tracing::info_span!("gateway", peer = %gw, facility = %identity.facility);
     async move {
         let session = match Session::new(

@@ -9,6 +9,9 @@ use pathway_shared::model::{Class, Millis, Revocation, RevocationList, revocatio
 use pathway_shared::store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
+/// Node-local table: the certificate (PEM) each gateway last presented.
+pub const PRESENTED: &str = "gateway_certs";
+
 /// The gateways in session with this hub, each with the token that ends its session.
 #[derive(Clone, Default)]
 pub struct LiveSessions(Arc<Mutex<HashMap<String, CancellationToken>>>);

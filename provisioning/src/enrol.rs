@@ -86,7 +86,7 @@ pub(crate) fn issue_hub(
 }
 
 /// Opens the CA in `dir` with `passphrase`.
-fn load_ca(dir: &Path, passphrase: &str) -> anyhow::Result<Ca> {
+pub(crate) fn load_ca(dir: &Path, passphrase: &str) -> anyhow::Result<Ca> {
     let path = dir.join("ca.key.sealed");
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(

@@ -9,6 +9,7 @@ mod doctor;
 mod enrol;
 mod files;
 mod import;
+mod renew;
 mod revoke;
 
 use anyhow::Context;
@@ -47,6 +48,26 @@ enum CaCommand {
         /// Where to write hub.pem, hub.key and ca.pem.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Renew a gateway's certificate before it expires, with no new bundle: takes the
+    /// certificate the gateway last presented from the hub, issues the same gateway, facility
+    /// and key for longer, and sends it through the hub; the gateway installs it on its next
+    /// sync. Needs a national administrator's log-in (password from PATHWAY_ADMIN_PASSWORD or
+    /// the prompt) and the CA's passphrase.
+    Renew {
+        /// The gateway id, as enrolled (gw-whk01-a).
+        gateway: String,
+        #[arg(long, default_value = "/etc/pathway-ca")]
+        dir: PathBuf,
+        /// The hub's administration, host:port (its [admin] listen).
+        #[arg(long)]
+        hub: String,
+        /// The national administrator's username.
+        #[arg(long)]
+        user: String,
+        /// Days the renewed certificate is valid.
+        #[arg(long, default_value_t = 825)]
+        days: i64,
     },
 }
 
@@ -329,6 +350,29 @@ fn main() -> anyhow::Result<()> {
         Command::Ca {
             command: CaCommand::IssueHub { dir, name, out },
         } => enrol::issue_hub(&dir, &passphrase()?, &name, &out)?,
+        Command::Ca {
+            command:
+                CaCommand::Renew {
+                    gateway,
+                    dir,
+                    hub,
+                    user,
+                    days,
+                },
+        } => {
+            let ca = enrol::load_ca(&dir, &passphrase()?)?;
+            let password = revoke::admin_password(&user)?;
+            let login = revoke::AdminLogin {
+                hub: &hub,
+                ca: &dir.join("ca.pem"),
+                user: &user,
+                password: &password,
+            };
+            println!(
+                "{}",
+                runtime()?.block_on(renew::run(&ca, &gateway, days, &login))?
+            );
+        }
         Command::Enrol {
             ca_dir,
             facility,
@@ -414,10 +458,12 @@ fn main() -> anyhow::Result<()> {
             let said = runtime()?.block_on(revoke::run(revoke::Revoke {
                 gateway: &gateway,
                 reason: &reason,
-                hub: &hub,
-                ca: &ca,
-                user: &user,
-                password: &password,
+                login: revoke::AdminLogin {
+                    hub: &hub,
+                    ca: &ca,
+                    user: &user,
+                    password: &password,
+                },
             }))?;
             println!("{said}");
         }

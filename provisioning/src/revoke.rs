@@ -11,21 +11,29 @@ use serde_json::{Value, json};
 pub(crate) struct Revoke<'a> {
     pub(crate) gateway: &'a str,
     pub(crate) reason: &'a str,
-    /// `host:port` of the hub's administration.
-    pub(crate) hub: &'a str,
-    pub(crate) ca: &'a Path,
-    pub(crate) user: &'a str,
-    pub(crate) password: &'a str,
+    pub(crate) login: AdminLogin<'a>,
 }
 
-async fn call(
+/// Sends `body` (none for a GET) and reads the JSON answer.
+pub(crate) async fn call(
+    c: &mut Client,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (s, b) = c.send(method, path, token, &body).await?;
+    Ok((s, serde_json::from_str(&b).unwrap_or(Value::Null)))
+}
+
+async fn post(
     c: &mut Client,
     path: &str,
     token: &str,
     body: Value,
 ) -> anyhow::Result<(u16, Value)> {
-    let (s, b) = c.send("POST", path, token, &body.to_string()).await?;
-    Ok((s, serde_json::from_str(&b).unwrap_or(Value::Null)))
+    call(c, "POST", path, token, Some(body)).await
 }
 
 /// Where and as whom to reach the hub's administration.
@@ -48,7 +56,7 @@ pub(crate) async fn admin_session(a: &AdminLogin<'_>) -> anyhow::Result<(Client,
         .with_context(|| format!("cannot read the national CA certificate {}", a.ca.display()))?;
     let tls = pathway_tests::https::connector(&ca)?;
     let mut c = Client::connect_to(host, port, &tls).await?;
-    let (s, v) = call(
+    let (s, v) = post(
         &mut c,
         "/api/login",
         "",
@@ -77,15 +85,9 @@ pub(crate) fn admin_password(user: &str) -> anyhow::Result<String> {
 }
 
 pub(crate) async fn run(r: Revoke<'_>) -> anyhow::Result<String> {
-    let (mut c, token) = admin_session(&AdminLogin {
-        hub: r.hub,
-        ca: r.ca,
-        user: r.user,
-        password: r.password,
-    })
-    .await?;
+    let (mut c, token) = admin_session(&r.login).await?;
     let path = format!("/api/gateways/{}/revoke", r.gateway);
-    let (s, v) = call(&mut c, &path, &token, json!({"reason": r.reason})).await?;
+    let (s, v) = post(&mut c, &path, &token, json!({"reason": r.reason})).await?;
     anyhow::ensure!(
         s == 200,
         "the hub did not revoke {}: {}",

@@ -53,6 +53,7 @@ fn start_gateway_via(
         .unwrap()
         .facility;
     let cfg = UplinkConfig {
+        renewal: None,
         audit: std::sync::Arc::new(
             pathway_gateway::audit::Audit::open(store.clone(), &facility).unwrap(),
         ),

@@ -58,8 +58,9 @@ pub struct Admin {
     /// 5 minutes (a guessed password is slow to find; the real administrator is never kept
     /// out for long).
     pub logins: pathway_shared::throttle::Throttle,
-    /// Set by [`Admin::with_keys`]; without it courier files are refused.
-    pub courier: std::sync::OnceLock<HubKeys>,
+    /// Set by [`Admin::with_keys`]; without it courier files and renewed certificates are
+    /// refused.
+    pub keys: std::sync::OnceLock<HubKeys>,
 }
 
 impl Admin {
@@ -78,13 +79,13 @@ impl Admin {
             live,
             clock,
             logins: pathway_shared::throttle::Throttle::new(5, 5 * 60_000, 10_000),
-            courier: std::sync::OnceLock::new(),
+            keys: std::sync::OnceLock::new(),
         })
     }
 
     /// Gives the administration the hub's keys, to open courier files.
     pub fn with_keys(self: Arc<Admin>, keys: HubKeys) -> Arc<Admin> {
-        let _ = self.courier.set(keys);
+        let _ = self.keys.set(keys);
         self
     }
 }
@@ -286,6 +287,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         )
         .route("/api/revoked", get(api::revoked))
         .route("/api/gateways/{gateway}/revoke", post(api::revoke))
+        .route(
+            "/api/gateways/{gateway}/certificate",
+            get(api::certificate_get).post(api::certificate_send),
+        )
         .route("/api/cases/{person}", get(api::case_read))
         .route("/api/cases/{person}/transfer", post(api::case_transfer))
         .route("/api/audit", get(api::audit_trail))

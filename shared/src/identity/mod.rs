@@ -146,14 +146,57 @@ impl Ca {
         facility: &str,
         days: i64,
     ) -> Result<Credentials, IdentityError> {
-        let mut p = CertificateParams::new(Vec::<String>::new())?;
-        p.distinguished_name.push(DnType::CommonName, gateway);
-        p.subject_alt_names = vec![
-            SanType::URI(format!("{GATEWAY_URI}{gateway}").try_into()?),
-            SanType::URI(format!("{FACILITY_URI}{facility}").try_into()?),
-        ];
-        self.issue(p, days)
+        self.issue(gateway_params(gateway, facility)?, days)
     }
+
+    /// A new certificate for the gateway of `cert_pem` (issued by this CA, expired or not):
+    /// the same gateway, facility and key, valid for `days` from now. The gateway installs it
+    /// over its own key, so its private key never travels.
+    pub fn renew_gateway(&self, cert_pem: &str, days: i64) -> Result<String, IdentityError> {
+        let der = first_cert(cert_pem, "gateway certificate")?;
+        // Checked as of the moment it became valid: an expired certificate is renewed too, but
+        // only if this CA issued it.
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der).map_err(|e| IdentityError::Pem {
+                what: "gateway certificate",
+                detail: e.to_string(),
+            })?;
+        let from = cert.validity().not_before.timestamp().max(0) as u64 + 1;
+        verify_client(
+            &self.creds.cert_pem,
+            &der,
+            rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(from)),
+        )?;
+        let who = gateway_identity(&der)?;
+        let key = PointKey(public_point(&der)?);
+        let ca_key = KeyPair::from_pem(&self.creds.key_pem)?;
+        let issuer = Issuer::new(ca_params(&self.name)?, ca_key);
+        let mut params = gateway_params(&who.gateway, &who.facility)?;
+        validity(&mut params, days, &self.clock);
+        Ok(params.signed_by(&key, &issuer)?.pem())
+    }
+}
+
+/// A gateway's P-256 public key, as a certificate holds it.
+struct PointKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for PointKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+fn gateway_params(gateway: &str, facility: &str) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.distinguished_name.push(DnType::CommonName, gateway);
+    p.subject_alt_names = vec![
+        SanType::URI(format!("{GATEWAY_URI}{gateway}").try_into()?),
+        SanType::URI(format!("{FACILITY_URI}{facility}").try_into()?),
+    ];
+    Ok(p)
 }
 
 /// Who a verified gateway certificate says it is.
@@ -224,24 +267,36 @@ pub fn check_pair(creds: &Credentials, what: &'static str) -> Result<(), Identit
 /// Checks that the first certificate of `cert_pem` was issued by the CA of `ca_pem` and is
 /// valid now.
 pub fn issued_by(ca_pem: &str, cert_pem: &str) -> Result<(), IdentityError> {
-    verify_client(ca_pem, &first_cert(cert_pem, "certificate")?)
+    verify_client(
+        ca_pem,
+        &first_cert(cert_pem, "certificate")?,
+        rustls::pki_types::UnixTime::now(),
+    )
 }
 
-fn verify_client(ca_pem: &str, cert: &CertificateDer<'_>) -> Result<(), IdentityError> {
+fn verify_client(
+    ca_pem: &str,
+    cert: &CertificateDer<'_>,
+    at: rustls::pki_types::UnixTime,
+) -> Result<(), IdentityError> {
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots(ca_pem)?),
         provider(),
     )
     .build()
     .map_err(|e| IdentityError::Verifier(e.to_string()))?;
-    verifier.verify_client_cert(cert, &[], rustls::pki_types::UnixTime::now())?;
+    verifier.verify_client_cert(cert, &[], at)?;
     Ok(())
 }
 
 /// Who the gateway certificate `der` names, once it is checked as TLS would check it: issued by
 /// the CA of `ca_pem`, valid now.
 pub fn verified_gateway(ca_pem: &str, der: &[u8]) -> Result<GatewayIdentity, IdentityError> {
-    verify_client(ca_pem, &CertificateDer::from(der))?;
+    verify_client(
+        ca_pem,
+        &CertificateDer::from(der),
+        rustls::pki_types::UnixTime::now(),
+    )?;
     gateway_identity(der)
 }
 
@@ -265,6 +320,14 @@ pub fn verify_hub(ca_pem: &str, der: &[u8], hub_name: &str) -> Result<(), Identi
         rustls::pki_types::UnixTime::now(),
     )?;
     Ok(())
+}
+
+/// A certificate (DER) as PEM.
+pub fn der_to_pem(der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("CERTIFICATE", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// The first DNS name of the first certificate of `pem` (a hub's name).
@@ -371,6 +434,29 @@ pub fn client_tls(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renewed_certificate_keeps_the_gateway_its_facility_and_its_key() {
+        let ca = Ca::generate("Pathway test CA").unwrap();
+        let old = ca.issue_gateway("gw-whk-1", "WHK", -1).unwrap();
+        let renewed = ca.renew_gateway(&old.cert_pem, 400).unwrap();
+        let creds = Credentials {
+            cert_pem: renewed.clone(),
+            key_pem: old.key_pem.clone(),
+        };
+        check_pair(&creds, "renewed").unwrap();
+        issued_by(&ca.creds.cert_pem, &renewed).unwrap();
+        assert_eq!(
+            gateway_identity(&first_cert(&renewed, "r").unwrap()).unwrap(),
+            gateway_identity(&first_cert(&old.cert_pem, "o").unwrap()).unwrap()
+        );
+        assert!(expires_at(&renewed, "r").unwrap() > expires_at(&old.cert_pem, "o").unwrap());
+        let other = Ca::generate("Another CA").unwrap();
+        assert!(
+            other.renew_gateway(&old.cert_pem, 400).is_err(),
+            "only the issuing CA renews"
+        );
+    }
 
     #[test]
     fn a_gateway_certificate_names_its_gateway_and_facility() {

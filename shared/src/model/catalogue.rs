@@ -177,6 +177,37 @@ impl Aggregate for RevocationList {
     }
 }
 
+/// Renewed gateway certificates, issued by the national CA and sent through the hub: each
+/// gateway takes its own and installs it (it matches the key the gateway already holds), so a
+/// certificate is renewed over the link, with no new bundle. Certificates are public.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct CertificateList {
+    /// Keyed by gateway id: the newest certificate sent.
+    pub issued: std::collections::BTreeMap<String, IssuedCertificate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct IssuedCertificate {
+    pub cert_pem: String,
+    pub at: super::Millis,
+    pub by: String,
+}
+
+/// The one national list of renewed certificates.
+pub fn certificates_id() -> DocId {
+    id(Kind::Certificates, &["national"])
+}
+
+impl Aggregate for CertificateList {
+    const KIND: Kind = Kind::Certificates;
+    fn doc_id(&self) -> DocId {
+        certificates_id()
+    }
+    fn scope(&self) -> Scope {
+        Scope::National
+    }
+}
+
 /// Builds a document id from parts that are already validated by their owners. A part that is
 /// not well formed is replaced by a stable escape so the id stays valid and distinct.
 pub(super) fn id(kind: Kind, parts: &[&str]) -> DocId {

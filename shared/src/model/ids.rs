@@ -14,10 +14,11 @@ pub enum Kind {
     CaseFile,
     AuditLog,
     Revocations,
+    Certificates,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Programme,
         Kind::Partner,
         Kind::Facility,
@@ -27,6 +28,7 @@ impl Kind {
         Kind::CaseFile,
         Kind::AuditLog,
         Kind::Revocations,
+        Kind::Certificates,
     ];
 
     /// The kind's byte on the wire.
@@ -47,7 +49,11 @@ impl Kind {
     pub fn is_national(self) -> bool {
         matches!(
             self,
-            Kind::Programme | Kind::Partner | Kind::Facility | Kind::Revocations
+            Kind::Programme
+                | Kind::Partner
+                | Kind::Facility
+                | Kind::Revocations
+                | Kind::Certificates
         )
     }
 
@@ -62,6 +68,7 @@ impl Kind {
             Kind::CaseFile => "case",
             Kind::AuditLog => "audit",
             Kind::Revocations => "revoked",
+            Kind::Certificates => "certs",
         }
     }
 }

@@ -166,6 +166,7 @@ async fn run_profile(
     let sim_start = Instant::now();
     let cancel = CancellationToken::new();
     let cfg = UplinkConfig {
+        renewal: None,
         audit: std::sync::Arc::new(pathway_gateway::audit::Audit::open(
             gw_store.clone(),
             "WHK",

@@ -20,7 +20,7 @@ pub(crate) async fn courier_import(
 ) -> AdminResult<Json<Value>> {
     require(&who, &[NationalAdmin, SyncOperator], "import courier files")?;
     blocking(move || {
-        let keys = admin.courier.get().ok_or_else(|| {
+        let keys = admin.keys.get().ok_or_else(|| {
             AdminError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "this hub's administration was started without the hub's keys; courier files cannot be opened",

@@ -22,12 +22,14 @@ use pathway_shared::import::username_ok;
 
 mod cases;
 mod catalogue;
+mod certificates;
 mod courier;
 mod imports;
 mod staff;
 
 pub(super) use cases::*;
 pub(super) use catalogue::*;
+pub(super) use certificates::*;
 pub(super) use courier::*;
 pub(super) use imports::*;
 pub(super) use staff::*;

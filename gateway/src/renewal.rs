@@ -1,0 +1,138 @@
+//! Certificate renewal over the link. The national administrator renews a gateway's
+//! certificate with the CA (`pathway ca renew`: the same gateway, facility and public key,
+//! valid for longer) and sends it through the hub, which puts it in the national
+//! [`CertificateList`]. Each gateway watches the list for its own entry and installs it once it
+//! checks: issued by the national CA, naming this gateway and facility, matching the key the
+//! gateway already holds (the private key never travels), and valid for longer than the one in
+//! use. The file is replaced whole (the old one kept as `.previous`), and the next dial presents
+//! the new certificate.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pathway_shared::identity::{
+    Credentials, check_pair, expires_at, first_cert, gateway_identity, issued_by,
+};
+use pathway_shared::model::{CertificateList, certificates_id};
+use pathway_shared::store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::lock;
+
+/// What the watcher checks a renewal against, and where it installs it.
+#[derive(Debug, Clone)]
+pub struct Renewal {
+    pub gateway: String,
+    pub facility: String,
+    pub ca_pem: String,
+    /// The certificate file the configuration names.
+    pub cert_path: PathBuf,
+    /// The credentials the uplink dials with: replaced when a renewal is installed.
+    pub creds: Arc<Mutex<Credentials>>,
+}
+
+/// A renewed certificate for this gateway in `store`, checked, if there is one newer than
+/// `current`.
+pub fn pending(
+    store: &Store,
+    r: &Renewal,
+    current: &Credentials,
+) -> Result<Option<String>, String> {
+    let list = store
+        .get::<CertificateList>(&certificates_id())
+        .map_err(|e| e.to_string())?;
+    let Some(issued) = list.and_then(|l| l.issued.get(&r.gateway).cloned()) else {
+        return Ok(None);
+    };
+    if issued.cert_pem.trim() == current.cert_pem.trim() {
+        return Ok(None);
+    }
+    let new = Credentials {
+        cert_pem: issued.cert_pem.clone(),
+        key_pem: current.key_pem.clone(),
+    };
+    check_pair(&new, "renewed certificate").map_err(|e| {
+        format!(
+            "the renewed certificate sent by {} is not for this gateway's key: {e}",
+            issued.by
+        )
+    })?;
+    issued_by(&r.ca_pem, &new.cert_pem)
+        .map_err(|e| format!("the renewed certificate is not valid: {e}"))?;
+    let der = first_cert(&new.cert_pem, "renewed certificate").map_err(|e| e.to_string())?;
+    let who = gateway_identity(&der).map_err(|e| e.to_string())?;
+    if who.gateway != r.gateway || who.facility != r.facility {
+        return Err(format!(
+            "the renewed certificate names {} of {}, not this gateway",
+            who.gateway, who.facility
+        ));
+    }
+    let later = |pem: &str| expires_at(pem, "certificate").unwrap_or(0);
+    if later(&new.cert_pem) <= later(&current.cert_pem) {
+        return Ok(None);
+    }
+    Ok(Some(new.cert_pem))
+}
+
+/// Replaces `path` with `pem` whole, keeping the old file as `<path>.previous`.
+fn install(path: &Path, pem: &str) -> std::io::Result<()> {
+    let with = |ext: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(ext);
+        PathBuf::from(p)
+    };
+    let tmp = with(".partial");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(pem.as_bytes())?;
+        f.sync_all()?;
+    }
+    if path.exists() {
+        std::fs::copy(path, with(".previous"))?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// Checks for a renewal now and installs it; true if one was installed.
+pub fn check_once(store: &Store, r: &Renewal) -> bool {
+    let current = lock(&r.creds).clone();
+    match pending(store, r, &current) {
+        Ok(None) => false,
+        Ok(Some(pem)) => match install(&r.cert_path, &pem) {
+            Ok(()) => {
+                let until = expires_at(&pem, "certificate").unwrap_or(0);
+                let until = time::OffsetDateTime::from_unix_timestamp(until / 1000)
+                    .map(|t| t.date().to_string())
+                    .unwrap_or_default();
+                tracing::info!(path = %r.cert_path.display(), valid_until = %until, "renewed certificate installed; the next connection presents it");
+                lock(&r.creds).cert_pem = pem;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(path = %r.cert_path.display(), error = %e, "cannot install the renewed certificate; check that the folder is writable by the service user");
+                false
+            }
+        },
+        Err(why) => {
+            tracing::warn!(reason = %why, "renewed certificate refused");
+            false
+        }
+    }
+}
+
+/// Checks every `every` until `cancel`.
+pub async fn watch(store: Store, r: Renewal, every: Duration, cancel: CancellationToken) {
+    let r = Arc::new(r);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (store, r) = (store.clone(), r.clone());
+        let _ = tokio::task::spawn_blocking(move || check_once(&store, &r)).await;
+    }
+}
