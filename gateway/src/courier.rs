@@ -11,7 +11,6 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pathway_shared::courier::{self, CourierError, ExportSummary, HubEnd, ReceiptSummary};
-use pathway_shared::identity::Credentials;
 use pathway_shared::model::Millis;
 use pathway_shared::store::Store;
 
@@ -22,7 +21,8 @@ use crate::uplink::HUB;
 pub struct Keys {
     pub gateway: String,
     pub ca_pem: String,
-    pub creds: Credentials,
+    /// The gateway's certificate and key; renewal replaces the certificate while the daemon runs.
+    pub creds: crate::renewal::Presented,
     pub hub_name: String,
     /// The hub's certificate, PEM, or why there is none.
     pub hub_cert: Result<String, String>,
@@ -30,7 +30,7 @@ pub struct Keys {
 
 impl Keys {
     /// The keys the configuration names. The hub's certificate is needed only to export.
-    pub fn new(cfg: &GatewayConfig, ca_pem: String, creds: Credentials) -> Keys {
+    pub fn new(cfg: &GatewayConfig, ca_pem: String, creds: crate::renewal::Presented) -> Keys {
         let hub_cert = match &cfg.tls.hub {
             None => Err(
                 "the configuration names no hub certificate: add `hub = \"hub.pem\"` under [tls], with the hub's certificate from the national administrator (a bundle made with `pathway enrol --hub-cert` installs it)".to_owned(),
@@ -49,7 +49,11 @@ impl Keys {
     /// The keys of a configuration, read from its files.
     pub fn load(cfg: &GatewayConfig) -> Result<Keys, crate::preflight::PreflightError> {
         let files = crate::preflight::check(cfg)?;
-        Ok(Keys::new(cfg, files.ca_pem, files.creds))
+        Ok(Keys::new(
+            cfg,
+            files.ca_pem,
+            Arc::new(std::sync::Mutex::new(files.creds)),
+        ))
     }
 }
 
@@ -78,7 +82,8 @@ pub fn export(
         name: &keys.hub_name,
         cert_pem: cert,
     };
-    let out = courier::export(store, (&keys.gateway, &keys.creds), &hub, carried_by, now)?;
+    let creds = crate::lock(&keys.creds).clone();
+    let out = courier::export(store, (&keys.gateway, &creds), &hub, carried_by, now)?;
     tracing::info!(file = %out.1.id, changes = out.1.changes, bytes = out.1.bytes, %carried_by, "courier file written");
     Ok(out)
 }
@@ -95,9 +100,10 @@ pub fn receipt(
         name: &keys.hub_name,
         cert_pem: "",
     };
+    let creds = crate::lock(&keys.creds).clone();
     let r = courier::take_receipt(
         store,
-        (&keys.gateway, &keys.creds, &keys.ca_pem),
+        (&keys.gateway, &creds, &keys.ca_pem),
         &hub,
         file,
         now,

@@ -40,6 +40,8 @@ pub struct Gateway {
     sessions: Option<Arc<lan::auth::Sessions>>,
     /// What courier files are signed and sealed with.
     courier: Arc<courier::Keys>,
+    /// The certificate and key the uplink presents to the hub; renewal replaces the certificate.
+    presented: renewal::Presented,
 }
 
 /// A gateway that cannot start.
@@ -118,10 +120,11 @@ impl Gateway {
             },
         )?;
         let audit = Arc::new(audit::Audit::open(store.clone(), &cfg.facility)?);
+        let presented = Arc::new(std::sync::Mutex::new(files.creds.clone()));
         let courier = Arc::new(courier::Keys::new(
             cfg,
             files.ca_pem.clone(),
-            files.creds.clone(),
+            presented.clone(),
         ));
         let up = uplink::UplinkConfig {
             audit: audit.clone(),
@@ -133,7 +136,7 @@ impl Gateway {
                 facility: cfg.facility.clone(),
                 ca_pem: files.ca_pem.clone(),
                 cert_path: cfg.tls.cert.clone(),
-                creds: Arc::new(std::sync::Mutex::new(files.creds.clone())),
+                creds: presented.clone(),
             }),
             ca_pem: files.ca_pem,
             creds: files.creds,
@@ -166,6 +169,7 @@ impl Gateway {
                     health_programmes: Default::default(),
                     utc_offset_minutes,
                     clock: pathway_shared::clock::Clock::system(),
+                    certificate: presented.clone(),
                 });
                 let app = lan::router(service);
                 let app = match catching_up(&store, &audit, status.clone()) {
@@ -189,6 +193,7 @@ impl Gateway {
             sync_now,
             sessions,
             courier,
+            presented,
         })
     }
 
@@ -196,6 +201,7 @@ impl Gateway {
     pub fn status_source(&self) -> status::Source {
         let (id, rx) = (self.id.clone(), self.status.clone());
         let sessions = self.sessions.clone();
+        let presented = self.presented.clone();
         Arc::new(move || {
             let now = now_ms();
             NodeStatus {
@@ -203,6 +209,7 @@ impl Gateway {
                 now,
                 peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
                 logins: sessions.as_ref().map(|s| s.guard.status(now)),
+                certificate_expires: renewal::expires(&presented),
                 ..NodeStatus::default()
             }
         })

@@ -20,6 +20,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lock;
 
+/// The certificate and key the uplink presents to the hub: one handle, shared by the uplink,
+/// courier files, the status and the console, which renewal updates in place.
+pub type Presented = Arc<Mutex<Credentials>>;
+
+/// When the presented certificate expires (ms since the epoch), if it can be read.
+pub fn expires(p: &Presented) -> Option<pathway_shared::model::Millis> {
+    let pem = lock(p).cert_pem.clone();
+    expires_at(&pem, "gateway certificate").ok()
+}
+
 /// What the watcher checks a renewal against, and where it installs it.
 #[derive(Debug, Clone)]
 pub struct Renewal {
@@ -29,7 +39,7 @@ pub struct Renewal {
     /// The certificate file the configuration names.
     pub cert_path: PathBuf,
     /// The credentials the uplink dials with: replaced when a renewal is installed.
-    pub creds: Arc<Mutex<Credentials>>,
+    pub creds: Presented,
 }
 
 /// A renewed certificate for this gateway in `store`, checked, if there is one newer than

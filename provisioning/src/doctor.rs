@@ -10,6 +10,7 @@ use pathway_gateway::GatewayConfig;
 use pathway_gateway::preflight;
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::expires_at;
+use pathway_shared::status::{Expiry, certificate_expiry};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +45,6 @@ fn line(verdict: Verdict, what: &'static str, advice: impl Into<String>) -> Line
         advice: advice.into(),
     }
 }
-
-/// Certificates are renewed this long before they expire.
-const RENEW_AHEAD_DAYS: i64 = 30;
 
 /// What `doctor` is told beyond the configuration.
 pub(crate) struct Options {
@@ -95,7 +93,7 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
     };
     out.extend(permissions(&cfg));
     if let Some(f) = &files {
-        out.push(expiry(&f.creds.cert_pem, &cfg.tls.cert));
+        out.push(expiry(&cfg.gateway_id, &f.creds.cert_pem, &cfg.tls.cert));
     }
     if let Some(f) = &files {
         out.push(courier(&cfg, f));
@@ -111,7 +109,11 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
 /// Whether courier files can be sealed to the hub: its certificate is named, readable, and is
 /// the national CA's certificate for the hub this gateway dials.
 fn courier(cfg: &GatewayConfig, files: &preflight::Files) -> Line {
-    let keys = pathway_gateway::courier::Keys::new(cfg, files.ca_pem.clone(), files.creds.clone());
+    let keys = pathway_gateway::courier::Keys::new(
+        cfg,
+        files.ca_pem.clone(),
+        std::sync::Arc::new(std::sync::Mutex::new(files.creds.clone())),
+    );
     let checked = keys.hub_cert.and_then(|pem| {
         let der = pathway_shared::identity::first_cert(&pem, "hub certificate")
             .map_err(|e| e.to_string())?;
@@ -173,41 +175,22 @@ fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
     out
 }
 
-fn expiry(cert_pem: &str, path: &Path) -> Line {
+fn expiry(gateway: &str, cert_pem: &str, path: &Path) -> Line {
     let at = match expires_at(cert_pem, "gateway certificate") {
         Ok(at) => at,
         Err(e) => return line(Verdict::Fail, "expiry", format!("{}: {e}", path.display())),
     };
-    let days = (at - now_ms()).div_euclid(86_400_000);
-    let date = pathway_shared::model::iso_date(
-        time::OffsetDateTime::from_unix_timestamp(at / 1000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            .date(),
-    );
-    if days < 0 {
-        line(
-            Verdict::Fail,
-            "expiry",
-            format!(
-                "the gateway certificate {} expired on {date}: the hub refuses it; ask the national admin for a new one",
-                path.display()
-            ),
-        )
-    } else if days < RENEW_AHEAD_DAYS {
-        line(
-            Verdict::Warn,
-            "expiry",
-            format!(
-                "the gateway certificate expires on {date}, in {days} days: ask the national admin to renew it"
-            ),
-        )
-    } else {
-        line(
-            Verdict::Ok,
-            "expiry",
-            format!("the gateway certificate is valid until {date}"),
-        )
-    }
+    let (state, advice) = certificate_expiry(gateway, at, now_ms());
+    let verdict = match state {
+        Expiry::Valid => Verdict::Ok,
+        Expiry::Soon => Verdict::Warn,
+        Expiry::Expired => Verdict::Fail,
+    };
+    line(
+        verdict,
+        "expiry",
+        format!("{} ({})", advice, path.display()),
+    )
 }
 
 /// Free space on the disk that holds the data folder (or the nearest folder above it).

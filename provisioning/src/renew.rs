@@ -9,11 +9,7 @@ use serde_json::json;
 
 use crate::revoke::{AdminLogin, admin_session, call};
 
-fn date(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.date().to_string())
-        .unwrap_or_default()
-}
+use pathway_shared::model::date_of_ms as date;
 
 pub(crate) async fn run(
     ca: &Ca,

@@ -73,7 +73,11 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
         .unwrap();
     let learner_name = format!("{} {}", learner.given_name, learner.family_name);
     b.log_in(&base, &run.instructor).await;
-    b.until_shows("id=\"mine\"").await;
+    let page = b.until_shows("id=\"mine\"").await;
+    assert!(
+        !page.contains("id=\"certificate\""),
+        "an instructor is not shown the box's certificate"
+    );
     b.screenshot(&shots.join("instructor-today.png")).await;
     b.open(&format!(
         "{base}/sessions/{}/{}/{}",
@@ -235,6 +239,27 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
     b.open(&format!("{base}/today")).await;
     b.until_shows("วันนี้").await;
     b.screenshot(&shots.join("today-th.png")).await;
+    b.click("header button").await;
+
+    // Facility IT is warned, in Thai, that this box's certificate (30 days) is due for renewal.
+    b.until_shows("id=\"login\"").await;
+    b.log_in(&base, &staff(Role::FacilityIt)).await;
+    let page = b.until_shows("id=\"certificate\"").await;
+    assert!(
+        page.contains("ใบรับรองของเครื่องนี้จะหมดอายุวันที่"),
+        "the warning is in Thai"
+    );
+    b.screenshot(&shots.join("facility-it-certificate-due-th.png"))
+        .await;
+    b.open(&format!("{base}/lang/en")).await;
+    b.open(&format!("{base}/today")).await;
+    let page = b.until_shows("id=\"certificate\"").await;
+    assert!(
+        page.contains("certificate expires on") && page.contains("in 29 days"),
+        "the warning names the date and the days left"
+    );
+    b.screenshot(&shots.join("facility-it-certificate-due.png"))
+        .await;
     b.0.close().await.unwrap();
 
     let case = gateway

@@ -132,6 +132,12 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         &[],
     );
     assert!(said.contains("ok   hub"), "{ok} {said}");
+    let until = pathway_shared::model::date_of_ms(expires_at(&new, "new").unwrap());
+    let (ok, said) = pathway(&["status", "--config", s(&config)], &[]);
+    assert!(
+        ok && said.contains(&format!("certificate is valid until {until}")),
+        "`pathway status` names the renewed certificate's expiry: {said}"
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

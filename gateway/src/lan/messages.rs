@@ -118,6 +118,14 @@ pub(super) const EN: &[(&str, &str)] = &[
     ("sync.waiting_one", "1 change waiting"),
     ("sync.nothing_waiting", "nothing waiting"),
     ("sync.online", "link up"),
+    (
+        "sync.cert_soon",
+        "This box's certificate expires on {date}, in {n} days: ask the national administrator to renew it; the box takes the new one over the link.",
+    ),
+    (
+        "sync.cert_expired",
+        "This box's certificate expired on {date}: the hub refuses it. Ask the national administrator for a new enrolment bundle.",
+    ),
     ("sync.offline", "link down; working offline"),
     (
         "sync.silent",
@@ -485,6 +493,14 @@ pub(super) const TH: &[(&str, &str)] = &[
     ("sync.waiting_one", "รอส่ง 1 รายการ"),
     ("sync.nothing_waiting", "ไม่มีรายการรอส่ง"),
     ("sync.online", "เชื่อมต่ออยู่"),
+    (
+        "sync.cert_soon",
+        "ใบรับรองของเครื่องนี้จะหมดอายุวันที่ {date} (อีก {n} วัน) โปรดแจ้งผู้ดูแลระบบระดับประเทศให้ต่ออายุ เครื่องจะรับใบรับรองใหม่ผ่านการเชื่อมต่อเอง",
+    ),
+    (
+        "sync.cert_expired",
+        "ใบรับรองของเครื่องนี้หมดอายุแล้วเมื่อวันที่ {date} ศูนย์กลางจะไม่รับการเชื่อมต่อ โปรดขอชุดลงทะเบียนใหม่จากผู้ดูแลระบบระดับประเทศ",
+    ),
     ("sync.offline", "ไม่มีการเชื่อมต่อ ทำงานแบบออฟไลน์"),
     ("unit.s", "{n} วินาที"),
     ("unit.min", "{n} นาที"),

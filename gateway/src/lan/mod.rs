@@ -84,6 +84,9 @@ pub struct Lan {
     pub roster: Arc<roster::Roster>,
     /// Which programmes are health content.
     pub health_programmes: sensitive::HealthProgrammes,
+    /// The certificate this gateway presents to the hub: the console warns facility IT and the
+    /// manager before it expires.
+    pub certificate: crate::renewal::Presented,
 }
 
 impl Lan {

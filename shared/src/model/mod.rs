@@ -67,6 +67,13 @@ pub fn iso_date(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// The calendar date (UTC) of a time in ms since the epoch, as ISO 8601.
+pub fn date_of_ms(ms: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| iso_date(t.date()))
+        .unwrap_or_else(|_| format!("(a time out of range: {ms} ms)"))
+}
+
 /// The month a date falls in, as an attendance register names it (`2026-11`).
 pub fn month_of(d: time::Date) -> String {
     format!("{:04}-{:02}", d.year(), u8::from(d.month()))

@@ -43,6 +43,11 @@ async fn status_text(State(source): State<Source>) -> impl IntoResponse {
         out.push_str(&l.summary());
         out.push('\n');
     }
+    if let Some(at) = s.certificate_expires {
+        let (_, line) = super::certificate_expiry(&s.node, at, s.now);
+        out.push_str(&line);
+        out.push('\n');
+    }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out)
 }
 

@@ -138,6 +138,15 @@ pub fn metrics(status: &NodeStatus) -> String {
         refused_conn.clone(),
     );
     refused_conn.set(status.refused_connections as i64);
+    if let Some(at) = status.certificate_expires {
+        let g: Float = Float::default();
+        reg.register(
+            "certificate_expiry_timestamp_seconds",
+            "When the certificate this gateway presents to the hub expires",
+            g.clone(),
+        );
+        g.set(seconds(at));
+    }
     if let Some(l) = &status.logins {
         for (name, help, v) in [
             (

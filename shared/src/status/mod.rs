@@ -84,6 +84,51 @@ pub struct NodeStatus {
     pub last_refusal: Option<String>,
     /// Staff log-ins at a gateway's LAN service.
     pub logins: Option<LoginStatus>,
+    /// When the certificate this gateway presents to the hub expires (ms since the epoch).
+    pub certificate_expires: Option<Millis>,
+}
+
+/// Days before expiry from which a certificate is reported as due for renewal.
+pub const RENEW_AHEAD_DAYS: i64 = 30;
+
+/// How a certificate's expiry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Valid,
+    /// Within [`RENEW_AHEAD_DAYS`].
+    Soon,
+    Expired,
+}
+
+impl Expiry {
+    /// How a certificate expiring at `expires` stands at `now`.
+    pub fn of(expires: Millis, now: Millis) -> Expiry {
+        if expires <= now {
+            Expiry::Expired
+        } else if (expires - now).div_euclid(86_400_000) < RENEW_AHEAD_DAYS {
+            Expiry::Soon
+        } else {
+            Expiry::Valid
+        }
+    }
+}
+
+/// How `gateway`'s certificate, expiring at `expires`, stands at `now`, with one sentence of
+/// advice for facility IT.
+pub fn certificate_expiry(gateway: &str, expires: Millis, now: Millis) -> (Expiry, String) {
+    let date = crate::model::date_of_ms(expires);
+    let days = (expires - now).div_euclid(86_400_000);
+    let state = Expiry::of(expires, now);
+    let advice = match state {
+        Expiry::Expired => format!(
+            "this gateway's certificate expired on {date}: the hub refuses it; ask the national admin for a new enrolment bundle for {gateway} (`pathway enrol`) and install it with `pathway install`"
+        ),
+        Expiry::Soon => format!(
+            "this gateway's certificate expires on {date}, in {days} days: ask the national admin to run `pathway ca renew {gateway}`; the gateway takes the new one over the link"
+        ),
+        Expiry::Valid => format!("this gateway's certificate is valid until {date}"),
+    };
+    (state, advice)
 }
 
 /// Staff log-ins at a gateway: failures, and attempts held back by the throttle.
@@ -260,5 +305,32 @@ impl Held {
             Held::DailyBudget => "today's byte budget is spent",
             Held::MonthlyBudget => "this month's byte budget is spent",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Millis = 86_400_000;
+
+    #[test]
+    fn a_certificate_is_reported_due_thirty_days_ahead() {
+        let now = 1_800_000_000_000; // 2027-01-15
+        let (state, said) = certificate_expiry("gw-whk01-a", now + 200 * DAY, now);
+        assert_eq!(state, Expiry::Valid);
+        assert!(said.contains("valid until 2027-08-03"), "{said}");
+
+        let (state, said) = certificate_expiry("gw-whk01-a", now + 12 * DAY + 1, now);
+        assert_eq!(state, Expiry::Soon);
+        assert!(said.contains("in 12 days"), "{said}");
+        assert!(said.contains("pathway ca renew gw-whk01-a"), "{said}");
+
+        let (state, _) = certificate_expiry("gw-whk01-a", now + RENEW_AHEAD_DAYS * DAY, now);
+        assert_eq!(state, Expiry::Valid, "exactly 30 days ahead is not yet due");
+
+        let (state, said) = certificate_expiry("gw-whk01-a", now - DAY, now);
+        assert_eq!(state, Expiry::Expired);
+        assert!(said.contains("expired on 2027-01-14"), "{said}");
     }
 }

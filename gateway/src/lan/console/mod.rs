@@ -36,10 +36,11 @@ use super::messages::{Lang, t, tf};
 use super::{ApiError, Lan};
 use crate::uplink::UplinkStatus;
 use pathway_shared::model::Millis;
+use pathway_shared::status::Expiry;
 
 const LANG_COOKIE: &str = "pathway_lang";
 
-const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}input,select{max-width:100%}form.inline{display:inline}.late{color:#a00;font-weight:bold}.conflict{background:#ffd;padding:.5em;border:1px solid #cc8}.due{color:#a00}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.facts dd{margin:0}@media(max-width:40em){table{display:block;overflow-x:auto}header a{display:inline-block;margin:.2em .6em .2em 0}dl.facts{grid-template-columns:1fr}}";
+const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}input,select{max-width:100%}form.inline{display:inline}.late{color:#a00;font-weight:bold}.conflict{background:#ffd;padding:.5em;border:1px solid #cc8}.due{color:#a00}.warn{background:#fd8;color:#000;padding:.3em .5em;margin-top:.3em}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.facts dd{margin:0}@media(max-width:40em){table{display:block;overflow-x:auto}header a{display:inline-block;margin:.2em .6em .2em 0}dl.facts{grid-template-columns:1fr}}";
 
 fn lang(headers: &HeaderMap) -> Lang {
     CookieJar::from_headers(headers)
@@ -89,6 +90,19 @@ fn sync_line(st: &UplinkStatus, now: Millis, l: Lang) -> String {
     parts.join("; ")
 }
 
+/// For facility IT and the manager: the gateway's certificate is due for renewal or expired.
+fn certificate_line(lan: &Lan, l: Lang) -> Option<String> {
+    let at = crate::renewal::expires(&lan.certificate)?;
+    let date = words::date(l, &pathway_shared::model::date_of_ms(at));
+    let now = lan.clock.now();
+    let days = ((at - now).div_euclid(86_400_000)).to_string();
+    match Expiry::of(at, now) {
+        Expiry::Valid => None,
+        Expiry::Soon => Some(tf(l, "sync.cert_soon", &[("date", &date), ("n", &days)])),
+        Expiry::Expired => Some(tf(l, "sync.cert_expired", &[("date", &date)])),
+    }
+}
+
 fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -121,6 +135,11 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                     a href="/lang/th" { "ไทย" }
                     @if who.is_some() {
                         div.sync id="sync" { (sync_line(&lan.uplink.borrow(), lan.clock.now(), l)) }
+                        @if who.is_some_and(|w| w.has(&[Role::FacilityIt, Role::FacilityManager])) {
+                            @if let Some(warning) = certificate_line(lan, l) {
+                                div.warn id="certificate" { (warning) }
+                            }
+                        }
                     }
                 }
                 main { h1 { (title) } (body) }

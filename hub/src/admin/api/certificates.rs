@@ -30,11 +30,7 @@ fn gateway_id(gateway: &str) -> AdminResult<()> {
     }
 }
 
-fn date(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.date().to_string())
-        .unwrap_or_default()
-}
+use pathway_shared::model::date_of_ms as date;
 
 /// `GET /api/gateways/{gateway}/certificate`: the certificate it presented last, and the
 /// renewed one waiting for it, if any.
