@@ -21,7 +21,7 @@ async fn ask_daemon(
     path: &str,
     query: &[(&str, &str)],
     body: Vec<u8>,
-) -> Option<(u16, Vec<u8>)> {
+) -> Option<pathway_tests::http::Answer> {
     let addr = cfg.status_listen?;
     pathway_tests::http::post_bytes(addr, path, query, body)
         .await
@@ -63,8 +63,11 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
     )
     .await
     {
-        Some((200, bytes)) => (bytes, None),
-        Some((code, body)) => return Err(daemon_refused(code, &body)),
+        Some(a) if a.code == 200 => {
+            let changes = a.header("x-pathway-changes").and_then(|n| n.parse().ok());
+            (a.body, changes)
+        }
+        Some(a) => return Err(daemon_refused(a.code, &a.body)),
         None => {
             let keys = Keys::load(&cfg)?;
             let store = own_store(&cfg)?;
@@ -147,8 +150,8 @@ pub(crate) async fn receipt(config: &Path, file: &Path) -> anyhow::Result<String
     let cfg = GatewayConfig::load(config)?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     match ask_daemon(&cfg, "/courier/receipt", &[], bytes.clone()).await {
-        Some((200, body)) => Ok(String::from_utf8_lossy(&body).trim().to_owned()),
-        Some((code, body)) => Err(daemon_refused(code, &body)),
+        Some(a) if a.code == 200 => Ok(String::from_utf8_lossy(&a.body).trim().to_owned()),
+        Some(a) => Err(daemon_refused(a.code, &a.body)),
         None => {
             let keys = Keys::load(&cfg)?;
             let store = own_store(&cfg)?;

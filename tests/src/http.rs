@@ -39,13 +39,27 @@ pub async fn request_bytes(
     Ok((code, resp.bytes().await?.to_vec()))
 }
 
+/// What a server answered: the status, the headers and the body.
+pub struct Answer {
+    pub code: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// A header's value as text, if it is there and is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// `POST path?query` with `body`, answering the body as bytes.
 pub async fn post_bytes(
     addr: SocketAddr,
     path: &str,
     query: &[(&str, &str)],
     body: Vec<u8>,
-) -> reqwest::Result<(u16, Vec<u8>)> {
+) -> reqwest::Result<Answer> {
     let resp = reqwest::Client::new()
         .post(format!("http://{addr}{path}"))
         .query(query)
@@ -53,7 +67,12 @@ pub async fn post_bytes(
         .send()
         .await?;
     let code = resp.status().as_u16();
-    Ok((code, resp.bytes().await?.to_vec()))
+    let headers = resp.headers().clone();
+    Ok(Answer {
+        code,
+        headers,
+        body: resp.bytes().await?.to_vec(),
+    })
 }
 
 /// `GET path`, which must answer 200: the body.

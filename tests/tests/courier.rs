@@ -340,6 +340,10 @@ fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
         &[],
     );
     assert!(ok && said.contains("written to"), "{said}");
+    assert!(
+        said.contains(" change(s), "),
+        "the running daemon's export says how many changes it holds: {said}"
+    );
     eprintln!("{said}");
     let receipt = d.join("whk.receipt");
     let ca_pem = site.ca_dir.join("ca.pem");
