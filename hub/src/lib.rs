@@ -208,8 +208,10 @@ async fn serve(
     }
     let gw = identity.gateway.clone();
     // The certificate it presented, for the administration (renewal starts from it).
+    let mut expires = None;
     if let Some(der) = certs.as_deref().and_then(|c| c.first()) {
         let pem = pathway_shared::identity::der_to_pem(der);
+        expires = pathway_shared::identity::expires_at(&pem, "gateway certificate").ok();
         if let Err(e) = store.update_local(revoke::PRESENTED, &gw, |old: Option<String>| {
             Ok::<_, StoreError>((old.is_none_or(|o| o != pem).then_some(pem), ()))
         }) {
@@ -237,6 +239,7 @@ async fn serve(
             let mut st = lock(&status);
             let g = st.peers.entry(gw.clone()).or_default();
             g.facility = Some(identity.facility.clone());
+            g.certificate_expires = expires;
             g.attempts += 1;
         }
         let observe = |o: Observed<'_>, s: &Session| {

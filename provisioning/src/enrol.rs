@@ -333,7 +333,11 @@ fn open_bundle(path: &Path, code: &str) -> anyhow::Result<(Public, Keys)> {
 /// enables the unit. Returns the configuration's path.
 pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
     let (p, keys) = open_bundle(i.bundle, i.code)?;
-    let etc = under(i.root, "/etc/pathway");
+    // The configuration names its files from its own folder, so a relative root is made
+    // absolute first.
+    let root = &std::path::absolute(i.root)
+        .with_context(|| format!("--root {}: not a usable folder", i.root.display()))?;
+    let etc = under(root, "/etc/pathway");
     let ca_path = etc.join("ca.pem");
     if let Ok(existing) = std::fs::read_to_string(&ca_path)
         && existing.trim() != p.ca_pem.trim()
@@ -343,7 +347,7 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
             ca_path.display()
         );
     }
-    let state = under(i.root, "/var/lib/pathway-gateway");
+    let state = under(root, "/var/lib/pathway-gateway");
     std::fs::create_dir_all(&etc).with_context(|| format!("cannot create {}", etc.display()))?;
     std::fs::create_dir_all(&state)?;
     {
@@ -390,13 +394,13 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
     // copy in /etc would shadow every later one. Without the package, the unit goes in /etc.
     let packaged = ["/lib/systemd/system", "/usr/lib/systemd/system"]
         .iter()
-        .any(|d| under(i.root, d).join("pathway-gateway.service").exists());
+        .any(|d| under(root, d).join("pathway-gateway.service").exists());
     if !packaged {
-        let units = under(i.root, "/etc/systemd/system");
+        let units = under(root, "/etc/systemd/system");
         std::fs::create_dir_all(&units)?;
         std::fs::write(units.join("pathway-gateway.service"), GATEWAY_UNIT)?;
     }
-    if i.root == Path::new("/") {
+    if root == Path::new("/") {
         service_user(&[&etc, &state])?;
         let _ = std::process::Command::new("systemctl")
             .arg("daemon-reload")

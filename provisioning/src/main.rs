@@ -11,6 +11,7 @@ mod files;
 mod import;
 mod renew;
 mod revoke;
+mod secret;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -118,13 +119,7 @@ enum CourierCommand {
 
 /// The CA passphrase: PATHWAY_CA_PASSPHRASE, or a line typed at the prompt.
 fn passphrase() -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("PATHWAY_CA_PASSPHRASE") {
-        return Ok(p);
-    }
-    eprint!("CA passphrase: ");
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    secret::ask("CA passphrase", "PATHWAY_CA_PASSPHRASE")
 }
 
 #[derive(Subcommand)]
@@ -341,8 +336,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn main() -> anyhow::Result<()> {
+/// An error is printed as one paragraph, its causes after it, whatever `RUST_BACKTRACE` says:
+/// the people reading it need the advice, not the stack.
+fn main() -> std::process::ExitCode {
     pathway_shared::telemetry::init("pathway");
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ca {
             command: CaCommand::Init { dir, name },

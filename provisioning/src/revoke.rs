@@ -75,13 +75,7 @@ pub(crate) async fn admin_session(a: &AdminLogin<'_>) -> anyhow::Result<(Client,
 
 /// The administrator's password: PATHWAY_ADMIN_PASSWORD, or a line typed at the prompt.
 pub(crate) fn admin_password(user: &str) -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("PATHWAY_ADMIN_PASSWORD") {
-        return Ok(p);
-    }
-    eprint!("password of {user}: ");
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    crate::secret::ask(&format!("password of {user}"), "PATHWAY_ADMIN_PASSWORD")
 }
 
 pub(crate) async fn run(r: Revoke<'_>) -> anyhow::Result<String> {

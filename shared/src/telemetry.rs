@@ -45,9 +45,11 @@ pub fn init(name: &str) -> LogSink {
         }
     }
     // A second call in one process (tests) keeps the first subscriber.
+    // Colours only on a terminal: a log file or a pipe gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     LogSink::Stderr
 }

@@ -22,6 +22,29 @@ pub fn connector(ca_pem: &str) -> anyhow::Result<tokio_rustls::TlsConnector> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
 }
 
+/// Why the TLS handshake with `host:port` failed, with what to do about it.
+fn refused(e: std::io::Error, host: &str, port: u16) -> anyhow::Error {
+    use rustls::{CertificateError, Error};
+    let advice = match e.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+        Some(Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        })) => format!(
+            "its certificate is for {}, not {host}: give that name (with :{port}), as DNS or /etc/hosts knows it",
+            presented
+                .iter()
+                .map(|n| n.trim_start_matches("DnsName(\"").trim_end_matches("\")"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature)) => {
+            "its certificate is not from this national CA: is the CA file right, and is this the hub?".into()
+        }
+        _ => "is the CA file right, and is this the hub's administration port?".into(),
+    };
+    anyhow::Error::new(e).context(format!("no TLS session with {host}:{port}: {advice}"))
+}
+
 type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
 /// One keep-alive HTTPS connection.
@@ -63,7 +86,7 @@ impl Client {
         let s = tls
             .connect(name, tcp)
             .await
-            .with_context(|| format!("no TLS session with {host}:{port}: is the CA file right?"))?;
+            .map_err(|e| refused(e, host, port))?;
         Ok(Client {
             io: BufReader::new(s),
             host: format!("{host}:{port}"),

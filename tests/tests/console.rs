@@ -255,7 +255,7 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
     b.open(&format!("{base}/today")).await;
     let page = b.until_shows("id=\"certificate\"").await;
     assert!(
-        page.contains("certificate expires on") && page.contains("in 29 days"),
+        page.contains("certificate expires on") && page.contains("in 30 days"),
         "the warning names the date and the days left"
     );
     b.screenshot(&shots.join("facility-it-certificate-due.png"))

@@ -103,6 +103,12 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
         .await;
     b.until_shows("Selma Hamutenya").await;
     b.until_shows("gw-whk").await;
+    // Its certificate (made for 30 days) is due: the fleet says so and what to run.
+    let page = b.until_shows("id=\"renew-gw-whk\"").await;
+    assert!(
+        page.contains("renew: expires") && page.contains("pathway ca renew gw-whk"),
+        "the fleet marks the certificate due for renewal"
+    );
     b.screenshot(&shots.join("hub-dashboard.png")).await;
 
     // A new staff account at WHK.

@@ -242,3 +242,33 @@ fn from_ca_init_to_the_first_sync_with_the_real_daemons() {
     let _ = gw.kill();
     let _ = gw.wait();
 }
+
+/// `--root` given relative to where facility IT stands still yields a configuration whose
+/// files are where they were written (the configuration reads paths from its own folder).
+#[test]
+fn a_relative_root_installs_a_configuration_that_finds_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bundle, code) = enrolled(d);
+    let out = Command::new(workspace_binary("pathway").unwrap())
+        .current_dir(d)
+        .args(["install", s(&bundle), "--code", &code, "--root", "image"])
+        .args(["--lan-listen", "127.0.0.1:0"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg =
+        pathway_gateway::GatewayConfig::load(&d.join("image/etc/pathway/gateway.toml")).unwrap();
+    let image = d.join("image").canonicalize().unwrap();
+    assert_eq!(
+        cfg.data_dir.canonicalize().unwrap(),
+        image.join("var/lib/pathway-gateway")
+    );
+    assert!(cfg.store_key.starts_with(&image) || cfg.store_key.starts_with(d.join("image")));
+    assert!(cfg.tls.cert.exists(), "{}", cfg.tls.cert.display());
+}

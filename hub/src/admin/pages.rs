@@ -107,6 +107,11 @@ fn t(l: Lang, key: &str) -> &'static str {
         "revoke" => ("Revoke", "เพิกถอน"),
         "clock" => ("Its clock", "นาฬิกาของเกตเวย์"),
         "clock_ok" => ("right", "ตรง"),
+        "certificate" => ("Certificate", "ใบรับรอง"),
+        "cert_until" => ("valid until", "ใช้ได้ถึง"),
+        "cert_expires" => ("renew: expires", "ต้องต่ออายุ: หมดอายุ"),
+        "cert_expired" => ("expired", "หมดอายุแล้ว"),
+        "days" => ("days", "วัน"),
         "clock_fast" => ("fast by", "เร็วไป"),
         "clock_slow" => ("slow by", "ช้าไป"),
         "reason" => ("Reason", "เหตุผล"),
@@ -143,6 +148,26 @@ fn clock_words(l: Lang, ahead: Option<i64>) -> String {
         }
         Some(_) => t(l, "clock_ok").to_owned(),
         None => String::new(),
+    }
+}
+
+/// When a gateway's certificate expires; from 30 days ahead, marked with what to run.
+fn certificate_words(l: Lang, gateway: &str, expires: Option<i64>, now: i64) -> Markup {
+    use pathway_shared::status::Expiry;
+    let Some(at) = expires else {
+        return html! {};
+    };
+    let date = pathway_shared::model::date_of_ms(at);
+    match Expiry::of(at, now) {
+        Expiry::Valid => html! { (t(l, "cert_until")) " " (date) },
+        due => html! {
+            span.due id=(format!("renew-{gateway}")) {
+                (t(l, if due == Expiry::Expired { "cert_expired" } else { "cert_expires" })) " " (date)
+                " (" (pathway_shared::status::days_left(at, now)) " " (t(l, "days")) ")"
+            }
+            br;
+            small { code { "pathway ca renew " (gateway) } }
+        },
     }
 }
 
@@ -192,7 +217,7 @@ align-items:center;padding:.6em 1em;background:#234;color:#fff}header a{color:#c
 header form{margin-left:auto}main{padding:1em;max-width:70em}table{border-collapse:collapse;\
 width:100%;margin-bottom:1.5em}td,th{border-bottom:1px solid #ccc;padding:.35em;text-align:left}\
 section{overflow-x:auto}.err{color:#a00}.otp{font-size:1.4em;font-family:monospace;\
-background:#ffd;padding:.3em}label{display:block;margin:.3em 0}";
+background:#ffd;padding:.3em}label{display:block;margin:.3em 0}.due{color:#a00;font-weight:bold}code{white-space:nowrap}";
 
 pub(super) fn routes() -> Router<Arc<Admin>> {
     Router::new()
@@ -322,7 +347,8 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
             @else {
                 table {
                     tr { th { (t(l, "gateway")) } th { (t(l, "facility")) } th { (t(l, "online")) }
-                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th { (t(l, "clock")) } th {} }
+                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th { (t(l, "clock")) }
+                         th { (t(l, "certificate")) } th {} }
                     @for (id, p) in &status.peers {
                         tr {
                             td { (id) }
@@ -331,6 +357,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                             td { (p.sync.last_contact.map(when).unwrap_or_else(|| t(l, "never").into())) }
                             td { (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>()) }
                             td { (clock_words(l, p.clock_ahead_ms)) }
+                            td { (certificate_words(l, id, p.certificate_expires, status.now)) }
                             td {
                                 @if admin_role && !revoked.contains_key(id) {
                                     form method="post" action=(format!("/ui/gateways/{id}/revoke")) {

@@ -99,6 +99,11 @@ pub fn metrics(status: &NodeStatus) -> String {
         "backlog_oldest_age_seconds",
         "Age of the oldest change waiting",
     );
+    let peer_cert: Family<PeerLabel, Float> = family(
+        &mut reg,
+        "peer_certificate_expiry_timestamp_seconds",
+        "When the certificate the peer presented last expires",
+    );
     let rtt: Family<PeerLabel, Float> =
         family(&mut reg, "link_rtt_seconds", "Round-trip time, from QUIC");
     let loss: Family<PeerLabel, Float> = family(
@@ -183,6 +188,9 @@ pub fn metrics(status: &NodeStatus) -> String {
         }
         if let Some(t) = p.sync.in_sync_at {
             level.get_or_create(&peer).set(seconds(t));
+        }
+        if let Some(t) = p.certificate_expires {
+            peer_cert.get_or_create(&peer).set(seconds(t));
         }
         if let Some(l) = &p.link {
             rtt.get_or_create(&peer).set(l.rtt_ms as f64 / 1_000.0);

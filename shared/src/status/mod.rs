@@ -71,6 +71,8 @@ pub struct PeerStatus {
     pub flagged_after_move: Vec<String>,
     /// How far the peer's clock is ahead of this node's (negative: behind), from its hello.
     pub clock_ahead_ms: Option<Millis>,
+    /// When the certificate the peer presented last expires (the hub's view of a gateway).
+    pub certificate_expires: Option<Millis>,
 }
 
 /// Everything a daemon reports.
@@ -86,6 +88,14 @@ pub struct NodeStatus {
     pub logins: Option<LoginStatus>,
     /// When the certificate this gateway presents to the hub expires (ms since the epoch).
     pub certificate_expires: Option<Millis>,
+}
+
+const DAY_MS: Millis = 86_400_000;
+
+/// Whole days or part days left until `expires`, as people count them: a certificate made for 20
+/// days has 20 left an hour later, and one ending this evening has 1.
+pub fn days_left(expires: Millis, now: Millis) -> i64 {
+    (expires - now + DAY_MS - 1).div_euclid(DAY_MS).max(0)
 }
 
 /// Days before expiry from which a certificate is reported as due for renewal.
@@ -105,7 +115,7 @@ impl Expiry {
     pub fn of(expires: Millis, now: Millis) -> Expiry {
         if expires <= now {
             Expiry::Expired
-        } else if (expires - now).div_euclid(86_400_000) < RENEW_AHEAD_DAYS {
+        } else if expires - now < RENEW_AHEAD_DAYS * DAY_MS {
             Expiry::Soon
         } else {
             Expiry::Valid
@@ -117,14 +127,17 @@ impl Expiry {
 /// advice for facility IT.
 pub fn certificate_expiry(gateway: &str, expires: Millis, now: Millis) -> (Expiry, String) {
     let date = crate::model::date_of_ms(expires);
-    let days = (expires - now).div_euclid(86_400_000);
+    let days = match days_left(expires, now) {
+        1 => "1 day".to_owned(),
+        n => format!("{n} days"),
+    };
     let state = Expiry::of(expires, now);
     let advice = match state {
         Expiry::Expired => format!(
             "this gateway's certificate expired on {date}: the hub refuses it; ask the national admin for a new enrolment bundle for {gateway} (`pathway enrol`) and install it with `pathway install`"
         ),
         Expiry::Soon => format!(
-            "this gateway's certificate expires on {date}, in {days} days: ask the national admin to run `pathway ca renew {gateway}`; the gateway takes the new one over the link"
+            "this gateway's certificate expires on {date}, in {days}: ask the national admin to run `pathway ca renew {gateway}`; the gateway takes the new one over the link"
         ),
         Expiry::Valid => format!("this gateway's certificate is valid until {date}"),
     };
@@ -291,6 +304,19 @@ impl PeerStatus {
                 "this node's clock is {by} {way} {name}'s: set the time (NTP); syncing goes on"
             ));
         }
+        if let Some(at) = self.certificate_expires {
+            let due = match Expiry::of(at, now) {
+                Expiry::Valid => None,
+                Expiry::Soon => Some("expires"),
+                Expiry::Expired => Some("expired"),
+            };
+            if let Some(due) = due {
+                let date = crate::model::date_of_ms(at);
+                parts.push(format!(
+                    "its certificate {due} on {date}: `pathway ca renew {name}` at the CA"
+                ));
+            }
+        }
         if let Some(e) = &self.last_error {
             parts.push(format!("last error: {e}"));
         }
@@ -321,13 +347,19 @@ mod tests {
         assert_eq!(state, Expiry::Valid);
         assert!(said.contains("valid until 2027-08-03"), "{said}");
 
-        let (state, said) = certificate_expiry("gw-whk01-a", now + 12 * DAY + 1, now);
+        let (state, said) = certificate_expiry("gw-whk01-a", now + 12 * DAY - 3_600_000, now);
         assert_eq!(state, Expiry::Soon);
         assert!(said.contains("in 12 days"), "{said}");
+        let (_, said) = certificate_expiry("gw-whk01-a", now + 3_600_000, now);
+        assert!(said.contains("in 1 day:"), "{said}");
         assert!(said.contains("pathway ca renew gw-whk01-a"), "{said}");
 
         let (state, _) = certificate_expiry("gw-whk01-a", now + RENEW_AHEAD_DAYS * DAY, now);
         assert_eq!(state, Expiry::Valid, "exactly 30 days ahead is not yet due");
+        let (state, said) =
+            certificate_expiry("gw-whk01-a", now + RENEW_AHEAD_DAYS * DAY - 60_000, now);
+        assert_eq!(state, Expiry::Soon, "a minute less is");
+        assert!(said.contains("in 30 days"), "{said}");
 
         let (state, said) = certificate_expiry("gw-whk01-a", now - DAY, now);
         assert_eq!(state, Expiry::Expired);

@@ -95,7 +95,7 @@ fn certificate_line(lan: &Lan, l: Lang) -> Option<String> {
     let at = crate::renewal::expires(&lan.certificate)?;
     let date = words::date(l, &pathway_shared::model::date_of_ms(at));
     let now = lan.clock.now();
-    let days = ((at - now).div_euclid(86_400_000)).to_string();
+    let days = pathway_shared::status::days_left(at, now).to_string();
     match Expiry::of(at, now) {
         Expiry::Valid => None,
         Expiry::Soon => Some(tf(l, "sync.cert_soon", &[("date", &date), ("n", &days)])),
