@@ -93,6 +93,9 @@ pub struct Net {
     pub cfg: SyncConfig,
     pub traffic: Vec<Traffic>,
     pub events: Vec<(usize, bool, Event)>,
+    /// How far each gateway's clock reads ahead of the hub's (negative: behind). Its sessions
+    /// are handed `now` as its own clock reads it.
+    pub clock_ahead: Vec<Millis>,
     rng: fastrand::Rng,
     order: u64,
 }
@@ -113,6 +116,7 @@ impl Net {
             cfg,
             traffic: vec![Traffic::default(); n],
             events: Vec::new(),
+            clock_ahead: vec![0; n],
             conns: (0..n).map(|_| None).collect(),
             rng: fastrand::Rng::with_seed(seed),
             order: 0,
@@ -189,6 +193,7 @@ impl Net {
             let Some(mut conn) = self.conns[i].take() else {
                 continue;
             };
+            let ahead = self.clock_ahead[i];
             // Send.
             for to_hub in [true, false] {
                 loop {
@@ -197,8 +202,12 @@ impl Net {
                     if conn.busy[dir] > now {
                         break;
                     }
-                    let session = if to_hub { &mut conn.gw } else { &mut conn.hub };
-                    let Some(t) = session.poll_transmit(now).expect("poll") else {
+                    let (session, own) = if to_hub {
+                        (&mut conn.gw, now + ahead)
+                    } else {
+                        (&mut conn.hub, now)
+                    };
+                    let Some(t) = session.poll_transmit(own).expect("poll") else {
                         break;
                     };
                     moved = true;
@@ -245,16 +254,19 @@ impl Net {
             while conn.packets.first().is_some_and(|p| p.at <= self.now) {
                 let p = conn.packets.remove(0);
                 moved = true;
-                let session = if p.to_hub {
-                    &mut conn.hub
+                let (session, own) = if p.to_hub {
+                    (&mut conn.hub, self.now)
                 } else {
-                    &mut conn.gw
+                    (&mut conn.gw, self.now + ahead)
                 };
-                let _ = session.handle_frame(&p.bytes, self.now);
+                let _ = session.handle_frame(&p.bytes, own);
             }
-            for (session, at_hub) in [(&mut conn.gw, false), (&mut conn.hub, true)] {
-                if session.poll_timeout().is_some_and(|t| t <= self.now) {
-                    session.handle_timeout(self.now);
+            for (session, at_hub, own) in [
+                (&mut conn.gw, false, self.now + ahead),
+                (&mut conn.hub, true, self.now),
+            ] {
+                if session.poll_timeout().is_some_and(|t| t <= own) {
+                    session.handle_timeout(own);
                     moved = true;
                 }
                 while let Some(e) = session.poll_event() {
@@ -270,14 +282,15 @@ impl Net {
     fn next_due(&self) -> Option<Millis> {
         self.conns
             .iter()
-            .flatten()
-            .flat_map(|c| {
+            .zip(&self.clock_ahead)
+            .filter_map(|(c, ahead)| c.as_ref().map(|c| (c, *ahead)))
+            .flat_map(|(c, ahead)| {
                 let busy = c.busy.iter().copied().filter(|b| *b > self.now);
                 c.packets
                     .iter()
                     .map(|p| p.at)
                     .chain(busy)
-                    .chain(c.gw.poll_timeout())
+                    .chain(c.gw.poll_timeout().map(|t| t - ahead))
                     .chain(c.hub.poll_timeout())
             })
             .min()

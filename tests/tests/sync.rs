@@ -1120,3 +1120,47 @@ fn a_clock_minutes_wrong_is_reported_and_changes_nothing_else() {
         "{words}"
     );
 }
+
+/// Gateways whose clocks are hours wrong, one ahead and one behind the hub's, sync as usual over
+/// a lossy link, through a cut: every document converges, notes written by each clock arrive.
+#[test]
+fn clocks_hours_wrong_either_way_sync_as_usual() {
+    const HOUR: Millis = 60 * MINUTE;
+    let (mut net, a, b) = network(
+        7,
+        LinkProfile {
+            latency: 300,
+            loss: 0.02,
+            ..Default::default()
+        },
+    );
+    net.clock_ahead = vec![5 * HOUR, -9 * HOUR];
+    net.connect_all();
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    assert_converged(&net);
+
+    let (pa, pb) = (&a.cases[0].person_id, &b.cases[0].person_id);
+    let gw_now = |net: &Net, i: usize| net.now + net.clock_ahead[i];
+    note(&net.gateways[0].0.store, pa, "fast-1", gw_now(&net, 0)).unwrap();
+    note(&net.gateways[1].0.store, pb, "slow-1", gw_now(&net, 1)).unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    net.cut(0);
+    net.cut(1);
+    net.run_for(10 * MINUTE);
+    note(&net.gateways[0].0.store, pa, "fast-2", gw_now(&net, 0)).unwrap();
+    note(&net.gateways[1].0.store, pb, "slow-2", gw_now(&net, 1)).unwrap();
+    net.connect_all();
+    net.run_until_quiet(net.now + 60 * MINUTE);
+    assert_converged(&net);
+    for (person, ids) in [(pa, ["fast-1", "fast-2"]), (pb, ["slow-1", "slow-2"])] {
+        let case = net
+            .hub
+            .store
+            .get::<CaseFile>(&case_id(person))
+            .unwrap()
+            .unwrap();
+        for id in ids {
+            assert!(case.notes.contains_key(id), "{id} reached the hub");
+        }
+    }
+}
