@@ -15,14 +15,14 @@ use pathway_shared::model::Millis;
 use pathway_shared::store::Store;
 
 use crate::config::GatewayConfig;
+use crate::renewal::Renewal;
 use crate::uplink::HUB;
 
 /// What a gateway signs and seals courier files with.
 pub struct Keys {
-    pub gateway: String,
-    pub ca_pem: String,
-    /// The gateway's certificate and key; renewal replaces the certificate while the daemon runs.
-    pub creds: crate::renewal::Presented,
+    /// The gateway, its CA, and its certificate and key, which a renewal (over the link or on
+    /// a receipt) replaces while the daemon runs.
+    pub own: Renewal,
     pub hub_name: String,
     /// The hub's certificate, PEM, or why there is none.
     pub hub_cert: Result<String, String>,
@@ -38,9 +38,7 @@ impl Keys {
             Some(p) => GatewayConfig::read_pem(p).map_err(|e| e.to_string()),
         };
         Keys {
-            gateway: cfg.gateway_id.clone(),
-            ca_pem,
-            creds,
+            own: Renewal::new(cfg, ca_pem, creds),
             hub_name: cfg.hub.name.clone(),
             hub_cert,
         }
@@ -82,38 +80,51 @@ pub fn export(
         name: &keys.hub_name,
         cert_pem: cert,
     };
-    let creds = crate::lock(&keys.creds).clone();
-    let out = courier::export(store, (&keys.gateway, &creds), &hub, carried_by, now)?;
+    let creds = crate::lock(&keys.own.creds).clone();
+    let out = courier::export(store, (&keys.own.gateway, &creds), &hub, carried_by, now)?;
     tracing::info!(file = %out.1.id, changes = out.1.changes, bytes = out.1.bytes, %carried_by, "courier file written");
     Ok(out)
 }
 
 /// Takes the hub's receipt for a courier file this gateway wrote.
-pub fn receipt(
-    store: &Store,
-    keys: &Keys,
-    file: &[u8],
-    now: Millis,
-) -> Result<ReceiptSummary, Failed> {
+pub fn receipt(store: &Store, keys: &Keys, file: &[u8], now: Millis) -> Result<Receipted, Failed> {
     let hub = HubEnd {
         node: HUB,
         name: &keys.hub_name,
         cert_pem: "",
     };
-    let creds = crate::lock(&keys.creds).clone();
+    let creds = crate::lock(&keys.own.creds).clone();
     let r = courier::take_receipt(
         store,
-        (&keys.gateway, &creds, &keys.ca_pem),
+        (&keys.own.gateway, &creds, &keys.own.ca_pem),
         &hub,
         file,
         now,
     )?;
     tracing::info!(file = %r.id, changes = r.receipt.taken.changes, imported_by = %r.imported_by, "courier receipt taken");
-    Ok(r)
+    let renewed = match &r.receipt.certificate {
+        Some(pem) => crate::renewal::take(&keys.own, pem, "the hub, on a courier receipt"),
+        None => Ok(None),
+    };
+    if let Err(why) = &renewed {
+        tracing::warn!(reason = %why, "renewed certificate on the receipt refused");
+    }
+    Ok(Receipted {
+        summary: r,
+        renewed,
+    })
+}
+
+/// A receipt taken, and the renewed certificate it carried, if any: the date the installed
+/// one is valid until, or why it was refused.
+pub struct Receipted {
+    pub summary: ReceiptSummary,
+    pub renewed: Result<Option<String>, String>,
 }
 
 /// What a receipt did, in words.
-pub fn receipt_words(r: &ReceiptSummary) -> String {
+pub fn receipt_words(done: &Receipted) -> String {
+    let r = &done.summary;
     let t = &r.receipt.taken;
     let mut s = if r.again {
         format!(
@@ -128,6 +139,15 @@ pub fn receipt_words(r: &ReceiptSummary) -> String {
     };
     for (doc, reason) in &t.refused {
         s.push_str(&format!("\nthe hub refused {doc}: {reason}"));
+    }
+    match &done.renewed {
+        Ok(Some(until)) => s.push_str(&format!(
+            "\nthe receipt carried this gateway's renewed certificate, now installed: valid until {until}"
+        )),
+        Ok(None) => {}
+        Err(why) => s.push_str(&format!(
+            "\nthe receipt carried a renewed certificate that was not installed: {why}"
+        )),
     }
     s
 }

@@ -131,13 +131,11 @@ impl Gateway {
             gateway_id: cfg.gateway_id.clone(),
             hub_addr: cfg.hub.addr,
             hub_name: cfg.hub.name.clone(),
-            renewal: Some(renewal::Renewal {
-                gateway: cfg.gateway_id.clone(),
-                facility: cfg.facility.clone(),
-                ca_pem: files.ca_pem.clone(),
-                cert_path: cfg.tls.cert.clone(),
-                creds: presented.clone(),
-            }),
+            renewal: Some(renewal::Renewal::new(
+                cfg,
+                files.ca_pem.clone(),
+                presented.clone(),
+            )),
             ca_pem: files.ca_pem,
             creds: files.creds,
             backoff_min: cfg.link.backoff_min,

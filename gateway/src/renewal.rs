@@ -14,7 +14,7 @@ use std::time::Duration;
 use pathway_shared::identity::{
     Credentials, check_pair, expires_at, first_cert, gateway_identity, issued_by,
 };
-use pathway_shared::model::{CertificateList, certificates_id};
+use pathway_shared::model::{CertificateList, certificates_id, date_of_ms};
 use pathway_shared::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +42,19 @@ pub struct Renewal {
     pub creds: Presented,
 }
 
+impl Renewal {
+    /// The renewal the configuration names, updating `creds` when one is installed.
+    pub fn new(cfg: &crate::GatewayConfig, ca_pem: String, creds: Presented) -> Renewal {
+        Renewal {
+            gateway: cfg.gateway_id.clone(),
+            facility: cfg.facility.clone(),
+            ca_pem,
+            cert_path: cfg.tls.cert.clone(),
+            creds,
+        }
+    }
+}
+
 /// A renewed certificate for this gateway in `store`, checked, if there is one newer than
 /// `current`.
 pub fn pending(
@@ -52,21 +65,29 @@ pub fn pending(
     let list = store
         .get::<CertificateList>(&certificates_id())
         .map_err(|e| e.to_string())?;
-    let Some(issued) = list.and_then(|l| l.issued.get(&r.gateway).cloned()) else {
-        return Ok(None);
-    };
-    if issued.cert_pem.trim() == current.cert_pem.trim() {
+    match list.and_then(|l| l.issued.get(&r.gateway).cloned()) {
+        Some(issued) => checked(r, current, &issued.cert_pem, &issued.by),
+        None => Ok(None),
+    }
+}
+
+/// `pem`, sent by `by`, if it is a renewal of `current`: the same key, issued by the national
+/// CA for this gateway and facility, and valid for longer.
+fn checked(
+    r: &Renewal,
+    current: &Credentials,
+    pem: &str,
+    by: &str,
+) -> Result<Option<String>, String> {
+    if pem.trim() == current.cert_pem.trim() {
         return Ok(None);
     }
     let new = Credentials {
-        cert_pem: issued.cert_pem.clone(),
+        cert_pem: pem.to_owned(),
         key_pem: current.key_pem.clone(),
     };
     check_pair(&new, "renewed certificate").map_err(|e| {
-        format!(
-            "the renewed certificate sent by {} is not for this gateway's key: {e}",
-            issued.by
-        )
+        format!("the renewed certificate sent by {by} is not for this gateway's key: {e}")
     })?;
     issued_by(&r.ca_pem, &new.cert_pem)
         .map_err(|e| format!("the renewed certificate is not valid: {e}"))?;
@@ -83,6 +104,30 @@ pub fn pending(
         return Ok(None);
     }
     Ok(Some(new.cert_pem))
+}
+
+/// Takes `pem`, sent by `by`, as this gateway's certificate if it is a renewal of the one in
+/// use: installed whole, and presented from the next connection. The date it is valid until,
+/// if it was installed.
+pub fn take(r: &Renewal, pem: &str, by: &str) -> Result<Option<String>, String> {
+    let current = lock(&r.creds).clone();
+    match checked(r, &current, pem, by)? {
+        None => Ok(None),
+        Some(pem) => install_now(r, pem).map(Some),
+    }
+}
+
+fn install_now(r: &Renewal, pem: String) -> Result<String, String> {
+    install(&r.cert_path, &pem).map_err(|e| {
+        format!(
+            "cannot install the renewed certificate at {}: {e}; check that the folder is writable by the service user",
+            r.cert_path.display()
+        )
+    })?;
+    let until = date_of_ms(expires_at(&pem, "certificate").unwrap_or(0));
+    tracing::info!(path = %r.cert_path.display(), valid_until = %until, "renewed certificate installed; the next connection presents it");
+    lock(&r.creds).cert_pem = pem;
+    Ok(until)
 }
 
 /// Replaces `path` with `pem` whole, keeping the old file as `<path>.previous`.
@@ -108,28 +153,14 @@ fn install(path: &Path, pem: &str) -> std::io::Result<()> {
 /// Checks for a renewal now and installs it; true if one was installed.
 pub fn check_once(store: &Store, r: &Renewal) -> bool {
     let current = lock(&r.creds).clone();
-    match pending(store, r, &current) {
-        Ok(None) => false,
-        Ok(Some(pem)) => match install(&r.cert_path, &pem) {
-            Ok(()) => {
-                let until = expires_at(&pem, "certificate").unwrap_or(0);
-                let until = time::OffsetDateTime::from_unix_timestamp(until / 1000)
-                    .map(|t| t.date().to_string())
-                    .unwrap_or_default();
-                tracing::info!(path = %r.cert_path.display(), valid_until = %until, "renewed certificate installed; the next connection presents it");
-                lock(&r.creds).cert_pem = pem;
-                true
-            }
-            Err(e) => {
-                tracing::warn!(path = %r.cert_path.display(), error = %e, "cannot install the renewed certificate; check that the folder is writable by the service user");
-                false
-            }
-        },
-        Err(why) => {
-            tracing::warn!(reason = %why, "renewed certificate refused");
-            false
-        }
-    }
+    let installed = pending(store, r, &current).and_then(|p| match p {
+        None => Ok(false),
+        Some(pem) => install_now(r, pem).map(|_| true),
+    });
+    installed.unwrap_or_else(|why| {
+        tracing::warn!(reason = %why, "renewed certificate refused");
+        false
+    })
 }
 
 /// Checks every `every` until `cancel`.

@@ -208,16 +208,10 @@ async fn serve(
     }
     let gw = identity.gateway.clone();
     // The certificate it presented, for the administration (renewal starts from it).
-    let mut expires = None;
-    if let Some(der) = certs.as_deref().and_then(|c| c.first()) {
-        let pem = pathway_shared::identity::der_to_pem(der);
-        expires = pathway_shared::identity::expires_at(&pem, "gateway certificate").ok();
-        if let Err(e) = store.update_local(revoke::PRESENTED, &gw, |old: Option<String>| {
-            Ok::<_, StoreError>((old.is_none_or(|o| o != pem).then_some(pem), ()))
-        }) {
-            tracing::warn!(error = %e, "cannot record the gateway's certificate");
-        }
-    }
+    let expires = certs
+        .as_deref()
+        .and_then(|c| c.first())
+        .and_then(|der| revoke::record_presented(&store, &gw, der));
     let span = tracing::info_span!("gateway", peer = %gw, facility = %identity.facility);
     async move {
         let session = match Session::new(

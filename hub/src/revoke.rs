@@ -12,6 +12,18 @@ use tokio_util::sync::CancellationToken;
 /// Node-local table: the certificate (PEM) each gateway last presented.
 pub const PRESENTED: &str = "gateway_certs";
 
+/// Records `der` as the certificate `gateway` presented last (over QUIC, or signing a courier
+/// file), for renewal to start from; returns when it expires.
+pub fn record_presented(store: &Store, gateway: &str, der: &[u8]) -> Option<Millis> {
+    let pem = pathway_shared::identity::der_to_pem(der);
+    if let Err(e) = store.update_local(PRESENTED, gateway, |old: Option<String>| {
+        Ok::<_, StoreError>((old.is_none_or(|o| o != pem).then_some(pem.clone()), ()))
+    }) {
+        tracing::warn!(error = %e, "cannot record the gateway's certificate");
+    }
+    pathway_shared::identity::expires_at(&pem, "gateway certificate").ok()
+}
+
 /// The gateways in session with this hub, each with the token that ends its session.
 #[derive(Clone, Default)]
 pub struct LiveSessions(Arc<Mutex<HashMap<String, CancellationToken>>>);

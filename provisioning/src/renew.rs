@@ -1,7 +1,8 @@
 //! `pathway ca renew GATEWAY`: at the CA, renews a gateway's certificate and sends it through
 //! the hub. The hub gives the certificate the gateway last presented; the CA issues the same
 //! gateway, facility and public key for longer; the hub puts it in the national certificate
-//! list, from which the gateway installs it. No bundle, no private key travels.
+//! list, from which the gateway installs it (over the link, or from a courier receipt). No
+//! bundle, no private key travels.
 
 use anyhow::Context;
 use pathway_shared::identity::{Ca, expires_at};
@@ -55,7 +56,7 @@ pub(crate) async fn run(
     let when = if v["online"] == true {
         "it is connected now and installs it within seconds"
     } else {
-        "it installs it on its next sync"
+        "it installs it on its next sync, or, with no link, from the receipt of its next courier file"
     };
     Ok(format!(
         "{gateway}'s certificate is renewed until {until} (it was valid until {was}) and sent through the hub; {when}, and presents it from its next connection. `pathway doctor` at the facility shows the new date."

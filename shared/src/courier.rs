@@ -74,6 +74,10 @@ pub struct Receipt {
     pub taken: Taken,
     pub carried_by: String,
     pub imported_at: Millis,
+    /// A renewed certificate the national administrator sent for this gateway (`pathway ca
+    /// renew`), other than the one the file was signed with: a site with no link takes it
+    /// from the receipt.
+    pub certificate: Option<String>,
 }
 
 /// What the hub keeps of a file it took: the receipt as written (sealed to the gateway) and
@@ -357,11 +361,20 @@ pub fn import(
         &frames,
         now,
     )?;
+    let certificate = store
+        .get::<crate::model::CertificateList>(&crate::model::certificates_id())?
+        .and_then(|l| l.issued.get(&gateway.gateway).cloned())
+        .map(|c| c.cert_pem)
+        .filter(|pem| {
+            identity::first_cert(pem, "renewed certificate")
+                .is_ok_and(|der| der.as_ref() != header.sender.as_slice())
+        });
     let body = Receipt {
         gateway: gateway.gateway.clone(),
         taken,
         carried_by: header.person.clone(),
         imported_at: now,
+        certificate,
     };
     let hub_name = identity::hub_name(&hub.creds.cert_pem)?;
     let receipt = write(

@@ -260,7 +260,8 @@ fn bad_courier_files_are_refused_and_store_nothing() {
 
 /// The whole courier from the command line, with the real daemons: a gateway enrolled with a
 /// hub it can never reach exports through its running daemon, the hub's administration takes
-/// the file (twice), and the receipt, taken by the daemon, empties "waiting to go".
+/// the file (twice), and the receipt, taken by the daemon, empties "waiting to go"; then the
+/// gateway is renewed by courier, its next receipt carrying the new certificate.
 #[test]
 fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
     use pathway_tests::national::{ADMIN, NationalSite, pathway};
@@ -417,4 +418,75 @@ fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
     assert!(!ok && said.contains("nothing to carry"), "{said}");
     let _ = gw.kill();
     let _ = gw.wait();
+
+    // A site with no link is renewed by courier: the hub knows the certificate from the file,
+    // `pathway ca renew` sends the renewal, the next receipt carries it, and the gateway (here
+    // stopped) installs it.
+    let (ok, said) = pathway(
+        &[
+            "ca",
+            "renew",
+            "gw-whk01-a",
+            "--dir",
+            site.ca_dir.to_str().unwrap(),
+            "--hub",
+            &hub,
+            "--user",
+            ADMIN,
+        ],
+        &[("PATHWAY_ADMIN_PASSWORD", &site.admin_password)],
+    );
+    assert!(ok && said.contains("courier"), "{said}");
+    let cert_path = etc.join("gateway.pem");
+    let old_cert = std::fs::read_to_string(&cert_path).unwrap();
+    std::fs::write(
+        &people,
+        "prison_number,given_name,family_name,admission_date\nW/9999,Late,Arrival,2024-04-01\n",
+    )
+    .unwrap();
+    let (ok, said) = pathway(
+        &[
+            "import",
+            "people",
+            people.to_str().unwrap(),
+            "--config",
+            cfg,
+            "--by",
+            "IT",
+        ],
+        &[],
+    );
+    assert!(ok, "{said}");
+    let (ok, said) = pathway(
+        &[
+            "courier",
+            "export",
+            "--config",
+            cfg,
+            "--out",
+            file.to_str().unwrap(),
+            "--carried-by",
+            "Officer Nangolo",
+        ],
+        &[],
+    );
+    assert!(ok, "{said}");
+    let (ok, said) = import();
+    assert!(ok, "{said}");
+    let (ok, said) = take();
+    assert!(
+        ok && said.contains("renewed certificate, now installed"),
+        "{said}"
+    );
+    let new_cert = std::fs::read_to_string(&cert_path).unwrap();
+    assert_ne!(new_cert, old_cert, "the certificate file was replaced");
+    assert_eq!(
+        std::fs::read_to_string(cert_path.with_extension("pem.previous")).unwrap(),
+        old_cert
+    );
+    let (_, report) = pathway(&["doctor", "--config", cfg, "--hub-timeout", "1"], &[]);
+    assert!(
+        report.contains("ok   certificates") && report.contains("ok   expiry"),
+        "the renewed certificate is this gateway's and valid for long: {report}"
+    );
 }

@@ -47,7 +47,7 @@ pub(crate) async fn certificate_get(
             return Err(AdminError::new(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "gateway {gateway} has not connected to this hub yet; its certificate is in its enrolment bundle's folder at the CA"
+                    "gateway {gateway} has not connected to this hub yet, nor sent it a courier file: there is no certificate of it to renew"
                 ),
             ));
         };

@@ -53,6 +53,9 @@ pub(crate) async fn courier_import(
                 CourierError::Sync(pathway_shared::sync::SyncError::Store(e)) => e.into(),
                 e => AdminError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             })?;
+        // The file is signed with the gateway's certificate: a site with no link is renewed
+        // from it (`pathway ca renew`), and the renewal rides back on a later receipt.
+        crate::revoke::record_presented(&admin.store, &done.gateway.gateway, &done.header.sender);
         let taken = &done.receipt_body.taken;
         if !done.again {
             let target = format!(
