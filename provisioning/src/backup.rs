@@ -16,6 +16,7 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
             config.display()
         )
     })?;
+    let working = crate::working::Working::start("the gateway is taking the backup");
     let (code, bytes) = pathway_tests::http::request_bytes(addr, "POST", "/backup")
         .await
         .with_context(|| {
@@ -27,6 +28,7 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
         String::from_utf8_lossy(&bytes)
     );
     crate::files::write_private(out, &bytes)?;
+    drop(working);
     Ok(format!(
         "backup of {} written to {} ({} KiB). Keep it with a copy of the key file {}: without it the backup does not open.",
         cfg.gateway_id,
@@ -66,6 +68,7 @@ pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Resu
             .with_context(|| format!("cannot move {} aside", data.display()))?;
         moved = Some(aside);
     }
+    let working = crate::working::Working::start(format!("restoring {}", from.display()));
     let stats = Store::restore(data, from).map_err(|e| match e {
         RestoreError::Store(e) => anyhow::Error::from(e),
         e => anyhow::anyhow!("{e}"),
@@ -80,6 +83,7 @@ pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Resu
     })?;
     let actor = store.actor().to_hex_string();
     drop(store);
+    drop(working);
     let mut said = format!(
         "restored {} entries into {} (the backup's last change: #{}); the store writes as a new node ({}…).\nStart the gateway: the changes made after the backup that reached the hub come back on the next sync; changes made after it that never reached the hub are lost.",
         stats.entries,
@@ -109,6 +113,7 @@ pub(crate) fn rebuild(config: &Path) -> anyhow::Result<String> {
                 "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway) and run this again"
             ),
             Ok(old) => {
+                let _working = crate::working::Working::start("counting what had not reached the hub");
                 let waiting = pathway_shared::sync::gateway_backlog(&old, "hub", None)?;
                 let n: u64 = waiting.backlog.iter().map(|b| b.changes).sum();
                 said.push_str(&format!(

@@ -55,6 +55,7 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
         "--carried-by: say who carries the file (it is recorded at the hub)"
     );
     let cfg = GatewayConfig::load(config)?;
+    let working = crate::working::Working::start("writing the courier file");
     let (bytes, changes) = match ask_daemon(
         &cfg,
         "/courier/export",
@@ -81,6 +82,7 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
         }
     };
     write_private(out, &bytes)?;
+    drop(working);
     let changes = changes.map_or(String::new(), |n| format!("{n} change(s), "));
     Ok(format!(
         "courier file for the hub written to {} ({changes}{} KiB), sealed so only the hub opens it.\nCarry it to the hub's administrator (`pathway courier import`), then bring the receipt back here: `pathway courier receipt FILE`. Until then the changes stay waiting here, and go over the link too if it comes back.",
@@ -97,6 +99,7 @@ pub(crate) async fn import(
 ) -> anyhow::Result<String> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let (mut c, token) = admin_session(login).await?;
+    let working = crate::working::Working::start("the hub is taking the file");
     let (code, body) = c
         .send_bytes(
             "POST",
@@ -105,6 +108,7 @@ pub(crate) async fn import(
             ("application/octet-stream", &bytes),
         )
         .await?;
+    drop(working);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     anyhow::ensure!(
         code == 200,

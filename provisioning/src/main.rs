@@ -12,6 +12,7 @@ mod import;
 mod renew;
 mod revoke;
 mod secret;
+mod working;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
