@@ -17,7 +17,7 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
         )
     })?;
     let working = crate::working::Working::start("the gateway is taking the backup");
-    let (code, bytes) = pathway_tests::http::request_bytes(addr, "POST", "/backup")
+    let (code, bytes) = pathway_provisioning::http::request_bytes(addr, "POST", "/backup")
         .await
         .with_context(|| {
             format!("the gateway does not answer on {addr}: is it running? (systemctl status pathway-gateway)")

@@ -21,9 +21,9 @@ async fn ask_daemon(
     path: &str,
     query: &[(&str, &str)],
     body: Vec<u8>,
-) -> Option<pathway_tests::http::Answer> {
+) -> Option<pathway_provisioning::http::Answer> {
     let addr = cfg.status_listen?;
-    pathway_tests::http::post_bytes(addr, path, query, body)
+    pathway_provisioning::http::post_bytes(addr, path, query, body)
         .await
         .ok()
 }

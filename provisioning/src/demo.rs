@@ -12,13 +12,13 @@ use anyhow::Context;
 use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_hub::admin::{self, Admin, AdminRole};
 use pathway_hub::{Hub, HubConfig};
+use pathway_linksim::{LinkSim, Profile};
+use pathway_provisioning::sample::{SampleConfig, SampleFacility};
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Credentials;
 use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
 use pathway_shared::status::{self, ago};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
-use pathway_tests::linksim::{LinkSim, Profile};
-use pathway_tests::sample::{SampleConfig, SampleFacility};
 
 /// The hub's name: its certificate serves both QUIC and the dashboard on loopback.
 const HUB_NAME: &str = "localhost";
@@ -223,7 +223,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "    staff console https://localhost:{}/ (API under /api; CA {}); every password is {}",
                 lan.port(),
                 root.join("etc/pathway/ca.pem").display(),
-                pathway_tests::sample::DEMO_PASSWORD
+                pathway_provisioning::sample::DEMO_PASSWORD
             );
             for (role, username) in sample.one_per_role() {
                 println!("      {role:<18} {username}");

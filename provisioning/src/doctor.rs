@@ -239,7 +239,7 @@ async fn daemon(status: Option<SocketAddr>) -> Line {
             "status_listen is off, so the running daemon cannot be asked; set it to 127.0.0.1:9470",
         );
     };
-    match pathway_tests::http::request(addr, "GET", "/status.txt").await {
+    match pathway_provisioning::http::request(addr, "GET", "/status.txt").await {
         Ok((200, words)) => {
             let hub = words
                 .lines()
@@ -331,7 +331,7 @@ pub(crate) async fn status(config: &Path) -> anyhow::Result<String> {
             config.display()
         )
     })?;
-    match pathway_tests::http::request(addr, "GET", "/status.txt").await {
+    match pathway_provisioning::http::request(addr, "GET", "/status.txt").await {
         Ok((200, words)) => Ok(words),
         Ok((code, body)) => anyhow::bail!("the status port {addr} answered {code}: {body}"),
         Err(_) => anyhow::bail!(

@@ -16,9 +16,9 @@ mod working;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pathway_provisioning::sample::{SampleConfig, SampleFacility};
 use pathway_shared::model::{Kind, parse_date};
 use pathway_shared::store::{Store, StoreOptions};
-use pathway_tests::sample::{SampleConfig, SampleFacility};
 
 #[derive(Parser)]
 #[command(

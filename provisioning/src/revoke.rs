@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use pathway_tests::https::Client;
+use pathway_provisioning::https::Client;
 use serde_json::{Value, json};
 
 pub(crate) struct Revoke<'a> {
@@ -54,7 +54,7 @@ pub(crate) async fn admin_session(a: &AdminLogin<'_>) -> anyhow::Result<(Client,
         .with_context(|| format!("`{}` is not host:port (the hub's [admin] listen)", a.hub))?;
     let ca = std::fs::read_to_string(a.ca)
         .with_context(|| format!("cannot read the national CA certificate {}", a.ca.display()))?;
-    let tls = pathway_tests::https::connector(&ca)?;
+    let tls = pathway_provisioning::https::connector(&ca)?;
     let mut c = Client::connect_to(host, port, &tls).await?;
     let (s, v) = post(
         &mut c,

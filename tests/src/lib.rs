@@ -1,11 +1,9 @@
 //! Pathway's test tooling: sample data, fault injection helpers and benchmark support.
 
 pub mod harness;
-pub mod http;
-pub mod https;
-pub mod linksim;
+pub use pathway_linksim as linksim;
+pub use pathway_provisioning::{http, https, sample};
 pub mod national;
-pub mod sample;
 
 /// Resident set size of this process in MiB, from `/proc/self/status`.
 pub fn rss_mb() -> f64 {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use pathway_tests::linksim::{LinkSim, Profile};
+use pathway_linksim::{LinkSim, Profile};
 
 #[derive(Parser)]
 #[command(
