@@ -11,6 +11,8 @@ use pathway_shared::model::{
     audit_id, verify_chain,
 };
 use pathway_shared::store::{Beside, Editor, Pending, Store, StoreError};
+// The hub: the peer whose copy anchors the newest end of a gateway's log.
+use pathway_shared::sync::HUB;
 
 use crate::lock;
 
@@ -283,9 +285,6 @@ impl Audit {
         Ok(checked)
     }
 }
-
-/// The peer whose copy anchors the newest end of a gateway's log.
-const HUB: &str = crate::uplink::HUB;
 
 /// Checks a facility's log in `store`, at the gateway or the hub.
 pub fn verify_store(store: &Store, facility: &str) -> Result<u64, AuditError> {

@@ -17,8 +17,7 @@ use pathway_shared::store::Store;
 use pathway_shared::sync::{Event, Session, Side, Tally, gateway_backlog};
 use pathway_shared::transport::{self, TransportError};
 
-/// The hub's name as a sync peer.
-pub const HUB: &str = "hub";
+pub use pathway_shared::sync::HUB;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;

@@ -19,8 +19,7 @@ use pathway_shared::store::{Store, StoreError};
 use pathway_shared::sync::{Session, Side};
 use pathway_shared::transport::{self, TransportError};
 
-/// The hub's node id, as gateways know it.
-pub const HUB: &str = "hub";
+pub use pathway_shared::sync::HUB;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

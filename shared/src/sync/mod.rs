@@ -35,6 +35,9 @@ mod status;
 mod transfer;
 
 pub use authorize::{Verdict, authorize, check_staff_authority};
+
+/// The hub's node id as a sync peer: how every gateway names it, and how it names itself.
+pub const HUB: &str = "hub";
 pub use status::{Backlog, SyncState, Tally, gateway_backlog};
 pub use transfer::{Handover, hand_over, last_move_from, move_case};
 
