@@ -82,9 +82,13 @@ pub(crate) fn run(config: &Path, what: What, file: &Path, by: &str) -> anyhow::R
 }
 
 fn print_report(r: &Report) {
+    let rows = match r.rows {
+        1 => "1 row".to_owned(),
+        n => format!("{n} rows"),
+    };
     println!(
-        "{} rows: {} imported, {} already held and left as they are",
-        r.rows, r.created, r.unchanged
+        "{rows}: {} imported, {} already held and left as they are",
+        r.created, r.unchanged
     );
     if !r.one_time_passwords.is_empty() {
         println!("one-time passwords (give each in person; each is changed at the first log-in):");

@@ -35,14 +35,16 @@ enum CaCommand {
     /// Make the national CA: its certificate, and its key sealed under a passphrase (from
     /// PATHWAY_CA_PASSPHRASE, or asked for). The key never leaves this machine.
     Init {
-        #[arg(long, default_value = "/etc/pathway-ca")]
+        /// The CA's folder (`pathway ca init --dir`).
+        #[arg(long, visible_alias = "ca-dir", default_value = "/etc/pathway-ca")]
         dir: PathBuf,
         #[arg(long, default_value = "Pathway national CA")]
         name: String,
     },
     /// Issue the hub's certificate (for the name gateways dial) into a folder.
     IssueHub {
-        #[arg(long, default_value = "/etc/pathway-ca")]
+        /// The CA's folder (`pathway ca init --dir`).
+        #[arg(long, visible_alias = "ca-dir", default_value = "/etc/pathway-ca")]
         dir: PathBuf,
         /// The hub's DNS name, as in gateways' `[hub] name`.
         #[arg(long)]
@@ -59,7 +61,8 @@ enum CaCommand {
     Renew {
         /// The gateway id, as enrolled (gw-whk01-a).
         gateway: String,
-        #[arg(long, default_value = "/etc/pathway-ca")]
+        /// The CA's folder (`pathway ca init --dir`).
+        #[arg(long, visible_alias = "ca-dir", default_value = "/etc/pathway-ca")]
         dir: PathBuf,
         /// The hub's administration, host:port (its [admin] listen).
         #[arg(long)]
@@ -173,7 +176,7 @@ enum Command {
     /// opens it (give it to facility IT apart from the bundle).
     Enrol {
         /// Where `pathway ca init` put the CA.
-        #[arg(long, default_value = "/etc/pathway-ca")]
+        #[arg(long, visible_alias = "dir", default_value = "/etc/pathway-ca")]
         ca_dir: PathBuf,
         /// The facility the gateway serves (its id in the national registry).
         #[arg(long)]
