@@ -163,16 +163,24 @@ pub fn check_once(store: &Store, r: &Renewal) -> bool {
     })
 }
 
-/// Checks every `every` until `cancel`.
+/// Until `cancel`, looks every `every` whether changes came from the hub since it last
+/// checked, and if so checks for a renewal: a renewal is installed within `every` of arriving,
+/// and an idle link costs nothing but a counter read.
 pub async fn watch(store: Store, r: Renewal, every: Duration, cancel: CancellationToken) {
     let r = Arc::new(r);
     let mut tick = tokio::time::interval(every);
+    let mut seen = None;
     loop {
         tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let now = store.changes_from_peers();
+        if seen == Some(now) {
+            continue;
+        }
+        seen = Some(now);
         let (store, r) = (store.clone(), r.clone());
         let _ = tokio::task::spawn_blocking(move || check_once(&store, &r)).await;
     }

@@ -78,7 +78,7 @@ pub fn spawn(
         tokio::spawn(crate::renewal::watch(
             store.clone(),
             r,
-            Duration::from_secs(10),
+            Duration::from_secs(1),
             cancel.clone(),
         ));
     }
