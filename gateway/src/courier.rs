@@ -30,7 +30,7 @@ pub struct Keys {
 
 impl Keys {
     /// The keys the configuration names. The hub's certificate is needed only to export.
-    pub fn new(cfg: &GatewayConfig, ca_pem: String, creds: crate::renewal::Presented) -> Keys {
+    pub fn new(cfg: &GatewayConfig, ca_pem: String, creds: Arc<crate::renewal::Presented>) -> Keys {
         let hub_cert = match &cfg.tls.hub {
             None => Err(
                 "the configuration names no hub certificate: add `hub = \"hub.pem\"` under [tls], with the hub's certificate from the national administrator (a bundle made with `pathway enrol --hub-cert` installs it)".to_owned(),
@@ -50,7 +50,7 @@ impl Keys {
         Ok(Keys::new(
             cfg,
             files.ca_pem,
-            Arc::new(std::sync::Mutex::new(files.creds)),
+            crate::renewal::Presented::new(files.creds),
         ))
     }
 }
@@ -80,7 +80,7 @@ pub fn export(
         name: &keys.hub_name,
         cert_pem: cert,
     };
-    let creds = crate::lock(&keys.own.creds).clone();
+    let creds = keys.own.creds.current();
     let out = courier::export(store, (&keys.own.gateway, &creds), &hub, carried_by, now)?;
     tracing::info!(file = %out.1.id, changes = out.1.changes, bytes = out.1.bytes, %carried_by, "courier file written");
     Ok(out)
@@ -93,7 +93,7 @@ pub fn receipt(store: &Store, keys: &Keys, file: &[u8], now: Millis) -> Result<R
         name: &keys.hub_name,
         cert_pem: "",
     };
-    let creds = crate::lock(&keys.own.creds).clone();
+    let creds = keys.own.creds.current();
     let r = courier::take_receipt(
         store,
         (&keys.own.gateway, &creds, &keys.own.ca_pem),

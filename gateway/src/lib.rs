@@ -41,7 +41,7 @@ pub struct Gateway {
     /// What courier files are signed and sealed with.
     courier: Arc<courier::Keys>,
     /// The certificate and key the uplink presents to the hub; renewal replaces the certificate.
-    presented: renewal::Presented,
+    presented: Arc<renewal::Presented>,
 }
 
 /// A gateway that cannot start.
@@ -120,7 +120,7 @@ impl Gateway {
             },
         )?;
         let audit = Arc::new(audit::Audit::open(store.clone(), &cfg.facility)?);
-        let presented = Arc::new(std::sync::Mutex::new(files.creds.clone()));
+        let presented = renewal::Presented::new(files.creds.clone());
         let courier = Arc::new(courier::Keys::new(
             cfg,
             files.ca_pem.clone(),
@@ -207,7 +207,7 @@ impl Gateway {
                 now,
                 peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
                 logins: sessions.as_ref().map(|s| s.guard.status(now)),
-                certificate_expires: renewal::expires(&presented),
+                certificate_expires: presented.expires(),
                 ..NodeStatus::default()
             }
         })

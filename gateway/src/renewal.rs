@@ -4,8 +4,8 @@
 //! [`CertificateList`]. Each gateway watches the list for its own entry and installs it once it
 //! checks: issued by the national CA, naming this gateway and facility, matching the key the
 //! gateway already holds (the private key never travels), and valid for longer than the one in
-//! use. The file is replaced whole (the old one kept as `.previous`), and the next dial presents
-//! the new certificate.
+//! use. The file is replaced whole (the old one kept as `.previous`), and the uplink dials again
+//! to present the new certificate.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,13 +21,41 @@ use tokio_util::sync::CancellationToken;
 use crate::lock;
 
 /// The certificate and key the uplink presents to the hub: one handle, shared by the uplink,
-/// courier files, the status and the console, which renewal updates in place.
-pub type Presented = Arc<Mutex<Credentials>>;
+/// courier files, the status and the console, which renewal updates in place. Each
+/// replacement is signalled, so the uplink can present the new certificate at once.
+#[derive(Debug)]
+pub struct Presented {
+    creds: Mutex<Credentials>,
+    replaced: tokio::sync::watch::Sender<u64>,
+}
 
-/// When the presented certificate expires (ms since the epoch), if it can be read.
-pub fn expires(p: &Presented) -> Option<pathway_shared::model::Millis> {
-    let pem = lock(p).cert_pem.clone();
-    expires_at(&pem, "gateway certificate").ok()
+impl Presented {
+    pub fn new(creds: Credentials) -> Arc<Presented> {
+        Arc::new(Presented {
+            creds: Mutex::new(creds),
+            replaced: tokio::sync::watch::Sender::new(0),
+        })
+    }
+
+    /// The certificate and key in use.
+    pub fn current(&self) -> Credentials {
+        lock(&self.creds).clone()
+    }
+
+    /// When the certificate in use expires (ms since the epoch), if it can be read.
+    pub fn expires(&self) -> Option<pathway_shared::model::Millis> {
+        expires_at(&lock(&self.creds).cert_pem, "gateway certificate").ok()
+    }
+
+    /// Signals each replacement of the certificate.
+    pub fn replacements(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.replaced.subscribe()
+    }
+
+    fn replace_certificate(&self, pem: String) {
+        lock(&self.creds).cert_pem = pem;
+        self.replaced.send_modify(|n| *n += 1);
+    }
 }
 
 /// What the watcher checks a renewal against, and where it installs it.
@@ -39,12 +67,12 @@ pub struct Renewal {
     /// The certificate file the configuration names.
     pub cert_path: PathBuf,
     /// The credentials the uplink dials with: replaced when a renewal is installed.
-    pub creds: Presented,
+    pub creds: Arc<Presented>,
 }
 
 impl Renewal {
     /// The renewal the configuration names, updating `creds` when one is installed.
-    pub fn new(cfg: &crate::GatewayConfig, ca_pem: String, creds: Presented) -> Renewal {
+    pub fn new(cfg: &crate::GatewayConfig, ca_pem: String, creds: Arc<Presented>) -> Renewal {
         Renewal {
             gateway: cfg.gateway_id.clone(),
             facility: cfg.facility.clone(),
@@ -107,10 +135,10 @@ fn checked(
 }
 
 /// Takes `pem`, sent by `by`, as this gateway's certificate if it is a renewal of the one in
-/// use: installed whole, and presented from the next connection. The date it is valid until,
+/// use: installed whole, and presented from the next connection (the uplink dials again). The date it is valid until,
 /// if it was installed.
 pub fn take(r: &Renewal, pem: &str, by: &str) -> Result<Option<String>, String> {
-    let current = lock(&r.creds).clone();
+    let current = r.creds.current();
     match checked(r, &current, pem, by)? {
         None => Ok(None),
         Some(pem) => install_now(r, pem).map(Some),
@@ -125,8 +153,8 @@ fn install_now(r: &Renewal, pem: String) -> Result<String, String> {
         )
     })?;
     let until = date_of_ms(expires_at(&pem, "certificate").unwrap_or(0));
-    tracing::info!(path = %r.cert_path.display(), valid_until = %until, "renewed certificate installed; the next connection presents it");
-    lock(&r.creds).cert_pem = pem;
+    tracing::info!(path = %r.cert_path.display(), valid_until = %until, "renewed certificate installed");
+    r.creds.replace_certificate(pem);
     Ok(until)
 }
 
@@ -152,7 +180,7 @@ fn install(path: &Path, pem: &str) -> std::io::Result<()> {
 
 /// Checks for a renewal now and installs it; true if one was installed.
 pub fn check_once(store: &Store, r: &Renewal) -> bool {
-    let current = lock(&r.creds).clone();
+    let current = r.creds.current();
     let installed = pending(store, r, &current).and_then(|p| match p {
         None => Ok(false),
         Some(pem) => install_now(r, pem).map(|_| true),

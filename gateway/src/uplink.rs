@@ -156,10 +156,16 @@ async fn connect_once(
         std::net::Ipv4Addr::UNSPECIFIED.into()
     };
     let bind = SocketAddr::new(any, 0);
+    // A certificate renewed during the session ends it, so the next dial presents the new one
+    // and the hub sees its new expiry now rather than at some later reconnect.
+    let mut replaced = cfg.renewal.as_ref().map(|r| r.creds.replacements());
+    if let Some(rx) = &mut replaced {
+        rx.mark_unchanged();
+    }
     let creds = cfg
         .renewal
         .as_ref()
-        .map_or_else(|| cfg.creds.clone(), |r| crate::lock(&r.creds).clone());
+        .map_or_else(|| cfg.creds.clone(), |r| r.creds.current());
     let endpoint = transport::client_endpoint(bind, &cfg.ca_pem, &creds)?;
     let connecting = endpoint.connect(cfg.hub_addr, &cfg.hub_name)?;
     // A handshake with an unreachable hub lasts until QUIC's idle timeout: shutdown must not
@@ -183,7 +189,20 @@ async fn connect_once(
         }
         tx.send_modify(|st| st.observe(&o, s))
     };
-    let result = transport::drive(conn, session, cancel.clone(), observe).await;
+    let session_ends = cancel.child_token();
+    let redial = replaced.map(|mut rx| {
+        let end = session_ends.clone();
+        tokio::spawn(async move {
+            if rx.changed().await.is_ok() {
+                tracing::info!("renewed certificate installed: reconnecting to present it");
+                end.cancel();
+            }
+        })
+    });
+    let result = transport::drive(conn, session, session_ends, observe).await;
+    if let Some(task) = redial {
+        task.abort();
+    }
     endpoint.close(0u32.into(), b"");
     result.map(drop)
 }

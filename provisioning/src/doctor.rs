@@ -112,7 +112,7 @@ fn courier(cfg: &GatewayConfig, files: &preflight::Files) -> Line {
     let keys = pathway_gateway::courier::Keys::new(
         cfg,
         files.ca_pem.clone(),
-        std::sync::Arc::new(std::sync::Mutex::new(files.creds.clone())),
+        pathway_gateway::renewal::Presented::new(files.creds.clone()),
     );
     let checked = keys.hub_cert.and_then(|pem| {
         let der = pathway_shared::identity::first_cert(&pem, "hub certificate")

@@ -59,6 +59,6 @@ pub(crate) async fn run(
         "it installs it on its next sync, or, with no link, from the receipt of its next courier file"
     };
     Ok(format!(
-        "{gateway}'s certificate is renewed until {until} (it was valid until {was}) and sent through the hub; {when}, and presents it from its next connection. `pathway doctor` at the facility shows the new date."
+        "{gateway}'s certificate is renewed until {until} (it was valid until {was}) and sent through the hub; {when}, then reconnects to present it. `pathway doctor` at the facility shows the new date."
     ))
 }

@@ -86,7 +86,7 @@ pub struct Lan {
     pub health_programmes: sensitive::HealthProgrammes,
     /// The certificate this gateway presents to the hub: the console warns facility IT and the
     /// manager before it expires.
-    pub certificate: crate::renewal::Presented,
+    pub certificate: Arc<crate::renewal::Presented>,
 }
 
 impl Lan {

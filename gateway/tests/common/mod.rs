@@ -205,11 +205,11 @@ pub(crate) fn site() -> Site {
         health_programmes: Default::default(),
         utc_offset_minutes: 0,
         clock,
-        certificate: Arc::new(std::sync::Mutex::new(
+        certificate: pathway_gateway::renewal::Presented::new(
             pathway_shared::identity::Ca::generate("Pathway test CA")
                 .and_then(|ca| ca.issue_gateway("gw-whk", FAC, 825))
                 .unwrap(),
-        )),
+        ),
     });
     Site {
         _dir: dir,

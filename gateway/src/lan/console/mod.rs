@@ -92,7 +92,7 @@ fn sync_line(st: &UplinkStatus, now: Millis, l: Lang) -> String {
 
 /// For facility IT and the manager: the gateway's certificate is due for renewal or expired.
 fn certificate_line(lan: &Lan, l: Lang) -> Option<String> {
-    let at = crate::renewal::expires(&lan.certificate)?;
+    let at = lan.certificate.expires()?;
     let date = words::date(l, &pathway_shared::model::date_of_ms(at));
     let now = lan.clock.now();
     let days = pathway_shared::status::days_left(at, now).to_string();
