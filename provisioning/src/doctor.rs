@@ -94,6 +94,9 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
     out.extend(permissions(&cfg));
     if let Some(f) = &files {
         out.push(expiry(&cfg.gateway_id, &f.creds.cert_pem, &cfg.tls.cert));
+        if let (Some(lan), Some(l)) = (&f.lan, &cfg.lan) {
+            out.push(lan_expiry(&lan.cert_pem, &l.cert));
+        }
     }
     if let Some(f) = &files {
         out.push(courier(&cfg, f));
@@ -191,6 +194,47 @@ fn expiry(gateway: &str, cert_pem: &str, path: &Path) -> Line {
         "expiry",
         format!("{} ({})", advice, path.display()),
     )
+}
+
+/// The staff console's certificate: browsers refuse the console once it has expired.
+fn lan_expiry(cert_pem: &str, path: &Path) -> Line {
+    let at = match expires_at(cert_pem, "LAN certificate") {
+        Ok(at) => at,
+        Err(e) => {
+            return line(
+                Verdict::Fail,
+                "lan expiry",
+                format!("{}: {e}", path.display()),
+            );
+        }
+    };
+    let now = now_ms();
+    let date = pathway_shared::model::date_of_ms(at);
+    let renew = "ask the national admin for a new enrolment bundle (`pathway enrol`) and install it with `pathway install`";
+    match Expiry::of(at, now) {
+        Expiry::Valid => line(
+            Verdict::Ok,
+            "lan expiry",
+            format!("the console's certificate is valid until {date}"),
+        ),
+        Expiry::Soon => line(
+            Verdict::Warn,
+            "lan expiry",
+            format!(
+                "the console's certificate {} expires on {date}, in {} days, and staff browsers then refuse the console: {renew}",
+                path.display(),
+                pathway_shared::status::days_left(at, now)
+            ),
+        ),
+        Expiry::Expired => line(
+            Verdict::Fail,
+            "lan expiry",
+            format!(
+                "the console's certificate {} expired on {date}: staff browsers refuse the console; {renew}",
+                path.display()
+            ),
+        ),
+    }
 }
 
 /// Free space on the disk that holds the data folder (or the nearest folder above it).

@@ -127,6 +127,10 @@ fn doctor_and_status_read_the_running_daemon() {
     assert!(line(&report, "ok   certificates").len() > 10, "{report}");
     assert!(line(&report, "ok   disk").contains("MB free"), "{report}");
     assert!(
+        line(&report, "ok   lan expiry").contains("console's certificate is valid until"),
+        "{report}"
+    );
+    assert!(
         line(&report, "WARN last sync").contains("hub"),
         "the hub was never reached: {report}"
     );
