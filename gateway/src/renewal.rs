@@ -135,8 +135,8 @@ fn checked(
 }
 
 /// Takes `pem`, sent by `by`, as this gateway's certificate if it is a renewal of the one in
-/// use: installed whole, and presented from the next connection (the uplink dials again). The date it is valid until,
-/// if it was installed.
+/// use: installed whole, and presented from the next connection (the uplink dials again).
+/// Returns the date it is valid until, if it was installed.
 pub fn take(r: &Renewal, pem: &str, by: &str) -> Result<Option<String>, String> {
     let current = r.creds.current();
     match checked(r, &current, pem, by)? {
