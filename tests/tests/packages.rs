@@ -1,7 +1,8 @@
 //! The Debian packages `packaging/build-debs` made (into `target/debian`), unpacked into a
 //! temporary root with `dpkg-deb -x` as dpkg would lay them out: the binaries run, the units are
-//! the project's, the postinst makes the service user and its folders and nothing else, and no
-//! package ships a file where configuration or data live, so an upgrade keeps both.
+//! the project's, the postinst makes the service user and its folders and nothing else (run for
+//! real, as root, in a mount namespace of its own), and no package ships a file where
+//! configuration or data live, so an upgrade keeps both.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -152,4 +153,114 @@ fn the_command_line_package_holds_pathway_and_runs() {
         );
     }
     assert_keeps_configuration_and_data(root.path());
+}
+
+/// The packaged postinst, run as dpkg runs it, as root, in a mount namespace of its own whose
+/// `/etc` and `/var/lib` are copies (so the machine's users are never touched): a first
+/// install makes the `pathway` user and owner-only folders; an upgrade keeps the user, the
+/// configuration and the store as they were.
+#[test]
+fn the_postinst_makes_the_user_and_folders_and_an_upgrade_keeps_everything() {
+    if !is_root() {
+        eprintln!("skipped: running the postinst needs root (CI runs as root)");
+        return;
+    }
+    let (_root, control) = unpack("pathway-gateway");
+    let postinst = control.join("postinst");
+    let world = tempfile::tempdir().unwrap();
+    let (etc, varlib) = (world.path().join("etc"), world.path().join("varlib"));
+    std::fs::create_dir_all(&varlib).unwrap();
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg("/etc/.")
+        .arg(&etc)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    // Runs `script` with the copies mounted over /etc and /var/lib; prints what it printed.
+    let inside = |script: &str| {
+        let out = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind {} /etc && mount --bind {} /var/lib && {script}",
+                etc.display(),
+                varlib.display()
+            ))
+            .env("DPKG_MAINTSCRIPT_PACKAGE", "pathway-gateway")
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script}: {said}");
+        said
+    };
+    let host_passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let run = format!("sh {}", postinst.display());
+    inside(&format!("{run} configure"));
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let user = passwd
+        .lines()
+        .find(|l| l.starts_with("pathway:"))
+        .unwrap_or_else(|| panic!("no pathway user made: {passwd}"))
+        .to_owned();
+    assert!(
+        user.ends_with(":/var/lib/pathway-gateway:/usr/sbin/nologin"),
+        "{user}"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/etc/passwd").unwrap(),
+        host_passwd,
+        "the machine's own users were not touched"
+    );
+    let owner = |p: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        (m.mode() & 0o777, m.uid())
+    };
+    let uid: u32 = user.split(':').nth(2).unwrap().parse().unwrap();
+    assert_eq!(owner(&etc.join("pathway")), (0o700, uid), "/etc/pathway");
+    assert_eq!(
+        owner(&varlib.join("pathway-gateway")),
+        (0o700, uid),
+        "/var/lib/pathway-gateway"
+    );
+
+    // An upgrade (dpkg passes the old version): configuration and store stay as they were.
+    std::fs::write(
+        etc.join("pathway/gateway.toml"),
+        "gateway_id = \"gw-whk01-a\"\n",
+    )
+    .unwrap();
+    std::fs::write(varlib.join("pathway-gateway/conf"), "store").unwrap();
+    std::fs::set_permissions(etc.join("pathway"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    inside(&format!("{run} configure 0.1.0"));
+    assert_eq!(
+        std::fs::read_to_string(etc.join("pathway/gateway.toml")).unwrap(),
+        "gateway_id = \"gw-whk01-a\"\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(varlib.join("pathway-gateway/conf")).unwrap(),
+        "store"
+    );
+    assert_eq!(
+        owner(&etc.join("pathway")).0,
+        0o750,
+        "a folder already there is left as the admin set it"
+    );
+    let again = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    assert_eq!(
+        again.lines().filter(|l| l.starts_with("pathway:")).count(),
+        1,
+        "one pathway user after the upgrade"
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
