@@ -101,6 +101,7 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
     if let Some(f) = &files {
         out.push(courier(&cfg, f));
     }
+    out.push(windows(&cfg));
     out.push(disk(&cfg.data_dir, o.min_free_mb));
     out.push(daemon(cfg.status_listen).await);
     if let Some(f) = files {
@@ -194,6 +195,67 @@ fn expiry(gateway: &str, cert_pem: &str, path: &Path) -> Line {
         "expiry",
         format!("{} ({})", advice, path.display()),
     )
+}
+
+/// When each class with sync windows may next use the link.
+fn windows(cfg: &GatewayConfig) -> Line {
+    use pathway_shared::model::Class;
+    use pathway_shared::policy::WindowState;
+    let policy = match cfg.link.policy() {
+        Ok(p) => p,
+        Err(e) => return line(Verdict::Fail, "windows", format!("[link] windows: {e}")),
+    };
+    let now = now_ms();
+    let local = |t: i64| {
+        let m = (t + i64::from(policy.utc_offset_minutes) * 60_000).rem_euclid(86_400_000) / 60_000;
+        format!("{:02}:{:02}", m / 60, m % 60)
+    };
+    let mut verdict = Verdict::Ok;
+    let mut parts = Vec::new();
+    for class in [Class::Records, Class::Bulk] {
+        let name = class.name();
+        match policy.window_at(class, now) {
+            None => {}
+            Some(WindowState {
+                open: true,
+                changes_at: Some(t),
+            }) => parts.push(format!(
+                "{name}: window open until {} local time (in {})",
+                local(t),
+                pathway_shared::status::ago(t, now)
+            )),
+            Some(WindowState {
+                open: false,
+                changes_at: Some(t),
+            }) => parts.push(format!(
+                "{name}: waits for its window, which opens at {} local time (in {})",
+                local(t),
+                pathway_shared::status::ago(t, now)
+            )),
+            Some(WindowState {
+                open: true,
+                changes_at: None,
+            }) => parts.push(format!("{name}: its window is always open")),
+            Some(WindowState {
+                open: false,
+                changes_at: None,
+            }) => {
+                verdict = Verdict::Warn;
+                parts.push(format!(
+                    "{name}: its window never opens (from and to are the same): fix [link] windows in the configuration"
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return line(
+            Verdict::Ok,
+            "windows",
+            "no sync windows: every class may use the link at any time",
+        );
+    }
+    parts.push("urgent changes go at any time".into());
+    line(verdict, "windows", parts.join("; "))
 }
 
 /// The staff console's certificate: browsers refuse the console once it has expired.

@@ -131,6 +131,10 @@ fn doctor_and_status_read_the_running_daemon() {
         "{report}"
     );
     assert!(
+        line(&report, "ok   windows").contains("no sync windows"),
+        "{report}"
+    );
+    assert!(
         line(&report, "WARN last sync").contains("hub"),
         "the hub was never reached: {report}"
     );

@@ -61,6 +61,14 @@ pub struct LinkPolicy {
     pub monthly_bytes: [Option<u64>; 3],
 }
 
+/// Whether a class's windows are open at some moment, and when that changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    pub open: bool,
+    /// `None`: it never changes (a window that is always, or never, open).
+    pub changes_at: Option<Millis>,
+}
+
 /// Bytes spent, per class, in the current local day and calendar month. Kept in the store, so a
 /// restart or a reconnect does not hand out a fresh budget.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +167,30 @@ impl LinkPolicy {
         usage.add(class, bytes, self.local(now));
     }
 
+    /// `class`'s windows at `now`: `None` if it has none (it may send at any time); otherwise
+    /// whether one is open, and when that next changes (to the minute). Budgets aside.
+    pub fn window_at(&self, class: Class, now: Millis) -> Option<WindowState> {
+        let windows: Vec<&Window> = self.windows.iter().filter(|w| w.class == class).collect();
+        if windows.is_empty() || class == Class::Urgent {
+            return None;
+        }
+        let local = self.local(now);
+        let minute = local.rem_euclid(DAY_MS) / 60_000;
+        let open_at = |m: i64| {
+            let m = m.rem_euclid(1_440) as u16;
+            windows.iter().any(|w| w.contains(m))
+        };
+        let open = open_at(minute);
+        // The first minute, within a day, at which it is the other way.
+        let start_of_minute = now - local.rem_euclid(60_000);
+        Some(WindowState {
+            open,
+            changes_at: (1..=1_440)
+                .find(|d| open_at(minute + d) != open)
+                .map(|d| start_of_minute + d * 60_000),
+        })
+    }
+
     /// Whether `class` may send a data frame now.
     pub fn check(&self, class: Class, now: Millis, usage: &mut Usage) -> Result<(), Held> {
         if class == Class::Urgent {
@@ -236,6 +268,38 @@ mod tests {
         assert_eq!(
             p.check(Class::Records, at(0, 0) + 20 * DAY_MS, &mut u),
             Ok(())
+        );
+        // When the night window opens and closes.
+        assert_eq!(
+            p.window_at(Class::Bulk, at(21, 0) + 30_000),
+            Some(WindowState {
+                open: false,
+                changes_at: Some(at(22, 0))
+            })
+        );
+        assert_eq!(
+            p.window_at(Class::Bulk, at(23, 15)),
+            Some(WindowState {
+                open: true,
+                changes_at: Some(at(5, 0) + DAY_MS)
+            })
+        );
+        assert_eq!(p.window_at(Class::Records, at(23, 15)), None, "no window");
+        let always = LinkPolicy {
+            windows: vec![Window {
+                class: Class::Bulk,
+                from_minute: 0,
+                to_minute: 0,
+            }],
+            ..p.clone()
+        };
+        assert_eq!(
+            always.window_at(Class::Bulk, at(3, 0)),
+            Some(WindowState {
+                open: false,
+                changes_at: None
+            }),
+            "an empty window never opens"
         );
         assert_eq!(Window::minute("24:00"), None);
         assert_eq!(Window::minute("22:30"), Some(1350));
