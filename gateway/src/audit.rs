@@ -286,6 +286,27 @@ impl Audit {
     }
 }
 
+impl Audit {
+    /// The store's integrity in one sentence for facility IT: the audit trail verifies from its
+    /// first entry to the newest the hub holds ([`Audit::verify`]), or what is wrong and what to
+    /// do. Reads every block of the trail.
+    pub fn integrity(&self) -> Result<String, String> {
+        let seq = self.store.durable_seq();
+        match self.verify() {
+            Ok(entries) => Ok(format!(
+                "the store opens and its audit trail verifies: {entries} entries, feed at #{seq}"
+            )),
+            Err(AuditError::Broken(b)) => Err(format!(
+                "the audit trail is broken: entry {} {}; keep this store for investigation and restore the latest backup (`pathway restore`) or rebuild from the hub (`pathway rebuild`)",
+                b.seq, b.what
+            )),
+            Err(AuditError::Store(e)) => Err(format!(
+                "the store cannot be read ({e}); restore the latest backup (`pathway restore`) or rebuild from the hub (`pathway rebuild`)"
+            )),
+        }
+    }
+}
+
 /// Checks a facility's log in `store`, at the gateway or the hub.
 pub fn verify_store(store: &Store, facility: &str) -> Result<u64, AuditError> {
     let mut ids = store.list(&format!("facility:{facility}"), Kind::AuditLog)?;

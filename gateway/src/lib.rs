@@ -42,6 +42,7 @@ pub struct Gateway {
     courier: Arc<courier::Keys>,
     /// The certificate and key the uplink presents to the hub; renewal replaces the certificate.
     presented: Arc<renewal::Presented>,
+    audit: Arc<audit::Audit>,
 }
 
 /// A gateway that cannot start.
@@ -192,6 +193,7 @@ impl Gateway {
             sessions,
             courier,
             presented,
+            audit,
         })
     }
 
@@ -213,10 +215,11 @@ impl Gateway {
         })
     }
 
-    /// What facility IT and operators reach on the status port: the status routes and
-    /// `POST /sync-now`.
+    /// What facility IT and operators reach on the status port: the status routes,
+    /// `POST /backup`, the courier routes, `POST /store-check` and `POST /sync-now`.
     pub fn operator_routes(&self) -> axum::Router {
         let notify = self.sync_now.clone();
+        let audit = self.audit.clone();
         status::router(self.status_source())
             .merge(status::backup_router(self.store.clone()))
             .merge(courier::router(self.store.clone(), self.courier.clone()))
@@ -233,6 +236,26 @@ impl Gateway {
                     }
                     notify.notify_one();
                     (axum::http::StatusCode::OK, "dialling the hub now\n")
+                }),
+            )
+            .route(
+                "/store-check",
+                axum::routing::post(move |headers: axum::http::HeaderMap| async move {
+                    use axum::http::StatusCode;
+                    if !lan::guard::same_site(&headers) {
+                        return (
+                            StatusCode::FORBIDDEN,
+                            "refused: a page of another site cannot check the store\n".to_owned(),
+                        );
+                    }
+                    match tokio::task::spawn_blocking(move || audit.integrity()).await {
+                        Ok(Ok(words)) => (StatusCode::OK, format!("{words}\n")),
+                        Ok(Err(words)) => (StatusCode::CONFLICT, format!("{words}\n")),
+                        Err(_) => (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "the check stopped unexpectedly; see the gateway's log\n".to_owned(),
+                        ),
+                    }
                 }),
             )
     }

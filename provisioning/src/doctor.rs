@@ -103,6 +103,7 @@ pub(crate) async fn doctor(o: &Options) -> Vec<Line> {
     }
     out.push(windows(&cfg));
     out.push(disk(&cfg.data_dir, o.min_free_mb));
+    out.push(store(&cfg).await);
     out.push(daemon(cfg.status_listen).await);
     if let Some(f) = files {
         out.push(hub(&cfg, &f, o.hub_timeout).await);
@@ -195,6 +196,75 @@ fn expiry(gateway: &str, cert_pem: &str, path: &Path) -> Line {
         "expiry",
         format!("{} ({})", advice, path.display()),
     )
+}
+
+/// The store's integrity: checked by the running daemon through its status port, or here when
+/// it is stopped.
+async fn store(cfg: &GatewayConfig) -> Line {
+    use pathway_shared::store::{Store, StoreError, StoreOptions};
+    if let Some(addr) = cfg.status_listen
+        && let Ok(a) =
+            pathway_provisioning::http::post_bytes(addr, "/store-check", &[], Vec::new()).await
+    {
+        let words = String::from_utf8_lossy(&a.body).trim().to_owned();
+        return match a.code {
+            200 => line(Verdict::Ok, "store", words),
+            409 => line(Verdict::Fail, "store", words),
+            code => line(
+                Verdict::Warn,
+                "store",
+                format!(
+                    "the running gateway did not check its store (it answered {code}: {words})"
+                ),
+            ),
+        };
+    }
+    // Opening an empty folder would make a store (and a key file) here: doctor makes nothing.
+    if !cfg
+        .data_dir
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some())
+    {
+        return line(
+            Verdict::Ok,
+            "store",
+            format!(
+                "no store yet at {}: the gateway makes it on its first start",
+                cfg.data_dir.display()
+            ),
+        );
+    }
+    let (data, key, facility) = (
+        cfg.data_dir.clone(),
+        cfg.store_key.clone(),
+        cfg.facility.clone(),
+    );
+    let checked = tokio::task::spawn_blocking(move || {
+        let store = match Store::open(&data, StoreOptions::keyed(&key)) {
+            Ok(s) => s,
+            Err(StoreError::InUse { .. }) => {
+                return Err(format!(
+                    "{} is held by a gateway that does not answer on its status port: check `status_listen`, or stop it and run doctor again",
+                    data.display()
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the store at {} does not open ({e}): restore the latest backup (`pathway restore`) or rebuild from the hub (`pathway rebuild`)",
+                    data.display()
+                ));
+            }
+        };
+        pathway_gateway::audit::Audit::open(store, &facility)
+            .map_err(|e| format!("the store's audit trail cannot be read: {e}"))?
+            .integrity()
+    })
+    .await;
+    match checked {
+        Ok(Ok(words)) => line(Verdict::Ok, "store", words),
+        Ok(Err(words)) => line(Verdict::Fail, "store", words),
+        Err(_) => line(Verdict::Fail, "store", "the check stopped unexpectedly"),
+    }
 }
 
 /// When each class with sync windows may next use the link.

@@ -91,6 +91,34 @@ fn doctor_names_each_broken_thing() {
         line(&report, "FAIL certificates").contains("does not belong"),
         "{report}"
     );
+    assert!(
+        line(&report, "ok   store").contains("no store yet"),
+        "{report}"
+    );
+    assert!(!d.join("store.key").exists(), "doctor made no key file");
+
+    // A store sealed under another key file does not open: named, with what to do.
+    drop(
+        pathway_shared::store::Store::open(
+            d.join("data"),
+            pathway_shared::store::StoreOptions::keyed(d.join("other.key")),
+        )
+        .unwrap(),
+    );
+    // Another store's key file, where this store's should be.
+    drop(
+        pathway_shared::store::Store::open(
+            d.join("elsewhere"),
+            pathway_shared::store::StoreOptions::keyed(d.join("store.key")),
+        )
+        .unwrap(),
+    );
+    let (_, report) = pathway(&["doctor", "--hub-timeout", "1"], &cfg);
+    let store = line(&report, "FAIL store");
+    assert!(
+        store.contains("does not open") && store.contains("pathway restore"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -133,6 +161,10 @@ fn doctor_and_status_read_the_running_daemon() {
     assert!(
         line(&report, "ok   windows").contains("no sync windows"),
         "{report}"
+    );
+    assert!(
+        line(&report, "ok   store").contains("audit trail verifies"),
+        "the running daemon checked its store: {report}"
     );
     assert!(
         line(&report, "WARN last sync").contains("hub"),
