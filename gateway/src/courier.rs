@@ -140,6 +140,15 @@ pub fn receipt_words(done: &Receipted) -> String {
     for (doc, reason) in &t.refused {
         s.push_str(&format!("\nthe hub refused {doc}: {reason}"));
     }
+    match &r.back {
+        Ok(0) => {}
+        Ok(n) => s.push_str(&format!(
+            "\nthe receipt carried {n} change(s) from the hub (staff accounts, the catalogue, moves), now applied here"
+        )),
+        Err(why) => s.push_str(&format!(
+            "\nthe hub's changes on the receipt were not applied ({why}); they come again on the next receipt"
+        )),
+    }
     match &done.renewed {
         Ok(Some(until)) => s.push_str(&format!(
             "\nthe receipt carried this gateway's renewed certificate, now installed: valid until {until}"
@@ -221,5 +230,6 @@ pub fn router(store: Store, keys: Arc<Keys>) -> Router {
                 }
             }),
         )
-        .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
+        // A receipt carries the hub's changes back: as large as a changes file may be.
+        .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
 }

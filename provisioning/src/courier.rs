@@ -139,6 +139,11 @@ pub(crate) async fn import(
                 .unwrap_or("RECEIPT")
         )
     };
+    if let Some(n) = v["back_changes"].as_u64().filter(|n| *n > 0) {
+        said.push_str(&format!(
+            "\nThe receipt also carries {n} change(s) from the hub for the gateway (staff accounts, the catalogue, moves)."
+        ));
+    }
     for r in v["refused"].as_array().into_iter().flatten() {
         said.push_str(&format!(
             "\nrefused {}: {}",

@@ -11,6 +11,12 @@
 //! from the file. Each node keeps, in its node-local tables, what it wrote or took: a file
 //! imported twice changes nothing the second time (the stored receipt is written again), and a
 //! receipt is taken only for a file this gateway wrote.
+//!
+//! The hub's changes travel back the same way: a receipt also carries what the hub holds for
+//! the gateway that the gateway has not acknowledged (staff accounts, the catalogue, moves,
+//! renewals), which the gateway applies as a live session would; the gateway's next changes
+//! file carries its acknowledgement, which moves the hub's cursors. Each side sends again what
+//! the other has not acknowledged, and applying a change twice changes nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +32,27 @@ pub const MAGIC: &[u8; 8] = b"PWCOUR01";
 const WRITTEN: &str = "courier_out";
 /// Local table of the files a hub took (id → the receipt it wrote).
 const TAKEN: &str = "courier_in";
+/// Local table, at the hub: what each receipt carried back to the gateway (id → `Carried`).
+const SENT_BACK: &str = "courier_back";
+/// Local table, at a gateway: what it took of the hub's changes on the last receipt (`LAST`).
+const TOOK_BACK: &str = "courier_took";
+const LAST: &str = "last";
+
+/// A changes file's body: the gateway's changes, and its acknowledgement of the hub's changes
+/// on the last receipt it took.
+#[derive(Serialize, Deserialize)]
+struct ChangesBody {
+    frames: Vec<Vec<u8>>,
+    took: Option<TookBack>,
+}
+
+/// What a gateway took of the hub's changes on a receipt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TookBack {
+    /// The receipt's (and its changes file's) id.
+    receipt: [u8; 16],
+    taken: Taken,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FileKind {
@@ -78,6 +105,10 @@ pub struct Receipt {
     /// renew`), other than the one the file was signed with: a site with no link takes it
     /// from the receipt.
     pub certificate: Option<String>,
+    /// The hub's changes for the gateway that it had not acknowledged, as frames.
+    pub back: Vec<Vec<u8>>,
+    /// Changes in `back`.
+    pub back_changes: u64,
 }
 
 /// What the hub keeps of a file it took: the receipt as written (sealed to the gateway) and
@@ -266,7 +297,11 @@ pub fn export(
         sender: Vec::new(),
         one_time: Vec::new(),
     };
-    let file = write(header, me, &hub_der, &encode(&exported.frames))?;
+    let body = ChangesBody {
+        frames: exported.frames,
+        took: store.local::<TookBack>(TOOK_BACK, LAST)?,
+    };
+    let file = write(header, me, &hub_der, &encode(&body))?;
     let changes = exported.carried.changes;
     store.update_local(WRITTEN, &hex::encode(id), |_: Option<Written>| {
         Ok::<_, StoreError>((
@@ -350,17 +385,26 @@ pub fn import(
             again: true,
         });
     }
-    let frames: Vec<Vec<u8>> = decode(&open(&header, &env, hub.creds, "hub")?, "changes")?;
+    let changes: ChangesBody = decode(&open(&header, &env, hub.creds, "hub")?, "changes")?;
     admit(&gateway).map_err(CourierError::Refused)?;
-    let taken = carry::import(
-        store,
-        Side::Hub {
-            facility: gateway.facility.clone(),
+    let side = Side::Hub {
+        facility: gateway.facility.clone(),
+    };
+    let peers = (hub.node, gateway.gateway.as_str());
+    // The gateway's acknowledgement of what an earlier receipt carried back: the hub's cursors
+    // move, so the next receipt carries only what is new. One the hub no longer knows (or that
+    // a live session overtook) moves nothing; the changes are then simply carried again.
+    let acked_back = match &changes.took {
+        Some(t) => match store.local::<Carried>(SENT_BACK, &hex::encode(t.receipt))? {
+            Some(carried) => {
+                carry::take_receipt(store, side.clone(), peers, &carried, &t.taken, now).is_ok()
+            }
+            None => false,
         },
-        (hub.node, &gateway.gateway),
-        &frames,
-        now,
-    )?;
+        None => false,
+    };
+    let taken = carry::import(store, side.clone(), peers, &changes.frames, now)?;
+    let back = carry::export(store, side, peers, now)?;
     let certificate = store
         .get::<crate::model::CertificateList>(&crate::model::certificates_id())?
         .and_then(|l| l.issued.get(&gateway.gateway).cloned())
@@ -375,6 +419,8 @@ pub fn import(
         carried_by: header.person.clone(),
         imported_at: now,
         certificate,
+        back_changes: back.carried.changes,
+        back: back.frames,
     };
     let hub_name = identity::hub_name(&hub.creds.cert_pem)?;
     let receipt = write(
@@ -403,6 +449,18 @@ pub fn import(
             format!("; {} document(s) refused", body.taken.refused.len())
         }
     );
+    let detail = format!(
+        "{detail}; {} change(s) of the hub's carried back on the receipt{}",
+        body.back_changes,
+        if acked_back {
+            "; the gateway had taken those of its last receipt"
+        } else {
+            ""
+        }
+    );
+    store.update_local(SENT_BACK, &header.id_hex(), |_: Option<Carried>| {
+        Ok::<_, StoreError>((Some(back.carried.clone()), ()))
+    })?;
     store.note_review(
         &format!("courier/{}", header.id_hex()),
         &gateway.facility,
@@ -438,6 +496,9 @@ pub struct ReceiptSummary {
     pub cursors: [u64; 3],
     /// The receipt had been taken before.
     pub again: bool,
+    /// The hub's changes the receipt carried that were new here, applied; or why they were not
+    /// (the gateway's own changes are taken all the same).
+    pub back: Result<u64, String>,
 }
 
 /// The gateway takes the hub's receipt for a file it wrote: the cursors move to what the hub
@@ -476,6 +537,35 @@ pub fn take_receipt(
         now,
     )?;
     store.flush()?;
+    // The hub's changes on the receipt, applied as a live session would; what was taken is
+    // kept for the next changes file to acknowledge.
+    let back = if receipt.back.is_empty() {
+        Ok(0)
+    } else {
+        carry::import(
+            store,
+            Side::Gateway,
+            (gateway, hub.node),
+            &receipt.back,
+            now,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|taken| {
+            let n = taken.changes;
+            store
+                .update_local(TOOK_BACK, LAST, |_: Option<TookBack>| {
+                    Ok::<_, StoreError>((
+                        Some(TookBack {
+                            receipt: header.id,
+                            taken,
+                        }),
+                        (),
+                    ))
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(n)
+        })
+    };
     let again = written.receipted_at.is_some();
     store.update_local(WRITTEN, &id, |w: Option<Written>| {
         let w = w.map(|w| Written {
@@ -490,5 +580,6 @@ pub fn take_receipt(
         imported_by: header.person,
         cursors,
         again,
+        back,
     })
 }

@@ -131,20 +131,88 @@ fn a_courier_round_trip_carries_everything_once() {
         .unwrap();
         assert!(!taken.again);
         assert_eq!(taken.imported_by, "admin");
+        // The hub's changes came back on the receipt: the national catalogue is here now.
+        assert!(
+            taken.back.as_ref().is_ok_and(|n| *n > 0),
+            "{:?}",
+            taken.back
+        );
         taken.cursors
     };
     assert!(carried_to.iter().any(|c| *c > 0));
+    assert_eq!(
+        gw.list("national", Kind::Programme).unwrap().len(),
+        s.programmes.len(),
+        "the catalogue came back on the receipt"
+    );
 
-    // Then a link: one new note goes, and nothing carried goes again.
+    // Then a link: one new note goes, and nothing carried goes again either way.
     note(&gw, &person, "after", 50);
     net.connect(0);
     net.run_until_quiet(net.now + 10 * 60_000);
-    let (gw_stats, _) = net.stats(0).unwrap();
+    let (gw_stats, hub_stats) = net.stats(0).unwrap();
     assert_eq!(
         gw_stats.changes_sent, 1,
         "only the note made after the export crossed the link"
     );
+    assert_eq!(
+        hub_stats.changes_sent, 0,
+        "nothing the receipt carried back crossed the link again"
+    );
     assert!(net.differences(0).is_empty(), "{:?}", net.differences(0));
+}
+
+/// With no link ever, the hub's changes travel on receipts and the gateway's next file
+/// acknowledges them: each later receipt carries only what is new at the hub.
+#[test]
+fn the_hubs_changes_come_back_on_receipts_and_are_acknowledged() {
+    let k = keys();
+    let (net, s) = network();
+    let gw = net.gateways[0].0.store.clone();
+    let hub = net.hub.store.clone();
+    let person = s.cases[0].person_id.clone();
+    let admit_all = |_: &pathway_shared::identity::GatewayIdentity| Ok(());
+    let mut round = |id: &str, t: Millis| {
+        note(&gw, &person, id, t);
+        let (file, _) = courier::export(
+            &gw,
+            ("gw-WHK", &k.gw),
+            &hub_end(&k),
+            "Officer Nangolo",
+            t + 1,
+        )
+        .unwrap();
+        let done = courier::import(&hub, &hub_self(&k), &file, "admin", admit_all, t + 2).unwrap();
+        let took = courier::take_receipt(
+            &gw,
+            ("gw-WHK", &k.gw, &k.ca.creds.cert_pem),
+            &hub_end(&k),
+            &done.receipt,
+            t + 3,
+        )
+        .unwrap();
+        (done.receipt_body.back_changes, took.back.unwrap())
+    };
+    let (sent, applied) = round("one", 10);
+    assert!(sent > 0 && applied > 0, "{sent} {applied}");
+    // The second file acknowledges the first receipt's changes: nothing comes back again.
+    let (sent, _) = round("two", 20);
+    assert_eq!(sent, 0, "the first receipt's changes were acknowledged");
+    // A change made at the hub afterwards comes back on the next receipt, alone.
+    let mut p = s.programmes[0].clone();
+    p.title = "Adult literacy, level 1 (revised)".into();
+    hub.put(&p, 25).unwrap();
+    let (sent, applied) = round("three", 30);
+    assert_eq!((sent, applied), (1, 1));
+    assert_eq!(
+        gw.get::<Programme>(&p.doc_id()).unwrap().unwrap().title,
+        p.title
+    );
+    assert!(
+        net.differences(0).is_empty(),
+        "hub and gateway agree without a link: {:?}",
+        net.differences(0)
+    );
 }
 
 #[test]

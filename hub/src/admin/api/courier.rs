@@ -84,6 +84,7 @@ pub(crate) async fn courier_import(
             "refused": taken.refused.iter().map(|(d, r)| json!({"doc": d, "reason": r})).collect::<Vec<_>>(),
             "after_move": taken.after_move,
             "again": done.again,
+            "back_changes": done.receipt_body.back_changes,
             "receipt": hex::encode(&done.receipt),
         })))
     })
