@@ -131,6 +131,11 @@ pub fn receipt_words(done: &Receipted) -> String {
             "receipt for file {} was already taken; nothing changed",
             r.id
         )
+    } else if t.changes == 0 {
+        format!(
+            "the hub took file {} (carried by {}, imported by {}); the hub already held every change this gateway made",
+            r.id, r.receipt.carried_by, r.imported_by
+        )
     } else {
         format!(
             "the hub holds the {} change(s) of file {} (carried by {}, imported by {}); they will not be sent again",
@@ -163,7 +168,6 @@ pub fn receipt_words(done: &Receipted) -> String {
 
 fn refusal(e: Failed) -> Response {
     let code = match &e {
-        Failed::Courier(CourierError::Nothing) => StatusCode::CONFLICT,
         Failed::Courier(CourierError::Store(_) | CourierError::Sync(_)) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -159,7 +159,7 @@ fn install_now(r: &Renewal, pem: String) -> Result<String, String> {
 }
 
 /// Replaces `path` with `pem` whole, keeping the old file as `<path>.previous`.
-fn install(path: &Path, pem: &str) -> std::io::Result<()> {
+pub fn install(path: &Path, pem: &str) -> std::io::Result<()> {
     let with = |ext: &str| {
         let mut p = path.as_os_str().to_owned();
         p.push(ext);

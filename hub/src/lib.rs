@@ -68,6 +68,12 @@ impl Hub {
             tracker: TaskTracker::new(),
             status: Arc::new(Mutex::new(NodeStatus {
                 node: HUB.into(),
+                // Its own certificate: gateways refuse the hub once it has expired.
+                certificate_expires: pathway_shared::identity::expires_at(
+                    &cfg.creds.cert_pem,
+                    "hub certificate",
+                )
+                .ok(),
                 ..NodeStatus::default()
             })),
             revoked: Arc::new(Mutex::new(cfg.revoked.into_iter().collect())),

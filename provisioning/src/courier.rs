@@ -83,12 +83,19 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
     };
     write_private(out, &bytes)?;
     drop(working);
-    let changes = changes.map_or(String::new(), |n| format!("{n} change(s), "));
-    Ok(format!(
-        "courier file for the hub written to {} ({changes}{} KiB), sealed so only the hub opens it.\nCarry it to the hub's administrator (`pathway courier import`), then bring the receipt back here: `pathway courier receipt FILE`. Until then the changes stay waiting here, and go over the link too if it comes back.",
-        out.display(),
-        bytes.len().div_ceil(1024)
-    ))
+    let kib = bytes.len().div_ceil(1024);
+    let then = "Carry it to the hub's administrator (`pathway courier import`), then bring the receipt back here: `pathway courier receipt FILE`.";
+    Ok(match changes {
+        Some(0) => format!(
+            "courier file for the hub written to {} ({kib} KiB), sealed so only the hub opens it. The hub holds every change this gateway made: the file carries none, and its receipt brings back what the hub holds for this gateway (staff accounts, the catalogue, moves, a renewed certificate).\n{then}",
+            out.display()
+        ),
+        _ => format!(
+            "courier file for the hub written to {} ({}{kib} KiB), sealed so only the hub opens it.\n{then} Until then the changes stay waiting here, and go over the link too if it comes back.",
+            out.display(),
+            changes.map_or(String::new(), |n| format!("{n} change(s), "))
+        ),
+    })
 }
 
 /// `pathway courier import`: at the hub's administration.
@@ -143,6 +150,9 @@ pub(crate) async fn import(
         said.push_str(&format!(
             "\nThe receipt also carries {n} change(s) from the hub for the gateway (staff accounts, the catalogue, moves)."
         ));
+    }
+    if v["renewed_certificate"] == true {
+        said.push_str("\nThe receipt also carries the gateway's renewed certificate.");
     }
     for r in v["refused"].as_array().into_iter().flatten() {
         said.push_str(&format!(

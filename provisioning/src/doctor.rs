@@ -342,7 +342,10 @@ fn lan_expiry(cert_pem: &str, path: &Path) -> Line {
     };
     let now = now_ms();
     let date = pathway_shared::model::date_of_ms(at);
-    let renew = "ask the national admin for a new enrolment bundle (`pathway enrol`) and install it with `pathway install`";
+    let renew = format!(
+        "take a copy of {} (never lan.key) to the national admin, who renews it with `pathway ca renew-cert`; put it back and restart pathway-gateway",
+        path.display()
+    );
     match Expiry::of(at, now) {
         Expiry::Valid => line(
             Verdict::Ok,

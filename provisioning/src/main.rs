@@ -74,6 +74,20 @@ enum CaCommand {
         #[arg(long, default_value_t = 825)]
         days: i64,
     },
+    /// Renew a server's certificate file in place before it expires: the hub's (its [tls]
+    /// cert) or a gateway's console on the prison LAN (its [lan] cert), for the same name and
+    /// key. Copy only the certificate here, never its key; the old one is kept as
+    /// FILE.previous. Needs the CA's passphrase.
+    RenewCert {
+        /// The certificate file (hub.pem, lan.pem).
+        file: PathBuf,
+        /// The CA's folder (`pathway ca init --dir`).
+        #[arg(long, visible_alias = "ca-dir", default_value = "/etc/pathway-ca")]
+        dir: PathBuf,
+        /// Days the renewed certificate is valid.
+        #[arg(long, default_value_t = 825)]
+        days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -383,6 +397,12 @@ fn run() -> anyhow::Result<()> {
                 "{}",
                 runtime()?.block_on(renew::run(&ca, &gateway, days, &login))?
             );
+        }
+        Command::Ca {
+            command: CaCommand::RenewCert { file, dir, days },
+        } => {
+            let ca = enrol::load_ca(&dir, &passphrase()?)?;
+            println!("{}", renew::server(&ca, &dir, &file, days)?);
         }
         Command::Enrol {
             ca_dir,

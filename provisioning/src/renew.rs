@@ -3,6 +3,12 @@
 //! gateway, facility and public key for longer; the hub puts it in the national certificate
 //! list, from which the gateway installs it (over the link, or from a courier receipt). No
 //! bundle, no private key travels.
+//!
+//! `pathway ca renew-cert FILE`: a server's certificate (the hub's, or a gateway's console on
+//! the prison LAN), renewed in place for the same name and key; the file is public and is
+//! carried to the CA and back, its key never leaving the server.
+
+use std::path::Path;
 
 use anyhow::Context;
 use pathway_shared::identity::{Ca, expires_at};
@@ -60,5 +66,47 @@ pub(crate) async fn run(
     };
     Ok(format!(
         "{gateway}'s certificate is renewed until {until} (it was valid until {was}) and sent through the hub; {when}, then reconnects to present it. `pathway doctor` at the facility shows the new date."
+    ))
+}
+
+/// `pathway ca renew-cert FILE`: renews the server certificate in `file` in place, the old one
+/// kept as `FILE.previous`. The CA's copy of the hub's certificate (which bundles carry) is
+/// replaced too when it is the same certificate's.
+pub(crate) fn server(ca: &Ca, ca_dir: &Path, file: &Path, days: i64) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        (30..=3650).contains(&days),
+        "--days {days}: a renewed certificate is valid for 30 to 3,650 days"
+    );
+    let old = std::fs::read_to_string(file).with_context(|| {
+        format!(
+            "cannot read {}: copy the certificate to renew here (the hub's [tls] cert, or a gateway's [lan] cert; never its key)",
+            file.display()
+        )
+    })?;
+    let renewed = ca.renew_server(&old, days).with_context(|| {
+        format!(
+            "{} cannot be renewed by this CA (is --dir the national CA that issued it?)",
+            file.display()
+        )
+    })?;
+    pathway_gateway::renewal::install(file, &renewed)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let kept = ca_dir.join("hub.pem");
+    let same = |pem: &str| {
+        pathway_shared::identity::first_cert(pem, "certificate")
+            .ok()
+            .and_then(|der| pathway_shared::identity::public_point(&der).ok())
+    };
+    if std::fs::read_to_string(&kept).is_ok_and(|k| same(&k).is_some() && same(&k) == same(&old)) {
+        std::fs::write(&kept, &renewed)
+            .with_context(|| format!("cannot write {}", kept.display()))?;
+    }
+    let name = pathway_shared::identity::hub_name(&renewed)?;
+    let until = date(expires_at(&renewed, "certificate")?);
+    let was = date(expires_at(&old, "certificate")?);
+    Ok(format!(
+        "the certificate for {name} in {} is renewed until {until} (it was valid until {was}); the old one is kept as {}.previous. Its key is unchanged: copy the file back where it came from and restart that daemon (`systemctl restart pathway-hub`, or `pathway-gateway` for a console certificate).",
+        file.display(),
+        file.display()
     ))
 }

@@ -146,8 +146,6 @@ pub enum CourierError {
     Sealed(&'static str),
     #[error("this is a {found:?} file; {wanted:?} was expected")]
     Kind { found: FileKind, wanted: FileKind },
-    #[error("nothing to carry: the hub has acknowledged every change this gateway made")]
-    Nothing,
     #[error(
         "this receipt answers file {0}, which this gateway did not write: it is another gateway's, or this store was restored since"
     )]
@@ -273,7 +271,8 @@ pub struct HubEnd<'a> {
 }
 
 /// A gateway writes every change the hub has not acknowledged to a file for `hub`, carried by
-/// `carried_by`. What it carried is kept until the receipt comes back; nothing else changes.
+/// `carried_by`, with its acknowledgement of the hub's changes on the last receipt. What it
+/// carried is kept until the receipt comes back; nothing else changes.
 pub fn export(
     store: &Store,
     (gateway, me): (&str, &Credentials),
@@ -282,10 +281,9 @@ pub fn export(
     now: Millis,
 ) -> Result<(Vec<u8>, ExportSummary), CourierError> {
     let hub_der = identity::first_cert(hub.cert_pem, "hub certificate")?;
+    // A file with none of the gateway's changes is written all the same: its receipt brings
+    // the hub's changes (and a renewed certificate) to a site that has made nothing new.
     let exported = carry::export(store, Side::Gateway, (gateway, hub.node), now)?;
-    if exported.carried.changes == 0 {
-        return Err(CourierError::Nothing);
-    }
     let id: [u8; 16] = crate::crypt::random();
     let header = Header {
         kind: FileKind::Changes,

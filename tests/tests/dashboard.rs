@@ -45,7 +45,8 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
         ADMIN_PASSWORD,
     )
     .unwrap();
-    let hub_creds = ca.issue_hub(HUB_NAME).unwrap();
+    // The hub's own certificate, made for 20 days: the dashboard says it is due.
+    let hub_creds = ca.issue_server(HUB_NAME, 20).unwrap();
     let hub = Hub::bind(
         HubConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -108,6 +109,12 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
     assert!(
         page.contains("renew: expires") && page.contains("pathway ca renew gw-whk"),
         "the fleet marks the certificate due for renewal"
+    );
+    assert!(
+        page.contains("id=\"hub-certificate\"")
+            && page.contains("The hub's certificate expires on")
+            && page.contains("pathway ca renew-cert hub.pem"),
+        "the dashboard warns of the hub's own certificate"
     );
     b.screenshot(&shots.join("hub-dashboard.png")).await;
 

@@ -2,7 +2,8 @@
 //! administrator runs `pathway ca renew` at the CA; the running gateway installs the renewed
 //! certificate (same key, valid for longer) without a new bundle, and presents it from its next
 //! connection. A renewal for a gateway that has never connected, or that is revoked, is refused
-//! with a sentence saying why.
+//! with a sentence saying why. The hub's and the console's certificates are renewed in place
+//! (`pathway ca renew-cert`) for the same name and key.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -171,18 +172,89 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         expires_at(&new, "new").unwrap(),
         "the hub's status has the new expiry"
     );
-    // And a later connection (the hub restarted) presents it too.
+    // The hub's own certificate, renewed in place at the CA (same name and key): the hub
+    // restarted on it is taken by the gateway, and a later connection presents the gateway's
+    // renewed certificate too.
+    let hub_pem = site.hub_dir.join("hub.pem");
+    let hub_old = std::fs::read_to_string(&hub_pem).unwrap();
+    let (ok, said) = pathway(
+        &[
+            "ca",
+            "renew-cert",
+            s(&hub_pem),
+            "--dir",
+            s(&site.ca_dir),
+            "--days",
+            "1200",
+        ],
+        &[],
+    );
+    assert!(ok && said.contains("restart"), "{said}");
+    let hub_new = std::fs::read_to_string(&hub_pem).unwrap();
+    assert!(expires_at(&hub_new, "hub").unwrap() > expires_at(&hub_old, "hub").unwrap());
+    assert_eq!(
+        std::fs::read_to_string(site.ca_dir.join("hub.pem")).unwrap(),
+        hub_new,
+        "bundles made from now on carry the renewed hub certificate"
+    );
     site.stop_hub();
     site.start_hub();
     wait("the gateway back online", 60, || {
         hub_sees(&site, "gw-whk01-a")["online"] == true
     });
     assert_eq!(presented(&site, "gw-whk01-a"), new.trim());
+    let hub_until = pathway_shared::model::date_of_ms(expires_at(&hub_new, "hub").unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_, text) = rt
+        .block_on(pathway_tests::http::request(
+            site.hub_status,
+            "GET",
+            "/status.txt",
+        ))
+        .unwrap();
+    assert!(
+        text.contains(&format!("the hub's certificate is valid until {hub_until}")),
+        "{text}"
+    );
+    // A gateway's certificate is not renewed as a server's.
+    let (ok, said) = pathway(
+        &["ca", "renew-cert", s(&cert_path), "--dir", s(&site.ca_dir)],
+        &[],
+    );
+    assert!(
+        !ok && said.contains("pathway ca renew gw-whk01-a"),
+        "{said}"
+    );
+    // The console's certificate the same way; doctor gives its new date.
+    let lan_pem = root.join("etc/pathway/lan.pem");
+    let (ok, said) = pathway(
+        &[
+            "ca",
+            "renew-cert",
+            s(&lan_pem),
+            "--dir",
+            s(&site.ca_dir),
+            "--days",
+            "1300",
+        ],
+        &[],
+    );
+    assert!(ok, "{said}");
+    let lan_until = pathway_shared::model::date_of_ms(
+        expires_at(&std::fs::read_to_string(&lan_pem).unwrap(), "lan").unwrap(),
+    );
     let (ok, said) = pathway(
         &["doctor", "--config", s(&config), "--hub-timeout", "5"],
         &[],
     );
     assert!(said.contains("ok   hub"), "{ok} {said}");
+    assert!(
+        said.contains(&format!("console's certificate is valid until {lan_until}")),
+        "{said}"
+    );
     let until = pathway_shared::model::date_of_ms(expires_at(&new, "new").unwrap());
     let (ok, said) = pathway(&["status", "--config", s(&config)], &[]);
     assert!(

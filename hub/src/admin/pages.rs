@@ -112,6 +112,18 @@ fn t(l: Lang, key: &str) -> &'static str {
         "cert_expires" => ("renew: expires", "ต้องต่ออายุ: หมดอายุ"),
         "cert_expired" => ("expired", "หมดอายุแล้ว"),
         "days" => ("days", "วัน"),
+        "hub_cert_expires" => (
+            "The hub's certificate expires on",
+            "ใบรับรองของศูนย์กลางจะหมดอายุวันที่",
+        ),
+        "hub_cert_expired" => (
+            "The hub's certificate expired on",
+            "ใบรับรองของศูนย์กลางหมดอายุแล้วเมื่อวันที่",
+        ),
+        "hub_cert_then" => (
+            "Every gateway refuses the hub once it has expired. At the CA, renew a copy of the hub's certificate (same name and key), put it back and restart pathway-hub:",
+            "เมื่อหมดอายุ เกตเวย์ทุกเครื่องจะปฏิเสธศูนย์กลาง ให้ต่ออายุสำเนาใบรับรองของศูนย์กลางที่ CA (ชื่อและกุญแจเดิม) นำกลับมาวาง แล้วเริ่ม pathway-hub ใหม่:",
+        ),
         "clock_fast" => ("fast by", "เร็วไป"),
         "clock_slow" => ("slow by", "ช้าไป"),
         "reason" => ("Reason", "เหตุผล"),
@@ -168,6 +180,29 @@ fn certificate_words(l: Lang, gateway: &str, expires: Option<i64>, now: i64) -> 
             br;
             small { code { "pathway ca renew " (gateway) } }
         },
+    }
+}
+
+/// The hub's own certificate, from 30 days before it expires: what happens then, and what to
+/// run.
+fn hub_certificate(l: Lang, expires: Option<i64>, now: i64) -> Markup {
+    use pathway_shared::status::Expiry;
+    let Some(at) = expires else {
+        return html! {};
+    };
+    let key = match Expiry::of(at, now) {
+        Expiry::Valid => return html! {},
+        Expiry::Soon => "hub_cert_expires",
+        Expiry::Expired => "hub_cert_expired",
+    };
+    html! {
+        section #hub-certificate {
+            p.due {
+                (t(l, key)) " " (pathway_shared::model::date_of_ms(at))
+                " (" (pathway_shared::status::days_left(at, now)) " " (t(l, "days")) ")."
+            }
+            p { (t(l, "hub_cert_then")) br; code { "pathway ca renew-cert hub.pem" } }
+        }
     }
 }
 
@@ -341,6 +376,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
             .map_or(f.to_owned(), |x| format!("{} ({f})", x.name))
     };
     let body = html! {
+        (hub_certificate(l, status.certificate_expires, status.now))
         section {
             h2 { (t(l, "fleet")) }
             @if status.peers.is_empty() { p { (t(l, "no_gateways")) } }

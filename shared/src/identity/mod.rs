@@ -42,6 +42,11 @@ pub enum IdentityError {
     /// The certificate does not name a gateway and a facility.
     #[error("certificate does not name a gateway and a facility: {0}")]
     NotAGateway(String),
+    /// A gateway's own certificate where a server's was expected.
+    #[error(
+        "this is gateway {0}'s own certificate, not a server's: renew it with `pathway ca renew {0}`"
+    )]
+    GatewayCertificate(String),
 }
 
 /// A certificate and its private key, PEM-encoded.
@@ -133,9 +138,12 @@ impl Ca {
     /// A server certificate for a name: the hub's QUIC name, or a gateway's name on the
     /// prison LAN.
     pub fn issue_hub(&self, hub_name: &str) -> Result<Credentials, IdentityError> {
-        let mut p = CertificateParams::new(vec![hub_name.to_owned()])?;
-        p.distinguished_name.push(DnType::CommonName, hub_name);
-        self.issue(p, DEFAULT_VALID_DAYS)
+        self.issue_server(hub_name, DEFAULT_VALID_DAYS)
+    }
+
+    /// A server certificate for `name`, valid for `days` (negative for one already expired).
+    pub fn issue_server(&self, name: &str, days: i64) -> Result<Credentials, IdentityError> {
+        self.issue(server_params(name)?, days)
     }
 
     /// A gateway's certificate, naming its gateway id and facility, valid for `days` (negative
@@ -154,24 +162,55 @@ impl Ca {
     /// over its own key, so its private key never travels.
     pub fn renew_gateway(&self, cert_pem: &str, days: i64) -> Result<String, IdentityError> {
         let der = first_cert(cert_pem, "gateway certificate")?;
-        // Checked as of the moment it became valid: an expired certificate is renewed too, but
-        // only if this CA issued it.
+        let from = self.issued_at(&der, "gateway certificate")?;
+        verify_client(&self.creds.cert_pem, &der, from)?;
+        let who = gateway_identity(&der)?;
+        self.reissue(&der, gateway_params(&who.gateway, &who.facility)?, days)
+    }
+
+    /// A new certificate for the server of `cert_pem` (the hub's, or a gateway's on the prison
+    /// LAN; issued by this CA, expired or not): the same name and key, valid for `days` from
+    /// now. The certificate is public and its key stays on the server, so the file can be
+    /// carried to the CA and back.
+    pub fn renew_server(&self, cert_pem: &str, days: i64) -> Result<String, IdentityError> {
+        let der = first_cert(cert_pem, "server certificate")?;
+        if let Ok(who) = gateway_identity(&der) {
+            return Err(IdentityError::GatewayCertificate(who.gateway));
+        }
+        let name = hub_name(cert_pem)?;
+        let from = self.issued_at(&der, "server certificate")?;
+        verify_server(&self.creds.cert_pem, &der, &name, from)?;
+        self.reissue(&der, server_params(&name)?, days)
+    }
+
+    /// A moment `der` was valid at, for checking who issued a certificate that may have
+    /// expired since.
+    fn issued_at(
+        &self,
+        der: &[u8],
+        what: &'static str,
+    ) -> Result<rustls::pki_types::UnixTime, IdentityError> {
         let (_, cert) =
-            x509_parser::parse_x509_certificate(&der).map_err(|e| IdentityError::Pem {
-                what: "gateway certificate",
+            x509_parser::parse_x509_certificate(der).map_err(|e| IdentityError::Pem {
+                what,
                 detail: e.to_string(),
             })?;
         let from = cert.validity().not_before.timestamp().max(0) as u64 + 1;
-        verify_client(
-            &self.creds.cert_pem,
-            &der,
-            rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(from)),
-        )?;
-        let who = gateway_identity(&der)?;
-        let key = PointKey(public_point(&der)?);
+        Ok(rustls::pki_types::UnixTime::since_unix_epoch(
+            std::time::Duration::from_secs(from),
+        ))
+    }
+
+    /// `params`, valid for `days` from now, signed by this CA over the public key of `der`.
+    fn reissue(
+        &self,
+        der: &[u8],
+        mut params: CertificateParams,
+        days: i64,
+    ) -> Result<String, IdentityError> {
+        let key = PointKey(public_point(der)?);
         let ca_key = KeyPair::from_pem(&self.creds.key_pem)?;
         let issuer = Issuer::new(ca_params(&self.name)?, ca_key);
-        let mut params = gateway_params(&who.gateway, &who.facility)?;
         validity(&mut params, days, &self.clock);
         Ok(params.signed_by(&key, &issuer)?.pem())
     }
@@ -187,6 +226,12 @@ impl rcgen::PublicKeyData for PointKey {
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
         &rcgen::PKCS_ECDSA_P256_SHA256
     }
+}
+
+fn server_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(vec![name.to_owned()])?;
+    p.distinguished_name.push(DnType::CommonName, name);
+    Ok(p)
 }
 
 fn gateway_params(gateway: &str, facility: &str) -> Result<CertificateParams, rcgen::Error> {
@@ -303,6 +348,15 @@ pub fn verified_gateway(ca_pem: &str, der: &[u8]) -> Result<GatewayIdentity, Ide
 /// Checks the hub certificate `der` as a gateway's TLS does: issued by the CA of `ca_pem`,
 /// valid now, for `hub_name`.
 pub fn verify_hub(ca_pem: &str, der: &[u8], hub_name: &str) -> Result<(), IdentityError> {
+    verify_server(ca_pem, der, hub_name, rustls::pki_types::UnixTime::now())
+}
+
+fn verify_server(
+    ca_pem: &str,
+    der: &[u8],
+    hub_name: &str,
+    at: rustls::pki_types::UnixTime,
+) -> Result<(), IdentityError> {
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
         Arc::new(roots(ca_pem)?),
         provider(),
@@ -317,7 +371,7 @@ pub fn verify_hub(ca_pem: &str, der: &[u8], hub_name: &str) -> Result<(), Identi
         &[],
         &name,
         &[],
-        rustls::pki_types::UnixTime::now(),
+        at,
     )?;
     Ok(())
 }
@@ -456,6 +510,36 @@ mod tests {
             other.renew_gateway(&old.cert_pem, 400).is_err(),
             "only the issuing CA renews"
         );
+    }
+
+    #[test]
+    fn a_renewed_server_certificate_keeps_its_name_and_its_key() {
+        let ca = Ca::generate("Pathway test CA").unwrap();
+        let old = ca.issue_server("hub.pathway.test", -1).unwrap();
+        let renewed = ca.renew_server(&old.cert_pem, 400).unwrap();
+        check_pair(
+            &Credentials {
+                cert_pem: renewed.clone(),
+                key_pem: old.key_pem.clone(),
+            },
+            "renewed",
+        )
+        .unwrap();
+        verify_hub(
+            &ca.creds.cert_pem,
+            &first_cert(&renewed, "r").unwrap(),
+            "hub.pathway.test",
+        )
+        .unwrap();
+        assert!(expires_at(&renewed, "r").unwrap() > expires_at(&old.cert_pem, "o").unwrap());
+        let other = Ca::generate("Another CA").unwrap();
+        assert!(
+            other.renew_server(&old.cert_pem, 400).is_err(),
+            "only the issuing CA renews"
+        );
+        let gw = ca.issue_gateway("gw-whk-1", "WHK", 30).unwrap();
+        let e = ca.renew_server(&gw.cert_pem, 400).unwrap_err();
+        assert!(e.to_string().contains("pathway ca renew gw-whk-1"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! How a certificate's expiry stands, and what to do about it: the gateway's own (status,
-//! `pathway status`, `doctor`, the console) and each gateway's as the hub saw it (the fleet).
+//! `pathway status`, `doctor`, the console), each gateway's as the hub saw it (the fleet), and
+//! the hub's own (its status and dashboard).
 
 use crate::model::Millis;
 
@@ -36,16 +37,27 @@ impl Expiry {
     }
 }
 
-/// How `gateway`'s certificate, expiring at `expires`, stands at `now`, with one sentence of
-/// advice for facility IT.
-pub fn certificate_expiry(gateway: &str, expires: Millis, now: Millis) -> (Expiry, String) {
+/// How the certificate of `node` (a gateway id, or [`crate::sync::HUB`]), expiring at
+/// `expires`, stands at `now`, with one sentence of advice for the people who look after it.
+pub fn certificate_expiry(node: &str, expires: Millis, now: Millis) -> (Expiry, String) {
     let date = crate::model::date_of_ms(expires);
     let days = match days_left(expires, now) {
         1 => "1 day".to_owned(),
         n => format!("{n} days"),
     };
     let state = Expiry::of(expires, now);
+    let gateway = node;
+    let renew_hub = "at the CA run `pathway ca renew-cert hub.pem` on a copy of the hub's certificate (same name and key), put it back and restart pathway-hub";
     let advice = match state {
+        _ if node == crate::sync::HUB => match state {
+            Expiry::Expired => format!(
+                "the hub's certificate expired on {date}: every gateway refuses the hub; {renew_hub}"
+            ),
+            Expiry::Soon => format!(
+                "the hub's certificate expires on {date}, in {days}, and every gateway then refuses the hub: {renew_hub}"
+            ),
+            Expiry::Valid => format!("the hub's certificate is valid until {date}"),
+        },
         Expiry::Expired => format!(
             "this gateway's certificate expired on {date}: the hub refuses it; ask the national admin for a new enrolment bundle for {gateway} (`pathway enrol`) and install it with `pathway install`"
         ),
@@ -87,5 +99,13 @@ mod tests {
         let (state, said) = certificate_expiry("gw-whk01-a", now - DAY, now);
         assert_eq!(state, Expiry::Expired);
         assert!(said.contains("expired on 2027-01-14"), "{said}");
+
+        let (state, said) = certificate_expiry(crate::sync::HUB, now + 3 * DAY, now);
+        assert_eq!(state, Expiry::Soon);
+        assert!(
+            said.contains("hub's certificate expires on 2027-01-18, in 3 days")
+                && said.contains("pathway ca renew-cert hub.pem"),
+            "{said}"
+        );
     }
 }

@@ -147,7 +147,7 @@ pub fn metrics(status: &NodeStatus) -> String {
         let g: Float = Float::default();
         reg.register(
             "certificate_expiry_timestamp_seconds",
-            "When the certificate this gateway presents to the hub expires",
+            "When this node's own certificate expires (a gateway's to the hub, the hub's to its gateways)",
             g.clone(),
         );
         g.set(seconds(at));

@@ -88,7 +88,8 @@ pub struct NodeStatus {
     pub last_refusal: Option<String>,
     /// Staff log-ins at a gateway's LAN service.
     pub logins: Option<LoginStatus>,
-    /// When the certificate this gateway presents to the hub expires (ms since the epoch).
+    /// When this node's own certificate expires (ms since the epoch): the one a gateway
+    /// presents to the hub, or the hub's to its gateways.
     pub certificate_expires: Option<Millis>,
 }
 

@@ -85,6 +85,7 @@ pub(crate) async fn courier_import(
             "after_move": taken.after_move,
             "again": done.again,
             "back_changes": done.receipt_body.back_changes,
+            "renewed_certificate": done.receipt_body.certificate.is_some(),
             "receipt": hex::encode(&done.receipt),
         })))
     })
