@@ -36,8 +36,8 @@ pub struct Gateway {
     cancel: CancellationToken,
     uplink: tokio::task::JoinHandle<()>,
     sync_now: Arc<tokio::sync::Notify>,
-    /// The LAN service's sessions, when it is on: status reports its log-in guard.
-    sessions: Option<Arc<lan::auth::Sessions>>,
+    /// The LAN service's log-in guard, when it is on: status reports it.
+    guard: Option<Arc<lan::login::Guard>>,
     /// What courier files are signed and sealed with.
     courier: Arc<courier::Keys>,
     /// The certificate and key the uplink presents to the hub; renewal replaces the certificate.
@@ -153,7 +153,7 @@ impl Gateway {
         let cancel = CancellationToken::new();
         let utc_offset_minutes = up.policy.utc_offset_minutes;
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
-        let mut sessions: Option<Arc<lan::auth::Sessions>> = None;
+        let mut guard: Option<Arc<lan::login::Guard>> = None;
         let lan_addr = match (&cfg.lan, &files.lan) {
             (Some(l), Some(lan_creds)) => {
                 let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
@@ -161,7 +161,8 @@ impl Gateway {
                     audit: audit.clone(),
                     store: store.clone(),
                     facility: cfg.facility.clone(),
-                    sessions: sessions.insert(Arc::default()).clone(),
+                    sessions: Arc::default(),
+                    guard: guard.insert(Arc::default()).clone(),
                     uplink: status.clone(),
                     open_sessions: Default::default(),
                     roster: Default::default(),
@@ -190,7 +191,7 @@ impl Gateway {
             cancel,
             uplink,
             sync_now,
-            sessions,
+            guard,
             courier,
             presented,
             audit,
@@ -200,7 +201,7 @@ impl Gateway {
     /// Where the status server reads from: the uplink's view of the hub.
     pub fn status_source(&self) -> status::Source {
         let (id, rx) = (self.id.clone(), self.status.clone());
-        let sessions = self.sessions.clone();
+        let guard = self.guard.clone();
         let presented = self.presented.clone();
         Arc::new(move || {
             let now = now_ms();
@@ -208,7 +209,7 @@ impl Gateway {
                 node: id.clone(),
                 now,
                 peers: [(uplink::HUB.to_owned(), rx.borrow().clone())].into(),
-                logins: sessions.as_ref().map(|s| s.guard.status(now)),
+                logins: guard.as_ref().map(|g| g.status(now)),
                 certificate_expires: presented.expires(),
                 ..NodeStatus::default()
             }

@@ -59,7 +59,7 @@ async fn a_device_that_keeps_failing_waits_but_the_real_user_gets_in() {
         .find(|e| e.action == "login_throttled")
         .unwrap();
     assert_eq!(entry.target, "teacher from 10.0.0.66");
-    let status = site.lan.sessions.guard.status(site.lan.clock.now());
+    let status = site.lan.guard.status(site.lan.clock.now());
     assert_eq!((status.failed, status.refused), (5, 51));
     assert_eq!(status.clients_waiting, 1);
     assert!(

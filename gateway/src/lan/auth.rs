@@ -62,7 +62,6 @@ struct Live {
 #[derive(Default)]
 pub struct Sessions {
     live: Mutex<HashMap<String, Live>>,
-    pub guard: super::login::Guard,
 }
 
 pub use pathway_shared::crypt::hash_password;

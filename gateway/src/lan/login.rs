@@ -148,7 +148,7 @@ pub async fn log_in(
             format!("no password is longer than {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
-    let guard = &lan.sessions.guard;
+    let guard = &lan.guard;
     let now = lan.clock.now();
     let ip = client.0.to_string();
     let who = format!("{username} from {ip}");
@@ -190,7 +190,7 @@ pub async fn log_in(
     let result = blocking(move || {
         let lan = lan2;
         let now = lan.clock.now();
-        let guard = &lan.sessions.guard;
+        let guard = &lan.guard;
         match lan
             .sessions
             .login(&lan.store, &lan.facility, &username, &password, now)

@@ -70,6 +70,8 @@ pub struct Lan {
     pub store: Store,
     pub facility: String,
     pub sessions: Arc<Sessions>,
+    /// What holds back guessing at log-in (`login.rs`); status reports it.
+    pub guard: Arc<login::Guard>,
     pub audit: Arc<Audit>,
     pub uplink: watch::Receiver<UplinkStatus>,
     /// The sessions open for marking, as last computed: they change with the schedule, not

@@ -199,6 +199,7 @@ pub(crate) fn site() -> Site {
         store: store.clone(),
         facility: FAC.into(),
         sessions: Default::default(),
+        guard: Default::default(),
         uplink,
         open_sessions: Default::default(),
         roster: Default::default(),

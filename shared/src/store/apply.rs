@@ -3,7 +3,8 @@
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::doc::{Loaded, Origin, Staging};
+use super::doc::{Loaded, Staging};
+use super::feed::Origin;
 use super::{DocMeta, Store, StoreError, keys, lock};
 use crate::model::{Class, DocId, Millis, Scope};
 

@@ -6,6 +6,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 
 use super::editor::Editor;
+use super::feed::{Origin, encode_entry};
 use super::{DocMeta, Store, StoreError, keys, lock};
 use crate::model::{Aggregate, Class, DocId, Kind, Millis, Scope};
 
@@ -49,15 +50,6 @@ pub(super) struct Staging<'a> {
     pub(super) loaded: &'a mut Loaded,
     pub(super) before: Vec<ChangeHash>,
     pub(super) class: Class,
-}
-
-/// Where the changes of a write come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Origin {
-    /// Written on this node.
-    Local,
-    /// Received from a peer.
-    Received,
 }
 
 /// Chunk bytes past which a document is compacted when it is loaded (see
@@ -182,10 +174,7 @@ impl Store {
                 let at = keys::chunk(s.id, seq);
                 let value = self.seal(&at, change.raw_bytes());
                 batch.insert(at, value);
-                batch.insert(
-                    keys::feed(seq),
-                    super::feed::encode_entry(s.id, change, s.class, origin),
-                );
+                batch.insert(keys::feed(seq), encode_entry(s.id, change, s.class, origin));
                 seq += 1;
             }
             lasts.push((!changes.is_empty()).then(|| seq - 1));

@@ -3,7 +3,6 @@
 
 use automerge::{Change, ChangeHash};
 
-use super::doc::Origin;
 use super::{Store, StoreError, keys};
 use crate::model::{Class, DocId, Millis};
 
@@ -20,6 +19,15 @@ pub struct FeedEntry {
     pub at: Millis,
     /// Received from a peer rather than written here.
     pub received: bool,
+}
+
+/// Where the changes of a write come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// Written on this node.
+    Local,
+    /// Received from a peer.
+    Received,
 }
 
 /// Set in the class byte of an entry for a change received from a peer.

@@ -1,8 +1,9 @@
 //! Writing and reading documents as typed values. Every write returns once durable, or hands
 //! back a [`Pending`] that waits for the flush covering it.
 
-use super::doc::{Loaded, Origin, Staging, check_kind, hydrate, reconcile_into, transact};
+use super::doc::{Loaded, Staging, check_kind, hydrate, reconcile_into, transact};
 use super::editor::Editor;
+use super::feed::Origin;
 use super::{Ack, DocMeta, Pending, Store, StoreError, UpdateError, keys, lock};
 use crate::model::{Aggregate, Class, DocId, Millis, Scope};
 
