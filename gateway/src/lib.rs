@@ -217,13 +217,15 @@ impl Gateway {
     }
 
     /// What facility IT and operators reach on the status port: the status routes,
-    /// `POST /backup`, the courier routes, `POST /store-check` and `POST /sync-now`.
+    /// `POST /backup`, the courier routes, `POST /certificate`, `POST /store-check` and
+    /// `POST /sync-now`.
     pub fn operator_routes(&self) -> axum::Router {
         let notify = self.sync_now.clone();
         let audit = self.audit.clone();
         status::router(self.status_source())
             .merge(status::backup_router(self.store.clone()))
             .merge(courier::router(self.store.clone(), self.courier.clone()))
+            .merge(renewal::router(self.courier.own.clone()))
             .route(
                 "/sync-now",
                 axum::routing::post(move |headers: axum::http::HeaderMap| async move {

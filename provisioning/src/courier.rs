@@ -9,44 +9,11 @@ use std::path::Path;
 use anyhow::Context;
 use pathway_gateway::config::GatewayConfig;
 use pathway_gateway::courier::{self, Keys};
-use pathway_shared::store::{Store, StoreError, StoreOptions};
 use serde_json::Value;
 
+use crate::daemon::{ask_daemon, daemon_refused, own_store};
 use crate::files::write_private;
 use crate::revoke::{AdminLogin, admin_session};
-
-/// What the daemon answered, or `None` if no daemon answers on the status port.
-async fn ask_daemon(
-    cfg: &GatewayConfig,
-    path: &str,
-    query: &[(&str, &str)],
-    body: Vec<u8>,
-) -> Option<pathway_provisioning::http::Answer> {
-    let addr = cfg.status_listen?;
-    pathway_provisioning::http::post_bytes(addr, path, query, body)
-        .await
-        .ok()
-}
-
-/// The gateway's store, opened here because the daemon is not running.
-fn own_store(cfg: &GatewayConfig) -> anyhow::Result<Store> {
-    match Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key)) {
-        Ok(s) => Ok(s),
-        Err(StoreError::InUse { .. }) => anyhow::bail!(
-            "the gateway holds its store but does not answer on its status port: check `status_listen` in the configuration, or stop it (systemctl stop pathway-gateway) and run this again"
-        ),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot open the store at {}", cfg.data_dir.display()))
-        }
-    }
-}
-
-fn daemon_refused(code: u16, body: &[u8]) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the gateway refused ({code}): {}",
-        String::from_utf8_lossy(body).trim()
-    )
-}
 
 /// `pathway courier export`.
 pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyhow::Result<String> {

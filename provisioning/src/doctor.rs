@@ -343,7 +343,7 @@ fn lan_expiry(cert_pem: &str, path: &Path) -> Line {
     let now = now_ms();
     let date = pathway_shared::model::date_of_ms(at);
     let renew = format!(
-        "take a copy of {} (never lan.key) to the national admin, who renews it with `pathway ca renew-cert`; put it back and restart pathway-gateway",
+        "take a copy of {} (never its key) to the national admin, who renews it with `pathway ca renew-cert`, and install it here with `pathway install-cert FILE`",
         path.display()
     );
     match Expiry::of(at, now) {

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 mod backup;
+mod certificate;
 mod courier;
+mod daemon;
 mod demo;
 mod doctor;
 mod enrol;
@@ -74,12 +76,12 @@ enum CaCommand {
         #[arg(long, default_value_t = 825)]
         days: i64,
     },
-    /// Renew a server's certificate file in place before it expires: the hub's (its [tls]
-    /// cert) or a gateway's console on the prison LAN (its [lan] cert), for the same name and
-    /// key. Copy only the certificate here, never its key; the old one is kept as
-    /// FILE.previous. Needs the CA's passphrase.
+    /// Renew a certificate file in place, for the same name and key: a gateway's own (also
+    /// one that has expired, which the hub no longer lets in), the hub's (its [tls] cert) or a
+    /// gateway's console (its [lan] cert). Copy only the certificate here, never its key; the
+    /// old one is kept as FILE.previous. Needs the CA's passphrase.
     RenewCert {
-        /// The certificate file (hub.pem, lan.pem).
+        /// The certificate file (gateway.pem, lan.pem, hub.pem).
         file: PathBuf,
         /// The CA's folder (`pathway ca init --dir`).
         #[arg(long, visible_alias = "ca-dir", default_value = "/etc/pathway-ca")]
@@ -251,6 +253,16 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         hub_timeout: u64,
     },
+    /// Install a certificate renewed by hand (`pathway ca renew-cert` at the CA): this
+    /// gateway's own, handed to the running daemon, which presents it at once; or its
+    /// console's. Checked first: the national CA's, for this gateway's key, valid for longer.
+    InstallCert {
+        /// The renewed certificate file.
+        file: PathBuf,
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+    },
     /// The running gateway's sync state, in the words the console shows.
     Status {
         /// The gateway's configuration.
@@ -402,7 +414,7 @@ fn run() -> anyhow::Result<()> {
             command: CaCommand::RenewCert { file, dir, days },
         } => {
             let ca = enrol::load_ca(&dir, &passphrase()?)?;
-            println!("{}", renew::server(&ca, &dir, &file, days)?);
+            println!("{}", renew::in_place(&ca, &dir, &file, days)?);
         }
         Command::Enrol {
             ca_dir,
@@ -537,6 +549,12 @@ fn run() -> anyhow::Result<()> {
             replace,
         } => println!("{}", backup::restore(&config, &from, replace)?),
         Command::Rebuild { config } => println!("{}", backup::rebuild(&config)?),
+        Command::InstallCert { file, config } => {
+            println!(
+                "{}",
+                runtime()?.block_on(certificate::install(&config, &file))?
+            );
+        }
         Command::Status { config } => {
             print!("{}", runtime()?.block_on(doctor::status(&config))?);
         }

@@ -4,14 +4,17 @@
 //! list, from which the gateway installs it (over the link, or from a courier receipt). No
 //! bundle, no private key travels.
 //!
-//! `pathway ca renew-cert FILE`: a server's certificate (the hub's, or a gateway's console on
-//! the prison LAN), renewed in place for the same name and key; the file is public and is
-//! carried to the CA and back, its key never leaving the server.
+//! `pathway ca renew-cert FILE`: a certificate file renewed in place for the same name and key
+//! (a gateway's own, which is the way back for one that has expired; the hub's; a gateway's
+//! console on the prison LAN). The file is public and is carried to the CA and back, its key
+//! never leaving its machine; `pathway install-cert` puts it back at a gateway.
 
 use std::path::Path;
 
 use anyhow::Context;
-use pathway_shared::identity::{Ca, expires_at};
+use pathway_shared::identity::{
+    Ca, expires_at, first_cert, gateway_identity, hub_name, public_point,
+};
 use serde_json::json;
 
 use crate::revoke::{AdminLogin, admin_session, call};
@@ -69,21 +72,28 @@ pub(crate) async fn run(
     ))
 }
 
-/// `pathway ca renew-cert FILE`: renews the server certificate in `file` in place, the old one
-/// kept as `FILE.previous`. The CA's copy of the hub's certificate (which bundles carry) is
-/// replaced too when it is the same certificate's.
-pub(crate) fn server(ca: &Ca, ca_dir: &Path, file: &Path, days: i64) -> anyhow::Result<String> {
+/// `pathway ca renew-cert FILE`: renews the certificate in `file` in place (a gateway's own,
+/// the hub's, or a console's), the old one kept as `FILE.previous`. The CA's copy of the hub's
+/// certificate (which bundles carry) is replaced too when it is the same certificate's.
+pub(crate) fn in_place(ca: &Ca, ca_dir: &Path, file: &Path, days: i64) -> anyhow::Result<String> {
     anyhow::ensure!(
         (30..=3650).contains(&days),
         "--days {days}: a renewed certificate is valid for 30 to 3,650 days"
     );
     let old = std::fs::read_to_string(file).with_context(|| {
         format!(
-            "cannot read {}: copy the certificate to renew here (the hub's [tls] cert, or a gateway's [lan] cert; never its key)",
+            "cannot read {}: copy the certificate to renew here (a gateway's gateway.pem or lan.pem, or the hub's hub.pem; never a key)",
             file.display()
         )
     })?;
-    let renewed = ca.renew_server(&old, days).with_context(|| {
+    let gateway = first_cert(&old, "certificate")
+        .ok()
+        .and_then(|der| gateway_identity(&der).ok());
+    let renewed = match &gateway {
+        Some(_) => ca.renew_gateway(&old, days),
+        None => ca.renew_server(&old, days),
+    }
+    .with_context(|| {
         format!(
             "{} cannot be renewed by this CA (is --dir the national CA that issued it?)",
             file.display()
@@ -92,20 +102,38 @@ pub(crate) fn server(ca: &Ca, ca_dir: &Path, file: &Path, days: i64) -> anyhow::
     pathway_gateway::renewal::install(file, &renewed)
         .with_context(|| format!("cannot write {}", file.display()))?;
     let kept = ca_dir.join("hub.pem");
-    let same = |pem: &str| {
-        pathway_shared::identity::first_cert(pem, "certificate")
+    let key_of = |pem: &str| {
+        first_cert(pem, "certificate")
             .ok()
-            .and_then(|der| pathway_shared::identity::public_point(&der).ok())
+            .and_then(|der| public_point(&der).ok())
     };
-    if std::fs::read_to_string(&kept).is_ok_and(|k| same(&k).is_some() && same(&k) == same(&old)) {
+    if std::fs::read_to_string(&kept)
+        .is_ok_and(|k| key_of(&k).is_some() && key_of(&k) == key_of(&old))
+    {
         std::fs::write(&kept, &renewed)
             .with_context(|| format!("cannot write {}", kept.display()))?;
     }
-    let name = pathway_shared::identity::hub_name(&renewed)?;
     let until = date(expires_at(&renewed, "certificate")?);
     let was = date(expires_at(&old, "certificate")?);
+    let (whose, then) = match &gateway {
+        Some(g) => (
+            format!("{}'s certificate", g.gateway),
+            format!(
+                "carry it back to the gateway and install it there with `pathway install-cert {}` (while the gateway reaches the hub, `pathway ca renew {}` sends a renewal over the link instead)",
+                file.display(),
+                g.gateway
+            ),
+        ),
+        None => (
+            format!("the certificate for {}", hub_name(&renewed)?),
+            format!(
+                "its key is unchanged: at a gateway install it with `pathway install-cert {}`; for the hub, put it in place of its [tls] cert and restart pathway-hub",
+                file.display()
+            ),
+        ),
+    };
     Ok(format!(
-        "the certificate for {name} in {} is renewed until {until} (it was valid until {was}); the old one is kept as {}.previous. Its key is unchanged: copy the file back where it came from and restart that daemon (`systemctl restart pathway-hub`, or `pathway-gateway` for a console certificate).",
+        "{whose} in {} is renewed until {until} (it was valid until {was}); the old one is kept as {}.previous. {then}.",
         file.display(),
         file.display()
     ))

@@ -34,6 +34,31 @@ pub fn offline_gateway_config(
     gateway_config(dir, ca, ("gw-whk", "WHK"), lan_listen, nowhere)
 }
 
+/// Starts the built `pathway-gateway` on the configuration at `cfg`, its output discarded.
+pub fn spawn_gateway(cfg: impl AsRef<std::ffi::OsStr>) -> std::process::Child {
+    std::process::Command::new(
+        workspace_binary("pathway-gateway").expect("pathway-gateway is built"),
+    )
+    .arg("--config")
+    .arg(cfg)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("the gateway starts")
+}
+
+/// Gives the configuration at `cfg` (from [`gateway_config`]) a status port on `status`.
+pub fn with_status_port(cfg: &std::path::Path, status: &str) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(cfg)?;
+    std::fs::write(
+        cfg,
+        text.replace(
+            "status_listen = \"\"",
+            &format!("status_listen = \"{status}\""),
+        ),
+    )
+}
+
 /// The same for gateway `gateway` of `facility`, syncing with the hub at `hub` (its address
 /// and the name in its certificate).
 pub fn gateway_config(

@@ -3,7 +3,6 @@
 //! node, and what it writes after the restore reaches the hub.
 
 use std::ffi::OsStr;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pathway_hub::{Hub, HubConfig};
@@ -13,7 +12,7 @@ use pathway_shared::model::{CaseFile, Role, case_id};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::https::Client;
 use pathway_tests::sample::{DEMO_PASSWORD, SampleConfig, SampleFacility};
-use pathway_tests::{gateway_config, run_pathway, until, workspace_binary};
+use pathway_tests::{gateway_config, run_pathway, until};
 use serde_json::{Value, json};
 
 const HUB_NAME: &str = "hub.pathway.test";
@@ -143,15 +142,7 @@ async fn a_backup_taken_while_staff_write_restores_a_gateway_that_lost_its_disk(
         &format!("status_listen = \"127.0.0.1:{status_port}\""),
     );
     std::fs::write(&config, text).unwrap();
-    let start_gateway = || {
-        Command::new(workspace_binary("pathway-gateway").unwrap())
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let start_gateway = || pathway_tests::spawn_gateway(&config);
     let mut gw = start_gateway();
     let lan_addr = format!("127.0.0.1:{lan_port}").parse().unwrap();
     let officer = sample

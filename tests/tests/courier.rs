@@ -421,13 +421,7 @@ fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
         &[],
     );
     assert!(ok, "{said}");
-    let mut gw =
-        std::process::Command::new(pathway_tests::workspace_binary("pathway-gateway").unwrap())
-            .args(["--config", cfg])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+    let mut gw = pathway_tests::spawn_gateway(cfg);
     let waiting = || pathway(&["status", "--config", cfg], &[]).1;
     let started = Instant::now();
     while !waiting().contains("waiting to go") {

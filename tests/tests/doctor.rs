@@ -4,11 +4,10 @@
 //! the sync state in words.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pathway_shared::identity::Ca;
-use pathway_tests::{offline_gateway_config, workspace_binary};
+use pathway_tests::offline_gateway_config;
 
 fn pathway(args: &[&str], config: &Path) -> (bool, String) {
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
@@ -26,15 +25,7 @@ fn line<'a>(report: &'a str, start: &str) -> &'a str {
 /// A gateway setup whose status port is `status`.
 fn setup(d: &Path, ca: &Ca, status: &str) -> std::path::PathBuf {
     let cfg = offline_gateway_config(d, ca, "127.0.0.1:0".parse().unwrap()).unwrap();
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        text.replace(
-            "status_listen = \"\"",
-            &format!("status_listen = \"{status}\""),
-        ),
-    )
-    .unwrap();
+    pathway_tests::with_status_port(&cfg, status).unwrap();
     cfg
 }
 
@@ -130,13 +121,7 @@ fn doctor_and_status_read_the_running_daemon() {
     let cfg = setup(d, &ca, &status);
     let (ok, said) = pathway(&["status"], &cfg);
     assert!(!ok && said.contains("not running"), "{said}");
-    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut gw = pathway_tests::spawn_gateway(&cfg);
     let started = Instant::now();
     let words = loop {
         let (ok, said) = pathway(&["status"], &cfg);

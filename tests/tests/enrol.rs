@@ -6,7 +6,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pathway_tests::national::NationalSite;
@@ -107,13 +107,7 @@ fn a_box_is_enrolled_installed_and_started_from_its_bundle() {
 
     // The daemon starts from what was installed, and doctor finds its files sound.
     let config = etc.join("gateway.toml");
-    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut gw = pathway_tests::spawn_gateway(&config);
     let started = Instant::now();
     loop {
         let (ok, said) = pathway(&["status", "--config", s(&config)]);
@@ -201,13 +195,7 @@ fn from_ca_init_to_the_first_sync_with_the_real_daemons() {
         assert_eq!(mode(&etc.join(key)), 0o600, "{key}");
     }
     let config = etc.join("gateway.toml");
-    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut gw = pathway_tests::spawn_gateway(&config);
 
     let started = Instant::now();
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -6,12 +6,10 @@
 //! (`pathway ca renew-cert`) for the same name and key.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pathway_shared::identity::expires_at;
 use pathway_tests::national::{ADMIN, NationalSite, pathway};
-use pathway_tests::workspace_binary;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -122,13 +120,7 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
     let (ok, said) = renew(&site, "gw-whk01-a", "1000");
     assert!(!ok && said.contains("has not connected"), "{said}");
 
-    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut gw = pathway_tests::spawn_gateway(&config);
     wait("the first sync", 45, || {
         hub_sees(&site, "gw-whk01-a")["online"] == true
     });
@@ -219,15 +211,32 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         text.contains(&format!("the hub's certificate is valid until {hub_until}")),
         "{text}"
     );
-    // A gateway's certificate is not renewed as a server's.
+    // A gateway's own certificate renewed by hand (the way back for one that has expired): a
+    // copy renewed at the CA, installed with `pathway install-cert` through the running
+    // daemon, which presents it at once.
+    let copy = d.join("gateway-copy.pem");
+    std::fs::copy(&cert_path, &copy).unwrap();
     let (ok, said) = pathway(
-        &["ca", "renew-cert", s(&cert_path), "--dir", s(&site.ca_dir)],
+        &[
+            "ca",
+            "renew-cert",
+            s(&copy),
+            "--dir",
+            s(&site.ca_dir),
+            "--days",
+            "1500",
+        ],
         &[],
     );
-    assert!(
-        !ok && said.contains("pathway ca renew gw-whk01-a"),
-        "{said}"
-    );
+    assert!(ok && said.contains("pathway install-cert"), "{said}");
+    let (ok, said) = pathway(&["install-cert", s(&copy), "--config", s(&config)], &[]);
+    assert!(ok && said.contains("dials the hub again"), "{said}");
+    let by_hand = std::fs::read_to_string(&cert_path).unwrap();
+    assert_eq!(by_hand, std::fs::read_to_string(&copy).unwrap());
+    wait("the hub sees the certificate renewed by hand", 30, || {
+        presented(&site, "gw-whk01-a") == by_hand.trim()
+    });
+    let new = by_hand;
     // The console's certificate the same way; doctor gives its new date.
     let lan_pem = root.join("etc/pathway/lan.pem");
     let (ok, said) = pathway(
@@ -286,6 +295,117 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
     assert!(ok, "{said}");
     let (ok, said) = renew(&site, "gw-whk01-a", "1000");
     assert!(!ok && said.contains("revoked"), "{said}");
+    let _ = gw.kill();
+    let _ = gw.wait();
+}
+
+/// A gateway whose certificate has expired (the hub refuses it, so no renewal reaches it over
+/// the link) gets it back by hand with no new bundle: the national CA renews a copy of the
+/// file for the same key, and `pathway install-cert` checks and installs it, with the daemon
+/// stopped or through the running daemon; the console's certificate the same way. A
+/// certificate for another key is refused and changes nothing.
+#[test]
+fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
+    use pathway_shared::identity::Ca;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let status: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    let cfg =
+        pathway_tests::offline_gateway_config(d, &ca, "127.0.0.1:0".parse().unwrap()).unwrap();
+    pathway_tests::with_status_port(&cfg, &status.to_string()).unwrap();
+    let expired = ca.issue_gateway("gw-whk", "WHK", -1).unwrap();
+    std::fs::write(d.join("gw.pem"), &expired.cert_pem).unwrap();
+    std::fs::write(d.join("gw.key"), &expired.key_pem).unwrap();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        all.extend([std::ffi::OsStr::new("--config"), cfg.as_os_str()]);
+        pathway_tests::run_pathway(&all, &[])
+    };
+    let (_, report) = run(&["doctor", "--hub-timeout", "1"]);
+    assert!(
+        report.contains("FAIL expiry") && report.contains("pathway install-cert"),
+        "{report}"
+    );
+
+    // Another box's certificate is refused, and nothing changes.
+    let stranger = d.join("stranger.pem");
+    std::fs::write(
+        &stranger,
+        ca.issue_gateway("gw-whk", "WHK", 400).unwrap().cert_pem,
+    )
+    .unwrap();
+    let (ok, said) = run(&["install-cert", s(&stranger)]);
+    assert!(
+        !ok && said.contains("not a certificate for this gateway's key"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("gw.pem")).unwrap(),
+        expired.cert_pem
+    );
+
+    // Renewed by the CA for the same key; installed with the daemon stopped.
+    let renewed = d.join("renewed.pem");
+    std::fs::write(&renewed, ca.renew_gateway(&expired.cert_pem, 400).unwrap()).unwrap();
+    let (ok, said) = run(&["install-cert", s(&renewed)]);
+    assert!(ok && said.contains("installed in"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("gw.pem")).unwrap(),
+        std::fs::read_to_string(&renewed).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("gw.pem.previous")).unwrap(),
+        expired.cert_pem
+    );
+    let (_, report) = run(&["doctor", "--hub-timeout", "1"]);
+    assert!(report.contains("ok   expiry"), "{report}");
+    let (ok, said) = run(&["install-cert", s(&renewed)]);
+    assert!(ok && said.contains("nothing installed"), "{said}");
+
+    // Through the running daemon: its status reports the new expiry at once.
+    let mut gw = pathway_tests::spawn_gateway(&cfg);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let expiry = || {
+        let body = rt
+            .block_on(pathway_tests::http::request(status, "GET", "/status"))
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()["status"]
+            ["certificate_expires"]
+            .as_i64()
+    };
+    wait("the daemon's status port", 30, || expiry().is_some());
+    let later = ca
+        .renew_gateway(&std::fs::read_to_string(&renewed).unwrap(), 800)
+        .unwrap();
+    std::fs::write(&renewed, &later).unwrap();
+    let (ok, said) = run(&["install-cert", s(&renewed)]);
+    assert!(ok && said.contains("dials the hub again"), "{said}");
+    assert_eq!(expiry(), Some(expires_at(&later, "later").unwrap()));
+
+    // The console's certificate.
+    let lan = d.join("lan-renewed.pem");
+    std::fs::write(
+        &lan,
+        ca.renew_server(&std::fs::read_to_string(d.join("lan.pem")).unwrap(), 900)
+            .unwrap(),
+    )
+    .unwrap();
+    let (ok, said) = run(&["install-cert", s(&lan)]);
+    assert!(
+        ok && said.contains("console's certificate is valid until"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("lan.pem")).unwrap(),
+        std::fs::read_to_string(&lan).unwrap()
+    );
     let _ = gw.kill();
     let _ = gw.wait();
 }

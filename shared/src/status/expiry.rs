@@ -59,7 +59,7 @@ pub fn certificate_expiry(node: &str, expires: Millis, now: Millis) -> (Expiry, 
             Expiry::Valid => format!("the hub's certificate is valid until {date}"),
         },
         Expiry::Expired => format!(
-            "this gateway's certificate expired on {date}: the hub refuses it; ask the national admin for a new enrolment bundle for {gateway} (`pathway enrol`) and install it with `pathway install`"
+            "this gateway's certificate expired on {date}: the hub refuses it; take a copy of its certificate file (never its key) to the national admin, who renews it with `pathway ca renew-cert`, and install it here with `pathway install-cert FILE`"
         ),
         Expiry::Soon => format!(
             "this gateway's certificate expires on {date}, in {days}: ask the national admin to run `pathway ca renew {gateway}`; the gateway takes the new one over the link"

@@ -100,7 +100,7 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
     ),
     (
         "sync.cert_expired",
-        "This box's certificate expired on {date}: the hub refuses it. Ask the national administrator for a new enrolment bundle.",
+        "This box's certificate expired on {date}: the hub refuses it. Take a copy of the certificate file (never its key) to the national administrator to renew, then install it here with pathway install-cert.",
     ),
     ("sync.offline", "link down; working offline"),
     (
