@@ -142,6 +142,18 @@ fn passphrase() -> anyhow::Result<String> {
     secret::ask("CA passphrase", "PATHWAY_CA_PASSPHRASE")
 }
 
+/// The passphrase of the CA in `dir`, asked only once it is known there is a CA there.
+fn passphrase_of(dir: &std::path::Path) -> anyhow::Result<String> {
+    let sealed = dir.join("ca.key.sealed");
+    anyhow::ensure!(
+        sealed.exists(),
+        "no CA at {}: give the CA's folder with --dir, or make a CA with `pathway ca init --dir {}`",
+        sealed.display(),
+        dir.display()
+    );
+    passphrase()
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a hub and two gateways on loopback over a simulated bad link, with sample data.
@@ -239,6 +251,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9470")]
         status_listen: std::net::SocketAddr,
     },
+    /// Install a certificate renewed by hand (`pathway ca renew-cert` at the CA): this
+    /// gateway's own, handed to the running daemon, which presents it at once; or its
+    /// console's. Checked first: the national CA's, for this gateway's key, valid for longer.
+    InstallCert {
+        /// The renewed certificate file.
+        file: PathBuf,
+        /// The gateway's configuration.
+        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
+        config: PathBuf,
+    },
     /// Check a gateway's setup: configuration, certificates and keys, their permissions and
     /// expiry, disk space, the running daemon and its last sync, the hub over QUIC. One line of
     /// advice per check; exits non-zero if any check fails.
@@ -252,16 +274,6 @@ enum Command {
         /// Seconds to wait for the hub's answer.
         #[arg(long, default_value_t = 10)]
         hub_timeout: u64,
-    },
-    /// Install a certificate renewed by hand (`pathway ca renew-cert` at the CA): this
-    /// gateway's own, handed to the running daemon, which presents it at once; or its
-    /// console's. Checked first: the national CA's, for this gateway's key, valid for longer.
-    InstallCert {
-        /// The renewed certificate file.
-        file: PathBuf,
-        /// The gateway's configuration.
-        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
-        config: PathBuf,
     },
     /// The running gateway's sync state, in the words the console shows.
     Status {
@@ -386,7 +398,7 @@ fn run() -> anyhow::Result<()> {
         } => enrol::ca_init(&dir, &name, &passphrase()?)?,
         Command::Ca {
             command: CaCommand::IssueHub { dir, name, out },
-        } => enrol::issue_hub(&dir, &passphrase()?, &name, &out)?,
+        } => enrol::issue_hub(&dir, &passphrase_of(&dir)?, &name, &out)?,
         Command::Ca {
             command:
                 CaCommand::Renew {
@@ -397,7 +409,7 @@ fn run() -> anyhow::Result<()> {
                     days,
                 },
         } => {
-            let ca = enrol::load_ca(&dir, &passphrase()?)?;
+            let ca = enrol::load_ca(&dir, &passphrase_of(&dir)?)?;
             let password = revoke::admin_password(&user)?;
             let login = revoke::AdminLogin {
                 hub: &hub,
@@ -413,7 +425,12 @@ fn run() -> anyhow::Result<()> {
         Command::Ca {
             command: CaCommand::RenewCert { file, dir, days },
         } => {
-            let ca = enrol::load_ca(&dir, &passphrase()?)?;
+            anyhow::ensure!(
+                file.is_file(),
+                "no certificate at {}: copy the certificate file to renew here first",
+                file.display()
+            );
+            let ca = enrol::load_ca(&dir, &passphrase_of(&dir)?)?;
             println!("{}", renew::in_place(&ca, &dir, &file, days)?);
         }
         Command::Enrol {
@@ -431,7 +448,7 @@ fn run() -> anyhow::Result<()> {
             let code = enrol::enrol(&enrol::Enrolment {
                 hub_cert: hub_cert.as_deref(),
                 ca_dir: &ca_dir,
-                passphrase: &passphrase()?,
+                passphrase: &passphrase_of(&ca_dir)?,
                 facility: &facility,
                 gateway: &gateway,
                 hub_addr,

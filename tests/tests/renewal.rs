@@ -347,6 +347,19 @@ fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
         expired.cert_pem
     );
 
+    // A CA folder with no CA in it is named before any passphrase is asked for.
+    let (ok, said) = pathway_tests::run_pathway(
+        &[
+            std::ffi::OsStr::new("ca"),
+            "renew-cert".as_ref(),
+            d.join("gw.pem").as_os_str(),
+            "--dir".as_ref(),
+            d.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(!ok && said.contains("no CA at"), "{said}");
+
     // Renewed by the CA for the same key; installed with the daemon stopped.
     let renewed = d.join("renewed.pem");
     std::fs::write(&renewed, ca.renew_gateway(&expired.cert_pem, 400).unwrap()).unwrap();
