@@ -470,17 +470,33 @@ async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -
     };
     let result = match outcome {
         Ok(Ok(conn)) => {
+            let took = started.elapsed().as_millis();
+            // The certificate the hub presented: every gateway refuses the hub once it expires.
+            let expires = conn
+                .peer_identity()
+                .and_then(|id| {
+                    id.downcast::<Vec<pathway_shared::identity::CertificateDer<'static>>>()
+                        .ok()
+                })
+                .and_then(|certs| {
+                    certs
+                        .first()
+                        .map(|c| pathway_shared::identity::der_to_pem(c))
+                })
+                .and_then(|pem| expires_at(&pem, "hub certificate").ok());
             conn.close(0u32.into(), b"doctor");
-            line(
-                Verdict::Ok,
-                "hub",
-                format!(
-                    "reached {} ({}) over QUIC with mutual TLS in {} ms",
-                    cfg.hub.addr,
-                    cfg.hub.name,
-                    started.elapsed().as_millis()
+            let reached = format!(
+                "reached {} ({}) over QUIC with mutual TLS in {took} ms",
+                cfg.hub.addr, cfg.hub.name
+            );
+            match expires.map(|at| certificate_expiry(pathway_shared::sync::HUB, at, now_ms())) {
+                Some((Expiry::Valid, _)) | None => line(Verdict::Ok, "hub", reached),
+                Some((_, words)) => line(
+                    Verdict::Warn,
+                    "hub",
+                    format!("{reached}; tell the national admin: {words}"),
                 ),
-            )
+            }
         }
         Ok(Err(e)) => line(
             Verdict::Fail,

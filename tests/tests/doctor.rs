@@ -158,3 +158,49 @@ fn doctor_and_status_read_the_running_daemon() {
     let _ = gw.kill();
     let _ = gw.wait();
 }
+
+/// The hub a gateway reaches presents a certificate that expires within 30 days: `doctor` at
+/// the facility warns, with what the national admin runs, though the hub is reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_warns_of_the_hubs_certificate_expiring() {
+    use pathway_hub::{Hub, HubConfig};
+    use pathway_shared::store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let hub_store = Store::open(d.join("hub"), StoreOptions::keyed(d.join("hub.key"))).unwrap();
+    let hub = Hub::bind(
+        HubConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ca_pem: ca.creds.cert_pem.clone(),
+            creds: ca.issue_server("hub", 10).unwrap(),
+            revoked: vec![],
+            max_gateways: 4,
+        },
+        hub_store,
+    )
+    .unwrap();
+    let gw = d.join("gw");
+    std::fs::create_dir_all(&gw).unwrap();
+    let cfg = pathway_tests::gateway_config(
+        &gw,
+        &ca,
+        ("gw-whk", "WHK"),
+        "127.0.0.1:0".parse().unwrap(),
+        (hub.local_addr().unwrap(), "hub"),
+    )
+    .unwrap();
+    let report =
+        tokio::task::spawn_blocking(move || pathway(&["doctor", "--hub-timeout", "10"], &cfg).1)
+            .await
+            .unwrap();
+    let warned = line(&report, "WARN hub");
+    assert!(
+        warned.contains("reached")
+            && warned.contains("hub's certificate expires on")
+            && warned.contains("in 10 days")
+            && warned.contains("pathway ca renew-cert hub.pem"),
+        "{report}"
+    );
+    hub.shutdown().await;
+}
