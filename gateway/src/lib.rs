@@ -1,6 +1,7 @@
 //! The appliance daemon's library: configuration and the uplink to the hub.
 
 pub mod audit;
+pub mod by_hand;
 pub mod config;
 pub mod courier;
 pub mod lan;
@@ -42,6 +43,8 @@ pub struct Gateway {
     courier: Arc<courier::Keys>,
     /// The certificate and key the uplink presents to the hub; renewal replaces the certificate.
     presented: Arc<renewal::Presented>,
+    /// What takes a certificate renewed by hand (this gateway's, or its console's).
+    by_hand: Arc<by_hand::ByHand>,
     audit: Arc<audit::Audit>,
 }
 
@@ -154,6 +157,7 @@ impl Gateway {
         let utc_offset_minutes = up.policy.utc_offset_minutes;
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
         let mut guard: Option<Arc<lan::login::Guard>> = None;
+        let mut console = None;
         let lan_addr = match (&cfg.lan, &files.lan) {
             (Some(l), Some(lan_creds)) => {
                 let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
@@ -178,7 +182,13 @@ impl Gateway {
                     })),
                     None => app,
                 };
-                let (addr, _) = lan::serve_https(l.listen, Arc::new(tls), app, cancel.clone())?;
+                let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
+                console = Some(by_hand::Console::new(
+                    l.cert.clone(),
+                    lan_creds,
+                    Some(tls.clone()),
+                ));
+                let (addr, _) = lan::serve_https(l.listen, tls, app, cancel.clone())?;
                 Some(addr)
             }
             _ => None,
@@ -192,6 +202,11 @@ impl Gateway {
             uplink,
             sync_now,
             guard,
+            by_hand: Arc::new(by_hand::ByHand {
+                own: courier.own.clone(),
+                console,
+                running: true,
+            }),
             courier,
             presented,
             audit,
@@ -225,7 +240,7 @@ impl Gateway {
         status::router(self.status_source())
             .merge(status::backup_router(self.store.clone()))
             .merge(courier::router(self.store.clone(), self.courier.clone()))
-            .merge(renewal::router(self.courier.own.clone()))
+            .merge(by_hand::router(self.by_hand.clone()))
             .route(
                 "/sync-now",
                 axum::routing::post(move |headers: axum::http::HeaderMap| async move {

@@ -7,10 +7,7 @@
 //! use. The file is replaced whole (the old one kept as `.previous`), and the uplink dials again
 //! to present the new certificate.
 //!
-//! A certificate renewed by hand (`pathway ca renew-cert` at the CA on a copy of the file: the
-//! way back for one that has expired, which the hub no longer lets in) is handed to the running
-//! daemon on its status port (`POST /certificate`, by `pathway install-cert`) and taken the same
-//! way.
+//! A certificate renewed by hand is taken with the same checks (`by_hand.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -217,42 +214,4 @@ pub async fn watch(store: Store, r: Renewal, every: Duration, cancel: Cancellati
         let (store, r) = (store.clone(), r.clone());
         let _ = tokio::task::spawn_blocking(move || check_once(&store, &r)).await;
     }
-}
-
-/// `POST /certificate` on the status port: a renewed certificate (PEM) carried by hand, taken
-/// as one sent through the hub would be. Refused to a page of another site.
-pub fn router(r: Renewal) -> axum::Router {
-    use axum::http::{HeaderMap, StatusCode};
-    let r = Arc::new(r);
-    axum::Router::new().route(
-        "/certificate",
-        axum::routing::post(move |headers: HeaderMap, body: String| async move {
-            if !pathway_shared::web::same_site(&headers) {
-                return (
-                    StatusCode::FORBIDDEN,
-                    "refused: a page of another site cannot install a certificate\n".to_owned(),
-                );
-            }
-            let r = r.clone();
-            let done =
-                tokio::task::spawn_blocking(move || take(&r, &body, "pathway install-cert")).await;
-            match done {
-                Ok(Ok(Some(until))) => (
-                    StatusCode::OK,
-                    format!(
-                        "installed: this gateway's certificate is valid until {until}, and the gateway dials the hub again to present it\n"
-                    ),
-                ),
-                Ok(Ok(None)) => (
-                    StatusCode::OK,
-                    "nothing installed: the gateway already uses this certificate, or one valid for as long\n".to_owned(),
-                ),
-                Ok(Err(why)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{why}\n")),
-                Err(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the certificate was not installed; see the gateway's log\n".to_owned(),
-                ),
-            }
-        }),
-    )
 }

@@ -30,7 +30,7 @@ fn serve() -> Port {
     let stop = tokio_util::sync::CancellationToken::new();
     let (addr, _) = lan::serve_https(
         "127.0.0.1:0".parse().unwrap(),
-        Arc::new(tls),
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
         site.app.clone(),
         stop.clone(),
     )

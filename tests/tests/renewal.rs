@@ -313,8 +313,13 @@ fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
     let status: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
         .parse()
         .unwrap();
-    let cfg =
-        pathway_tests::offline_gateway_config(d, &ca, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let lan_port = pathway_tests::free_tcp_port();
+    let cfg = pathway_tests::offline_gateway_config(
+        d,
+        &ca,
+        format!("127.0.0.1:{lan_port}").parse().unwrap(),
+    )
+    .unwrap();
     pathway_tests::with_status_port(&cfg, &status.to_string()).unwrap();
     let expired = ca.issue_gateway("gw-whk", "WHK", -1).unwrap();
     std::fs::write(d.join("gw.pem"), &expired.cert_pem).unwrap();
@@ -410,14 +415,30 @@ fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
             .unwrap(),
     )
     .unwrap();
+    // The certificate the console serves, as a staff browser sees it.
+    let served = || {
+        rt.block_on(async {
+            let tls = pathway_tests::https::connector(&ca.creds.cert_pem).unwrap();
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", lan_port))
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let conn = tls.connect(name, tcp).await.unwrap();
+            let der = conn.get_ref().1.peer_certificates().unwrap()[0].clone();
+            pathway_shared::identity::der_to_pem(&der)
+        })
+    };
+    let before = served();
     let (ok, said) = run(&["install-cert", s(&lan)]);
-    assert!(
-        ok && said.contains("console's certificate is valid until"),
-        "{said}"
-    );
+    assert!(ok && said.contains("served from now on"), "{said}");
+    let lan_pem = std::fs::read_to_string(&lan).unwrap();
+    assert_eq!(std::fs::read_to_string(d.join("lan.pem")).unwrap(), lan_pem);
+    let now_served = served();
+    assert_ne!(now_served, before);
     assert_eq!(
-        std::fs::read_to_string(d.join("lan.pem")).unwrap(),
-        std::fs::read_to_string(&lan).unwrap()
+        expires_at(&now_served, "served").unwrap(),
+        expires_at(&lan_pem, "renewed").unwrap(),
+        "the running console serves the renewed certificate without a restart"
     );
     let _ = gw.kill();
     let _ = gw.wait();

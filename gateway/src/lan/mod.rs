@@ -313,19 +313,19 @@ pub fn router(lan: Arc<Lan>) -> Router {
         .with_state(lan)
 }
 
-/// Serves `app` over HTTPS on `addr` with `tls` until `cancel` fires. Returns the bound address.
+/// Serves `app` over HTTPS on `addr` with `tls` (which a renewed certificate reloads) until
+/// `cancel` fires. Returns the bound address.
 pub fn serve_https(
     addr: SocketAddr,
-    tls: Arc<rustls::ServerConfig>,
+    tls: axum_server::tls_rustls::RustlsConfig,
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
     let handle = axum_server::Handle::new();
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
         .handshake_timeout(conns::HANDSHAKE_TIMEOUT)
         .acceptor(conns::Capped::new());
     let mut server = axum_server::from_tcp(listener)?
