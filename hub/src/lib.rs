@@ -45,6 +45,8 @@ pub type HubStatus = NodeStatus;
 
 pub struct Hub {
     endpoint: quinn::Endpoint,
+    /// The national CA, PEM, that gateways' certificates must chain to.
+    ca_pem: String,
     store: Store,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -63,6 +65,7 @@ impl Hub {
         let endpoint = transport::server_endpoint(cfg.listen, &cfg.ca_pem, &cfg.creds)?;
         let hub = Hub {
             endpoint,
+            ca_pem: cfg.ca_pem.clone(),
             store,
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -153,6 +156,16 @@ impl Hub {
     /// The live sessions, for the administration to cut.
     pub fn live_sessions(&self) -> LiveSessions {
         self.live.clone()
+    }
+
+    /// Presents `creds` (a renewed certificate) from the next connection on; the sessions live
+    /// now go on. The status reports its expiry.
+    pub fn replace_certificate(&self, creds: &Credentials) -> Result<(), TransportError> {
+        let cfg = transport::server_config(&self.ca_pem, creds)?;
+        self.endpoint.set_server_config(Some(cfg));
+        lock(&self.status).certificate_expires =
+            pathway_shared::identity::expires_at(&creds.cert_pem, "hub certificate").ok();
+        Ok(())
     }
 
     /// Stops accepting, ends every session, and waits for them.

@@ -70,17 +70,8 @@ async fn serve() -> anyhow::Result<()> {
         return add_admin(&file, &username, &name, &role, password_file);
     }
     // Every file is read and checked before the store is opened (and its folder made).
-    let creds = Credentials {
-        cert_pem: HubFileConfig::read(&file.tls.cert)?,
-        key_pem: HubFileConfig::read(&file.tls.key)?,
-    };
-    pathway_shared::identity::check_pair(&creds, "hub certificate").with_context(|| {
-        format!(
-            "the hub cannot start: {} and {} are not a pair; install both from the same issue",
-            file.tls.key.display(),
-            file.tls.cert.display()
-        )
-    })?;
+    let creds = read_credentials(&file).context("the hub cannot start")?;
+    let name = pathway_shared::identity::hub_name(&creds.cert_pem)?;
     let cfg = HubConfig {
         listen: file.listen,
         ca_pem: HubFileConfig::read(&file.tls.ca)?,
@@ -89,10 +80,10 @@ async fn serve() -> anyhow::Result<()> {
         max_gateways: file.max_gateways,
     };
     let admin_tls = match &file.admin {
-        Some(_) => Some(std::sync::Arc::new(
+        Some(_) => Some(admin::RustlsConfig::from_config(std::sync::Arc::new(
             pathway_shared::identity::lan_server_tls(&cfg.creds)
                 .context("the hub cannot start: its certificate cannot serve HTTPS")?,
-        )),
+        ))),
         None => None,
     };
     let store = open_store(&file).context("the hub cannot start")?;
@@ -111,7 +102,7 @@ async fn serve() -> anyhow::Result<()> {
             .with_context(|| format!("serving the sync status on {addr}"))?;
         tracing::info!(%addr, "sync status at http://{addr}/status.txt");
     }
-    if let (Some(a), Some(tls)) = (&file.admin, admin_tls) {
+    if let (Some(a), Some(tls)) = (&file.admin, admin_tls.clone()) {
         let admin = Admin::new(
             store,
             (hub.status_source(), hub.live_sessions()),
@@ -123,12 +114,74 @@ async fn serve() -> anyhow::Result<()> {
         tracing::info!(%addr, "administration at https://{addr}/");
     }
     pathway_shared::systemd::ready();
-    pathway_shared::signal::stop_requested().await;
+    // SIGHUP (`systemctl reload pathway-hub`): the certificate files are read again, so a
+    // renewed certificate is presented from the next connection without a session cut.
+    let stopping = pathway_shared::signal::stop_requested();
+    tokio::pin!(stopping);
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let reload = async {
+            match hangup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut stopping => break,
+            Some(()) = reload => match reload_certificate(&file, &name, &hub, admin_tls.as_ref()) {
+                Ok(until) => tracing::info!(valid_until = %until, "SIGHUP: hub certificate read again"),
+                Err(e) => tracing::warn!(reason = %format!("{e:#}"), "SIGHUP: the certificate in use is kept"),
+            },
+        }
+    }
     pathway_shared::systemd::notify("STOPPING=1");
     stop.cancel();
     hub.shutdown().await;
     tracing::info!("hub stopped");
     Ok(())
+}
+
+/// The hub's certificate and key, read from the files the configuration names and checked to
+/// be a pair.
+fn read_credentials(file: &HubFileConfig) -> anyhow::Result<Credentials> {
+    let creds = Credentials {
+        cert_pem: HubFileConfig::read(&file.tls.cert)?,
+        key_pem: HubFileConfig::read(&file.tls.key)?,
+    };
+    pathway_shared::identity::check_pair(&creds, "hub certificate").with_context(|| {
+        format!(
+            "{} and {} are not a pair; install both from the same issue",
+            file.tls.key.display(),
+            file.tls.cert.display()
+        )
+    })?;
+    Ok(creds)
+}
+
+/// Reads the certificate files again and presents them from the next connection, over QUIC
+/// and on the administration; the name gateways dial must not change. Returns the date the
+/// certificate is valid until.
+fn reload_certificate(
+    file: &HubFileConfig,
+    name: &str,
+    hub: &Hub,
+    admin_tls: Option<&admin::RustlsConfig>,
+) -> anyhow::Result<String> {
+    let creds = read_credentials(file)?;
+    let now = pathway_shared::identity::hub_name(&creds.cert_pem)?;
+    anyhow::ensure!(
+        now == name,
+        "{} is for {now}, but gateways dial {name}",
+        file.tls.cert.display()
+    );
+    let https = pathway_shared::identity::lan_server_tls(&creds)?;
+    hub.replace_certificate(&creds)?;
+    if let Some(tls) = admin_tls {
+        tls.reload_from_config(std::sync::Arc::new(https));
+    }
+    Ok(pathway_shared::model::date_of_ms(
+        pathway_shared::identity::expires_at(&creds.cert_pem, "hub certificate")?,
+    ))
 }
 
 fn open_store(file: &HubFileConfig) -> Result<Store, pathway_shared::store::StoreError> {

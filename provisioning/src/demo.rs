@@ -132,7 +132,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let admin_tls = pathway_shared::identity::lan_server_tls(&hub_creds)?;
     let (admin_addr, _) = admin::serve_https(
         local_any(),
-        std::sync::Arc::new(admin_tls),
+        admin::RustlsConfig::from_config(std::sync::Arc::new(admin_tls)),
         admin::router(
             Admin::new(
                 hub_store.clone(),

@@ -127,7 +127,7 @@ pub(crate) fn in_place(ca: &Ca, ca_dir: &Path, file: &Path, days: i64) -> anyhow
         None => (
             format!("the certificate for {}", hub_name(&renewed)?),
             format!(
-                "its key is unchanged: at a gateway install it with `pathway install-cert {}`; for the hub, put it in place of its [tls] cert and restart pathway-hub",
+                "its key is unchanged: at a gateway install it with `pathway install-cert {}`; for the hub, put it in place of its [tls] cert and reload it (`systemctl reload pathway-hub`: no session is cut)",
                 file.display()
             ),
         ),

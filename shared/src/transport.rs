@@ -73,16 +73,26 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
 }
 
 /// The hub's endpoint on `addr`, accepting only clients with certificates from the CA.
-pub fn server_endpoint(
-    addr: SocketAddr,
+/// The hub's QUIC server configuration: its certificate, and every gateway's certificate must
+/// chain to the national CA. Replaced on a running endpoint when the certificate is renewed.
+pub fn server_config(
     ca_pem: &str,
     hub: &Credentials,
-) -> Result<quinn::Endpoint, TransportError> {
+) -> Result<quinn::ServerConfig, TransportError> {
     let tls = identity::server_tls(ca_pem, hub)?;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| TransportError::Crypto(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     cfg.transport_config(transport_config());
+    Ok(cfg)
+}
+
+pub fn server_endpoint(
+    addr: SocketAddr,
+    ca_pem: &str,
+    hub: &Credentials,
+) -> Result<quinn::Endpoint, TransportError> {
+    let cfg = server_config(ca_pem, hub)?;
     // A reset key that survives restarts: after a crash the restarted hub can tell gateways at
     // once that their old connections are gone, instead of leaving them to time out.
     let secret = ring::digest::digest(&ring::digest::SHA256, hub.key_pem.as_bytes());

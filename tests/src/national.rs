@@ -133,6 +133,16 @@ impl NationalSite {
         );
     }
 
+    /// Asks the running hub to read its certificate again (SIGHUP, as `systemctl reload`).
+    pub fn reload_hub(&self) {
+        let pid = self.hub.as_ref().expect("the hub runs").id().to_string();
+        let ok = Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "SIGHUP sent to the hub");
+    }
+
     /// Stops the hub (SIGKILL), and waits for it.
     pub fn stop_hub(&mut self) {
         if let Some(mut h) = self.hub.take() {

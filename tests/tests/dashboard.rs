@@ -63,7 +63,7 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
         pathway_shared::identity::lan_server_tls(&ca.issue_hub("localhost").unwrap()).unwrap();
     let (admin_addr, _) = admin::serve_https(
         "127.0.0.1:0".parse().unwrap(),
-        Arc::new(tls),
+        admin::RustlsConfig::from_config(Arc::new(tls)),
         admin::router(Admin::new(
             hub_store.clone(),
             (hub.status_source(), hub.live_sessions()),

@@ -63,6 +63,23 @@ fn renew(site: &NationalSite, gateway: &str, days: &str) -> (bool, String) {
     )
 }
 
+/// The certificate the HTTPS server at `addr` serves as `localhost`, as a browser trusting the
+/// CA of `ca_pem` sees it.
+fn served_at(ca_pem: &str, addr: std::net::SocketAddr) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tls = pathway_tests::https::connector(ca_pem).unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = tls.connect(name, tcp).await.unwrap();
+        let der = conn.get_ref().1.peer_certificates().unwrap()[0].clone();
+        pathway_shared::identity::der_to_pem(&der)
+    })
+}
+
 /// The certificate the hub saw `gateway` present last, as its administration gives it.
 fn presented(site: &NationalSite, gateway: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -181,7 +198,10 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         ],
         &[],
     );
-    assert!(ok && said.contains("restart"), "{said}");
+    assert!(
+        ok && said.contains("systemctl reload pathway-hub"),
+        "{said}"
+    );
     let hub_new = std::fs::read_to_string(&hub_pem).unwrap();
     assert!(expires_at(&hub_new, "hub").unwrap() > expires_at(&hub_old, "hub").unwrap());
     assert_eq!(
@@ -189,28 +209,49 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         hub_new,
         "bundles made from now on carry the renewed hub certificate"
     );
+    // `systemctl reload pathway-hub` (SIGHUP): the hub presents the renewed certificate from
+    // the next connection, its status and its administration say so, and the live session
+    // goes on.
+    let attempts = hub_sees(&site, "gw-whk01-a")["attempts"].clone();
+    site.reload_hub();
+    let hub_until = pathway_shared::model::date_of_ms(expires_at(&hub_new, "hub").unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status_text = || {
+        rt.block_on(pathway_tests::http::request(
+            site.hub_status,
+            "GET",
+            "/status.txt",
+        ))
+        .map(|(_, b)| b)
+        .unwrap_or_default()
+    };
+    wait("the hub's status gives the renewed certificate", 10, || {
+        status_text().contains(&format!("the hub's certificate is valid until {hub_until}"))
+    });
+    let served = served_at(
+        &std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap(),
+        site.admin,
+    );
+    assert_eq!(
+        served.trim(),
+        hub_new.trim(),
+        "the administration serves it"
+    );
+    assert_eq!(
+        hub_sees(&site, "gw-whk01-a")["attempts"],
+        attempts,
+        "the gateway's session was not cut"
+    );
+    // A later connection (the hub restarted) presents the gateway's renewed certificate.
     site.stop_hub();
     site.start_hub();
     wait("the gateway back online", 60, || {
         hub_sees(&site, "gw-whk01-a")["online"] == true
     });
     assert_eq!(presented(&site, "gw-whk01-a"), new.trim());
-    let hub_until = pathway_shared::model::date_of_ms(expires_at(&hub_new, "hub").unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (_, text) = rt
-        .block_on(pathway_tests::http::request(
-            site.hub_status,
-            "GET",
-            "/status.txt",
-        ))
-        .unwrap();
-    assert!(
-        text.contains(&format!("the hub's certificate is valid until {hub_until}")),
-        "{text}"
-    );
     // A gateway's own certificate renewed by hand (the way back for one that has expired): a
     // copy renewed at the CA, installed with `pathway install-cert` through the running
     // daemon, which presents it at once.
@@ -417,16 +458,10 @@ fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
     .unwrap();
     // The certificate the console serves, as a staff browser sees it.
     let served = || {
-        rt.block_on(async {
-            let tls = pathway_tests::https::connector(&ca.creds.cert_pem).unwrap();
-            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", lan_port))
-                .await
-                .unwrap();
-            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-            let conn = tls.connect(name, tcp).await.unwrap();
-            let der = conn.get_ref().1.peer_certificates().unwrap()[0].clone();
-            pathway_shared::identity::der_to_pem(&der)
-        })
+        served_at(
+            &ca.creds.cert_pem,
+            format!("127.0.0.1:{lan_port}").parse().unwrap(),
+        )
     };
     let before = served();
     let (ok, said) = run(&["install-cert", s(&lan)]);

@@ -85,7 +85,7 @@ async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
     );
     let (admin_addr, _) = pathway_hub::admin::serve_https(
         "127.0.0.1:0".parse().unwrap(),
-        std::sync::Arc::new(tls),
+        pathway_hub::admin::RustlsConfig::from_config(std::sync::Arc::new(tls)),
         pathway_hub::admin::router(admin),
         stop.clone(),
     )

@@ -300,20 +300,22 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .with_state(admin)
 }
 
-/// Serves the administration over HTTPS until `cancel` fires.
+/// The administration's TLS, which a renewed hub certificate reloads.
+pub use axum_server::tls_rustls::RustlsConfig;
+
+/// Serves the administration over HTTPS with `tls` until `cancel` fires.
 pub fn serve_https(
     addr: SocketAddr,
-    tls: Arc<rustls::ServerConfig>,
+    tls: RustlsConfig,
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
     let handle = axum_server::Handle::new();
     let timeout = std::time::Duration::from_secs(10);
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).handshake_timeout(timeout);
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).handshake_timeout(timeout);
     let mut server = axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .first_request_timeout(timeout)

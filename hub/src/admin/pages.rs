@@ -121,8 +121,8 @@ fn t(l: Lang, key: &str) -> &'static str {
             "ใบรับรองของศูนย์กลางหมดอายุแล้วเมื่อวันที่",
         ),
         "hub_cert_then" => (
-            "Every gateway refuses the hub once it has expired. At the CA, renew a copy of the hub's certificate (same name and key), put it back and restart pathway-hub:",
-            "เมื่อหมดอายุ เกตเวย์ทุกเครื่องจะปฏิเสธศูนย์กลาง ให้ต่ออายุสำเนาใบรับรองของศูนย์กลางที่ CA (ชื่อและกุญแจเดิม) นำกลับมาวาง แล้วเริ่ม pathway-hub ใหม่:",
+            "Every gateway refuses the hub once it has expired. At the CA, renew a copy of the hub's certificate (same name and key), put it back and reload the hub (no session is cut):",
+            "เมื่อหมดอายุ เกตเวย์ทุกเครื่องจะปฏิเสธศูนย์กลาง ให้ต่ออายุสำเนาใบรับรองของศูนย์กลางที่ CA (ชื่อและกุญแจเดิม) นำกลับมาวาง แล้วสั่งให้ศูนย์กลางอ่านใบรับรองใหม่ (systemctl reload pathway-hub โดยไม่ตัดการเชื่อมต่อ):",
         ),
         "clock_fast" => ("fast by", "เร็วไป"),
         "clock_slow" => ("slow by", "ช้าไป"),
@@ -201,7 +201,11 @@ fn hub_certificate(l: Lang, expires: Option<i64>, now: i64) -> Markup {
                 (t(l, key)) " " (pathway_shared::model::date_of_ms(at))
                 " (" (pathway_shared::status::days_left(at, now)) " " (t(l, "days")) ")."
             }
-            p { (t(l, "hub_cert_then")) br; code { "pathway ca renew-cert hub.pem" } }
+            p {
+                (t(l, "hub_cert_then")) br;
+                code { "pathway ca renew-cert hub.pem" } br;
+                code { "systemctl reload pathway-hub" }
+            }
         }
     }
 }

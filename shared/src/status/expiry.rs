@@ -47,7 +47,7 @@ pub fn certificate_expiry(node: &str, expires: Millis, now: Millis) -> (Expiry, 
     };
     let state = Expiry::of(expires, now);
     let gateway = node;
-    let renew_hub = "at the CA run `pathway ca renew-cert hub.pem` on a copy of the hub's certificate (same name and key), put it back and restart pathway-hub";
+    let renew_hub = "at the CA run `pathway ca renew-cert hub.pem` on a copy of the hub's certificate (same name and key), put it back and reload pathway-hub (`systemctl reload pathway-hub`: no session is cut)";
     let advice = match state {
         _ if node == crate::sync::HUB => match state {
             Expiry::Expired => format!(
