@@ -262,12 +262,17 @@ enum Command {
         config: PathBuf,
     },
     /// Check a gateway's setup: configuration, certificates and keys, their permissions and
-    /// expiry, disk space, the running daemon and its last sync, the hub over QUIC. One line of
-    /// advice per check; exits non-zero if any check fails.
+    /// expiry, disk space, the store, the running daemon and its last sync, the hub over QUIC;
+    /// or, with --hub, the hub's (its certificate, key, disk, store, daemon and
+    /// administration). One line of advice per check; exits non-zero if any check fails.
     Doctor {
-        /// The gateway's configuration.
-        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
-        config: PathBuf,
+        /// The configuration (default /etc/pathway/gateway.toml, or /etc/pathway/hub.toml
+        /// with --hub).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Check the national hub's setup instead of a gateway's.
+        #[arg(long)]
+        hub: bool,
         /// Free space (MB) on the data folder's disk below which the disk check fails.
         #[arg(long, default_value_t = 500)]
         min_free_mb: u64,
@@ -482,14 +487,20 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Doctor {
             config,
+            hub,
             min_free_mb,
             hub_timeout,
         } => {
-            let lines = runtime()?.block_on(doctor::doctor(&doctor::Options {
-                config,
-                min_free_mb,
-                hub_timeout: std::time::Duration::from_secs(hub_timeout),
-            }));
+            let lines = if hub {
+                let config = config.unwrap_or_else(|| PathBuf::from("/etc/pathway/hub.toml"));
+                runtime()?.block_on(doctor::hub_doctor(&config, min_free_mb))
+            } else {
+                runtime()?.block_on(doctor::doctor(&doctor::Options {
+                    config: config.unwrap_or_else(|| PathBuf::from("/etc/pathway/gateway.toml")),
+                    min_free_mb,
+                    hub_timeout: std::time::Duration::from_secs(hub_timeout),
+                }))
+            };
             for l in &lines {
                 println!("{l}");
             }

@@ -204,3 +204,65 @@ async fn doctor_warns_of_the_hubs_certificate_expiring() {
     );
     hub.shutdown().await;
 }
+
+/// `pathway doctor --hub` on the real hub: each check passes while it runs (the store held by
+/// it, the administration answering over HTTPS); stopped, the daemon is named as not running
+/// and its store is opened to check it; a key others can read fails with the fix.
+#[test]
+fn doctor_checks_the_hubs_setup_too() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut site = pathway_tests::national::NationalSite::start(dir.path());
+    let cfg = site.hub_dir.join("hub.toml");
+    let doctor = |cfg: &Path| {
+        pathway_tests::run_pathway(
+            &[
+                std::ffi::OsStr::new("doctor"),
+                "--hub".as_ref(),
+                "--config".as_ref(),
+                cfg.as_os_str(),
+            ],
+            &[],
+        )
+    };
+    // Once the hub has started.
+    let started = Instant::now();
+    let (ok, report) = loop {
+        let (ok, report) = doctor(&cfg);
+        if ok || started.elapsed() > Duration::from_secs(30) {
+            break (ok, report);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(ok, "{report}");
+    for (start, says) in [
+        ("ok   config", "gateways reach it on"),
+        ("ok   certificates", "every gateway's [hub] name"),
+        ("ok   permissions", "owner only"),
+        ("ok   expiry", "the hub's certificate is valid until"),
+        ("ok   store", "held by the running hub"),
+        ("ok   daemon", "the hub is running"),
+        ("ok   admin", "answers over HTTPS"),
+    ] {
+        assert!(line(&report, start).contains(says), "{report}");
+    }
+
+    site.stop_hub();
+    let (ok, report) = doctor(&cfg);
+    assert!(!ok, "{report}");
+    assert!(
+        line(&report, "FAIL daemon").contains("systemctl start pathway-hub"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "ok   store").contains("opens (the hub is stopped)"),
+        "{report}"
+    );
+    let key = site.hub_dir.join("hub.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, report) = doctor(&cfg);
+    assert!(
+        line(&report, "FAIL permissions").contains("chmod 600"),
+        "{report}"
+    );
+}

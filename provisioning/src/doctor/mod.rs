@@ -1,6 +1,9 @@
 //! `pathway doctor` and `pathway status`: a gateway's setup checked the way facility IT would
 //! check it by hand, one line of plain advice per check, and the sync state in the words the
-//! console shows.
+//! console shows. `pathway doctor --hub` checks the hub's setup the same way (`hub.rs`).
+
+mod hub;
+pub(crate) use hub::doctor as hub_doctor;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -145,12 +148,18 @@ fn courier(cfg: &GatewayConfig, files: &preflight::Files) -> Line {
 
 /// Keys readable by anyone but their owner.
 fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
-    use std::os::unix::fs::PermissionsExt;
     let mut keys = vec![cfg.tls.key.clone(), cfg.store_key.clone()];
     keys.extend(cfg.lan.iter().map(|l| l.key.clone()));
+    key_permissions(&keys, (&cfg.store_key, &cfg.data_dir))
+}
+
+/// Each of `keys` readable by its owner only; the store's key (`store.0`) may be missing while
+/// its data folder (`store.1`) is: it is made on the first start.
+fn key_permissions(keys: &[PathBuf], store: (&Path, &Path)) -> Vec<Line> {
+    use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
     for key in keys {
-        match std::fs::metadata(&key) {
+        match std::fs::metadata(key) {
             Ok(m) if m.permissions().mode() & 0o077 != 0 => out.push(line(
                 Verdict::Fail,
                 "permissions",
@@ -162,7 +171,7 @@ fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
                 ),
             )),
             Ok(_) => {}
-            Err(_) if key == cfg.store_key && !cfg.data_dir.exists() => {} // made on first start
+            Err(_) if key == store.0 && !store.1.exists() => {} // made on first start
             Err(e) => out.push(line(
                 Verdict::Fail,
                 "permissions",
