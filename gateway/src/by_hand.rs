@@ -68,6 +68,8 @@ impl ByHand {
     /// Installs `pem` if it is a renewal of this gateway's certificate or its console's, and
     /// says what was done; refuses, with why, one that is neither.
     pub fn take(&self, pem: &str) -> Result<String, String> {
+        pathway_shared::identity::first_cert(pem, "the file")
+            .map_err(|e| format!("it is not a certificate: {e}"))?;
         if fits(pem, &self.own.creds.current().key_pem) {
             return Ok(match renewal::take(&self.own, pem, "pathway install-cert")? {
                 Some(until) if self.running => format!(

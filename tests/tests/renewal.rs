@@ -376,7 +376,11 @@ fn an_expired_certificate_renewed_by_hand_is_installed_without_a_new_bundle() {
         "{report}"
     );
 
-    // Another box's certificate is refused, and nothing changes.
+    // A file that is no certificate, then another box's certificate: refused, nothing changes.
+    let junk = d.join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let (ok, said) = run(&["install-cert", s(&junk)]);
+    assert!(!ok && said.contains("it is not a certificate"), "{said}");
     let stranger = d.join("stranger.pem");
     std::fs::write(
         &stranger,
