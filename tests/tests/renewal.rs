@@ -213,6 +213,7 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
     // the next connection, its status and its administration say so, and the live session
     // goes on.
     let attempts = hub_sees(&site, "gw-whk01-a")["attempts"].clone();
+    let reload_at = Instant::now();
     site.reload_hub();
     let hub_until = pathway_shared::model::date_of_ms(expires_at(&hub_new, "hub").unwrap());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -231,6 +232,10 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
     wait("the hub's status gives the renewed certificate", 10, || {
         status_text().contains(&format!("the hub's certificate is valid until {hub_until}"))
     });
+    println!(
+        "hub certificate read again {:?} after SIGHUP",
+        reload_at.elapsed()
+    );
     let served = served_at(
         &std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap(),
         site.admin,
@@ -270,6 +275,7 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
         &[],
     );
     assert!(ok && said.contains("pathway install-cert"), "{said}");
+    let by_hand_at = Instant::now();
     let (ok, said) = pathway(&["install-cert", s(&copy), "--config", s(&config)], &[]);
     assert!(ok && said.contains("dials the hub again"), "{said}");
     let by_hand = std::fs::read_to_string(&cert_path).unwrap();
@@ -277,6 +283,10 @@ fn a_running_gateway_takes_its_renewed_certificate_over_the_link() {
     wait("the hub sees the certificate renewed by hand", 30, || {
         presented(&site, "gw-whk01-a") == by_hand.trim()
     });
+    println!(
+        "certificate renewed by hand presented to the hub {:?} after `pathway install-cert` started",
+        by_hand_at.elapsed()
+    );
     let new = by_hand;
     // The console's certificate the same way; doctor gives its new date.
     let lan_pem = root.join("etc/pathway/lan.pem");
