@@ -142,6 +142,15 @@ fn passphrase() -> anyhow::Result<String> {
     secret::ask("CA passphrase", "PATHWAY_CA_PASSPHRASE")
 }
 
+/// The configuration a command reads unless told: the gateway's, or with `--hub` the hub's.
+fn default_config(hub: bool) -> PathBuf {
+    PathBuf::from(if hub {
+        "/etc/pathway/hub.toml"
+    } else {
+        "/etc/pathway/gateway.toml"
+    })
+}
+
 /// The passphrase of the CA in `dir`, asked only once it is known there is a CA there.
 fn passphrase_of(dir: &std::path::Path) -> anyhow::Result<String> {
     let sealed = dir.join("ca.key.sealed");
@@ -280,11 +289,16 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         hub_timeout: u64,
     },
-    /// The running gateway's sync state, in the words the console shows.
+    /// The running gateway's sync state, in the words the console shows; with --hub, the
+    /// hub's, for every gateway it has seen.
     Status {
-        /// The gateway's configuration.
-        #[arg(long, default_value = "/etc/pathway/gateway.toml")]
-        config: PathBuf,
+        /// The configuration (default /etc/pathway/gateway.toml, or /etc/pathway/hub.toml
+        /// with --hub).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The national hub's state instead of a gateway's.
+        #[arg(long)]
+        hub: bool,
     },
     /// Import a facility's existing register (people in custody, or staff accounts) from a
     /// CSV file into its gateway's store. Stop the gateway first. Every row is checked before
@@ -491,12 +505,12 @@ fn run() -> anyhow::Result<()> {
             min_free_mb,
             hub_timeout,
         } => {
+            let config = config.unwrap_or_else(|| default_config(hub));
             let lines = if hub {
-                let config = config.unwrap_or_else(|| PathBuf::from("/etc/pathway/hub.toml"));
                 runtime()?.block_on(doctor::hub_doctor(&config, min_free_mb))
             } else {
                 runtime()?.block_on(doctor::doctor(&doctor::Options {
-                    config: config.unwrap_or_else(|| PathBuf::from("/etc/pathway/gateway.toml")),
+                    config,
                     min_free_mb,
                     hub_timeout: std::time::Duration::from_secs(hub_timeout),
                 }))
@@ -583,8 +597,9 @@ fn run() -> anyhow::Result<()> {
                 runtime()?.block_on(certificate::install(&config, &file))?
             );
         }
-        Command::Status { config } => {
-            print!("{}", runtime()?.block_on(doctor::status(&config))?);
+        Command::Status { config, hub } => {
+            let config = config.unwrap_or_else(|| default_config(hub));
+            print!("{}", runtime()?.block_on(doctor::status(&config, hub))?);
         }
         Command::Demo {
             profile,

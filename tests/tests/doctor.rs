@@ -214,10 +214,11 @@ fn doctor_checks_the_hubs_setup_too() {
     let dir = tempfile::tempdir().unwrap();
     let mut site = pathway_tests::national::NationalSite::start(dir.path());
     let cfg = site.hub_dir.join("hub.toml");
-    let doctor = |cfg: &Path| {
+    // `pathway COMMAND --hub --config hub.toml`.
+    let on_hub = |command: &str| {
         pathway_tests::run_pathway(
             &[
-                std::ffi::OsStr::new("doctor"),
+                std::ffi::OsStr::new(command),
                 "--hub".as_ref(),
                 "--config".as_ref(),
                 cfg.as_os_str(),
@@ -228,7 +229,7 @@ fn doctor_checks_the_hubs_setup_too() {
     // Once the hub has started.
     let started = Instant::now();
     let (ok, report) = loop {
-        let (ok, report) = doctor(&cfg);
+        let (ok, report) = on_hub("doctor");
         if ok || started.elapsed() > Duration::from_secs(30) {
             break (ok, report);
         }
@@ -246,9 +247,19 @@ fn doctor_checks_the_hubs_setup_too() {
     ] {
         assert!(line(&report, start).contains(says), "{report}");
     }
+    let (ok, words) = on_hub("status");
+    assert!(
+        ok && words.contains("the hub's certificate is valid until"),
+        "`pathway status --hub` prints the hub's status: {words}"
+    );
 
     site.stop_hub();
-    let (ok, report) = doctor(&cfg);
+    let (ok, words) = on_hub("status");
+    assert!(
+        !ok && words.contains("pathway-hub is not running"),
+        "{words}"
+    );
+    let (ok, report) = on_hub("doctor");
     assert!(!ok, "{report}");
     assert!(
         line(&report, "FAIL daemon").contains("systemctl start pathway-hub"),
@@ -260,7 +271,7 @@ fn doctor_checks_the_hubs_setup_too() {
     );
     let key = site.hub_dir.join("hub.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (_, report) = doctor(&cfg);
+    let (_, report) = on_hub("doctor");
     assert!(
         line(&report, "FAIL permissions").contains("chmod 600"),
         "{report}"

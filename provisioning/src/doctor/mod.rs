@@ -526,12 +526,19 @@ async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -
     result
 }
 
-/// `pathway status`: the running gateway's sync state in words.
-pub(crate) async fn status(config: &Path) -> anyhow::Result<String> {
-    let cfg = GatewayConfig::load(config)?;
-    let addr = cfg.status_listen.ok_or_else(|| {
+/// `pathway status`: the running gateway's sync state in words; with `hub`, the hub's (every
+/// gateway it has seen).
+pub(crate) async fn status(config: &Path, hub: bool) -> anyhow::Result<String> {
+    let (listen, port, daemon) = if hub {
+        let cfg = pathway_hub::config::HubFileConfig::load(config)?;
+        (cfg.status_listen, 9480, "pathway-hub")
+    } else {
+        let cfg = GatewayConfig::load(config)?;
+        (cfg.status_listen, 9470, "pathway-gateway")
+    };
+    let addr = listen.ok_or_else(|| {
         anyhow::anyhow!(
-            "status_listen is off in {}: set it to 127.0.0.1:9470",
+            "status_listen is off in {}: set it to 127.0.0.1:{port}",
             config.display()
         )
     })?;
@@ -539,7 +546,7 @@ pub(crate) async fn status(config: &Path) -> anyhow::Result<String> {
         Ok((200, words)) => Ok(words),
         Ok((code, body)) => anyhow::bail!("the status port {addr} answered {code}: {body}"),
         Err(_) => anyhow::bail!(
-            "nothing answers on {addr}: the gateway is not running; start it (systemctl start pathway-gateway)"
+            "nothing answers on {addr}: {daemon} is not running; start it (systemctl start {daemon})"
         ),
     }
 }
