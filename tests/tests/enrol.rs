@@ -105,8 +105,16 @@ fn a_box_is_enrolled_installed_and_started_from_its_bundle() {
         std::fs::read_to_string(root.join("etc/systemd/system/pathway-gateway.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/bin/pathway-gateway --config /etc/pathway/gateway.toml"));
 
-    // The daemon starts from what was installed, and doctor finds its files sound.
+    // Before the first start, doctor finds the files sound: the store and its key are made on
+    // that start, not missing.
     let config = etc.join("gateway.toml");
+    let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "1"]);
+    assert!(
+        report.contains("ok   permissions") && report.contains("ok   store"),
+        "{report}"
+    );
+
+    // The daemon starts from what was installed, and doctor finds its files sound.
     let mut gw = pathway_tests::spawn_gateway(&config);
     let started = Instant::now();
     loop {

@@ -82,7 +82,7 @@ fn certificates(file: &HubFileConfig) -> Result<String, String> {
 
 /// The store opens, or is held by the running hub; never made where there is none.
 fn store(file: &HubFileConfig) -> Line {
-    if !file.data_dir.exists() {
+    if super::no_store_yet(&file.data_dir) {
         return line(
             Verdict::Ok,
             "store",

@@ -153,8 +153,13 @@ fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
     key_permissions(&keys, (&cfg.store_key, &cfg.data_dir))
 }
 
+/// Whether `data_dir` holds no store yet: missing, or empty.
+fn no_store_yet(data_dir: &Path) -> bool {
+    std::fs::read_dir(data_dir).map_or(true, |mut entries| entries.next().is_none())
+}
+
 /// Each of `keys` readable by its owner only; the store's key (`store.0`) may be missing while
-/// its data folder (`store.1`) is: it is made on the first start.
+/// its data folder (`store.1`) holds no store yet: it is made on the first start.
 fn key_permissions(keys: &[PathBuf], store: (&Path, &Path)) -> Vec<Line> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
@@ -171,7 +176,9 @@ fn key_permissions(keys: &[PathBuf], store: (&Path, &Path)) -> Vec<Line> {
                 ),
             )),
             Ok(_) => {}
-            Err(_) if key == store.0 && !store.1.exists() => {} // made on first start
+            // Made on the first start, with the store: a folder that holds no store yet (as
+            // `pathway install` leaves it) needs no key yet.
+            Err(_) if key == store.0 && no_store_yet(store.1) => {}
             Err(e) => out.push(line(
                 Verdict::Fail,
                 "permissions",
@@ -229,11 +236,7 @@ async fn store(cfg: &GatewayConfig) -> Line {
         };
     }
     // Opening an empty folder would make a store (and a key file) here: doctor makes nothing.
-    if !cfg
-        .data_dir
-        .read_dir()
-        .is_ok_and(|mut d| d.next().is_some())
-    {
+    if no_store_yet(&cfg.data_dir) {
         return line(
             Verdict::Ok,
             "store",
