@@ -133,7 +133,7 @@ pub fn receipt_words(done: &Receipted) -> String {
         )
     } else if t.changes == 0 {
         format!(
-            "the hub took file {} (carried by {}, imported by {}); the hub already held every change this gateway made",
+            "the hub took file {} (carried by {}, imported by {}); it carried no change the hub did not already hold",
             r.id, r.receipt.carried_by, r.imported_by
         )
     } else {

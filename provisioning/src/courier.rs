@@ -54,7 +54,7 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
     let then = "Carry it to the hub's administrator (`pathway courier import`), then bring the receipt back here: `pathway courier receipt FILE`.";
     Ok(match changes {
         Some(0) => format!(
-            "courier file for the hub written to {} ({kib} KiB), sealed so only the hub opens it. The hub holds every change this gateway made: the file carries none, and its receipt brings back what the hub holds for this gateway (staff accounts, the catalogue, moves, a renewed certificate).\n{then}",
+            "courier file for the hub written to {} ({kib} KiB), sealed so only the hub opens it. No change of this gateway's is waiting for the hub: the file carries none, and its receipt brings back what the hub holds for this gateway (staff accounts, the catalogue, moves, a renewed certificate).\n{then}",
             out.display()
         ),
         _ => format!(

@@ -551,7 +551,10 @@ fn from_the_command_line_a_site_with_no_link_syncs_by_hand() {
     let (ok, said) = import();
     assert!(ok && said.contains("renewed certificate"), "{said}");
     let (ok, said) = take();
-    assert!(ok && said.contains("already held every change"), "{said}");
+    assert!(
+        ok && said.contains("no change the hub did not already hold"),
+        "{said}"
+    );
     assert!(
         ok && said.contains("renewed certificate, now installed"),
         "{said}"
