@@ -33,6 +33,9 @@ async fn status_text(State(source): State<Source>) -> impl IntoResponse {
         out.push_str(&p.summary(n, s.now));
         out.push('\n');
     }
+    if s.peers.is_empty() && s.node == crate::sync::HUB {
+        out.push_str("no gateway has connected since the hub started\n");
+    }
     if let Some(r) = &s.last_refusal {
         out.push_str(&format!(
             "{} connections refused; last: {r}\n",
