@@ -53,7 +53,7 @@ pub(crate) async fn admin_session(a: &AdminLogin<'_>) -> anyhow::Result<(Client,
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .with_context(|| format!("`{}` is not host:port (the hub's [admin] listen)", a.hub))?;
     let ca = std::fs::read_to_string(a.ca)
-        .with_context(|| format!("cannot read the national CA certificate {}", a.ca.display()))?;
+        .with_context(|| format!("cannot read the national CA certificate {} (the hub's administration is checked against it): give its path with --ca", a.ca.display()))?;
     let tls = pathway_provisioning::https::connector(&ca)?;
     let mut c = Client::connect_to(host, port, &tls).await?;
     let (s, v) = post(
