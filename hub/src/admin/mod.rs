@@ -7,6 +7,7 @@ pub mod accounts;
 mod api;
 pub mod audit;
 mod pages;
+mod words;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -12,156 +12,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
-use pathway_shared::model::{Facility, Kind, Programme, Role, staff_id};
+use pathway_shared::model::{Facility, Kind, Programme, staff_id};
 use pathway_shared::web::same_site;
 use serde::Deserialize;
 
 use pathway_shared::import::STAFF_ROLES;
 
 use super::api::{self, LoginBody, NewStaff};
+use super::words::{Lang, clock_words, lang, role_word, t, when};
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
-
-#[derive(Clone, Copy, PartialEq)]
-enum Lang {
-    En,
-    Th,
-}
-
-fn lang(headers: &HeaderMap) -> Lang {
-    match axum_extra::extract::CookieJar::from_headers(headers)
-        .get("pathway_lang")
-        .map(|c| c.value().to_owned())
-        .as_deref()
-    {
-        Some("th") => Lang::Th,
-        _ => Lang::En,
-    }
-}
-
-/// The dashboard's words, English then Thai.
-fn t(l: Lang, key: &str) -> &'static str {
-    let (en, th) = match key {
-        "title" => ("Pathway national hub", "ศูนย์กลางระดับชาติ Pathway"),
-        "login" => ("Log in", "เข้าสู่ระบบ"),
-        "logout" => ("Log out", "ออกจากระบบ"),
-        "username" => ("Username", "ชื่อผู้ใช้"),
-        "password" => ("Password", "รหัสผ่าน"),
-        "wrong" => ("Wrong username or password.", "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"),
-        "wait" => (
-            "Too many failed log-ins for this username. Try again in",
-            "เข้าสู่ระบบผิดหลายครั้งเกินไปสำหรับชื่อผู้ใช้นี้ ลองใหม่อีกครั้งใน",
-        ),
-        "seconds" => ("seconds.", "วินาที"),
-        "fleet" => ("Facilities and their gateways", "เรือนจำและเกตเวย์"),
-        "gateway" => ("Gateway", "เกตเวย์"),
-        "facility" => ("Facility", "เรือนจำ"),
-        "online" => ("Connected", "เชื่อมต่ออยู่"),
-        "yes" => ("yes", "ใช่"),
-        "no" => ("no", "ไม่"),
-        "last_contact" => ("Last heard from", "ติดต่อครั้งล่าสุด"),
-        "never" => ("never", "ไม่เคย"),
-        "waiting" => ("Changes waiting to reach it", "รายการที่รอส่งไปถึง"),
-        "no_gateways" => (
-            "No gateway has connected since the hub started.",
-            "ยังไม่มีเกตเวย์เชื่อมต่อตั้งแต่ศูนย์กลางเริ่มทำงาน",
-        ),
-        "reviews" => ("Review queue", "รายการที่ต้องตรวจสอบ"),
-        "no_reviews" => ("Nothing waits for review.", "ไม่มีรายการรอตรวจสอบ"),
-        "record" => ("Record", "เอกสาร"),
-        "what" => ("What happened", "เกิดอะไรขึ้น"),
-        "when" => ("Last", "ล่าสุด"),
-        "times" => ("Times", "จำนวนครั้ง"),
-        "mark" => ("Mark reviewed", "ทำเครื่องหมายว่าตรวจแล้ว"),
-        "reviewed_by" => ("Reviewed by", "ตรวจแล้วโดย"),
-        "edit_after_move" => (
-            "Edited at a facility the person had left; merged",
-            "แก้ไขที่เรือนจำเดิมหลังย้ายออก; รวมข้อมูลแล้ว",
-        ),
-        "transfer_not_made" => ("Transfer not made", "ย้ายไม่สำเร็จ"),
-        "carried_by_hand" => (
-            "Changes carried by hand on a courier file",
-            "ข้อมูลที่นำส่งด้วยมือผ่านไฟล์นำส่ง",
-        ),
-        "catalogue" => ("Programme catalogue", "รายการหลักสูตร"),
-        "code" => ("Code", "รหัส"),
-        "programme" => ("Programme", "หลักสูตร"),
-        "status" => ("Status", "สถานะ"),
-        "offered" => ("offered", "เปิดสอน"),
-        "withdrawn" => ("withdrawn", "ยกเลิกแล้ว"),
-        "withdraw" => ("Withdraw", "ยกเลิกหลักสูตร"),
-        "new_staff" => ("New staff account", "สร้างบัญชีเจ้าหน้าที่"),
-        "display_name" => ("Full name", "ชื่อ-นามสกุล"),
-        "roles" => ("Roles", "บทบาท"),
-        "create" => ("Create account", "สร้างบัญชี"),
-        "created" => ("Account created", "สร้างบัญชีแล้ว"),
-        "otp" => (
-            "One-time password: give it to the staff member in person. They choose their own at their first log-in at the facility, once the account has reached its gateway.",
-            "รหัสผ่านใช้ครั้งเดียว: มอบให้เจ้าหน้าที่ด้วยตนเอง เจ้าหน้าที่จะตั้งรหัสผ่านใหม่เมื่อเข้าสู่ระบบครั้งแรกที่เรือนจำ หลังบัญชีซิงก์ถึงเกตเวย์แล้ว",
-        ),
-        "back" => ("Back to the dashboard", "กลับสู่หน้าหลัก"),
-        "refused" => ("Not done", "ทำไม่สำเร็จ"),
-        "role_national_admin" => ("national administrator", "ผู้ดูแลระบบระดับชาติ"),
-        "role_sync_operator" => ("sync operator", "ผู้ควบคุมการซิงก์"),
-        "role_auditor" => ("auditor", "ผู้ตรวจสอบ"),
-        "language" => ("ภาษาไทย", "English"),
-        "revoke" => ("Revoke", "เพิกถอน"),
-        "clock" => ("Its clock", "นาฬิกาของเกตเวย์"),
-        "clock_ok" => ("right", "ตรง"),
-        "certificate" => ("Certificate", "ใบรับรอง"),
-        "cert_until" => ("valid until", "ใช้ได้ถึง"),
-        "cert_expires" => ("renew: expires", "ต้องต่ออายุ: หมดอายุ"),
-        "cert_expired" => ("expired", "หมดอายุแล้ว"),
-        "days" => ("days", "วัน"),
-        "hub_cert_expires" => (
-            "The hub's certificate expires on",
-            "ใบรับรองของศูนย์กลางจะหมดอายุวันที่",
-        ),
-        "hub_cert_expired" => (
-            "The hub's certificate expired on",
-            "ใบรับรองของศูนย์กลางหมดอายุแล้วเมื่อวันที่",
-        ),
-        "hub_cert_then" => (
-            "Every gateway refuses the hub once it has expired. At the CA, renew a copy of the hub's certificate (same name and key), put it back and reload the hub (no session is cut):",
-            "เมื่อหมดอายุ เกตเวย์ทุกเครื่องจะปฏิเสธศูนย์กลาง ให้ต่ออายุสำเนาใบรับรองของศูนย์กลางที่ CA (ชื่อและกุญแจเดิม) นำกลับมาวาง แล้วสั่งให้ศูนย์กลางอ่านใบรับรองใหม่ (systemctl reload pathway-hub โดยไม่ตัดการเชื่อมต่อ):",
-        ),
-        "clock_fast" => ("fast by", "เร็วไป"),
-        "clock_slow" => ("slow by", "ช้าไป"),
-        "reason" => ("Reason", "เหตุผล"),
-        "revoked" => ("Revoked gateways", "เกตเวย์ที่ถูกเพิกถอน"),
-        "revoked_by" => ("by", "โดย"),
-        "revoked_note" => (
-            "A revoked gateway is refused at once and from then on; enrol the box again under a new id.",
-            "เกตเวย์ที่ถูกเพิกถอนจะถูกปฏิเสธทันทีและตลอดไป ต้องลงทะเบียนเครื่องใหม่ด้วยรหัสใหม่",
-        ),
-        _ => ("?", "?"),
-    };
-    if l == Lang::Th { th } else { en }
-}
-
-fn role_word(l: Lang, r: Role) -> &'static str {
-    let (en, th) = match r {
-        Role::PrisonOfficer => ("prison officer", "เจ้าหน้าที่ราชทัณฑ์"),
-        Role::RecordsOfficer => ("records officer", "เจ้าหน้าที่ทะเบียน"),
-        Role::Instructor => ("instructor", "ครูผู้สอน"),
-        Role::CaseOfficer => ("case officer", "เจ้าหน้าที่ดูแลรายคดี"),
-        Role::HealthStaff => ("health staff", "เจ้าหน้าที่สาธารณสุข"),
-        Role::FacilityManager => ("facility manager", "ผู้บัญชาการเรือนจำ"),
-        Role::FacilityIt => ("facility IT", "เจ้าหน้าที่ไอที"),
-    };
-    if l == Lang::Th { th } else { en }
-}
-
-/// How far a gateway's clock is from the hub's, in words ("fast by 7 min"), or "right".
-fn clock_words(l: Lang, ahead: Option<i64>) -> String {
-    match ahead {
-        Some(ms) if ms.abs() >= pathway_shared::status::CLOCK_OFF_AFTER => {
-            let key = if ms > 0 { "clock_fast" } else { "clock_slow" };
-            format!("{} {}", t(l, key), pathway_shared::status::ago(ms.abs(), 0))
-        }
-        Some(_) => t(l, "clock_ok").to_owned(),
-        None => String::new(),
-    }
-}
 
 /// When a gateway's certificate expires; from 30 days ahead, marked with what to run.
 fn certificate_words(l: Lang, gateway: &str, expires: Option<i64>, now: i64) -> Markup {
@@ -208,22 +67,6 @@ fn hub_certificate(l: Lang, expires: Option<i64>, now: i64) -> Markup {
             }
         }
     }
-}
-
-/// A time as a date and a time of day, UTC.
-fn when(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|d| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute()
-            )
-        })
-        .unwrap_or_default()
 }
 
 fn page(l: Lang, who: Option<&AdminUser>, body: Markup) -> Markup {
