@@ -174,10 +174,16 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/pathway-gateway")
 }
 
+/// How a gateway's configuration is made, for when it is not there.
+const MISSING: &str = "a box gets its configuration from its enrolment bundle: \
+    `pathway install BUNDLE --code CODE` writes /etc/pathway/gateway.toml; or give the \
+    configuration's path with --config (an example is in \
+    /usr/share/doc/pathway-gateway/examples/gateway.toml)";
+
 impl GatewayConfig {
     pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
         let cfg: GatewayConfig =
-            pathway_shared::config::load_toml(path, |c: &mut GatewayConfig| {
+            pathway_shared::config::load_toml(path, MISSING, |c: &mut GatewayConfig| {
                 vec![
                     &mut c.tls.ca,
                     &mut c.tls.cert,

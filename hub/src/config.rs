@@ -78,9 +78,14 @@ fn default_max_gateways() -> usize {
     256
 }
 
+/// How the hub's configuration is made, for when it is not there.
+const MISSING: &str = "copy the example (/usr/share/doc/pathway-hub/examples/hub.toml from the \
+    package, or hub/pathway-hub.example.toml) there and edit it, with the certificate from \
+    `pathway ca issue-hub`; or give the configuration's path with --config";
+
 impl HubFileConfig {
     pub fn load(path: &Path) -> Result<HubFileConfig, ConfigError> {
-        let cfg = pathway_shared::config::load_toml(path, |c: &mut HubFileConfig| {
+        let cfg = pathway_shared::config::load_toml(path, MISSING, |c: &mut HubFileConfig| {
             vec![
                 &mut c.tls.ca,
                 &mut c.tls.cert,

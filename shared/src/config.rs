@@ -12,6 +12,9 @@ pub enum ConfigError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// The configuration itself is not there; `advice` says how the daemon's is made.
+    #[error("no configuration at {}: {advice}", .path.display())]
+    Missing { path: PathBuf, advice: &'static str },
     #[error("{path}: {source}")]
     Parse {
         path: PathBuf,
@@ -25,9 +28,8 @@ pub enum ConfigError {
 fn hint(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::NotFound => {
-            " (the file is missing: for a configuration, copy the example (pathway-gateway.example.toml, \
-             pathway-hub.example.toml) there and edit it; for a certificate or key, put the one \
-             issued for this machine there, or correct the path in the configuration)"
+            " (the file is missing: put the one issued for this machine there, or correct the path \
+             in the configuration)"
         }
         std::io::ErrorKind::PermissionDenied => {
             " (permission denied: run as the service user `pathway`, or give it read access)"
@@ -46,12 +48,22 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// Parses the TOML file at `path`, then makes each of `paths(&mut cfg)` absolute relative to the
-/// file's folder.
+/// file's folder. A file that is not there is [`ConfigError::Missing`], with `missing` as the
+/// advice.
 pub fn load_toml<T: DeserializeOwned>(
     path: &Path,
+    missing: &'static str,
     paths: impl FnOnce(&mut T) -> Vec<&mut PathBuf>,
 ) -> Result<T, ConfigError> {
-    let text = read_text(path)?;
+    let text = match read_text(path) {
+        Err(ConfigError::Read { path, error }) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::Missing {
+                path,
+                advice: missing,
+            });
+        }
+        r => r?,
+    };
     let mut cfg: T = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
         source: Box::new(e),

@@ -97,7 +97,7 @@ fn a_broken_setup_is_refused_with_the_file_named_and_nothing_created() {
     assert!(!ok);
     assert!(
         said.contains(&d.join("nowhere/gateway.toml").display().to_string())
-            && said.contains("copy the example"),
+            && said.contains("pathway install BUNDLE"),
         "{said}"
     );
 
