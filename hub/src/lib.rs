@@ -221,8 +221,13 @@ async fn serve(
         true
     });
     if listed || lock(&revoked).contains(&identity.gateway) {
-        conn.close(2u32.into(), b"certificate revoked");
+        conn.close(transport::CLOSE_REVOKED.into(), b"certificate revoked");
         return refuse(&status, format!("gateway {} is revoked", identity.gateway));
+    }
+    if transport::is_probe(&conn) {
+        // `pathway doctor` reached the hub and was let in: that is all it asks.
+        conn.close(0u32.into(), b"checked");
+        return;
     }
     let gw = identity.gateway.clone();
     // The certificate it presented, for the administration (renewal starts from it).
@@ -247,30 +252,36 @@ async fn serve(
                 return refuse(&status, format!("store: {e}"));
             }
         };
-        {
+        // The status lock is taken before the live sessions' wherever both are held, so a
+        // session's place and its reports change together.
+        let session_cancel = cancel.child_token();
+        let id = {
             let mut st = lock(&status);
+            // In place before its first report: an older session of this gateway reports no more.
+            let id = live.insert(&gw, session_cancel.clone());
             let g = st.peers.entry(gw.clone()).or_default();
             g.facility = Some(identity.facility.clone());
             g.certificate_expires = expires;
             g.attempts += 1;
-        }
+            id
+        };
         let observe = |o: Observed<'_>, s: &Session| {
-            if let Some(g) = lock(&status).peers.get_mut(&gw) {
+            let mut st = lock(&status);
+            if let Some(g) = st.peers.get_mut(&gw).filter(|_| live.speaks_for(&gw, id)) {
                 g.observe(&o, s);
             }
         };
-        let session_cancel = cancel.child_token();
-        live.insert(&gw, session_cancel.clone());
         let result = transport::drive(conn, session, session_cancel, observe).await;
-        live.remove(&gw);
         // A clean close (the gateway stopped on purpose) is no error to report.
         let error = result.err().filter(|e| !e.is_clean_close());
         if let Some(e) = &error {
             tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
         }
-        if let Some(g) = lock(&status).peers.get_mut(&gw) {
+        let mut st = lock(&status);
+        if let Some(g) = st.peers.get_mut(&gw).filter(|_| live.speaks_for(&gw, id)) {
             g.ended(error.map(|e| e.to_string()));
         }
+        live.remove(&gw, id);
     }
     .instrument(span)
     .await

@@ -30,6 +30,7 @@ enum Command {
     /// Makes an administrator account (the first one, or any later) and prints its password.
     /// Run it while the hub is stopped: the store admits one process at a time.
     AddAdmin {
+        /// The log-in name: 2 to 64 lowercase letters, digits, `.`, `-` or `_` (as in `pathway revoke --user`).
         #[arg(long)]
         username: String,
         /// The name the dashboard shows.

@@ -24,32 +24,66 @@ pub fn record_presented(store: &Store, gateway: &str, der: &[u8]) -> Option<Mill
     pathway_shared::identity::expires_at(&pem, "gateway certificate").ok()
 }
 
-/// The gateways in session with this hub, each with the token that ends its session.
+/// The gateways in session with this hub, each with the token that ends its session. A gateway
+/// has one session at a time: a newer connection (a gateway that restarted while the hub still
+/// held its old connection) ends the older one, and only the session in place may report the
+/// gateway's state or leave.
 #[derive(Clone, Default)]
-pub struct LiveSessions(Arc<Mutex<HashMap<String, CancellationToken>>>);
+pub struct LiveSessions(Arc<Mutex<Sessions>>);
+
+#[derive(Default)]
+struct Sessions {
+    next: u64,
+    by_gateway: HashMap<String, (u64, CancellationToken)>,
+}
 
 impl LiveSessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn insert(&self, gateway: &str, token: CancellationToken) {
-        self.lock().insert(gateway.to_owned(), token);
+    /// Puts `token`'s session in place for `gateway`, ending the one before it; returns the
+    /// session's number, for [`LiveSessions::speaks_for`] and [`LiveSessions::remove`].
+    pub(crate) fn insert(&self, gateway: &str, token: CancellationToken) -> u64 {
+        let mut s = self.lock();
+        s.next += 1;
+        let id = s.next;
+        if let Some((_, older)) = s.by_gateway.insert(gateway.to_owned(), (id, token)) {
+            tracing::info!(%gateway, "a newer connection from the gateway replaces its session");
+            older.cancel();
+        }
+        id
     }
 
-    pub(crate) fn remove(&self, gateway: &str) {
-        self.lock().remove(gateway);
+    /// Whether session `id` may report `gateway`'s state: it is the one in place, or none is
+    /// (it was cut, and its end is still to be told).
+    pub(crate) fn speaks_for(&self, gateway: &str, id: u64) -> bool {
+        self.lock()
+            .by_gateway
+            .get(gateway)
+            .is_none_or(|(current, _)| *current == id)
+    }
+
+    /// Session `id` of `gateway` ended; a newer one in its place stays.
+    pub(crate) fn remove(&self, gateway: &str, id: u64) {
+        let mut s = self.lock();
+        if s.by_gateway
+            .get(gateway)
+            .is_some_and(|(current, _)| *current == id)
+        {
+            s.by_gateway.remove(gateway);
+        }
     }
 
     /// Whether `gateway` is in session now.
     pub fn is_live(&self, gateway: &str) -> bool {
-        self.lock().contains_key(gateway)
+        self.lock().by_gateway.contains_key(gateway)
     }
 
     /// Ends `gateway`'s live session, if it has one.
     pub fn cut(&self, gateway: &str) -> bool {
-        match self.lock().remove(gateway) {
-            Some(t) => {
+        match self.lock().by_gateway.remove(gateway) {
+            Some((_, t)) => {
                 t.cancel();
                 true
             }

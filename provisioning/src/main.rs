@@ -160,8 +160,16 @@ fn run() -> anyhow::Result<()> {
                 lan_listen,
                 status_listen,
             })?;
+            let start = if root == std::path::Path::new("/") {
+                "`systemctl start pathway-gateway`".to_owned()
+            } else {
+                format!(
+                    "`pathway-gateway --config {}` (under --root the unit is written, not enabled)",
+                    config.display()
+                )
+            };
             println!(
-                "installed: {}; start it with `systemctl start pathway-gateway`, then check it with `pathway doctor --config {}`",
+                "installed: {}; start it with {start}, then check it with `pathway doctor --config {}`",
                 config.display(),
                 config.display()
             );

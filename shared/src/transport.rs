@@ -113,7 +113,53 @@ pub fn client_endpoint(
     ca_pem: &str,
     gateway: &Credentials,
 ) -> Result<quinn::Endpoint, TransportError> {
-    let tls = identity::client_tls(ca_pem, gateway)?;
+    endpoint_speaking(bind, identity::client_tls(ca_pem, gateway)?)
+}
+
+/// The same endpoint for a check of the hub ([`identity::PROBE_ALPN`]): the hub closes the
+/// connection once it has checked the certificate, with [`CLOSE_REVOKED`] for a revoked
+/// gateway, and makes no session of it.
+pub fn probe_endpoint(
+    bind: SocketAddr,
+    ca_pem: &str,
+    gateway: &Credentials,
+) -> Result<quinn::Endpoint, TransportError> {
+    let mut tls = identity::client_tls(ca_pem, gateway)?;
+    tls.alpn_protocols = vec![identity::PROBE_ALPN.to_vec()];
+    endpoint_speaking(bind, tls)
+}
+
+/// The code with which the hub closes a connection from a revoked gateway.
+pub const CLOSE_REVOKED: u32 = 2;
+
+/// Whether `conn` is a check of the hub rather than a sync connection.
+pub fn is_probe(conn: &quinn::Connection) -> bool {
+    conn.handshake_data()
+        .and_then(|h| h.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|h| h.protocol)
+        .is_some_and(|p| p == identity::PROBE_ALPN)
+}
+
+/// How the hub answered a check on `conn`: `None` if it let the gateway in (or said nothing
+/// within `wait`), or the code and reason with which it refused it.
+pub async fn probe_refusal(conn: &quinn::Connection, wait: Duration) -> Option<(u32, String)> {
+    match tokio::time::timeout(wait, conn.closed()).await {
+        Ok(quinn::ConnectionError::ApplicationClosed(close))
+            if u64::from(close.error_code) != 0 =>
+        {
+            Some((
+                u32::try_from(u64::from(close.error_code)).unwrap_or(u32::MAX),
+                String::from_utf8_lossy(&close.reason).into_owned(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn endpoint_speaking(
+    bind: SocketAddr,
+    tls: rustls::ClientConfig,
+) -> Result<quinn::Endpoint, TransportError> {
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| TransportError::Crypto(e.to_string()))?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));

@@ -178,3 +178,123 @@ async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
     }
     hub.shutdown().await;
 }
+
+fn hub_online(hub: &pathway_hub::Hub, gw: &str) -> bool {
+    hub.status().peers.get(gw).is_some_and(|p| p.online)
+}
+
+/// A second connection made with a gateway's certificate (what a gateway that restarted after
+/// `kill -9` makes while the hub still holds the old one, or what `pathway doctor` makes to
+/// check the hub) neither hides the live session from the hub's status when it ends, nor
+/// shields it from a revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_neither_hides_the_live_session_nor_shields_it_from_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Ca::generate("Pathway test CA").unwrap();
+    let creds = ca.issue_hub(HUB_NAME).unwrap();
+    let hub_store = Store::open(d.join("hub"), StoreOptions::default()).unwrap();
+    let hub = pathway_tests::bind_hub("127.0.0.1:0".parse().unwrap(), &ca, &creds, &hub_store);
+    let addr = hub.local_addr().unwrap();
+    let path = gateway_config(
+        d,
+        &ca,
+        ("gw-whk", "WHK"),
+        "127.0.0.1:0".parse().unwrap(),
+        (addr, HUB_NAME),
+    )
+    .unwrap();
+    let cfg = GatewayConfig::load(&path).unwrap();
+    let gw = Gateway::start(&cfg).unwrap();
+    until("the gateway online", 30, || {
+        online(&gw) && hub_online(&hub, "gw-whk")
+    })
+    .await;
+
+    // `pathway doctor` checks the hub with the gateway's own certificate.
+    let attempts = hub.status().peers["gw-whk"].attempts;
+    let (_, said) = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || {
+            pathway_tests::run_pathway(
+                &["doctor".as_ref(), "--config".as_ref(), path.as_os_str()],
+                &[],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("ok   hub") && l.contains("reached")),
+        "{said}"
+    );
+    let peer = hub.status().peers["gw-whk"].clone();
+    assert!(
+        peer.online,
+        "the doctor's check took the gateway offline at the hub"
+    );
+    assert_eq!(
+        peer.attempts, attempts,
+        "the doctor's check counted as a session"
+    );
+    assert!(peer.sync.last_contact.is_some());
+
+    // A connection that speaks sync, as a restarted gateway's does, then goes.
+    let ca_pem = std::fs::read_to_string(&cfg.tls.ca).unwrap();
+    let own = pathway_shared::identity::Credentials {
+        cert_pem: std::fs::read_to_string(&cfg.tls.cert).unwrap(),
+        key_pem: std::fs::read_to_string(&cfg.tls.key).unwrap(),
+    };
+    let ep =
+        pathway_shared::transport::client_endpoint("127.0.0.1:0".parse().unwrap(), &ca_pem, &own)
+            .unwrap();
+    let other = ep.connect(addr, HUB_NAME).unwrap().await.unwrap();
+    until("the hub taking the newer connection", 10, || {
+        hub.status().peers["gw-whk"].attempts > attempts
+    })
+    .await;
+    other.close(0u32.into(), b"gone");
+    ep.wait_idle().await;
+    until("the gateway in session again", 30, || {
+        online(&gw) && hub_online(&hub, "gw-whk")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        hub_online(&hub, "gw-whk"),
+        "the end of the other connection took the live session out of the hub's status"
+    );
+
+    // Revoking still cuts the live session at once.
+    pathway_hub::revoke::revoke(
+        &hub_store,
+        &hub.live_sessions(),
+        "gw-whk",
+        ("admin.national", "box stolen"),
+        now_ms(),
+    )
+    .unwrap();
+    until("the revoked gateway's session cut", 5, || !online(&gw)).await;
+    assert!(
+        !hub_online(&hub, "gw-whk"),
+        "the hub still shows the revoked session"
+    );
+    // doctor at the revoked box says so.
+    let (ok, said) = tokio::task::spawn_blocking(move || {
+        pathway_tests::run_pathway(
+            &["doctor".as_ref(), "--config".as_ref(), path.as_os_str()],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        !ok && said
+            .lines()
+            .any(|l| l.starts_with("FAIL hub") && l.contains("national revocation list")),
+        "{said}"
+    );
+    gw.shutdown().await;
+    hub.shutdown().await;
+}

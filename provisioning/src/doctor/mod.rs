@@ -471,7 +471,7 @@ async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -
         "0.0.0.0:0".parse().expect("an address")
     };
     let endpoint =
-        match pathway_shared::transport::client_endpoint(bind, &files.ca_pem, &files.creds) {
+        match pathway_shared::transport::probe_endpoint(bind, &files.ca_pem, &files.creds) {
             Ok(e) => e,
             Err(e) => return line(Verdict::Fail, "hub", e.to_string()),
         };
@@ -496,11 +496,26 @@ async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -
                         .map(|c| pathway_shared::identity::der_to_pem(c))
                 })
                 .and_then(|pem| expires_at(&pem, "hub certificate").ok());
-            conn.close(0u32.into(), b"doctor");
             let reached = format!(
                 "reached {} ({}) over QUIC with mutual TLS in {took} ms",
                 cfg.hub.addr, cfg.hub.name
             );
+            // The hub closes a check once it has looked at this gateway's certificate.
+            let refusal = pathway_shared::transport::probe_refusal(&conn, timeout).await;
+            conn.close(0u32.into(), b"doctor");
+            if let Some((code, reason)) = refusal {
+                endpoint.close(0u32.into(), b"");
+                let words = if code == pathway_shared::transport::CLOSE_REVOKED {
+                    "it is on the national revocation list. A box back in service needs a new enrolment bundle from the national admin (pathway enrol), then pathway install".to_owned()
+                } else {
+                    format!("{reason}; tell the national admin")
+                };
+                return line(
+                    Verdict::Fail,
+                    "hub",
+                    format!("{reached}, but it refuses this gateway: {words}"),
+                );
+            }
             match expires.map(|at| certificate_expiry(pathway_shared::sync::HUB, at, now_ms())) {
                 Some((Expiry::Valid, _)) | None => line(Verdict::Ok, "hub", reached),
                 Some((_, words)) => line(

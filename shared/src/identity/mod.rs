@@ -23,6 +23,9 @@ pub use keys::{open_sealed, public_point, seal_to, sign, signed_by};
 
 /// The ALPN protocol name of Pathway's sync over QUIC.
 pub const ALPN: &[u8] = b"pathway/1";
+/// The ALPN protocol name of a check of the hub (`pathway doctor`): the hub answers it with the
+/// same checks as a sync connection, then closes it, and no session is made.
+pub const PROBE_ALPN: &[u8] = b"pathway-probe/1";
 const GATEWAY_URI: &str = "urn:pathway:gateway:";
 const FACILITY_URI: &str = "urn:pathway:facility:";
 
@@ -449,7 +452,7 @@ pub fn server_tls(ca_pem: &str, hub: &Credentials) -> Result<rustls::ServerConfi
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs(&hub.cert_pem, "hub certificate")?, key(&hub.key_pem)?)?;
-    cfg.alpn_protocols = vec![ALPN.to_vec()];
+    cfg.alpn_protocols = vec![ALPN.to_vec(), PROBE_ALPN.to_vec()];
     Ok(cfg)
 }
 
