@@ -250,6 +250,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         if args.duration.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
+        // Shown before this round's notes are written: the status has had the two seconds since
+        // the last round to take in that round's.
+        print_status(&sites, &hub_store, &profile, start.elapsed())?;
         // Staff at each facility write a case note now and then.
         for s in &mut sites {
             if rng.u8(..2) == 0 {
@@ -274,7 +277,6 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 s.notes.push((person, id));
             }
         }
-        print_status(&sites, &hub_store, &profile, start.elapsed())?;
     }
     println!("stopping…");
     stop.cancel();

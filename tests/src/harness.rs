@@ -179,6 +179,11 @@ impl Net {
             .map(|c| (c.gw.stats().clone(), c.hub.stats().clone()))
     }
 
+    /// The sync state as gateway `i`'s session sees it, while it is connected.
+    pub fn gateway_state(&self, i: usize) -> Option<pathway_shared::sync::SyncState> {
+        self.conns[i].as_ref().map(|c| c.gw.state())
+    }
+
     pub fn in_flight(&self, i: usize) -> usize {
         self.conns[i].as_ref().map_or(0, |c| {
             c.packets.len() + c.gw.in_flight() + c.hub.in_flight()

@@ -158,8 +158,10 @@ pub struct Session {
     /// Bytes spent per class, for the policy's budgets; kept in the store.
     usage: Usage,
     state: SyncState,
-    /// When our backlog was last reported to the peer.
-    reported_at: Option<Millis>,
+    /// When our backlog was last reported to the peer, and what it was told.
+    reported: Option<(Millis, [Backlog; 3])>,
+    /// The last count of what waits for the peer, carried on between counts.
+    tally: Option<Tally>,
     /// A hello is to go, stamped with the clock at `poll_transmit`.
     hello_due: bool,
     /// From the peer's hello: its clock minus ours.
@@ -219,7 +221,8 @@ impl Session {
             ratio: 3.0,
             usage,
             state: store_state,
-            reported_at: None,
+            reported: None,
+            tally: None,
         };
         s.control(Frame::Hello(s.hello.clone()));
         Ok(s)

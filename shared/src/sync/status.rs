@@ -38,8 +38,9 @@ pub struct SyncState {
     pub last_delivered: [Option<Millis>; 3],
     /// The last moment both sides had reported nothing waiting.
     pub in_sync_at: Option<Millis>,
-    /// Ours, waiting for the peer, per class, as counted at `measured_at`. A change the peer
-    /// already holds may be counted until the next walk of the feed passes it.
+    /// Ours, waiting for the peer, per class: counted from the peer's cursors at `measured_at`,
+    /// with every change written here since added at once. A change the peer already holds may
+    /// be counted until the next count from its cursors.
     pub outgoing: [Backlog; 3],
     pub measured_at: Option<Millis>,
     /// The peer's, waiting for us, as the peer last reported it in this session.
@@ -123,23 +124,82 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// Takes out of the count what the peer acknowledged since: for each class whose cursor
+    /// moved on to `to`, the counted entries it passed over (read again, as far as the count
+    /// got). The oldest time of a class left with changes may stay older than it is until a
+    /// new count. Returns `false` if a cursor moved back (a restored store): then only a new
+    /// count is right.
+    fn acked(
+        &mut self,
+        store: &Store,
+        to: [u64; 3],
+        keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
+    ) -> Result<bool, StoreError> {
+        if (0..3).any(|c| to[c] < self.from[c]) {
+            return Ok(false);
+        }
+        let moved: Vec<usize> = (0..3).filter(|&c| to[c] > self.from[c]).collect();
+        let Some(mut after) = moved.iter().map(|&c| self.from[c]).min() else {
+            return Ok(true);
+        };
+        let end = moved
+            .iter()
+            .map(|&c| to[c])
+            .max()
+            .unwrap_or(0)
+            .min(self.upto);
+        'feed: while after < end {
+            let entries = store.feed_after(after, 512)?;
+            if entries.is_empty() {
+                break;
+            }
+            for e in entries {
+                if e.seq > end {
+                    break 'feed;
+                }
+                after = e.seq;
+                let c = e.class as usize;
+                if e.seq <= self.from[c] || e.seq > to[c] {
+                    continue;
+                }
+                let Some(meta) = store.meta(&e.doc)? else {
+                    continue;
+                };
+                if keep(&e, &meta) {
+                    let b = &mut self.backlog[c];
+                    b.changes = b.changes.saturating_sub(1);
+                    b.bytes = b.bytes.saturating_sub(u64::from(e.size));
+                }
+            }
+        }
+        for c in moved {
+            self.from[c] = to[c];
+            if self.backlog[c].changes == 0 {
+                self.backlog[c].oldest = None;
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// What a gateway has for the hub, counted from its own feed against what the hub last
 /// acknowledged, whether or not a session is live: every change written here after the hub's
 /// cursor, in any scope but the national one. Changes received from the hub are never counted.
-/// Given the last count (`prev`), it reads only what was added since, unless the hub's cursor
-/// moved.
+/// Given the last count (`prev`), it reads only what was added since and what the hub
+/// acknowledged since.
 pub fn gateway_backlog(store: &Store, hub: &str, prev: Option<Tally>) -> Result<Tally, StoreError> {
     let mut from = [0; 3];
     for c in Class::ALL {
         from[c as usize] = store.cursor(&cursor_name(hub, "send", c))?;
     }
-    let mut tally = match prev {
-        Some(t) if t.from == from => t,
-        _ => Tally::from_cursors(from),
-    };
-    tally.count_on(store, |e, meta| {
-        !e.received && meta.scope != crate::model::Scope::National
-    })?;
+    let keep =
+        |e: &FeedEntry, meta: &DocMeta| !e.received && meta.scope != crate::model::Scope::National;
+    let mut tally = prev.unwrap_or_else(|| Tally::from_cursors(from));
+    if !tally.acked(store, from, keep)? {
+        tally = Tally::from_cursors(from);
+    }
+    tally.count_on(store, keep)?;
     Ok(tally)
 }
 
@@ -161,28 +221,47 @@ impl Session {
         s
     }
 
-    /// Counts what waits for the peer. Runs at most every few seconds, from `poll_transmit`.
+    /// Counts what waits for the peer, from `poll_transmit`. A change written here is counted
+    /// at once, and one the peer acknowledged leaves the count at once: between counts, the
+    /// last one carries on over the feed entries added and acknowledged since (one read of the
+    /// feed when nothing was). Every few seconds it is counted again from the peer's cursors,
+    /// and the peer is told.
     pub(super) fn measure(&mut self, now: Millis) -> Result<(), StoreError> {
-        if self
+        let gateway = self.side == Side::Gateway;
+        let due = self
             .state
             .measured_at
-            .is_some_and(|t| now - t < MEASURE_EVERY)
-        {
+            .is_none_or(|t| now - t >= MEASURE_EVERY);
+        let acked = [0, 1, 2].map(|i| self.send[i].acked);
+        let mut tally = match self.tally.take() {
+            Some(t) if !due => t,
+            _ => Tally::from_cursors(acked),
+        };
+        // At a gateway, whatever it received came from the hub, which holds it.
+        let keep = |e: &FeedEntry, meta: &DocMeta| !(gateway && e.received) && self.may_send(meta);
+        let counted = match tally.acked(&self.store, acked, keep) {
+            Ok(true) => tally.count_on(&self.store, keep),
+            Ok(false) => {
+                tally = Tally::from_cursors(acked);
+                tally.count_on(&self.store, keep)
+            }
+            Err(e) => Err(e),
+        };
+        let out = tally.backlog;
+        self.tally = Some(tally);
+        counted?;
+        if !due {
+            self.state.outgoing = out;
             return Ok(());
         }
-        let mut tally = Tally::from_cursors([0, 1, 2].map(|i| self.send[i].acked));
-        let gateway = self.side == Side::Gateway;
-        tally.count_on(&self.store, |e, meta| {
-            // At a gateway, whatever it received came from the hub, which holds it.
-            !(gateway && e.received) && self.may_send(meta)
-        })?;
-        let out = tally.backlog;
-        let changed = out != self.state.outgoing;
-        let stale = self.reported_at.is_none_or(|t| now - t >= REPORT_EVERY);
+        let (changed, stale) = match self.reported {
+            Some((at, told)) => (told != out, now - at >= REPORT_EVERY),
+            None => (true, true),
+        };
         self.state.outgoing = out;
         self.state.measured_at = Some(now);
         if changed || stale {
-            self.reported_at = Some(now);
+            self.reported = Some((now, out));
             self.control(Frame::Pending {
                 changes: out.map(|b| b.changes),
                 bytes: out.map(|b| b.bytes),
