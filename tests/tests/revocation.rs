@@ -179,6 +179,19 @@ async fn a_revoked_gateway_is_cut_off_at_once_and_refused_from_then_on() {
     hub.shutdown().await;
 }
 
+/// `pathway doctor` on the gateway configured at `path`: whether it passed, and what it said.
+async fn doctor(path: &std::path::Path) -> (bool, String) {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        pathway_tests::run_pathway(
+            &["doctor".as_ref(), "--config".as_ref(), path.as_os_str()],
+            &[],
+        )
+    })
+    .await
+    .unwrap()
+}
+
 fn hub_online(hub: &pathway_hub::Hub, gw: &str) -> bool {
     hub.status().peers.get(gw).is_some_and(|p| p.online)
 }
@@ -213,17 +226,7 @@ async fn a_second_connection_neither_hides_the_live_session_nor_shields_it_from_
 
     // `pathway doctor` checks the hub with the gateway's own certificate.
     let attempts = hub.status().peers["gw-whk"].attempts;
-    let (_, said) = tokio::task::spawn_blocking({
-        let path = path.clone();
-        move || {
-            pathway_tests::run_pathway(
-                &["doctor".as_ref(), "--config".as_ref(), path.as_os_str()],
-                &[],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let (_, said) = doctor(&path).await;
     assert!(
         said.lines()
             .any(|l| l.starts_with("ok   hub") && l.contains("reached")),
@@ -281,14 +284,7 @@ async fn a_second_connection_neither_hides_the_live_session_nor_shields_it_from_
         "the hub still shows the revoked session"
     );
     // doctor at the revoked box says so.
-    let (ok, said) = tokio::task::spawn_blocking(move || {
-        pathway_tests::run_pathway(
-            &["doctor".as_ref(), "--config".as_ref(), path.as_os_str()],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
+    let (ok, said) = doctor(&path).await;
     assert!(
         !ok && said
             .lines()

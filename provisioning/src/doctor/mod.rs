@@ -504,25 +504,26 @@ async fn hub(cfg: &GatewayConfig, files: &preflight::Files, timeout: Duration) -
             let refusal = pathway_shared::transport::probe_refusal(&conn, timeout).await;
             conn.close(0u32.into(), b"doctor");
             if let Some((code, reason)) = refusal {
-                endpoint.close(0u32.into(), b"");
                 let words = if code == pathway_shared::transport::CLOSE_REVOKED {
                     "it is on the national revocation list. A box back in service needs a new enrolment bundle from the national admin (pathway enrol), then pathway install".to_owned()
                 } else {
                     format!("{reason}; tell the national admin")
                 };
-                return line(
+                line(
                     Verdict::Fail,
                     "hub",
                     format!("{reached}, but it refuses this gateway: {words}"),
-                );
-            }
-            match expires.map(|at| certificate_expiry(pathway_shared::sync::HUB, at, now_ms())) {
-                Some((Expiry::Valid, _)) | None => line(Verdict::Ok, "hub", reached),
-                Some((_, words)) => line(
-                    Verdict::Warn,
-                    "hub",
-                    format!("{reached}; tell the national admin: {words}"),
-                ),
+                )
+            } else {
+                match expires.map(|at| certificate_expiry(pathway_shared::sync::HUB, at, now_ms()))
+                {
+                    Some((Expiry::Valid, _)) | None => line(Verdict::Ok, "hub", reached),
+                    Some((_, words)) => line(
+                        Verdict::Warn,
+                        "hub",
+                        format!("{reached}; tell the national admin: {words}"),
+                    ),
+                }
             }
         }
         Ok(Err(e)) => line(

@@ -105,26 +105,46 @@ impl Tally {
                     return Ok(());
                 }
                 self.upto = e.seq;
-                let c = e.class as usize;
-                if e.seq <= self.from[c] {
+                if !self.holds(store, &e, &keep)? {
                     continue;
                 }
-                let Some(meta) = store.meta(&e.doc)? else {
-                    continue;
-                };
-                if !keep(&e, &meta) {
-                    continue;
-                }
-                let b = &mut self.backlog[c];
+                let b = &mut self.backlog[e.class as usize];
                 b.changes += 1;
                 b.bytes += u64::from(e.size);
                 b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
             }
         }
     }
-}
 
-impl Tally {
+    /// Whether the count takes in `e`: after the peer's cursor for its class, and for the peer
+    /// as `keep` says.
+    fn holds(
+        &self,
+        store: &Store,
+        e: &FeedEntry,
+        keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
+    ) -> Result<bool, StoreError> {
+        if e.seq <= self.from[e.class as usize] {
+            return Ok(false);
+        }
+        Ok(store.meta(&e.doc)?.is_some_and(|meta| keep(e, &meta)))
+    }
+
+    /// The count brought up to date with the peer's cursors `to`: what the peer acknowledged
+    /// taken out, what was written added; counted afresh if a cursor moved back.
+    fn carried_on(
+        mut self,
+        store: &Store,
+        to: [u64; 3],
+        keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
+    ) -> Result<Tally, StoreError> {
+        if !self.acked(store, to, &keep)? {
+            self = Tally::from_cursors(to);
+        }
+        self.count_on(store, keep)?;
+        Ok(self)
+    }
+
     /// Takes out of the count what the peer acknowledged since: for each class whose cursor
     /// moved on to `to`, the counted entries it passed over (read again, as far as the count
     /// got). The oldest time of a class left with changes may stay older than it is until a
@@ -160,13 +180,7 @@ impl Tally {
                 }
                 after = e.seq;
                 let c = e.class as usize;
-                if e.seq <= self.from[c] || e.seq > to[c] {
-                    continue;
-                }
-                let Some(meta) = store.meta(&e.doc)? else {
-                    continue;
-                };
-                if keep(&e, &meta) {
+                if e.seq <= to[c] && self.holds(store, &e, &keep)? {
                     let b = &mut self.backlog[c];
                     b.changes = b.changes.saturating_sub(1);
                     b.bytes = b.bytes.saturating_sub(u64::from(e.size));
@@ -195,12 +209,8 @@ pub fn gateway_backlog(store: &Store, hub: &str, prev: Option<Tally>) -> Result<
     }
     let keep =
         |e: &FeedEntry, meta: &DocMeta| !e.received && meta.scope != crate::model::Scope::National;
-    let mut tally = prev.unwrap_or_else(|| Tally::from_cursors(from));
-    if !tally.acked(store, from, keep)? {
-        tally = Tally::from_cursors(from);
-    }
-    tally.count_on(store, keep)?;
-    Ok(tally)
+    prev.unwrap_or_else(|| Tally::from_cursors(from))
+        .carried_on(store, from, keep)
 }
 
 impl Session {
@@ -233,23 +243,15 @@ impl Session {
             .measured_at
             .is_none_or(|t| now - t >= MEASURE_EVERY);
         let acked = [0, 1, 2].map(|i| self.send[i].acked);
-        let mut tally = match self.tally.take() {
+        let last = match self.tally.take() {
             Some(t) if !due => t,
             _ => Tally::from_cursors(acked),
         };
         // At a gateway, whatever it received came from the hub, which holds it.
         let keep = |e: &FeedEntry, meta: &DocMeta| !(gateway && e.received) && self.may_send(meta);
-        let counted = match tally.acked(&self.store, acked, keep) {
-            Ok(true) => tally.count_on(&self.store, keep),
-            Ok(false) => {
-                tally = Tally::from_cursors(acked);
-                tally.count_on(&self.store, keep)
-            }
-            Err(e) => Err(e),
-        };
+        let tally = last.carried_on(&self.store, acked, keep)?;
         let out = tally.backlog;
         self.tally = Some(tally);
-        counted?;
         if !due {
             self.state.outgoing = out;
             return Ok(());
