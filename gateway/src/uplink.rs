@@ -184,8 +184,14 @@ async fn connect_once(
     )
     .map_err(pathway_shared::sync::SyncError::from)?;
     let observe = |o: Observed<'_>, s: &Session| {
-        if let Observed::Event(Event::Dropped { doc, by, at, .. }) = o {
-            record_move_away(&cfg.audit, doc, by, *at);
+        match o {
+            Observed::Event(Event::Dropped { doc, by, at, .. }) => {
+                record_move_away(&cfg.audit, doc, by, *at)
+            }
+            Observed::Event(Event::Connected { .. }) => {
+                tracing::info!(hub = %cfg.hub_addr, "in session with the hub")
+            }
+            _ => {}
         }
         tx.send_modify(|st| st.observe(&o, s))
     };
@@ -234,6 +240,9 @@ async fn run(
 ) {
     let mut backoff = cfg.backoff_min;
     let mut rng = fastrand::Rng::new();
+    // Why the hub could not be reached, as last logged: a failure is logged when it begins
+    // or its reason changes, not at every retry.
+    let mut failing: Option<String> = None;
     loop {
         if cancel.is_cancelled() {
             break;
@@ -244,13 +253,49 @@ async fn run(
         // A clean close (the hub stopped on purpose) is no error to report.
         let error = outcome.err().filter(|e| !e.is_clean_close());
         tx.send_modify(|s| s.ended(error.as_ref().map(ToString::to_string)));
-        if let Some(e) = &error {
-            tracing::warn!(error = %e, "uplink to the hub ended");
+        if error.as_ref().is_some_and(TransportError::is_duplicate) {
+            let now = now_ms();
+            let standing = tx
+                .borrow()
+                .two_boxes
+                .as_ref()
+                .is_some_and(|t| t.stands(now));
+            if !standing {
+                tracing::error!(
+                    "the hub says this gateway's certificate is in use on another box: two stores write as one node; stop the box that is a copy and enrol it with a bundle of its own"
+                );
+            }
+            tx.send_modify(|s| {
+                s.two_boxes = Some(pathway_shared::status::TwoBoxes {
+                    last_seen: now,
+                    addresses: Vec::new(),
+                })
+            });
         }
         if reached {
             backoff = cfg.backoff_min;
+            failing = None;
         }
         let jitter = backoff.mul_f64(0.5 + rng.f64());
+        match &error {
+            // Said once above, while it stands.
+            Some(e) if e.is_duplicate() => {}
+            Some(e) if reached => {
+                tracing::warn!(reason = %e, retry_in_s = jitter.as_secs(), "the session with the hub ended; dialling again")
+            }
+            None if reached => tracing::info!("the session with the hub ended"),
+            Some(e) if failing.as_deref() != Some(&e.to_string()) => {
+                tracing::warn!(
+                    hub = %cfg.hub_addr,
+                    reason = %e,
+                    retry_in_s = jitter.as_secs(),
+                    "cannot reach the hub; trying again with backoff up to {} s (logged again when the reason changes); `pathway doctor` checks the link",
+                    cfg.backoff_max.as_secs()
+                );
+                failing = Some(e.to_string());
+            }
+            _ => {}
+        }
         tokio::select! {
             biased;
             _ = cancel.cancelled() => break,

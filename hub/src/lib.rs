@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod fleet;
 pub mod revoke;
 
 pub use revoke::LiveSessions;
@@ -13,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
-use pathway_shared::status::NodeStatus;
 use pathway_shared::status::Observed;
+use pathway_shared::status::{NodeStatus, TwoBoxes};
 use pathway_shared::store::{Store, StoreError};
 use pathway_shared::sync::{Session, Side};
 use pathway_shared::transport::{self, TransportError};
@@ -53,9 +54,10 @@ pub struct Hub {
     status: Arc<Mutex<HubStatus>>,
     revoked: Arc<Mutex<HashSet<String>>>,
     live: LiveSessions,
+    fleet: fleet::Fleet,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -63,25 +65,31 @@ impl Hub {
     /// Binds the QUIC endpoint and starts accepting gateways.
     pub fn bind(cfg: HubConfig, store: Store) -> Result<Hub, TransportError> {
         let endpoint = transport::server_endpoint(cfg.listen, &cfg.ca_pem, &cfg.creds)?;
+        let status = Arc::new(Mutex::new(NodeStatus {
+            node: HUB.into(),
+            // Its own certificate: gateways refuse the hub once it has expired.
+            certificate_expires: pathway_shared::identity::expires_at(
+                &cfg.creds.cert_pem,
+                "hub certificate",
+            )
+            .ok(),
+            ..NodeStatus::default()
+        }));
+        let live = LiveSessions::default();
+        // Every gateway it knows is listed from the start, connected or not.
+        let fleet = fleet::Fleet::start(store.clone(), status.clone(), live.clone());
         let hub = Hub {
             endpoint,
             ca_pem: cfg.ca_pem.clone(),
             store,
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            status: Arc::new(Mutex::new(NodeStatus {
-                node: HUB.into(),
-                // Its own certificate: gateways refuse the hub once it has expired.
-                certificate_expires: pathway_shared::identity::expires_at(
-                    &cfg.creds.cert_pem,
-                    "hub certificate",
-                )
-                .ok(),
-                ..NodeStatus::default()
-            })),
+            status,
             revoked: Arc::new(Mutex::new(cfg.revoked.into_iter().collect())),
-            live: LiveSessions::default(),
+            live,
+            fleet,
         };
+        hub.tracker.spawn(hub.fleet.clone().run(hub.cancel.clone()));
         let limit = Arc::new(Semaphore::new(cfg.max_gateways.max(1)));
         let (endpoint, store, cancel, tracker, status, revoked, live) = (
             hub.endpoint.clone(),
@@ -126,16 +134,20 @@ impl Hub {
         &self.store
     }
 
+    /// The status, with what waits for each gateway not in session counted now.
     pub fn status(&self) -> HubStatus {
-        let mut s = lock(&self.status).clone();
-        s.now = now_ms();
-        s
+        (self.status_source())()
     }
 
-    /// Where the status server reads from.
+    /// Where the status server reads from: each read counts what waits for each gateway not
+    /// in session, so a write is waiting the moment it is acknowledged.
     pub fn status_source(&self) -> pathway_shared::status::Source {
-        let status = self.status.clone();
+        let (status, fleet) = (self.status.clone(), self.fleet.clone());
         Arc::new(move || {
+            // A few reads of the feed since the last count: brief enough for any thread.
+            if let Err(e) = fleet.refresh() {
+                tracing::warn!(error = %e, "cannot count what waits for the gateways");
+            }
             let mut s = lock(&status).clone();
             s.now = now_ms();
             s
@@ -255,16 +267,28 @@ async fn serve(
         // The status lock is taken before the live sessions' wherever both are held, so a
         // session's place and its reports change together.
         let session_cancel = cancel.child_token();
+        let addr = conn.remote_address();
         let id = {
             let mut st = lock(&status);
             // In place before its first report: an older session of this gateway reports no more.
-            let id = live.insert(&gw, session_cancel.clone());
+            let now = now_ms();
+            let (id, two) = live.insert(&gw, session_cancel.clone(), Some(conn.clone()), now);
             let g = st.peers.entry(gw.clone()).or_default();
             g.facility = Some(identity.facility.clone());
             g.certificate_expires = expires;
             g.attempts += 1;
+            if let Some(two) = two {
+                if !g.two_boxes.as_ref().is_some_and(|t| t.stands(now)) {
+                    tracing::warn!(addresses = ?two.addresses, "one gateway certificate is in use on two boxes: their sessions keep replacing each other");
+                }
+                g.two_boxes = Some(TwoBoxes {
+                    last_seen: now,
+                    addresses: two.addresses,
+                });
+            }
             id
         };
+        tracing::info!(%addr, "gateway connected");
         let observe = |o: Observed<'_>, s: &Session| {
             let mut st = lock(&status);
             if let Some(g) = st.peers.get_mut(&gw).filter(|_| live.speaks_for(&gw, id)) {
@@ -274,8 +298,9 @@ async fn serve(
         let result = transport::drive(conn, session, session_cancel, observe).await;
         // A clean close (the gateway stopped on purpose) is no error to report.
         let error = result.err().filter(|e| !e.is_clean_close());
-        if let Some(e) = &error {
-            tracing::warn!(gateway = %gw, error = %e, "session with gateway ended");
+        match &error {
+            Some(e) => tracing::warn!(%addr, error = %e, "session with the gateway ended"),
+            None => tracing::info!(%addr, "gateway left"),
         }
         let mut st = lock(&status);
         if let Some(g) = st.peers.get_mut(&gw).filter(|_| live.speaks_for(&gw, id)) {

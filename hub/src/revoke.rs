@@ -2,7 +2,7 @@
 //! survives restarts, reaches every hub replica and every gateway; and the live sessions, so a
 //! revocation cuts the gateway's session at once rather than at its next reconnect.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use pathway_shared::model::{Class, Millis, Revocation, RevocationList, revocations_id};
@@ -27,14 +27,38 @@ pub fn record_presented(store: &Store, gateway: &str, der: &[u8]) -> Option<Mill
 /// The gateways in session with this hub, each with the token that ends its session. A gateway
 /// has one session at a time: a newer connection (a gateway that restarted while the hub still
 /// held its old connection) ends the older one, and only the session in place may report the
-/// gateway's state or leave.
+/// gateway's state or leave. A gateway whose live session is replaced again and again is one
+/// identity on two boxes ([`Duplicate`]): the replaced one is closed with
+/// [`CLOSE_DUPLICATE`](pathway_shared::transport::CLOSE_DUPLICATE), so each box hears it.
 #[derive(Clone, Default)]
 pub struct LiveSessions(Arc<Mutex<Sessions>>);
 
 #[derive(Default)]
 struct Sessions {
     next: u64,
-    by_gateway: HashMap<String, (u64, CancellationToken)>,
+    by_gateway: HashMap<String, Live>,
+    /// Per gateway, when a live session was replaced lately, and from where each came.
+    replaced: HashMap<String, VecDeque<(Millis, String)>>,
+}
+
+struct Live {
+    id: u64,
+    token: CancellationToken,
+    conn: Option<quinn::Connection>,
+}
+
+/// Replacements of a live session within [`SWAP_WINDOW`] that mean two boxes hold one
+/// certificate: a restart replaces its old session once, two boxes take turns every few
+/// seconds.
+pub const SWAPS_FOR_DUPLICATE: usize = 3;
+/// How far back replacements are counted.
+pub const SWAP_WINDOW: Millis = 60_000;
+
+/// One gateway identity seen on two boxes: sessions replacing each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The addresses the sessions came from, lately.
+    pub addresses: Vec<String>,
 }
 
 impl LiveSessions {
@@ -43,16 +67,45 @@ impl LiveSessions {
     }
 
     /// Puts `token`'s session in place for `gateway`, ending the one before it; returns the
-    /// session's number, for [`LiveSessions::speaks_for`] and [`LiveSessions::remove`].
-    pub(crate) fn insert(&self, gateway: &str, token: CancellationToken) -> u64 {
+    /// session's number, for [`LiveSessions::speaks_for`] and [`LiveSessions::remove`], and a
+    /// [`Duplicate`] when sessions of `gateway` keep replacing each other.
+    pub(crate) fn insert(
+        &self,
+        gateway: &str,
+        token: CancellationToken,
+        conn: Option<quinn::Connection>,
+        now: Millis,
+    ) -> (u64, Option<Duplicate>) {
         let mut s = self.lock();
         s.next += 1;
         let id = s.next;
-        if let Some((_, older)) = s.by_gateway.insert(gateway.to_owned(), (id, token)) {
-            tracing::info!(%gateway, "a newer connection from the gateway replaces its session");
-            older.cancel();
+        let addr = conn.as_ref().map(|c| c.remote_address().to_string());
+        let older = s
+            .by_gateway
+            .insert(gateway.to_owned(), Live { id, token, conn });
+        let Some(older) = older else {
+            return (id, None);
+        };
+        let swaps = s.replaced.entry(gateway.to_owned()).or_default();
+        swaps.retain(|(at, _)| now - at < SWAP_WINDOW);
+        swaps.push_back((now, addr.unwrap_or_default()));
+        let duplicate = (swaps.len() >= SWAPS_FOR_DUPLICATE).then(|| {
+            let mut addresses: Vec<String> = swaps.iter().map(|(_, a)| a.clone()).collect();
+            addresses.sort();
+            addresses.dedup();
+            Duplicate { addresses }
+        });
+        match (&duplicate, &older.conn) {
+            (Some(_), Some(c)) => c.close(
+                pathway_shared::transport::CLOSE_DUPLICATE.into(),
+                b"this gateway's certificate is in use on another box",
+            ),
+            _ => {
+                tracing::info!(%gateway, "a newer connection from the gateway replaces its session")
+            }
         }
-        id
+        older.token.cancel();
+        (id, duplicate)
     }
 
     /// Whether session `id` may report `gateway`'s state: it is the one in place, or none is
@@ -61,16 +114,13 @@ impl LiveSessions {
         self.lock()
             .by_gateway
             .get(gateway)
-            .is_none_or(|(current, _)| *current == id)
+            .is_none_or(|live| live.id == id)
     }
 
     /// Session `id` of `gateway` ended; a newer one in its place stays.
     pub(crate) fn remove(&self, gateway: &str, id: u64) {
         let mut s = self.lock();
-        if s.by_gateway
-            .get(gateway)
-            .is_some_and(|(current, _)| *current == id)
-        {
+        if s.by_gateway.get(gateway).is_some_and(|live| live.id == id) {
             s.by_gateway.remove(gateway);
         }
     }
@@ -83,8 +133,8 @@ impl LiveSessions {
     /// Ends `gateway`'s live session, if it has one.
     pub fn cut(&self, gateway: &str) -> bool {
         match self.lock().by_gateway.remove(gateway) {
-            Some((_, t)) => {
-                t.cancel();
+            Some(live) => {
+                live.token.cancel();
                 true
             }
             None => false,

@@ -198,6 +198,15 @@ pub(crate) enum Command {
         /// The bundle file to write (default: GATEWAY.pathway-bundle).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Register the gateway at the hub's administration (host:port, its [admin] listen)
+        /// first, so the fleet lists it before it connects; needs --user. Without it, register
+        /// it in the dashboard.
+        #[arg(long, requires = "user")]
+        hub_admin: Option<String>,
+        /// The national administrator who registers it (password from PATHWAY_ADMIN_PASSWORD
+        /// or the prompt).
+        #[arg(long, requires = "hub_admin")]
+        user: Option<String>,
     },
     /// Install an enrolment bundle on the appliance: checks the one-time code and the bundle,
     /// then writes /etc/pathway (configuration, certificates, owner-only keys), the state

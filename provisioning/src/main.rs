@@ -129,8 +129,27 @@ fn run() -> anyhow::Result<()> {
             lan_name,
             days,
             out,
+            hub_admin,
+            user,
         } => {
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{gateway}.pathway-bundle")));
+            // Registered first: a facility the registry lacks is named before a bundle is made.
+            let registered = match (&hub_admin, &user) {
+                (Some(hub), Some(user)) => {
+                    let password = revoke::admin_password(user)?;
+                    Some(runtime()?.block_on(revoke::register(
+                        &gateway,
+                        &facility,
+                        revoke::AdminLogin {
+                            hub,
+                            ca: &ca_dir.join("ca.pem"),
+                            user,
+                            password: &password,
+                        },
+                    ))?)
+                }
+                _ => None,
+            };
             let code = enrol::enrol(&enrol::Enrolment {
                 hub_cert: hub_cert.as_deref(),
                 ca_dir: &ca_dir,
@@ -145,6 +164,12 @@ fn run() -> anyhow::Result<()> {
             })?;
             println!("bundle for {gateway} at {facility}: {}", out.display());
             println!("one-time code (give it to facility IT apart from the bundle): {code}");
+            match registered {
+                Some(said) => println!("{said}"),
+                None => println!(
+                    "next: register {gateway} at the hub (dashboard: \"Register a gateway\", or enrol with --hub-admin HOST:PORT --user NAME) so the fleet lists it before it first connects"
+                ),
+            }
         }
         Command::Install {
             bundle,

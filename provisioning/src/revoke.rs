@@ -1,6 +1,7 @@
-//! `pathway revoke GATEWAY`: puts a gateway on the national revocation list through the hub's
-//! administration, as a national administrator. The hub cuts the gateway's session at once and
-//! refuses it from then on; the list reaches every gateway.
+//! The fleet through the hub's administration, as a national administrator: `pathway revoke
+//! GATEWAY` puts a gateway on the national revocation list (the hub cuts its session at once and
+//! refuses it from then on; the list reaches every gateway), and `pathway enrol --hub-admin`
+//! registers a new one.
 
 use std::path::Path;
 
@@ -98,5 +99,32 @@ pub(crate) async fn run(r: Revoke<'_>) -> anyhow::Result<String> {
             "{} is revoked: its session is cut and the hub refuses it from now on; the list reaches every gateway on its next sync",
             r.gateway
         )
+    })
+}
+
+/// Registers `gateway` of `facility` at the hub (`POST /api/gateways`), so the fleet lists it
+/// before it first connects.
+pub(crate) async fn register(
+    gateway: &str,
+    facility: &str,
+    login: AdminLogin<'_>,
+) -> anyhow::Result<String> {
+    let (mut c, token) = admin_session(&login).await?;
+    let (s, v) = post(
+        &mut c,
+        "/api/gateways",
+        &token,
+        json!({"gateway": gateway, "facility": facility}),
+    )
+    .await?;
+    anyhow::ensure!(
+        s == 200 || s == 201,
+        "the hub did not register {gateway}: {}; no bundle was made",
+        v["error"].as_str().unwrap_or("no reason given")
+    );
+    Ok(if s == 201 {
+        format!("{gateway} is registered at the hub for {facility}: the fleet lists it from now on")
+    } else {
+        format!("{gateway} was registered at the hub for {facility} already")
     })
 }

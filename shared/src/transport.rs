@@ -132,6 +132,22 @@ pub fn probe_endpoint(
 /// The code with which the hub closes a connection from a revoked gateway.
 pub const CLOSE_REVOKED: u32 = 2;
 
+/// The code with which the hub closes a session replaced by another connection with the same
+/// certificate while both boxes are live: one identity on two boxes.
+pub const CLOSE_DUPLICATE: u32 = 4;
+
+impl TransportError {
+    /// Whether the hub ended the session because another box presents the same certificate.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Connection(
+                quinn::ConnectionError::ApplicationClosed(quinn::ApplicationClose { error_code, .. })
+            ) if u64::from(*error_code) == u64::from(CLOSE_DUPLICATE)
+        )
+    }
+}
+
 /// Whether `conn` is a check of the hub rather than a sync connection.
 pub fn is_probe(conn: &quinn::Connection) -> bool {
     conn.handshake_data()

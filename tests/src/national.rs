@@ -120,6 +120,47 @@ impl NationalSite {
         site
     }
 
+    /// `METHOD PATH` with the JSON `body` at the hub's administration, logged in as [`ADMIN`]:
+    /// the status and the JSON answer (`Null` if none).
+    pub async fn admin_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let (st, b) = self.admin_raw(method, path, &body).await;
+        (
+            st,
+            serde_json::from_str(&b).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A page of the dashboard, as [`ADMIN`] sees it: the status and the HTML.
+    pub async fn admin_page(&self, path: &str) -> (u16, String) {
+        self.admin_raw("GET", path, "").await
+    }
+
+    async fn admin_raw(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let ca = std::fs::read_to_string(self.ca_dir.join("ca.pem")).expect("the CA certificate");
+        let tls = crate::https::connector(&ca).expect("a TLS connector");
+        let mut c = crate::https::Client::connect_to("localhost", self.admin.port(), &tls)
+            .await
+            .expect("the administration answers");
+        let login = serde_json::json!({"username": ADMIN, "password": self.admin_password});
+        let (_, b) = c
+            .send("POST", "/api/login", "", &login.to_string())
+            .await
+            .expect("log-in");
+        let token = serde_json::from_str::<serde_json::Value>(&b).expect("JSON")["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        c.send(method, path, &token, body)
+            .await
+            .expect("the call is answered")
+    }
+
     /// Starts the hub (again).
     pub fn start_hub(&mut self) {
         self.stop_hub();
@@ -131,6 +172,15 @@ impl NationalSite {
                 .spawn()
                 .expect("the hub starts"),
         );
+        // Ready once its administration answers (its store is open by then).
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(self.admin).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the hub's administration did not answer within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Asks the running hub to read its certificate again (SIGHUP, as `systemctl reload`).

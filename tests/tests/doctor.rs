@@ -250,7 +250,7 @@ fn doctor_checks_the_hubs_setup_too() {
     let (ok, words) = on_hub("status");
     assert!(
         ok && words.contains("the hub's certificate is valid until")
-            && words.contains("no gateway has connected since the hub started"),
+            && words.contains("no gateway is registered and none has connected"),
         "`pathway status --hub` prints the hub's status: {words}"
     );
 

@@ -86,33 +86,9 @@ fn presented(site: &NationalSite, gateway: &str) -> String {
         .enable_all()
         .build()
         .unwrap();
-    let v: serde_json::Value = rt.block_on(async {
-        let ca = std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap();
-        let tls = pathway_tests::https::connector(&ca).unwrap();
-        let mut c = pathway_tests::https::Client::connect_to("localhost", site.admin.port(), &tls)
-            .await
-            .unwrap();
-        let login = serde_json::json!({"username": ADMIN, "password": site.admin_password});
-        let (_, b) = c
-            .send("POST", "/api/login", "", &login.to_string())
-            .await
-            .unwrap();
-        let token = serde_json::from_str::<serde_json::Value>(&b).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let (st, b) = c
-            .send(
-                "GET",
-                &format!("/api/gateways/{gateway}/certificate"),
-                &token,
-                "",
-            )
-            .await
-            .unwrap();
-        assert_eq!(st, 200, "{b}");
-        serde_json::from_str(&b).unwrap()
-    });
+    let (st, v) =
+        rt.block_on(site.admin_call("GET", &format!("/api/gateways/{gateway}/certificate"), None));
+    assert_eq!(st, 200, "{v}");
     v["cert_pem"].as_str().unwrap_or_default().trim().to_owned()
 }
 

@@ -287,6 +287,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
             post(api::courier_import).layer(axum::extract::DefaultBodyLimit::max(MAX_COURIER)),
         )
         .route("/api/revoked", get(api::revoked))
+        .route("/api/gateways", post(api::gateway_register))
         .route("/api/gateways/{gateway}/revoke", post(api::revoke))
         .route(
             "/api/gateways/{gateway}/certificate",

@@ -44,10 +44,57 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         "last_contact" => ("Last heard from", "ติดต่อครั้งล่าสุด"),
         "never" => ("never", "ไม่เคย"),
         "waiting" => ("Changes waiting to reach it", "รายการที่รอส่งไปถึง"),
+        "waiting_short" => ("waiting to reach it:", "รอส่งไปถึง:"),
         "no_gateways" => (
-            "No gateway has connected since the hub started.",
-            "ยังไม่มีเกตเวย์เชื่อมต่อตั้งแต่ศูนย์กลางเริ่มทำงาน",
+            "No gateway is registered and none has connected. Register each gateway below after `pathway enrol`.",
+            "ยังไม่มีเกตเวย์ที่ลงทะเบียนหรือเคยเชื่อมต่อ ลงทะเบียนเกตเวย์ด้านล่างหลังใช้คำสั่ง `pathway enrol`",
         ),
+        "all_level" => (
+            "Every gateway was level with the hub within the last 24 hours.",
+            "เกตเวย์ทุกเครื่องมีข้อมูลตรงกับศูนย์กลางภายใน 24 ชั่วโมงที่ผ่านมา",
+        ),
+        "not_level_head" => (
+            "Not level with the hub for 24 hours or more",
+            "ข้อมูลไม่ตรงกับศูนย์กลางนาน 24 ชั่วโมงขึ้นไป",
+        ),
+        "st_two_boxes" => (
+            "ALERT: one certificate on two boxes",
+            "แจ้งเตือน: ใบรับรองเดียวใช้อยู่บนสองเครื่อง",
+        ),
+        "two_boxes_do" => (
+            "Two stores write as one node. Stop the copy and enrol it with its own bundle. Seen from:",
+            "ฐานข้อมูลสองชุดเขียนในนามเดียวกัน ให้หยุดเครื่องที่เป็นสำเนาและลงทะเบียนใหม่ด้วยชุดของตนเอง เห็นจาก:",
+        ),
+        "st_not_level_for" => ("not level for", "ข้อมูลไม่ตรงมาแล้ว"),
+        "st_never_connected" => ("never connected", "ไม่เคยเชื่อมต่อ"),
+        "st_never_level" => ("never level", "ข้อมูลไม่เคยตรงกัน"),
+        "st_offline" => ("offline (level lately)", "ออฟไลน์ (ข้อมูลตรงกันเมื่อไม่นานนี้)"),
+        "st_online" => ("online", "ออนไลน์"),
+        "level" => ("Last level with the hub", "ข้อมูลตรงกันครั้งล่าสุด"),
+        "from_it" => ("Waiting to come from it", "รอรับจากเกตเวย์"),
+        "as_reported" => ("as it reported", "ตามที่รายงานเมื่อ"),
+        "not_reported" => (
+            "not reported since the hub started",
+            "ยังไม่รายงานตั้งแต่ศูนย์กลางเริ่มทำงาน",
+        ),
+        "oldest" => ("oldest made", "รายการเก่าสุดเมื่อ"),
+        "counted" => ("counted", "นับเมื่อ"),
+        "not_counted" => ("not counted yet", "ยังไม่ได้นับ"),
+        "sent_to" => ("Sent to it, acknowledged", "ส่งถึงแล้ว (ยืนยัน)"),
+        "received_from" => ("Received from it", "ได้รับจากเกตเวย์"),
+        "link" => ("Link", "การเชื่อมต่อ"),
+        "loss" => ("loss", "สูญหาย"),
+        "refused_writes" => ("Refused writes", "การเขียนที่ถูกปฏิเสธ"),
+        "refreshes" => (
+            "This page refreshes itself every 30 seconds.",
+            "หน้านี้รีเฟรชเองทุก 30 วินาที",
+        ),
+        "register_gateway" => ("Register a gateway", "ลงทะเบียนเกตเวย์"),
+        "register_note" => (
+            "After `pathway enrol`, register the gateway here so the fleet lists it before it first connects.",
+            "หลังใช้คำสั่ง `pathway enrol` ให้ลงทะเบียนเกตเวย์ที่นี่ เพื่อให้รายการแสดงเกตเวย์ตั้งแต่ก่อนเชื่อมต่อครั้งแรก",
+        ),
+        "register" => ("Register", "ลงทะเบียน"),
         "reviews" => ("Review queue", "รายการที่ต้องตรวจสอบ"),
         "no_reviews" => ("Nothing waits for review.", "ไม่มีรายการรอตรวจสอบ"),
         "record" => ("Record", "เอกสาร"),
@@ -143,6 +190,23 @@ pub(super) fn clock_words(l: Lang, ahead: Option<i64>) -> String {
         }
         Some(_) => t(l, "clock_ok").to_owned(),
         None => String::new(),
+    }
+}
+
+/// How long ago `then` was ("3 h ago", "3 ชั่วโมงที่แล้ว"); without `ago`, the span alone.
+pub(super) fn ago_words(l: Lang, now: i64, then: i64, ago: bool) -> String {
+    let s = (now - then).max(0) / 1_000;
+    let (n, en, th) = match s {
+        0..120 => (s, "s", "วินาที"),
+        120..7_200 => (s / 60, "min", "นาที"),
+        7_200..172_800 => (s / 3_600, "h", "ชั่วโมง"),
+        _ => (s / 86_400, "days", "วัน"),
+    };
+    match (l, ago) {
+        (Lang::En, true) => format!("{n} {en} ago"),
+        (Lang::En, false) => format!("{n} {en}"),
+        (Lang::Th, true) => format!("{n} {th}ที่แล้ว"),
+        (Lang::Th, false) => format!("{n} {th}"),
     }
 }
 

@@ -34,7 +34,7 @@ async fn status_text(State(source): State<Source>) -> impl IntoResponse {
         out.push('\n');
     }
     if s.peers.is_empty() && s.node == crate::sync::HUB {
-        out.push_str("no gateway has connected since the hub started\n");
+        out.push_str("no gateway is registered and none has connected\n");
     }
     if let Some(r) = &s.last_refusal {
         out.push_str(&format!(

@@ -99,6 +99,16 @@ pub fn metrics(status: &NodeStatus) -> String {
         "backlog_oldest_age_seconds",
         "Age of the oldest change waiting",
     );
+    let received_at: Family<PeerLabel, Float> = family(
+        &mut reg,
+        "peer_last_received_timestamp_seconds",
+        "When more of the peer's changes were last stored here",
+    );
+    let two_boxes: Family<PeerLabel, Gauge> = family(
+        &mut reg,
+        "peer_two_boxes",
+        "1 while one gateway certificate is seen in use on two boxes",
+    );
     let peer_cert: Family<PeerLabel, Float> = family(
         &mut reg,
         "peer_certificate_expiry_timestamp_seconds",
@@ -192,6 +202,12 @@ pub fn metrics(status: &NodeStatus) -> String {
         if let Some(t) = p.certificate_expires {
             peer_cert.get_or_create(&peer).set(seconds(t));
         }
+        if let Some(t) = p.sync.last_received {
+            received_at.get_or_create(&peer).set(seconds(t));
+        }
+        two_boxes.get_or_create(&peer).set(i64::from(
+            p.two_boxes.as_ref().is_some_and(|t| t.stands(status.now)),
+        ));
         if let Some(l) = &p.link {
             rtt.get_or_create(&peer).set(l.rtt_ms as f64 / 1_000.0);
             loss.get_or_create(&peer).set(l.loss);

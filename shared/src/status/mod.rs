@@ -75,6 +75,28 @@ pub struct PeerStatus {
     pub clock_ahead_ms: Option<Millis>,
     /// When the certificate the peer presented last expires (the hub's view of a gateway).
     pub certificate_expires: Option<Millis>,
+    /// One gateway identity on two boxes, as the hub saw it (sessions of one certificate
+    /// replacing each other) or told this gateway (it closed the session for that reason).
+    pub two_boxes: Option<TwoBoxes>,
+}
+
+/// One gateway identity in use on two boxes: two stores writing as one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TwoBoxes {
+    /// When it was last seen: the alert stands for [`TWO_BOXES_FOR`] after.
+    pub last_seen: Millis,
+    /// The addresses the sessions came from (at the hub).
+    pub addresses: Vec<String>,
+}
+
+/// How long the two-boxes alert stands after its last sign.
+pub const TWO_BOXES_FOR: Millis = 10 * 60_000;
+
+impl TwoBoxes {
+    /// Whether the alert stands at `now`.
+    pub fn stands(&self, now: Millis) -> bool {
+        now - self.last_seen < TWO_BOXES_FOR
+    }
 }
 
 /// Everything a daemon reports.
@@ -187,7 +209,6 @@ impl PeerStatus {
     pub fn ended(&mut self, error: Option<String>) {
         self.online = false;
         self.sync.connected = false;
-        self.sync.incoming = None;
         if error.is_some() {
             self.last_error = error;
         }
@@ -209,6 +230,17 @@ impl PeerStatus {
     /// none waiting to come".
     pub fn summary(&self, name: &str, now: Millis) -> String {
         let mut parts = Vec::new();
+        if let Some(two) = self.two_boxes.as_ref().filter(|t| t.stands(now)) {
+            let from = if two.addresses.is_empty() {
+                String::new()
+            } else {
+                format!(" (from {})", two.addresses.join(", "))
+            };
+            parts.push(format!(
+                "ALERT {name}: one gateway certificate is in use on two boxes{from}, last seen {} ago; two stores write as one node: stop the box that is a copy and enrol it with a bundle of its own",
+                ago(now, two.last_seen)
+            ));
+        }
         parts.push(if self.hearing(now) {
             format!("{name}: online")
         } else if self.online {
@@ -220,25 +252,44 @@ impl PeerStatus {
                 None => format!("{name}: never reached"),
             }
         });
+        // Each direction in its own words: what we sent that the peer acknowledged, and what
+        // the peer sent that is stored here.
         match self.sync.last_delivered.iter().flatten().max() {
-            Some(t) => parts.push(format!("changes last delivered {} ago", ago(now, *t))),
-            None => parts.push("no change delivered yet".into()),
+            Some(t) => parts.push(format!(
+                "sent to {name}: last acknowledged {} ago",
+                ago(now, *t)
+            )),
+            None => parts.push(format!("nothing sent to {name} acknowledged yet")),
+        }
+        match self.sync.last_received {
+            Some(t) => parts.push(format!("received from {name}: last {} ago", ago(now, t))),
+            None => parts.push(format!("nothing received from {name} on record")),
         }
         if let Some(t) = self.sync.in_sync_at {
             parts.push(format!("both sides last level {} ago", ago(now, t)));
         }
         let (out, more) = waiting(&self.sync.outgoing);
         let plus = if more { "+" } else { "" };
+        let counted = match self.sync.measured_at {
+            Some(t) if !self.online && now - t > SILENT_AFTER => {
+                format!(" (counted {} ago)", ago(now, t))
+            }
+            _ => String::new(),
+        };
         parts.push(match out {
-            0 => "nothing waiting to go".into(),
-            1 => "1 change waiting to go".into(),
-            n => format!("{n}{plus} changes waiting to go"),
+            0 => format!("nothing waiting to go to {name}{counted}"),
+            1 => format!("1 change waiting to go to {name}{counted}"),
+            n => format!("{n}{plus} changes waiting to go to {name}{counted}"),
         });
         if let Some(incoming) = &self.sync.incoming {
             let (n, _) = waiting(incoming);
+            let told = match self.sync.incoming_at {
+                Some(t) if !self.hearing(now) => format!(" as {name} reported {} ago", ago(now, t)),
+                _ => String::new(),
+            };
             parts.push(match n {
-                0 => "nothing waiting to come".into(),
-                n => format!("{n} waiting to come"),
+                0 => format!("nothing waiting to come from {name}{told}"),
+                n => format!("{n} waiting to come from {name}{told}"),
             });
         }
         for c in Class::ALL {

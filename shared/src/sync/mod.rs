@@ -38,7 +38,7 @@ pub use authorize::{Verdict, authorize, check_staff_authority};
 
 /// The hub's node id as a sync peer: how every gateway names it, and how it names itself.
 pub const HUB: &str = "hub";
-pub use status::{Backlog, SyncState, Tally, gateway_backlog};
+pub use status::{Backlog, SyncState, Tally, gateway_backlog, hub_backlog};
 pub use transfer::{Handover, hand_over, last_move_from, move_case};
 
 use recv::RecvClass;
@@ -194,7 +194,7 @@ impl Session {
             have[c as usize] = cursor;
         }
         let usage = store.state(&usage_name(peer))?.unwrap_or_default();
-        let store_state = store.state(&status::state_name(peer))?.unwrap_or_default();
+        let store_state = Session::stored_state(&store, peer);
         let link = (side == Side::Gateway).then(|| cfg.policy.terms());
         let mut s = Session {
             store,

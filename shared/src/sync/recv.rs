@@ -242,6 +242,7 @@ impl Session {
                 r.cursor = to;
                 self.store
                     .set_cursor(&cursor_name(&self.peer, "recv", c), to)?;
+                self.received(now)?;
             }
         }
         self.ack(c);

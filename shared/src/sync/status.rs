@@ -34,7 +34,7 @@ pub struct SyncState {
     pub connected: bool,
     /// When a frame from the peer last arrived.
     pub last_contact: Option<Millis>,
-    /// Per class: when the peer last acknowledged holding more of our changes.
+    /// Per class: when the peer last acknowledged holding more of our changes ("sent to it").
     pub last_delivered: [Option<Millis>; 3],
     /// The last moment both sides had reported nothing waiting.
     pub in_sync_at: Option<Millis>,
@@ -47,6 +47,30 @@ pub struct SyncState {
     pub incoming: Option<[Backlog; 3]>,
     /// Why the link policy holds a class back now, if it does.
     pub held: [Option<Held>; 3],
+    /// When more of the peer's changes were last stored here ("received from it").
+    pub last_received: Option<Millis>,
+    /// When the peer last reported its backlog (`incoming`), kept after the session ends so an
+    /// offline peer's last word is shown with its age.
+    pub incoming_at: Option<Millis>,
+}
+
+/// What is kept of a [`SyncState`] across sessions and restarts: its times.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Kept {
+    last_contact: Option<Millis>,
+    last_delivered: [Option<Millis>; 3],
+    in_sync_at: Option<Millis>,
+    last_received: Option<Millis>,
+}
+
+/// The times as stores before `Kept` kept them: a whole `SyncState` of that day, under
+/// [`legacy_state_name`]. Read once, when nothing newer is kept.
+#[derive(Deserialize)]
+struct Legacy {
+    _connected: bool,
+    last_contact: Option<Millis>,
+    last_delivered: [Option<Millis>; 3],
+    in_sync_at: Option<Millis>,
 }
 
 /// How often the backlog is counted and, when it changed, reported to the peer.
@@ -57,6 +81,10 @@ const REPORT_EVERY: Millis = 60_000;
 const SCAN_LIMIT: u64 = 50_000;
 
 pub(super) fn state_name(peer: &str) -> String {
+    format!("sync-times/{peer}")
+}
+
+fn legacy_state_name(peer: &str) -> String {
     format!("sync/{peer}")
 }
 
@@ -111,7 +139,10 @@ impl Tally {
                 let b = &mut self.backlog[e.class as usize];
                 b.changes += 1;
                 b.bytes += u64::from(e.size);
-                b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
+                // A document's genesis carries no time (0): it says nothing of age.
+                if e.at > 0 {
+                    b.oldest = Some(b.oldest.map_or(e.at, |o| o.min(e.at)));
+                }
             }
         }
     }
@@ -213,15 +244,67 @@ pub fn gateway_backlog(store: &Store, hub: &str, prev: Option<Tally>) -> Result<
         .carried_on(store, from, keep)
 }
 
+/// What waits at the hub for `gateway` of `facility`, counted from the hub's feed against what
+/// the gateway last acknowledged, whether or not it is connected: every change in the national
+/// scope or the facility's that the gateway is not known to hold (what it sent itself, it
+/// holds). Given the last count (`prev`), it reads only what was added and acknowledged since.
+/// A live session counts its own ([`SyncState::outgoing`]); this is for a gateway offline.
+pub fn hub_backlog(
+    store: &Store,
+    gateway: &str,
+    facility: &str,
+    prev: Option<Tally>,
+) -> Result<Tally, StoreError> {
+    let mut from = [0; 3];
+    for c in Class::ALL {
+        from[c as usize] = store.cursor(&cursor_name(gateway, "send", c))?;
+    }
+    let keep = |e: &FeedEntry, meta: &DocMeta| {
+        meta.scope.facility().is_none_or(|f| f == facility)
+            && !(e.received && peer_holds(store, gateway, e).unwrap_or(false))
+    };
+    prev.unwrap_or_else(|| Tally::from_cursors(from))
+        .carried_on(store, from, keep)
+}
+
+/// Whether `peer` is known to hold the change of feed entry `e`: it is one of the heads the
+/// peer holds of its document, or behind them.
+fn peer_holds(store: &Store, peer: &str, e: &FeedEntry) -> Result<bool, StoreError> {
+    let known = store.peer_heads(peer, &e.doc)?;
+    if known.contains(&e.hash) {
+        return Ok(true);
+    }
+    if known.is_empty() {
+        return Ok(false);
+    }
+    // Every change after the known heads is one the peer lacks; anything else it holds.
+    Ok(store
+        .changes_since(&e.doc, &known)?
+        .is_some_and(|after| !after.iter().any(|c| c.hash() == e.hash)))
+}
+
 impl Session {
     /// What a node kept of its sync with `peer` when no session is live: the times of the last
     /// contact, delivery and level state, from earlier sessions.
     pub fn stored_state(store: &Store, peer: &str) -> SyncState {
-        store
-            .state(&state_name(peer))
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        let kept = store.state::<Kept>(&state_name(peer)).ok().flatten();
+        let kept = kept.or_else(|| {
+            let old = store.state::<Legacy>(&legacy_state_name(peer)).ok()??;
+            Some(Kept {
+                last_contact: old.last_contact,
+                last_delivered: old.last_delivered,
+                in_sync_at: old.in_sync_at,
+                last_received: None,
+            })
+        });
+        let kept = kept.unwrap_or_default();
+        SyncState {
+            last_contact: kept.last_contact,
+            last_delivered: kept.last_delivered,
+            in_sync_at: kept.in_sync_at,
+            last_received: kept.last_received,
+            ..SyncState::default()
+        }
     }
 
     /// What this side knows of the sync.
@@ -290,11 +373,18 @@ impl Session {
             };
         }
         self.state.incoming = Some(incoming);
+        self.state.incoming_at = Some(now);
         self.check_in_sync(now)
     }
 
     pub(super) fn delivered(&mut self, c: Class, now: Millis) -> Result<(), StoreError> {
         self.state.last_delivered[c as usize] = Some(now);
+        self.save_state()
+    }
+
+    /// More of the peer's changes are stored here.
+    pub(super) fn received(&mut self, now: Millis) -> Result<(), StoreError> {
+        self.state.last_received = Some(now);
         self.save_state()
     }
 
@@ -314,11 +404,11 @@ impl Session {
 
     /// Keeps the times across sessions and restarts: "last reached the hub" must survive both.
     fn save_state(&self) -> Result<(), StoreError> {
-        let keep = SyncState {
+        let keep = Kept {
             last_contact: self.state.last_contact,
             last_delivered: self.state.last_delivered,
             in_sync_at: self.state.in_sync_at,
-            ..SyncState::default()
+            last_received: self.state.last_received,
         };
         self.store.set_state(&state_name(&self.peer), &keep)
     }

@@ -135,6 +135,9 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                     a href="/lang/th" { "ไทย" }
                     @if who.is_some() {
                         div.sync id="sync" { (sync_line(&lan.uplink.borrow(), lan.clock.now(), l)) }
+                        @if lan.uplink.borrow().two_boxes.as_ref().is_some_and(|t| t.stands(lan.clock.now())) {
+                            div.warn id="two-boxes" { (t(l, "sync.two_boxes")) }
+                        }
                         @if who.is_some_and(|w| w.has(&[Role::FacilityIt, Role::FacilityManager])) {
                             @if let Some(warning) = certificate_line(lan, l) {
                                 div.warn id="certificate" { (warning) }

@@ -102,6 +102,10 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
         "sync.cert_expired",
         "This box's certificate expired on {date}: the hub refuses it. Take a copy of the certificate file (never its key) to the national administrator to renew, then install it here with pathway install-cert.",
     ),
+    (
+        "sync.two_boxes",
+        "This box's certificate is in use on another box too: the hub sees both. Two stores are writing as one, and records may not reach the hub. Facility IT: find and stop the copy, and enrol it with a bundle of its own.",
+    ),
     ("sync.offline", "link down; working offline"),
     (
         "sync.silent",

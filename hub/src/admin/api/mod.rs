@@ -24,6 +24,7 @@ mod cases;
 mod catalogue;
 mod certificates;
 mod courier;
+mod gateways;
 mod imports;
 mod staff;
 
@@ -31,6 +32,7 @@ pub(super) use cases::*;
 pub(super) use catalogue::*;
 pub(super) use certificates::*;
 pub(super) use courier::*;
+pub(super) use gateways::*;
 pub(super) use imports::*;
 pub(super) use staff::*;
 

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use pathway_shared::import::STAFF_ROLES;
 
 use super::api::{self, LoginBody, NewStaff};
-use super::words::{Lang, clock_words, lang, role_word, t, when};
+use super::words::{Lang, lang, role_word, t, when};
+
+mod fleet;
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
 
 /// When a gateway's certificate expires; from 30 days ahead, marked with what to run.
@@ -70,11 +72,17 @@ fn hub_certificate(l: Lang, expires: Option<i64>, now: i64) -> Markup {
 }
 
 fn page(l: Lang, who: Option<&AdminUser>, body: Markup) -> Markup {
+    page_refreshing(l, who, body, None)
+}
+
+/// A page that reloads itself every `refresh` seconds (no scripts).
+fn page_refreshing(l: Lang, who: Option<&AdminUser>, body: Markup, refresh: Option<u32>) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(if l == Lang::Th { "th" } else { "en" }) {
             head {
                 meta charset="utf-8";
+                @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (t(l, "title")) }
                 style { (CSS) }
@@ -99,7 +107,9 @@ align-items:center;padding:.6em 1em;background:#234;color:#fff}header a{color:#c
 header form{margin-left:auto}main{padding:1em;max-width:70em}table{border-collapse:collapse;\
 width:100%;margin-bottom:1.5em}td,th{border-bottom:1px solid #ccc;padding:.35em;text-align:left}\
 section{overflow-x:auto}.err{color:#a00}.otp{font-size:1.4em;font-family:monospace;\
-background:#ffd;padding:.3em}label{display:block;margin:.3em 0}.due{color:#a00;font-weight:bold}code{white-space:nowrap}";
+background:#ffd;padding:.3em}label{display:block;margin:.3em 0}.due{color:#a00;font-weight:bold}code{white-space:nowrap}\
+.bad{color:#a00;font-weight:bold}.warn{color:#8a5a00}.ok{color:#070}\
+.alert{border:3px solid #a00;padding:.5em 1em;margin:.5em 0 1em}form.row label{display:inline-block;margin-right:1em}";
 
 pub(super) fn routes() -> Router<Arc<Admin>> {
     Router::new()
@@ -110,6 +120,7 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/ui/reviewed", post(reviewed_post))
         .route("/ui/programmes/{code}/withdraw", post(withdraw_post))
         .route("/ui/staff", post(staff_post))
+        .route("/ui/gateways", post(register_post))
         .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
 }
 
@@ -207,7 +218,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     let read = blocking(move || {
         let facilities = api::list::<Facility>(&a, "national", Kind::Facility)?;
         let programmes = api::list::<Programme>(&a, "national", Kind::Programme)?;
-        let revoked = crate::revoke::revoked(&a.store)?.revoked;
+        let revoked = crate::revoke::revoked(&a.store)?;
         Ok((facilities, programmes, a.store.reviews()?, revoked))
     })
     .await;
@@ -224,46 +235,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     };
     let body = html! {
         (hub_certificate(l, status.certificate_expires, status.now))
-        section {
-            h2 { (t(l, "fleet")) }
-            @if status.peers.is_empty() { p { (t(l, "no_gateways")) } }
-            @else {
-                table {
-                    tr { th { (t(l, "gateway")) } th { (t(l, "facility")) } th { (t(l, "online")) }
-                         th { (t(l, "last_contact")) } th { (t(l, "waiting")) } th { (t(l, "clock")) }
-                         th { (t(l, "certificate")) } th {} }
-                    @for (id, p) in &status.peers {
-                        tr {
-                            td { (id) }
-                            td { (p.facility.as_deref().map(&name_of).unwrap_or_default()) }
-                            td { (t(l, if p.online { "yes" } else { "no" })) }
-                            td { (p.sync.last_contact.map(when).unwrap_or_else(|| t(l, "never").into())) }
-                            td { (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>()) }
-                            td { (clock_words(l, p.clock_ahead_ms)) }
-                            td { (certificate_words(l, id, p.certificate_expires, status.now)) }
-                            td {
-                                @if admin_role && !revoked.contains_key(id) {
-                                    form method="post" action=(format!("/ui/gateways/{id}/revoke")) {
-                                        input name="reason" placeholder=(t(l, "reason")) required;
-                                        " "
-                                        button id=(format!("revoke-{id}")) { (t(l, "revoke")) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if !revoked.is_empty() {
-                h3 { (t(l, "revoked")) }
-                p { small { (t(l, "revoked_note")) } }
-                ul {
-                    @for (gw, r) in &revoked {
-                        li { strong { (gw) } " — " (when(r.at)) ", " (t(l, "revoked_by")) " " (r.by) ": " (r.reason) }
-                    }
-                }
-            }
-        }
+        (fleet::section(l, &status, &facilities, &revoked, admin_role))
         section {
             h2 { (t(l, "reviews")) }
             @if reviews.is_empty() { p { (t(l, "no_reviews")) } }
@@ -336,7 +308,7 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
             }
         }
     };
-    page(l, Some(&who), body).into_response()
+    page_refreshing(l, Some(&who), body, Some(30)).into_response()
 }
 
 /// A refusal shown as a page.
@@ -465,6 +437,26 @@ async fn revoke_post(
     };
     match result {
         Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => refused(l, &who, e),
+    }
+}
+
+async fn register_post(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    form: Result<Form<api::NewGateway>, FormRejection>,
+) -> Response {
+    let l = lang(&headers);
+    let who = match poster(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let result = match form {
+        Ok(Form(f)) => api::register_gateway(&admin, &who, f).await.map(drop),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => Redirect::to("/#fleet").into_response(),
         Err(e) => refused(l, &who, e),
     }
 }

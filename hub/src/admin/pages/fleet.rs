@@ -1,0 +1,223 @@
+//! The fleet as operators read it: first the gateways that are not level (sorted by how long),
+//! then every known gateway with each figure and its age. Colour and words both, so it reads in
+//! greyscale; nothing is shown as level or empty that the hub has not seen.
+
+use maud::{Markup, html};
+use pathway_shared::model::{Facility, Millis, RevocationList};
+use pathway_shared::status::{NodeStatus, PeerStatus};
+
+use super::certificate_words;
+use crate::admin::words::{Lang, ago_words, clock_words, t};
+
+/// A gateway not level with the hub for this long leads the page.
+pub(crate) const NOT_LEVEL_AFTER: Millis = 24 * 3_600_000;
+
+/// How a gateway stands, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Standing {
+    /// Its certificate is in use on two boxes.
+    TwoBoxes,
+    /// Not level with the hub for [`NOT_LEVEL_AFTER`] or more, or never.
+    NotLevel,
+    /// Not in session now, but level lately.
+    Offline,
+    /// In session.
+    Online,
+}
+
+fn standing(p: &PeerStatus, now: Millis) -> Standing {
+    if p.two_boxes.as_ref().is_some_and(|t| t.stands(now)) {
+        return Standing::TwoBoxes;
+    }
+    let level_lately = p.sync.in_sync_at.is_some_and(|t| now - t < NOT_LEVEL_AFTER);
+    if !level_lately {
+        Standing::NotLevel
+    } else if p.hearing(now) {
+        Standing::Online
+    } else {
+        Standing::Offline
+    }
+}
+
+fn standing_words(l: Lang, s: Standing, p: &PeerStatus, now: Millis) -> Markup {
+    let (class, words) = match s {
+        Standing::TwoBoxes => ("bad", t(l, "st_two_boxes").to_owned()),
+        Standing::NotLevel => (
+            "bad",
+            match p.sync.in_sync_at {
+                Some(at) => format!(
+                    "{} {}",
+                    t(l, "st_not_level_for"),
+                    ago_words(l, now, at, false)
+                ),
+                None if p.sync.last_contact.is_none() => t(l, "st_never_connected").to_owned(),
+                None => t(l, "st_never_level").to_owned(),
+            },
+        ),
+        Standing::Offline => ("warn", t(l, "st_offline").to_owned()),
+        Standing::Online => ("ok", t(l, "st_online").to_owned()),
+    };
+    let mark = match class {
+        "bad" => "✖",
+        "warn" => "▲",
+        _ => "✔",
+    };
+    html! { span class=(class) { (mark) " " (words) } }
+}
+
+/// A time as its age ("3 h ago"), or "never".
+fn age(l: Lang, now: Millis, at: Option<Millis>) -> String {
+    at.map_or_else(
+        || t(l, "never").to_owned(),
+        |at| ago_words(l, now, at, true),
+    )
+}
+
+fn waiting_cell(l: Lang, p: &PeerStatus, now: Millis) -> Markup {
+    let n: u64 = p.sync.outgoing.iter().map(|b| b.changes).sum();
+    let more = p.sync.outgoing.iter().any(|b| b.at_least);
+    let oldest = p.sync.outgoing.iter().filter_map(|b| b.oldest).min();
+    html! {
+        strong { (n) @if more { "+" } }
+        @if let Some(o) = oldest.filter(|_| n > 0) {
+            br; small { (t(l, "oldest")) " " (ago_words(l, now, o, true)) }
+        }
+        @if let Some(at) = p.sync.measured_at {
+            br; small { (t(l, "counted")) " " (ago_words(l, now, at, true)) }
+        } @else {
+            br; small { (t(l, "not_counted")) }
+        }
+    }
+}
+
+fn from_it_cell(l: Lang, p: &PeerStatus, now: Millis) -> Markup {
+    match (&p.sync.incoming, p.sync.incoming_at) {
+        (Some(b), Some(at)) => {
+            let n: u64 = b.iter().map(|b| b.changes).sum();
+            html! { strong { (n) } br; small { (t(l, "as_reported")) " " (ago_words(l, now, at, true)) } }
+        }
+        _ => html! { small { (t(l, "not_reported")) } },
+    }
+}
+
+fn link_cell(l: Lang, p: &PeerStatus) -> Markup {
+    match &p.link {
+        Some(k) => html! {
+            (k.rtt_ms) " ms RTT" br;
+            small { (t(l, "loss")) " " (format!("{:.1}%", k.loss * 100.0)) ", "
+                (k.down_bps * 8 / 1000) "/" (k.up_bps * 8 / 1000) " kbit/s" }
+        },
+        None => html! {},
+    }
+}
+
+/// The fleet section: gateways not level first, then every known gateway.
+pub(super) fn section(
+    l: Lang,
+    status: &NodeStatus,
+    facilities: &[Facility],
+    revoked: &RevocationList,
+    admin_role: bool,
+) -> Markup {
+    let now = status.now;
+    let name_of = |f: &str| {
+        facilities
+            .iter()
+            .find(|x| x.id == f)
+            .map_or(f.to_owned(), |x| format!("{} ({f})", x.name))
+    };
+    let mut rows: Vec<(&String, &PeerStatus, Standing)> = status
+        .peers
+        .iter()
+        .filter(|(id, _)| !revoked.revoked.contains_key(*id))
+        .map(|(id, p)| (id, p, standing(p, now)))
+        .collect();
+    // Worst first; among those not level, the longest first (never level before all).
+    rows.sort_by_key(|(id, p, s)| (*s, p.sync.in_sync_at.unwrap_or(0), (*id).clone()));
+    let not_level: Vec<_> = rows
+        .iter()
+        .filter(|(_, _, s)| *s <= Standing::NotLevel)
+        .collect();
+    html! {
+        section #fleet {
+            h2 { (t(l, "fleet")) }
+            @if rows.is_empty() { p { (t(l, "no_gateways")) } }
+            @else if not_level.is_empty() {
+                p.ok #not-level { "✔ " (t(l, "all_level")) }
+            } @else {
+                div.alert #not-level {
+                    strong { "✖ " (t(l, "not_level_head")) " (" (not_level.len()) ")" }
+                    ul {
+                        @for (id, p, s) in &not_level {
+                            li {
+                                strong { (id) } " — " (p.facility.as_deref().map(&name_of).unwrap_or_default())
+                                ": " (standing_words(l, *s, p, now))
+                                "; " (t(l, "waiting_short")) " " (p.sync.outgoing.iter().map(|b| b.changes).sum::<u64>())
+                            }
+                        }
+                    }
+                }
+            }
+            @if !rows.is_empty() {
+                table {
+                    tr { th { (t(l, "gateway")) } th { (t(l, "status")) } th { (t(l, "last_contact")) }
+                         th { (t(l, "level")) } th { (t(l, "waiting")) } th { (t(l, "from_it")) }
+                         th { (t(l, "sent_to")) } th { (t(l, "received_from")) } th { (t(l, "link")) }
+                         th { (t(l, "refused_writes")) } th { (t(l, "clock")) } th { (t(l, "certificate")) } th {} }
+                    @for (id, p, s) in &rows {
+                        tr id=(format!("gw-{id}")) {
+                            td { strong { (id) } br; small { (p.facility.as_deref().map(&name_of).unwrap_or_default()) } }
+                            td { (standing_words(l, *s, p, now))
+                                @if let Some(two) = p.two_boxes.as_ref().filter(|t| t.stands(now)) {
+                                    br; small { (t(l, "two_boxes_do")) " " (two.addresses.join(", ")) }
+                                }
+                            }
+                            td { (age(l, now, p.heard_at())) }
+                            td { (age(l, now, p.sync.in_sync_at)) }
+                            td.to-it { (waiting_cell(l, p, now)) }
+                            td { (from_it_cell(l, p, now)) }
+                            td { (age(l, now, p.sync.last_delivered.iter().flatten().max().copied())) }
+                            td { (age(l, now, p.sync.last_received)) }
+                            td { (link_cell(l, p)) }
+                            td { @if p.refused.is_empty() { "0" } @else { span.bad { "✖ " (p.refused.len()) } } }
+                            td { (clock_words(l, p.clock_ahead_ms)) }
+                            td { (certificate_words(l, id, p.certificate_expires, now)) }
+                            td {
+                                @if admin_role {
+                                    form method="post" action=(format!("/ui/gateways/{id}/revoke")) {
+                                        input name="reason" placeholder=(t(l, "reason")) required;
+                                        " "
+                                        button id=(format!("revoke-{id}")) { (t(l, "revoke")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { small { (t(l, "refreshes")) } }
+            }
+            @if !revoked.revoked.is_empty() {
+                h3 { (t(l, "revoked")) }
+                p { small { (t(l, "revoked_note")) } }
+                ul {
+                    @for (gw, r) in &revoked.revoked {
+                        li { strong { (gw) } " — " (crate::admin::words::when(r.at)) ", " (t(l, "revoked_by")) " " (r.by) ": " (r.reason) }
+                    }
+                }
+            }
+            @if admin_role {
+                h3 { (t(l, "register_gateway")) }
+                p { small { (t(l, "register_note")) } }
+                form.row method="post" action="/ui/gateways" {
+                    label { (t(l, "gateway")) " " input name="gateway" placeholder="gw-whk01-a" required; }
+                    label { (t(l, "facility")) " "
+                        select name="facility" {
+                            @for f in facilities { option value=(f.id) { (f.name) " (" (f.id) ")" } }
+                        }
+                    }
+                    button id="register-gateway" { (t(l, "register")) }
+                }
+            }
+        }
+    }
+}
