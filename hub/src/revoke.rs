@@ -45,11 +45,12 @@ struct Live {
     id: u64,
     token: CancellationToken,
     conn: Option<quinn::Connection>,
+    since: Millis,
 }
 
-/// Replacements of a live session within [`SWAP_WINDOW`] that mean two boxes hold one
-/// certificate: a restart replaces its old session once, two boxes take turns every few
-/// seconds.
+/// Replacements of a young session (under [`SWAP_WINDOW`] / 2 old) within [`SWAP_WINDOW`]
+/// that mean two boxes hold one certificate: a restart or a dropped link replaces an old
+/// session once, two boxes take turns every few seconds.
 pub const SWAPS_FOR_DUPLICATE: usize = 3;
 /// How far back replacements are counted.
 pub const SWAP_WINDOW: Millis = 60_000;
@@ -80,15 +81,20 @@ impl LiveSessions {
         s.next += 1;
         let id = s.next;
         let addr = conn.as_ref().map(|c| c.remote_address().to_string());
-        let older = s
-            .by_gateway
-            .insert(gateway.to_owned(), Live { id, token, conn });
-        let Some(older) = older else {
+        let live = Live {
+            id,
+            token,
+            conn,
+            since: now,
+        };
+        let Some(older) = s.by_gateway.insert(gateway.to_owned(), live) else {
             return (id, None);
         };
         let swaps = s.replaced.entry(gateway.to_owned()).or_default();
         swaps.retain(|(at, _)| now - at < SWAP_WINDOW);
-        swaps.push_back((now, addr.unwrap_or_default()));
+        if now - older.since < SWAP_WINDOW / 2 {
+            swaps.push_back((now, addr.unwrap_or_default()));
+        }
         let duplicate = (swaps.len() >= SWAPS_FOR_DUPLICATE).then(|| {
             let mut addresses: Vec<String> = swaps.iter().map(|(_, a)| a.clone()).collect();
             addresses.sort();

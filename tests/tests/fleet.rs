@@ -246,3 +246,83 @@ fn an_offline_gateway_shows_what_waits_to_reach_it_everywhere_and_across_a_resta
     let never = surfaces(&site, "gw-whk01-b", &hub_config);
     assert!(never.words.contains("never reached"), "{}", never.words);
 }
+
+/// What the status port at `addr` says, JSON; `Null` while it does not answer.
+fn status_json(addr: std::net::SocketAddr) -> Value {
+    rt().block_on(pathway_tests::http::request(addr, "GET", "/status"))
+        .ok()
+        .and_then(|(_, b)| serde_json::from_str(&b).ok())
+        .unwrap_or_default()
+}
+
+fn two_boxes_metric(addr: std::net::SocketAddr, peer: &str) -> bool {
+    rt().block_on(pathway_tests::http::request(addr, "GET", "/metrics"))
+        .map(|(_, b)| b.contains(&format!("pathway_peer_two_boxes{{peer=\"{peer}\"}} 1")))
+        .unwrap_or(false)
+}
+
+#[test]
+fn one_certificate_on_two_boxes_is_an_alert_at_the_hub_and_at_both_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = NationalSite::start(d);
+    let (root1, root2) = (d.join("box1"), d.join("box2"));
+    let status1: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    let status2: std::net::SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    let config1 = site.enrol_and_install(("gw-whk01-a", "WHK"), site.hub_addr, &root1, status1);
+    // Its /etc/pathway copied to a second machine: the same certificate and key, a store of
+    // its own.
+    let etc2 = root2.join("etc/pathway");
+    std::fs::create_dir_all(&etc2).unwrap();
+    std::fs::create_dir_all(root2.join("var/lib/pathway")).unwrap();
+    for f in std::fs::read_dir(root1.join("etc/pathway")).unwrap() {
+        let f = f.unwrap();
+        if f.file_type().unwrap().is_file() {
+            std::fs::copy(f.path(), etc2.join(f.file_name())).unwrap();
+        }
+    }
+    let config2 = etc2.join("gateway.toml");
+    let text = std::fs::read_to_string(&config2)
+        .unwrap()
+        .replace(s(&root1), s(&root2))
+        .replace(&status1.to_string(), &status2.to_string());
+    std::fs::write(&config2, text).unwrap();
+
+    let started = Instant::now();
+    let mut box1 = pathway_tests::spawn_gateway(&config1);
+    let mut box2 = pathway_tests::spawn_gateway(&config2);
+    wait("the alert at the hub and at both boxes", 30, || {
+        let hub = &status_json(site.hub_status)["status"]["peers"]["gw-whk01-a"];
+        let at = |a| status_json(a)["status"]["peers"]["hub"]["two_boxes"].is_object();
+        hub["two_boxes"].is_object() && at(status1) && at(status2)
+    });
+    let seen_after = started.elapsed();
+    let words = status_get(&site, "/status.txt");
+    assert!(
+        words.contains("ALERT gw-whk01-a: one gateway certificate is in use on two boxes"),
+        "{words}"
+    );
+    assert!(two_boxes_metric(site.hub_status, "gw-whk01-a"));
+    for a in [status1, status2] {
+        let words = rt()
+            .block_on(pathway_tests::http::request(a, "GET", "/status.txt"))
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        assert!(words.contains("in use on two boxes"), "{words}");
+        assert!(two_boxes_metric(a, "hub"));
+    }
+    let (_, page) = rt().block_on(site.admin_page("/"));
+    assert!(page.contains("one certificate on two boxes"), "{page}");
+    println!(
+        "one identity on two boxes: seen at the hub and both boxes {:.1} s after they started",
+        seen_after.as_secs_f64()
+    );
+    for b in [&mut box1, &mut box2] {
+        let _ = b.kill();
+        let _ = b.wait();
+    }
+}
