@@ -59,6 +59,11 @@ pub fn register(
     })
 }
 
+/// How many gateways a national administrator registered.
+pub fn registered(store: &Store) -> Result<usize, StoreError> {
+    Ok(store.local_all::<Enrolled>(ENROLLED)?.len())
+}
+
 /// Every gateway the hub knows, with its facility: the registered ones and, with `presented`,
 /// those that presented a certificate (read at start; a gateway that connects later is listed
 /// by its session).

@@ -118,12 +118,15 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
     );
     b.screenshot(&shots.join("hub-dashboard.png")).await;
 
-    // A new staff account at WHK.
-    b.choose("select[name=facility]", "WHK").await;
-    b.type_into("input[name=username]", "new.teacher").await;
-    b.type_into("input[name=display_name]", "Maria Amukoto")
+    // A new staff account at WHK, from its staff page.
+    b.open(&format!("{hub_base}/facilities/WHK/staff")).await;
+    b.until_shows("id=\"create-staff\"").await;
+    b.type_into("#new-staff input[name=username]", "new.teacher")
         .await;
-    b.click("input[name=roles][value=instructor]").await;
+    b.type_into("#new-staff input[name=display_name]", "Maria Amukoto")
+        .await;
+    b.click("#new-staff input[name=roles][value=instructor]")
+        .await;
     b.click("#create-staff").await;
     b.until_shows("id=\"otp\"").await;
     let otp =
@@ -142,10 +145,11 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
 
     // A programme withdrawn.
     let programme = sample.programmes.iter().find(|p| !p.withdrawn).unwrap();
-    b.open(&format!("{hub_base}/")).await;
+    b.open(&format!("{hub_base}/programmes")).await;
     b.click(&format!("#withdraw-{}", programme.code)).await;
     b.until_shows("withdrawn").await;
     b.open(&format!("{hub_base}/lang/th")).await;
+    b.open(&format!("{hub_base}/programmes")).await;
     b.until_shows("ยกเลิกแล้ว").await;
     b.screenshot(&shots.join("hub-dashboard-th.png")).await;
     // The language cookie is the host's (here both are localhost): back to English.

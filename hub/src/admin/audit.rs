@@ -59,6 +59,18 @@ impl HubAudit {
         Ok(all.into_iter().rev().take(limit).map(|(_, e)| e).collect())
     }
 
+    /// The newest `limit` entries that pass `f`, newest first.
+    pub fn find(&self, f: &Filter, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let all = self.store.local_all::<AuditEntry>(TABLE)?;
+        Ok(all
+            .into_iter()
+            .rev()
+            .map(|(_, e)| e)
+            .filter(|e| f.passes(e))
+            .take(limit)
+            .collect())
+    }
+
     /// Checks the whole chain; the number of entries checked.
     pub fn verify(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
         let mut blocks: Vec<AuditBlock> = Vec::new();
@@ -76,5 +88,35 @@ impl HubAudit {
             }
         }
         Ok(verify_chain(&blocks))
+    }
+}
+
+/// Which audit entries to show; an empty field passes every entry.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A person's id (`WHK-000123`), in the entry's target.
+    pub person: String,
+    /// A username: the administrator who acted, or the staff account acted on.
+    pub staff: String,
+    /// A facility's code, in the target (`facility/WHK`, `staff/WHK/…`, `case/WHK-…`).
+    pub facility: String,
+    pub action: String,
+    /// From this moment, up to (not including) `to` (ms since the epoch).
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
+impl Filter {
+    fn passes(&self, e: &AuditEntry) -> bool {
+        let parts =
+            |s: &str| -> Vec<String> { s.split(['/', '-', ':', '@']).map(str::to_owned).collect() };
+        (self.person.is_empty() || e.target.contains(&self.person))
+            && (self.staff.is_empty()
+                || e.actor == self.staff
+                || e.target.rsplit('/').next() == Some(self.staff.as_str()))
+            && (self.facility.is_empty() || parts(&e.target).contains(&self.facility))
+            && (self.action.is_empty() || e.action == self.action)
+            && self.from.is_none_or(|t| e.at >= t)
+            && self.to.is_none_or(|t| e.at < t)
     }
 }

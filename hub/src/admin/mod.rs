@@ -244,7 +244,16 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/facilities",
             get(api::facilities).post(api::facility_create),
         )
-        .route("/api/partners", post(api::partner_create))
+        .route("/api/facilities/{facility}", post(api::facility_edit))
+        .route(
+            "/api/partners",
+            get(api::partners).post(api::partner_create),
+        )
+        .route(
+            "/api/partners/{id}/deactivate",
+            post(api::partner_deactivate),
+        )
+        .route("/api/partners/{id}/activate", post(api::partner_activate))
         .route(
             "/api/facilities/{facility}/staff",
             get(api::staff_list).post(api::staff_create),

@@ -46,8 +46,8 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         "waiting" => ("Changes waiting to reach it", "รายการที่รอส่งไปถึง"),
         "waiting_short" => ("waiting to reach it:", "รอส่งไปถึง:"),
         "no_gateways" => (
-            "No gateway is registered and none has connected. Register each gateway below after `pathway enrol`.",
-            "ยังไม่มีเกตเวย์ที่ลงทะเบียนหรือเคยเชื่อมต่อ ลงทะเบียนเกตเวย์ด้านล่างหลังใช้คำสั่ง `pathway enrol`",
+            "No gateway is registered and none has connected. Register each gateway below after pathway enrol, once its facility is in the registry.",
+            "ยังไม่มีเกตเวย์ที่ลงทะเบียนหรือเคยเชื่อมต่อ ลงทะเบียนเกตเวย์ด้านล่างหลังใช้คำสั่ง pathway enrol เมื่อเรือนจำอยู่ในทะเบียนแล้ว",
         ),
         "all_level" => (
             "Every gateway was level with the hub within the last 24 hours.",
@@ -91,8 +91,8 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         ),
         "register_gateway" => ("Register a gateway", "ลงทะเบียนเกตเวย์"),
         "register_note" => (
-            "After `pathway enrol`, register the gateway here so the fleet lists it before it first connects.",
-            "หลังใช้คำสั่ง `pathway enrol` ให้ลงทะเบียนเกตเวย์ที่นี่ เพื่อให้รายการแสดงเกตเวย์ตั้งแต่ก่อนเชื่อมต่อครั้งแรก",
+            "After pathway enrol, register the gateway here so the fleet lists it before it first connects.",
+            "หลังใช้คำสั่ง pathway enrol ให้ลงทะเบียนเกตเวย์ที่นี่ เพื่อให้รายการแสดงเกตเวย์ตั้งแต่ก่อนเชื่อมต่อครั้งแรก",
         ),
         "register" => ("Register", "ลงทะเบียน"),
         "reviews" => ("Review queue", "รายการที่ต้องตรวจสอบ"),
@@ -163,6 +163,124 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "A revoked gateway is refused at once and from then on; enrol the box again under a new id.",
             "เกตเวย์ที่ถูกเพิกถอนจะถูกปฏิเสธทันทีและตลอดไป ต้องลงทะเบียนเครื่องใหม่ด้วยรหัสใหม่",
         ),
+        "nav_fleet" => ("Fleet", "เกตเวย์ทั้งหมด"),
+        "facilities" => ("Facilities", "เรือนจำ"),
+        "nav_programmes" => ("Programmes", "หลักสูตร"),
+        "partners" => ("Partners", "หน่วยงานภาคี"),
+        "nav_audit" => ("Audit trail", "บันทึกการตรวจสอบ"),
+        "field_wrong" => ("Check the field", "โปรดตรวจสอบช่อง"),
+        "first_steps" => (
+            "Set up the country: first steps",
+            "ตั้งค่าระบบของประเทศ: ขั้นตอนแรก",
+        ),
+        "step_facilities" => (
+            "Add the facilities (code, names, region, time zone)",
+            "เพิ่มเรือนจำ (รหัส ชื่อ ภูมิภาค เขตเวลา)",
+        ),
+        "step_programmes" => ("Add the programmes of the catalogue", "เพิ่มหลักสูตร"),
+        "step_partners" => (
+            "Add the partners people are referred to",
+            "เพิ่มหน่วยงานภาคีที่รับการส่งต่อ",
+        ),
+        "step_staff" => (
+            "Make staff accounts for each facility",
+            "สร้างบัญชีเจ้าหน้าที่ของแต่ละเรือนจำ",
+        ),
+        "step_gateways" => (
+            "Register each facility's gateway (after pathway enrol)",
+            "ลงทะเบียนเกตเวย์ของแต่ละเรือนจำ (หลังคำสั่ง pathway enrol)",
+        ),
+        "do_this_next" => ("do this next", "ทำขั้นตอนนี้ต่อไป"),
+        "no_facilities" => (
+            "The registry has no facility yet: add the first below.",
+            "ยังไม่มีเรือนจำในทะเบียน เพิ่มเรือนจำแรกด้านล่าง",
+        ),
+        "name_en" => ("Name (English)", "ชื่อ (ภาษาอังกฤษ)"),
+        "name_th" => ("Name (Thai)", "ชื่อ (ภาษาไทย)"),
+        "region" => ("Region", "ภูมิภาค"),
+        "time_zone" => ("Time zone", "เขตเวลา"),
+        "tz_missing" => ("not set", "ยังไม่ได้ตั้ง"),
+        "capacity" => ("Places", "ความจุ"),
+        "staff_accounts" => ("Staff accounts", "บัญชีเจ้าหน้าที่"),
+        "edit" => ("Edit", "แก้ไข"),
+        "add" => ("Add", "เพิ่ม"),
+        "save" => ("Save", "บันทึก"),
+        "add_facility" => ("Add a facility", "เพิ่มเรือนจำ"),
+        "back_facilities" => ("Back to the facilities", "กลับสู่รายชื่อเรือนจำ"),
+        "no_programmes" => (
+            "The catalogue has no programme yet: add the first below.",
+            "ยังไม่มีหลักสูตร เพิ่มหลักสูตรแรกด้านล่าง",
+        ),
+        "category" => ("Category", "ประเภท"),
+        "weeks" => ("Weeks × sessions a week", "สัปดาห์ × ครั้งต่อสัปดาห์"),
+        "weeks_long" => ("Weeks long", "จำนวนสัปดาห์"),
+        "per_week" => ("Sessions a week", "ครั้งต่อสัปดาห์"),
+        "title_en" => ("Title (English)", "ชื่อหลักสูตร (ภาษาอังกฤษ)"),
+        "title_th" => ("Title (Thai)", "ชื่อหลักสูตร (ภาษาไทย)"),
+        "description_en" => ("Description (English)", "รายละเอียด (ภาษาอังกฤษ)"),
+        "description_th" => ("Description (Thai)", "รายละเอียด (ภาษาไทย)"),
+        "add_programme" => ("Add a programme", "เพิ่มหลักสูตร"),
+        "back_catalogue" => ("Back to the catalogue", "กลับสู่รายการหลักสูตร"),
+        "cat_education" => ("education", "การศึกษา"),
+        "cat_vocational" => ("vocational training", "ฝึกวิชาชีพ"),
+        "cat_work" => ("work", "การทำงาน"),
+        "cat_accredited_behavioural" => ("accredited behavioural", "โปรแกรมปรับพฤติกรรมที่รับรอง"),
+        "cat_mental_health" => ("mental health", "สุขภาพจิต"),
+        "cat_substance_use" => ("substance use", "การใช้สารเสพติด"),
+        "cat_family" => ("family", "ครอบครัว"),
+        "cat_faith" => ("faith", "ศาสนา"),
+        "no_partners" => (
+            "No partner yet: add the organisations people are referred to below.",
+            "ยังไม่มีหน่วยงานภาคี เพิ่มหน่วยงานที่รับการส่งต่อด้านล่าง",
+        ),
+        "partner" => ("Organisation", "หน่วยงาน"),
+        "partner_id" => ("Short id", "รหัสย่อ"),
+        "kind" => ("Kind", "ประเภท"),
+        "services" => ("Services", "บริการ"),
+        "services_one_a_line" => ("Services (one a line)", "บริการ (บรรทัดละหนึ่งรายการ)"),
+        "contact" => ("Contact", "ติดต่อ"),
+        "active" => ("active", "ใช้งาน"),
+        "inactive" => ("inactive", "ไม่ใช้งาน"),
+        "deactivate" => ("Deactivate", "ระงับการใช้งาน"),
+        "activate" => ("Make active", "เปิดใช้งาน"),
+        "kind_ngo" => ("NGO", "องค์กรพัฒนาเอกชน"),
+        "kind_employer" => ("employer", "นายจ้าง"),
+        "kind_housing_provider" => ("housing provider", "ผู้จัดหาที่พักอาศัย"),
+        "kind_clinic" => ("clinic", "สถานพยาบาล"),
+        "add_partner" => ("Add a partner", "เพิ่มหน่วยงานภาคี"),
+        "find" => ("Find", "ค้นหา"),
+        "find_hint" => ("name or username", "ชื่อหรือชื่อผู้ใช้"),
+        "no_staff" => ("No staff account here yet.", "ยังไม่มีบัญชีเจ้าหน้าที่"),
+        "save_roles" => ("Save roles", "บันทึกบทบาท"),
+        "disabled" => ("disabled", "ระงับแล้ว"),
+        "otp_pending" => ("one-time password not used yet", "ยังไม่ได้ใช้รหัสผ่านครั้งเดียว"),
+        "enable" => ("Enable", "เปิดใช้งาน"),
+        "disable" => ("Disable", "ระงับ"),
+        "reset_password" => ("Reset password", "ตั้งรหัสผ่านใหม่"),
+        "otp_title" => ("One-time password", "รหัสผ่านใช้ครั้งเดียว"),
+        "back_staff" => ("Back to the staff accounts", "กลับสู่บัญชีเจ้าหน้าที่"),
+        "chain_intact" => (
+            "The hub's audit chain is intact",
+            "ห่วงโซ่บันทึกการตรวจสอบของศูนย์กลางสมบูรณ์",
+        ),
+        "chain_broken" => (
+            "The hub's audit chain is broken at entry",
+            "ห่วงโซ่บันทึกการตรวจสอบของศูนย์กลางขาดที่รายการ",
+        ),
+        "person" => ("Person", "บุคคล"),
+        "staff_member" => ("Staff member", "เจ้าหน้าที่"),
+        "action" => ("Action", "การกระทำ"),
+        "from_day" => ("From", "ตั้งแต่"),
+        "to_day" => ("To", "ถึง"),
+        "filter" => ("Show", "แสดง"),
+        "no_entries" => ("No entry matches.", "ไม่มีรายการที่ตรงกัน"),
+        "who" => ("Who", "ผู้กระทำ"),
+        "at_time" => ("When", "เวลา"),
+        "any" => ("any", "ทั้งหมด"),
+        "newest_only" => (
+            "Only the newest 500 are shown: narrow the filter.",
+            "แสดงเฉพาะ 500 รายการล่าสุด โปรดจำกัดเงื่อนไขให้แคบลง",
+        ),
         _ => ("?", "?"),
     };
     if l == Lang::Th { th } else { en }
@@ -179,6 +297,120 @@ pub(super) fn role_word(l: Lang, r: Role) -> &'static str {
         Role::FacilityIt => ("facility IT", "เจ้าหน้าที่ไอที"),
     };
     if l == Lang::Th { th } else { en }
+}
+
+/// The hub's audit actions, each with its words in English and Thai.
+pub(super) const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
+    ("login", "logged in", "เข้าสู่ระบบ"),
+    ("login_failed", "log-in failed", "เข้าสู่ระบบไม่สำเร็จ"),
+    (
+        "login_throttled",
+        "log-in held back",
+        "ถูกระงับการเข้าสู่ระบบชั่วคราว",
+    ),
+    ("create_facility", "added a facility", "เพิ่มเรือนจำ"),
+    ("edit_facility", "changed a facility", "แก้ไขเรือนจำ"),
+    ("create_programme", "added a programme", "เพิ่มหลักสูตร"),
+    ("edit_programme", "changed a programme", "แก้ไขหลักสูตร"),
+    ("withdraw_programme", "withdrew a programme", "ยกเลิกหลักสูตร"),
+    ("create_partner", "added a partner", "เพิ่มหน่วยงานภาคี"),
+    (
+        "deactivate_partner",
+        "deactivated a partner",
+        "ระงับหน่วยงานภาคี",
+    ),
+    (
+        "activate_partner",
+        "made a partner active",
+        "เปิดใช้งานหน่วยงานภาคี",
+    ),
+    ("create_staff", "made a staff account", "สร้างบัญชีเจ้าหน้าที่"),
+    (
+        "change_staff_roles",
+        "changed a staff member's roles",
+        "เปลี่ยนบทบาทเจ้าหน้าที่",
+    ),
+    (
+        "disable_staff",
+        "disabled a staff account",
+        "ระงับบัญชีเจ้าหน้าที่",
+    ),
+    ("enable_staff", "enabled a staff account", "เปิดใช้บัญชีเจ้าหน้าที่"),
+    (
+        "reset_staff_password",
+        "reset a staff password",
+        "ตั้งรหัสผ่านเจ้าหน้าที่ใหม่",
+    ),
+    (
+        "import_people",
+        "imported a register of people",
+        "นำเข้าทะเบียนผู้ต้องขัง",
+    ),
+    ("import_staff", "imported staff accounts", "นำเข้าบัญชีเจ้าหน้าที่"),
+    ("read_case", "read a case file", "เปิดอ่านแฟ้มรายคดี"),
+    ("transfer_case", "transferred a person", "ย้ายบุคคล"),
+    (
+        "mark_reviewed",
+        "marked an item reviewed",
+        "ตรวจสอบรายการแล้ว",
+    ),
+    ("register_gateway", "registered a gateway", "ลงทะเบียนเกตเวย์"),
+    ("revoke_gateway", "revoked a gateway", "เพิกถอนเกตเวย์"),
+    (
+        "certificate_sent",
+        "sent a renewed certificate",
+        "ส่งใบรับรองที่ต่ออายุ",
+    ),
+    ("courier_import", "imported a courier file", "นำเข้าไฟล์นำส่ง"),
+];
+
+/// An audit action in words, or its code when it has none.
+pub(super) fn action_word(l: Lang, code: &str) -> String {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or_else(
+            || code.to_owned(),
+            |(_, en, th)| (if l == Lang::Th { *th } else { *en }).to_owned(),
+        )
+}
+
+/// A form field's label, for a refusal that names it.
+pub(super) fn field_word(l: Lang, field: &str) -> &'static str {
+    let key = match field {
+        "id" | "code" => "code",
+        "name" => "name_en",
+        "name_th" => "name_th",
+        "region" => "region",
+        "time_zone" => "time_zone",
+        "capacity" => "capacity",
+        "title" => "title_en",
+        "title_th" => "title_th",
+        "description" => "description_en",
+        "description_th" => "description_th",
+        "duration_weeks" => "weeks_long",
+        "sessions_per_week" => "per_week",
+        "category" => "category",
+        "kind" => "kind",
+        "services" => "services",
+        "contact" => "contact",
+        "username" => "username",
+        "display_name" => "display_name",
+        "roles" => "roles",
+        "facility" => "facility",
+        "gateway" => "gateway",
+        "reason" => "reason",
+        "from" => "from_day",
+        "to" => "to_day",
+        _ => {
+            return if l == Lang::Th {
+                "ข้อมูล"
+            } else {
+                "input"
+            };
+        }
+    };
+    t(l, key)
 }
 
 /// How far a gateway's clock is from the hub's, in words ("fast by 7 min"), or "right".

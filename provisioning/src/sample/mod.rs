@@ -9,7 +9,7 @@ use pathway_shared::store::{Store, StoreError};
 use time::{Date, Duration, Month};
 
 mod catalogue;
-use catalogue::{DAYS, FAMILY, GIVEN, LANGUAGES, PARTNERS, PROGRAMMES};
+use catalogue::{DAYS, FAMILY, GIVEN, LANGUAGES, PARTNERS, PROGRAMME_TITLES_TH, PROGRAMMES};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -65,6 +65,8 @@ impl SampleFacility {
             region: "Khomas".into(),
             country: "NA".into(),
             capacity: (cfg.cases as u32).max(100) * 11 / 10,
+            name_th: String::new(),
+            time_zone: "Africa/Windhoek".into(),
         };
         let programmes: Vec<Programme> = PROGRAMMES
             .iter()
@@ -79,6 +81,11 @@ impl SampleFacility {
                 accrediting_body: cert.map(|_| "National Training Authority".into()),
                 eligibility_notes: "At least 3 months left to serve.".into(),
                 withdrawn: code == "AMP-1",
+                title_th: PROGRAMME_TITLES_TH
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map_or_else(String::new, |(_, t)| (*t).to_owned()),
+                description_th: String::new(),
             })
             .collect();
         let partners: Vec<Partner> = PARTNERS

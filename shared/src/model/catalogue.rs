@@ -56,6 +56,12 @@ pub struct Programme {
     pub accrediting_body: Option<String>,
     pub eligibility_notes: String,
     pub withdrawn: bool,
+    /// The title and description in Thai, where given; pages in Thai show them, else the
+    /// English.
+    #[autosurgeon(missing = "Default::default")]
+    pub title_th: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub description_th: String,
 }
 
 impl Aggregate for Programme {
@@ -129,6 +135,24 @@ pub struct Facility {
     pub region: String,
     pub country: String,
     pub capacity: u32,
+    /// The name in Thai, where it has one; pages in Thai show it, else `name`.
+    #[autosurgeon(missing = "Default::default")]
+    pub name_th: String,
+    /// The facility's IANA time zone ("Africa/Windhoek", "Asia/Bangkok"); empty: not set yet.
+    #[autosurgeon(missing = "Default::default")]
+    pub time_zone: String,
+}
+
+/// Whether `name` is an IANA time zone ("Asia/Bangkok").
+pub fn time_zone_known(name: &str) -> bool {
+    !name.is_empty() && jiff::tz::TimeZone::get(name).is_ok()
+}
+
+/// Every IANA time zone name the built-in database knows, sorted.
+pub fn time_zone_names() -> Vec<String> {
+    let mut all: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    all.sort();
+    all
 }
 
 /// The registry entry of facility `facility`.

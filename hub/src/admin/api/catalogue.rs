@@ -1,22 +1,17 @@
-//! The national catalogue and registry: programmes (created, edited, withdrawn, never
-//! deleted), facilities and partner organisations.
+//! The national programme catalogue: programmes created, edited (titles and descriptions in
+//! English and Thai) and withdrawn, never deleted.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use pathway_shared::import::username_ok;
-use pathway_shared::model::{
-    Facility, Kind, Partner, PartnerKind, Programme, ProgrammeCategory, facility_id, from_code,
-    partner_id, programme_id,
-};
+use pathway_shared::model::{Kind, Programme, ProgrammeCategory, from_code, programme_id};
 use pathway_shared::store::StoreError;
 use serde::Deserialize;
 
-use super::{ALL, list, optional, text};
+use super::{ALL, blank_or, list, optional, text};
 use crate::admin::AdminRole::NationalAdmin;
 use crate::admin::{Admin, AdminError, AdminResult, AdminUser, blocking, require};
 
@@ -41,9 +36,13 @@ pub(crate) async fn programmes(
 pub(crate) struct NewProgramme {
     pub code: String,
     pub title: String,
+    #[serde(default)]
+    pub title_th: String,
     pub category: String,
     #[serde(default)]
     pub description: String,
+    #[serde(default)]
+    pub description_th: String,
     pub duration_weeks: u32,
     pub sessions_per_week: u32,
     #[serde(default)]
@@ -54,13 +53,24 @@ pub(crate) struct NewProgramme {
     pub eligibility_notes: String,
 }
 
+/// `POST /api/programmes`: a programme added to the catalogue.
 pub(crate) async fn programme_create(
     State(admin): State<Arc<Admin>>,
     who: AdminUser,
     body: Result<Json<NewProgramme>, JsonRejection>,
 ) -> AdminResult<(StatusCode, Json<Programme>)> {
     let Json(b) = body?;
-    require(&who, &[NationalAdmin], "edit the catalogue")?;
+    let p = create_programme(&admin, &who, b).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// Checks the whole of `b`, then adds the programme, audited.
+pub(crate) async fn create_programme(
+    admin: &Arc<Admin>,
+    who: &AdminUser,
+    b: NewProgramme,
+) -> AdminResult<Programme> {
+    require(who, &[NationalAdmin], "edit the catalogue")?;
     let code = b.code.trim().to_uppercase();
     let code_ok = (2..=32).contains(&code.len())
         && code
@@ -92,22 +102,19 @@ pub(crate) async fn programme_create(
     }
     let p = Programme {
         title: text("title", &b.title, 120)?,
-        description: match b.description.trim() {
-            "" => String::new(),
-            d => text("description", d, 2000)?,
-        },
+        title_th: blank_or("title_th", &b.title_th, 120)?,
+        description: blank_or("description", &b.description, 2000)?,
+        description_th: blank_or("description_th", &b.description_th, 2000)?,
         certificate: optional("certificate", &b.certificate, 120)?,
         accrediting_body: optional("accrediting_body", &b.accrediting_body, 120)?,
-        eligibility_notes: match b.eligibility_notes.trim() {
-            "" => String::new(),
-            d => text("eligibility_notes", d, 2000)?,
-        },
+        eligibility_notes: blank_or("eligibility_notes", &b.eligibility_notes, 2000)?,
         code,
         category,
         duration_weeks: b.duration_weeks,
         sessions_per_week: b.sessions_per_week,
         withdrawn: false,
     };
+    let (admin, who) = (admin.clone(), who.clone());
     blocking(move || {
         let id = programme_id(&p.code);
         if admin.store.meta(&id)?.is_some() {
@@ -121,7 +128,7 @@ pub(crate) async fn programme_create(
         admin
             .audit
             .record(&who.username, "create_programme", id.as_str(), now)?;
-        Ok((StatusCode::CREATED, Json(p)))
+        Ok(p)
     })
     .await
 }
@@ -130,7 +137,9 @@ pub(crate) async fn programme_create(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProgrammeEdit {
     pub title: Option<String>,
+    pub title_th: Option<String>,
     pub description: Option<String>,
+    pub description_th: Option<String>,
     pub eligibility_notes: Option<String>,
     pub duration_weeks: Option<u32>,
     pub sessions_per_week: Option<u32>,
@@ -145,16 +154,36 @@ pub(crate) async fn programme_edit(
     body: Result<Json<ProgrammeEdit>, JsonRejection>,
 ) -> AdminResult<Json<Programme>> {
     let Json(b) = body?;
-    require(&who, &[NationalAdmin], "edit the catalogue")?;
+    edit_programme(&admin, &who, code, b).await.map(Json)
+}
+
+/// Checks every field given, then changes them, audited.
+pub(crate) async fn edit_programme(
+    admin: &Arc<Admin>,
+    who: &AdminUser,
+    code: String,
+    b: ProgrammeEdit,
+) -> AdminResult<Programme> {
+    require(who, &[NationalAdmin], "edit the catalogue")?;
     let title = b
         .title
         .as_deref()
         .map(|t| text("title", t, 120))
         .transpose()?;
+    let title_th = b
+        .title_th
+        .as_deref()
+        .map(|t| blank_or("title_th", t, 120))
+        .transpose()?;
     let description = b
         .description
         .as_deref()
-        .map(|t| text("description", t, 2000))
+        .map(|t| blank_or("description", t, 2000))
+        .transpose()?;
+    let description_th = b
+        .description_th
+        .as_deref()
+        .map(|t| blank_or("description_th", t, 2000))
         .transpose()?;
     let notes = b
         .eligibility_notes
@@ -173,6 +202,7 @@ pub(crate) async fn programme_edit(
             "between 1 and 14 a week",
         ));
     }
+    let (admin, who) = (admin.clone(), who.clone());
     blocking(move || {
         let id = programme_id(&code);
         if admin.store.get::<Programme>(&id)?.is_none() {
@@ -187,8 +217,14 @@ pub(crate) async fn programme_edit(
                 if let Some(t) = title {
                     p.title = t;
                 }
+                if let Some(t) = title_th {
+                    p.title_th = t;
+                }
                 if let Some(d) = description {
                     p.description = d;
+                }
+                if let Some(d) = description_th {
+                    p.description_th = d;
                 }
                 if let Some(n) = notes {
                     p.eligibility_notes = n;
@@ -204,141 +240,7 @@ pub(crate) async fn programme_edit(
         admin
             .audit
             .record(&who.username, "edit_programme", id.as_str(), now)?;
-        Ok(Json(p))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewFacility {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub country: String,
-    #[serde(default)]
-    pub capacity: u32,
-}
-
-/// `POST /api/facilities`: a prison added to the national registry.
-pub(crate) async fn facility_create(
-    State(admin): State<Arc<Admin>>,
-    who: AdminUser,
-    body: Result<Json<NewFacility>, JsonRejection>,
-) -> AdminResult<(StatusCode, Json<Facility>)> {
-    let Json(b) = body?;
-    require(&who, &[NationalAdmin], "edit the facility registry")?;
-    let id = b.id.trim().to_uppercase();
-    if !(2..=12).contains(&id.len())
-        || !id
-            .bytes()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
-        return Err(AdminError::field(
-            "id",
-            "use 2 to 12 capital letters or digits (WHK)",
-        ));
-    }
-    let f = Facility {
-        name: text("name", &b.name, 120)?,
-        region: match b.region.trim() {
-            "" => String::new(),
-            r => text("region", r, 80)?,
-        },
-        country: match b.country.trim() {
-            "" => String::new(),
-            c => text("country", c, 80)?,
-        },
-        capacity: b.capacity,
-        id,
-    };
-    blocking(move || {
-        let doc = facility_id(&f.id);
-        if admin.store.meta(&doc)?.is_some() {
-            return Err(AdminError::new(
-                StatusCode::CONFLICT,
-                format!("the registry already has {}", f.id),
-            ));
-        }
-        let now = admin.clock.now();
-        admin.store.put(&f, now)?;
-        admin
-            .audit
-            .record(&who.username, "create_facility", doc.as_str(), now)?;
-        Ok((StatusCode::CREATED, Json(f)))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewPartner {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub services: Vec<String>,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub contact: String,
-}
-
-/// `POST /api/partners`: an organisation people can be referred to.
-pub(crate) async fn partner_create(
-    State(admin): State<Arc<Admin>>,
-    who: AdminUser,
-    body: Result<Json<NewPartner>, JsonRejection>,
-) -> AdminResult<(StatusCode, Json<Partner>)> {
-    let Json(b) = body?;
-    require(&who, &[NationalAdmin], "edit partners")?;
-    let id = b.id.trim().to_lowercase();
-    if !username_ok(&id) {
-        return Err(AdminError::field(
-            "id",
-            "use 2 to 64 lowercase letters, digits, `.`, `-` or `_`",
-        ));
-    }
-    let kind = from_code::<PartnerKind>(b.kind.trim()).ok_or_else(|| {
-        AdminError::field("kind", "use ngo, employer, housing_provider or clinic")
-    })?;
-    let mut services = BTreeSet::new();
-    for s in &b.services {
-        services.insert(text("services", s, 80)?);
-    }
-    if services.is_empty() {
-        return Err(AdminError::field("services", "name at least one service"));
-    }
-    let p = Partner {
-        name: text("name", &b.name, 120)?,
-        kind,
-        services,
-        region: match b.region.trim() {
-            "" => String::new(),
-            r => text("region", r, 80)?,
-        },
-        contact: match b.contact.trim() {
-            "" => String::new(),
-            c => text("contact", c, 200)?,
-        },
-        active: true,
-        id,
-    };
-    blocking(move || {
-        let doc = partner_id(&p.id);
-        if admin.store.meta(&doc)?.is_some() {
-            return Err(AdminError::new(
-                StatusCode::CONFLICT,
-                format!("there is already a partner {}", p.id),
-            ));
-        }
-        let now = admin.clock.now();
-        admin.store.put(&p, now)?;
-        admin
-            .audit
-            .record(&who.username, "create_partner", doc.as_str(), now)?;
-        Ok((StatusCode::CREATED, Json(p)))
+        Ok(p)
     })
     .await
 }

@@ -26,6 +26,8 @@ mod certificates;
 mod courier;
 mod gateways;
 mod imports;
+mod partners;
+mod registry;
 mod staff;
 
 pub(super) use cases::*;
@@ -34,6 +36,8 @@ pub(super) use certificates::*;
 pub(super) use courier::*;
 pub(super) use gateways::*;
 pub(super) use imports::*;
+pub(super) use partners::*;
+pub(super) use registry::*;
 pub(super) use staff::*;
 
 pub(crate) const ALL: &[AdminRole] = &[NationalAdmin, SyncOperator, Auditor];
@@ -214,15 +218,6 @@ pub(super) async fn mark_reviewed(
     mark_item(&admin, &who, b.key).await.map(Json)
 }
 
-/// `GET /api/facilities`: the national registry.
-pub(super) async fn facilities(
-    State(admin): State<Arc<Admin>>,
-    who: AdminUser,
-) -> AdminResult<Json<Vec<Facility>>> {
-    require(&who, ALL, "see the facilities")?;
-    blocking(move || Ok(Json(list::<Facility>(&admin, "national", Kind::Facility)?))).await
-}
-
 /// Every document of a kind in a partition, read whole.
 pub(crate) fn list<T: pathway_shared::model::Aggregate>(
     admin: &Admin,
@@ -276,6 +271,14 @@ pub(crate) fn text(field: &str, s: &str, max: usize) -> AdminResult<String> {
         ));
     }
     Ok(t.to_owned())
+}
+
+/// Text that may be left empty; given, as [`text`].
+pub(crate) fn blank_or(field: &str, s: &str, max: usize) -> AdminResult<String> {
+    match s.trim() {
+        "" => Ok(String::new()),
+        t => text(field, t, max),
+    }
 }
 
 pub(crate) fn optional(field: &str, s: &Option<String>, max: usize) -> AdminResult<Option<String>> {

@@ -177,6 +177,60 @@ async fn change_staff(
     .await
 }
 
+/// A change to a staff account at the hub.
+pub(crate) enum StaffChange {
+    Roles(Vec<String>),
+    Disable,
+    Enable,
+    /// A new one-time password, shown once.
+    Reset,
+}
+
+/// Checks and makes `change` to `username`'s account at `facility`, audited; the account as it
+/// is now (with a new one-time password after a reset).
+pub(crate) async fn change_staff_account(
+    admin: &Arc<Admin>,
+    who: &AdminUser,
+    at: (String, String),
+    change: StaffChange,
+) -> AdminResult<Value> {
+    let (admin, who) = (admin.clone(), who.clone());
+    let Json(v) = match change {
+        StaffChange::Roles(r) => {
+            let roles = roles(&r)?;
+            change_staff(admin, who, at, "change_staff_roles", move |a| {
+                a.roles = roles;
+                None
+            })
+            .await?
+        }
+        StaffChange::Disable => {
+            change_staff(admin, who, at, "disable_staff", |a| {
+                a.disabled = true;
+                None
+            })
+            .await?
+        }
+        StaffChange::Enable => {
+            change_staff(admin, who, at, "enable_staff", |a| {
+                a.disabled = false;
+                None
+            })
+            .await?
+        }
+        StaffChange::Reset => {
+            change_staff(admin, who, at, "reset_staff_password", |a| {
+                let p = one_time_password();
+                a.password_hash = hash_password(&p);
+                a.must_change_password = true;
+                Some(p)
+            })
+            .await?
+        }
+    };
+    Ok(v)
+}
+
 pub(crate) async fn staff_roles(
     State(admin): State<Arc<Admin>>,
     who: AdminUser,
@@ -184,12 +238,9 @@ pub(crate) async fn staff_roles(
     body: Result<Json<RolesBody>, JsonRejection>,
 ) -> AdminResult<Json<Value>> {
     let Json(b) = body?;
-    let roles = roles(&b.roles)?;
-    change_staff(admin, who, at, "change_staff_roles", move |a| {
-        a.roles = roles;
-        None
-    })
-    .await
+    change_staff_account(&admin, &who, at, StaffChange::Roles(b.roles))
+        .await
+        .map(Json)
 }
 
 pub(crate) async fn staff_disable(
@@ -197,11 +248,9 @@ pub(crate) async fn staff_disable(
     who: AdminUser,
     Path(at): Path<(String, String)>,
 ) -> AdminResult<Json<Value>> {
-    change_staff(admin, who, at, "disable_staff", |a| {
-        a.disabled = true;
-        None
-    })
-    .await
+    change_staff_account(&admin, &who, at, StaffChange::Disable)
+        .await
+        .map(Json)
 }
 
 pub(crate) async fn staff_enable(
@@ -209,11 +258,9 @@ pub(crate) async fn staff_enable(
     who: AdminUser,
     Path(at): Path<(String, String)>,
 ) -> AdminResult<Json<Value>> {
-    change_staff(admin, who, at, "enable_staff", |a| {
-        a.disabled = false;
-        None
-    })
-    .await
+    change_staff_account(&admin, &who, at, StaffChange::Enable)
+        .await
+        .map(Json)
 }
 
 pub(crate) async fn staff_reset(
@@ -221,11 +268,7 @@ pub(crate) async fn staff_reset(
     who: AdminUser,
     Path(at): Path<(String, String)>,
 ) -> AdminResult<Json<Value>> {
-    change_staff(admin, who, at, "reset_staff_password", |a| {
-        let p = one_time_password();
-        a.password_hash = hash_password(&p);
-        a.must_change_password = true;
-        Some(p)
-    })
-    .await
+    change_staff_account(&admin, &who, at, StaffChange::Reset)
+        .await
+        .map(Json)
 }

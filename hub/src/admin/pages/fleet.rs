@@ -124,7 +124,9 @@ pub(super) fn section(
         facilities
             .iter()
             .find(|x| x.id == f)
-            .map_or(f.to_owned(), |x| format!("{} ({f})", x.name))
+            .map_or(f.to_owned(), |x| {
+                format!("{} ({f})", super::setup::facility_name(l, x))
+            })
     };
     let mut rows: Vec<(&String, &PeerStatus, Standing)> = status
         .peers
@@ -205,14 +207,14 @@ pub(super) fn section(
                     }
                 }
             }
-            @if admin_role {
+            @if admin_role && !facilities.is_empty() {
                 h3 { (t(l, "register_gateway")) }
                 p { small { (t(l, "register_note")) } }
                 form.row method="post" action="/ui/gateways" {
                     label { (t(l, "gateway")) " " input name="gateway" placeholder="gw-whk01-a" required; }
                     label { (t(l, "facility")) " "
                         select name="facility" {
-                            @for f in facilities { option value=(f.id) { (f.name) " (" (f.id) ")" } }
+                            @for f in facilities { option value=(f.id) { (super::setup::facility_name(l, f)) " (" (f.id) ")" } }
                         }
                     }
                     button id="register-gateway" { (t(l, "register")) }

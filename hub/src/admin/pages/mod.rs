@@ -12,16 +12,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
-use pathway_shared::model::{Facility, Kind, Programme, staff_id};
+use pathway_shared::model::{Facility, Kind};
 use pathway_shared::web::same_site;
 use serde::Deserialize;
 
-use pathway_shared::import::STAFF_ROLES;
+use super::api::{self, LoginBody};
+use super::words::{Lang, field_word, lang, t, when};
 
-use super::api::{self, LoginBody, NewStaff};
-use super::words::{Lang, lang, role_word, t, when};
-
+mod audit;
 mod fleet;
+mod setup;
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
 
 /// When a gateway's certificate expires; from 30 days ahead, marked with what to run.
@@ -92,6 +92,15 @@ fn page_refreshing(l: Lang, who: Option<&AdminUser>, body: Markup, refresh: Opti
                     strong { (t(l, "title")) }
                     a href=(if l == Lang::Th { "/lang/en" } else { "/lang/th" }) { (t(l, "language")) }
                     @if let Some(w) = who {
+                        nav {
+                            a href="/" { (t(l, "nav_fleet")) }
+                            @if w.role != AdminRole::SyncOperator {
+                                a href="/facilities" { (t(l, "facilities")) }
+                                a href="/programmes" { (t(l, "nav_programmes")) }
+                                a href="/partners" { (t(l, "partners")) }
+                                a href="/audit" { (t(l, "nav_audit")) }
+                            }
+                        }
                         span { (w.display_name) " (" (t(l, &format!("role_{}", w.role.code()))) ")" }
                         form method="post" action="/logout" { button { (t(l, "logout")) } }
                     }
@@ -104,12 +113,13 @@ fn page_refreshing(l: Lang, who: Option<&AdminUser>, body: Markup, refresh: Opti
 
 const CSS: &str = "body{font-family:sans-serif;margin:0;color:#222}header{display:flex;gap:1em;\
 align-items:center;padding:.6em 1em;background:#234;color:#fff}header a{color:#cde}\
-header form{margin-left:auto}main{padding:1em;max-width:70em}table{border-collapse:collapse;\
+header form{margin-left:auto}header nav a{margin-right:1em;white-space:nowrap}header{flex-wrap:wrap}header>a,header>span,header>strong{white-space:nowrap}main{padding:1em;max-width:90em}table{border-collapse:collapse;\
 width:100%;margin-bottom:1.5em}td,th{border-bottom:1px solid #ccc;padding:.35em;text-align:left}\
 section{overflow-x:auto}.err{color:#a00}.otp{font-size:1.4em;font-family:monospace;\
 background:#ffd;padding:.3em}label{display:block;margin:.3em 0}.due{color:#a00;font-weight:bold}code{white-space:nowrap}\
 .bad{color:#a00;font-weight:bold}.warn{color:#8a5a00}.ok{color:#070}\
-.alert{border:3px solid #a00;padding:.5em 1em;margin:.5em 0 1em}form.row label{display:inline-block;margin-right:1em}";
+.alert{border:3px solid #a00;padding:.5em 1em;margin:.5em 0 1em}form.row label,label.inline{display:inline-block;margin-right:1em}\
+form.inline{display:inline}";
 
 pub(super) fn routes() -> Router<Arc<Admin>> {
     Router::new()
@@ -121,6 +131,8 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/ui/programmes/{code}/withdraw", post(withdraw_post))
         .route("/ui/staff", post(staff_post))
         .route("/ui/gateways", post(register_post))
+        .merge(setup::routes())
+        .merge(audit::routes())
         .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
 }
 
@@ -217,12 +229,12 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     let a = admin.clone();
     let read = blocking(move || {
         let facilities = api::list::<Facility>(&a, "national", Kind::Facility)?;
-        let programmes = api::list::<Programme>(&a, "national", Kind::Programme)?;
         let revoked = crate::revoke::revoked(&a.store)?;
-        Ok((facilities, programmes, a.store.reviews()?, revoked))
+        let progress = setup::Progress::read(&a, &facilities)?;
+        Ok((facilities, a.store.reviews()?, revoked, progress))
     })
     .await;
-    let (facilities, programmes, reviews, revoked) = match read {
+    let (facilities, reviews, revoked, progress) = match read {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
@@ -231,10 +243,13 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
         facilities
             .iter()
             .find(|x| x.id == f)
-            .map_or(f.to_owned(), |x| format!("{} ({f})", x.name))
+            .map_or(f.to_owned(), |x| {
+                format!("{} ({f})", setup::facility_name(l, x))
+            })
     };
     let body = html! {
         (hub_certificate(l, status.certificate_expires, status.now))
+        @if admin_role { (setup::first_steps(l, &progress)) }
         (fleet::section(l, &status, &facilities, &revoked, admin_role))
         section {
             h2 { (t(l, "reviews")) }
@@ -266,47 +281,6 @@ async fn dashboard(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respo
                 }
             }
         }
-        section {
-            h2 { (t(l, "catalogue")) }
-            table {
-                tr { th { (t(l, "code")) } th { (t(l, "programme")) } th { (t(l, "status")) } th {} }
-                @for p in &programmes {
-                    tr {
-                        td { (p.code) }
-                        td { (p.title) }
-                        td { (t(l, if p.withdrawn { "withdrawn" } else { "offered" })) }
-                        td {
-                            @if admin_role && !p.withdrawn {
-                                form method="post" action=(format!("/ui/programmes/{}/withdraw", p.code)) {
-                                    button id=(format!("withdraw-{}", p.code)) { (t(l, "withdraw")) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        @if admin_role {
-            section {
-                h2 { (t(l, "new_staff")) }
-                form method="post" action="/ui/staff" {
-                    label { (t(l, "facility")) " "
-                        select name="facility" {
-                            @for f in &facilities { option value=(f.id) { (f.name) " (" (f.id) ")" } }
-                        }
-                    }
-                    label { (t(l, "username")) " " input name="username" required; }
-                    label { (t(l, "display_name")) " " input name="display_name" required; }
-                    fieldset {
-                        legend { (t(l, "roles")) }
-                        @for (r, code) in STAFF_ROLES {
-                            label { input type="checkbox" name="roles" value=(code); " " (role_word(l, r)) }
-                        }
-                    }
-                    button id="create-staff" { (t(l, "create")) }
-                }
-            }
-        }
     };
     page_refreshing(l, Some(&who), body, Some(30)).into_response()
 }
@@ -316,6 +290,9 @@ fn refused(l: Lang, who: &AdminUser, e: AdminError) -> Response {
     let status = e.status;
     let body = html! {
         h1 { (t(l, "refused")) }
+        @if let Some(f) = &e.field {
+            p.err #field { (t(l, "field_wrong")) " «" (field_word(l, f)) "»" }
+        }
         p.err { (e.message) }
         p { a href="/" { (t(l, "back")) } }
     };
@@ -368,48 +345,16 @@ async fn withdraw_post(
         Err(r) => return r,
     };
     match api::withdraw(&admin, &who, code).await {
-        Ok(_) => Redirect::to("/").into_response(),
+        Ok(_) => Redirect::to("/programmes").into_response(),
         Err(e) => refused(l, &who, e),
     }
 }
 
 async fn staff_post(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: String) -> Response {
     let l = lang(&headers);
-    let who = match poster(&admin, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    // Checkboxes repeat a name; read the form by hand.
-    let (mut facility, mut username, mut display_name, mut roles) =
-        (String::new(), String::new(), String::new(), Vec::new());
-    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
-        match &*k {
-            "facility" => facility = v.into_owned(),
-            "username" => username = v.into_owned(),
-            "display_name" => display_name = v.into_owned(),
-            "roles" => roles.push(v.into_owned()),
-            _ => {}
-        }
-    }
-    let new = NewStaff {
-        username,
-        display_name,
-        roles,
-    };
-    match api::create_staff(&admin, &who, facility.clone(), new).await {
-        Ok(v) => {
-            let username = v["username"].as_str().unwrap_or_default().to_owned();
-            let body = html! {
-                h1 { (t(l, "created")) }
-                p { (v["display_name"].as_str().unwrap_or_default()) " — " (username) " @ " (facility) }
-                p { (t(l, "otp")) }
-                p.otp id="otp" { (v["one_time_password"].as_str().unwrap_or_default()) }
-                p { small { (staff_id(&facility, &username).as_str()) } }
-                p { a href="/" { (t(l, "back")) } }
-            };
-            (StatusCode::CREATED, page(l, Some(&who), body)).into_response()
-        }
-        Err(e) => refused(l, &who, e),
+    match poster(&admin, &headers).await {
+        Ok(who) => setup::create_staff_from(&admin, &who, l, &body).await,
+        Err(r) => r,
     }
 }
 
@@ -456,7 +401,7 @@ async fn register_post(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(()) => Redirect::to("/#fleet").into_response(),
+        Ok(()) => Redirect::to("/").into_response(),
         Err(e) => refused(l, &who, e),
     }
 }
