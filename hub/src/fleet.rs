@@ -31,6 +31,44 @@ pub struct Enrolled {
     pub by: String,
 }
 
+/// Node-local table: per gateway and hour, what the fleet saw (`{gateway}/{hour}`), 30 days.
+pub const HISTORY: &str = "fleet_history";
+/// Hours of history kept and drawn.
+pub const HISTORY_HOURS: i64 = 30 * 24;
+const HOUR: Millis = 3_600_000;
+/// How often the current hour is saved, so a restart loses at most this much of it.
+const SAVE_EVERY: Millis = 10 * 60_000;
+
+/// One hour of one gateway, as the fleet saw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hour {
+    /// The most changes waiting to reach it.
+    pub to_it: u64,
+    /// The most it reported waiting to come from it, if it reported.
+    pub from_it: Option<u64>,
+    /// It was heard from.
+    pub contact: bool,
+    /// Both sides were level at some moment.
+    pub level: bool,
+}
+
+/// The hour being seen of one gateway: which, what so far, and when it was last saved.
+type Seeing = (i64, Hour, Millis);
+
+fn hour_key(gateway: &str, hour: i64) -> String {
+    format!("{gateway}/{hour:010}")
+}
+
+/// The last [`HISTORY_HOURS`] hours of `gateway` held, oldest first, as (hour, what was seen).
+pub fn history(store: &Store, gateway: &str, now: Millis) -> Result<Vec<(i64, Hour)>, StoreError> {
+    let from = now / HOUR - HISTORY_HOURS + 1;
+    Ok(store
+        .local_from::<Hour>(HISTORY, &format!("{gateway}/"), &format!("{from:010}"))?
+        .into_iter()
+        .filter_map(|(k, h)| Some((k.rsplit('/').next()?.parse().ok()?, h)))
+        .collect())
+}
+
 /// How often the backlog of each gateway not in session is counted again.
 pub const COUNT_EVERY: Duration = Duration::from_secs(2);
 
@@ -99,6 +137,8 @@ pub struct Fleet {
     live: LiveSessions,
     /// Per gateway, its last count; held while counting, so counts take turns.
     tallies: Arc<Mutex<BTreeMap<String, Tally>>>,
+    /// Per gateway, the hour being seen.
+    hours: Arc<Mutex<BTreeMap<String, Seeing>>>,
 }
 
 impl Fleet {
@@ -111,6 +151,7 @@ impl Fleet {
             status,
             live,
             tallies: Arc::default(),
+            hours: Arc::default(),
         };
         if let Err(e) = fleet.list(true) {
             tracing::warn!(error = %e, "cannot read the fleet");
@@ -176,6 +217,64 @@ impl Fleet {
         Ok(())
     }
 
+    /// Notes what each gateway's status says in its current hour, and saves an hour that
+    /// ended (dropping hours older than [`HISTORY_HOURS`]) or one not saved for a while.
+    fn note_hours(&self, now: Millis) -> Result<(), StoreError> {
+        let seen: Vec<(String, Hour)> = lock(&self.status)
+            .peers
+            .iter()
+            .map(|(gw, p)| {
+                let sum =
+                    |b: &[pathway_shared::sync::Backlog; 3]| b.iter().map(|b| b.changes).sum();
+                let h = Hour {
+                    to_it: sum(&p.sync.outgoing),
+                    from_it: p.sync.incoming.as_ref().map(sum),
+                    contact: p.hearing(now),
+                    level: p.sync.in_sync_at.is_some_and(|t| t / HOUR == now / HOUR),
+                };
+                (gw.clone(), h)
+            })
+            .collect();
+        let hour = now / HOUR;
+        let mut save = Vec::new();
+        {
+            let mut hours = lock(&self.hours);
+            for (gw, h) in seen {
+                let e = hours
+                    .entry(gw.clone())
+                    .or_insert((hour, Hour::default(), now));
+                if e.0 != hour {
+                    save.push((gw.clone(), e.0, e.1, true));
+                    *e = (hour, Hour::default(), now);
+                }
+                let cur = &mut e.1;
+                cur.to_it = cur.to_it.max(h.to_it);
+                cur.from_it = cur.from_it.max(h.from_it);
+                cur.contact |= h.contact;
+                cur.level |= h.level;
+                if now - e.2 >= SAVE_EVERY {
+                    e.2 = now;
+                    save.push((gw, hour, *cur, false));
+                }
+            }
+        }
+        for (gw, at, h, ended) in save {
+            self.store
+                .update_local(HISTORY, &hour_key(&gw, at), |_: Option<Hour>| {
+                    Ok::<_, StoreError>((Some(h), ()))
+                })?;
+            if ended {
+                let keep_from = hour - HISTORY_HOURS;
+                self.store.remove_local_before(
+                    HISTORY,
+                    &format!("{gw}/"),
+                    &format!("{keep_from:010}"),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Counts every [`COUNT_EVERY`] until `cancel`, so `/metrics` and alerts are fresh even
     /// when nobody reads the status.
     pub async fn run(self, cancel: CancellationToken) {
@@ -188,7 +287,11 @@ impl Fleet {
                 _ = tick.tick() => {}
             }
             let fleet = self.clone();
-            match tokio::task::spawn_blocking(move || fleet.refresh()).await {
+            let counted = tokio::task::spawn_blocking(move || {
+                fleet.refresh()?;
+                fleet.note_hours(pathway_shared::clock::now_ms())
+            });
+            match counted.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "cannot count what waits for the gateways")

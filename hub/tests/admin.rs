@@ -661,3 +661,220 @@ async fn guessing_an_administrators_password_is_slowed_and_audited() {
     );
     assert!(actions.contains(&"login_throttled"), "{actions:?}");
 }
+
+/// The registry, the catalogue and the partners check the whole input first: a refusal names
+/// the field and stores nothing; an edit changes only what it names; registering a gateway
+/// needs a facility in the registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_country_is_set_up_through_checked_input() {
+    let site = site();
+    let admin = login(&site, "admin.national").await;
+    let t = Some(admin.as_str());
+    let facilities = |site: &Site| {
+        site.store
+            .list("national", pathway_shared::model::Kind::Facility)
+            .unwrap()
+            .len()
+    };
+    let before = facilities(&site);
+    for (body, status, field) in [
+        (json!({"id": "wh k", "name": "Windhoek"}), 422, "id"),
+        (
+            json!({"id": "WHK", "name": "Windhoek again", "time_zone": "Africa/Windhoek"}),
+            409,
+            "",
+        ),
+        (
+            json!({"id": "OSH", "name": "Oshakati", "time_zone": "Africa/Nowhere"}),
+            422,
+            "time_zone",
+        ),
+        (json!({"id": "OSH", "name": "x".repeat(121)}), 422, "name"),
+        (
+            json!({"id": "OSH", "name": "Oshakati", "capacity": 1_000_000}),
+            422,
+            "capacity",
+        ),
+        (json!({"id": "OSH", "nom": "Oshakati"}), 400, "nom"),
+    ] {
+        let (s, v) = call(&site, "POST", "/api/facilities", t, Some(body.clone())).await;
+        assert_eq!(s.as_u16(), status, "{body}: {v}");
+        match status {
+            422 => assert_eq!(v["field"], field, "{body}: {v}"),
+            400 => assert!(
+                v["error"].as_str().unwrap_or_default().contains(field),
+                "{v}"
+            ),
+            _ => {}
+        }
+    }
+    assert_eq!(facilities(&site), before, "nothing stored");
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/facilities",
+        t,
+        Some(json!({"id": "osh", "name": "Oshakati Correctional Facility", "name_th": "ทัณฑสถานโอชากาตี", "region": "Oshana", "time_zone": "Africa/Windhoek"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["id"].as_str(), v["time_zone"].as_str()),
+        (Some("OSH"), Some("Africa/Windhoek"))
+    );
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/facilities/OSH",
+        t,
+        Some(json!({"time_zone": "Asia/Bangkok"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["time_zone"].as_str(), v["name_th"].as_str()),
+        (Some("Asia/Bangkok"), Some("ทัณฑสถานโอชากาตี"))
+    );
+
+    // Programmes: a title over its limit, a bad code, a duplicate; Thai titles kept.
+    for (body, status, field) in [
+        (
+            json!({"code": "NEW-1", "title": "t".repeat(121), "category": "education", "duration_weeks": 4, "sessions_per_week": 1}),
+            422,
+            "title",
+        ),
+        (
+            json!({"code": "NEW-1", "title": "New", "title_th": "ท".repeat(121), "category": "education", "duration_weeks": 4, "sessions_per_week": 1}),
+            422,
+            "title_th",
+        ),
+        (
+            json!({"code": "new one", "title": "New", "category": "education", "duration_weeks": 4, "sessions_per_week": 1}),
+            422,
+            "code",
+        ),
+        (
+            json!({"code": "LIT-1", "title": "Again", "category": "education", "duration_weeks": 4, "sessions_per_week": 1}),
+            409,
+            "",
+        ),
+    ] {
+        let (s, v) = call(&site, "POST", "/api/programmes", t, Some(body.clone())).await;
+        assert_eq!(s.as_u16(), status, "{body}: {v}");
+        if !field.is_empty() {
+            assert_eq!(v["field"], field, "{body}: {v}");
+        }
+    }
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/programmes",
+        t,
+        Some(json!({"code": "WLD-1", "title": "Welding", "title_th": "งานเชื่อม", "category": "vocational", "duration_weeks": 30, "sessions_per_week": 2})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["title_th"], "งานเชื่อม");
+
+    // Partners: made, deactivated (audited), listed.
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/partners",
+        t,
+        Some(json!({"id": "namcot", "name": "NamCot", "kind": "housing_provider", "services": []})),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["field"].as_str()),
+        (422, Some("services")),
+        "{v}"
+    );
+    let (s, v) = call(&site, "POST", "/api/partners", t, Some(json!({"id": "namcot", "name": "NamCot", "kind": "housing_provider", "services": ["emergency housing"]}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(&site, "POST", "/api/partners/namcot/deactivate", t, None).await;
+    assert_eq!(
+        (s, v["active"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{v}"
+    );
+    let (_, v) = call(&site, "GET", "/api/partners", t, None).await;
+    assert_eq!(v[0]["active"], false);
+
+    // A gateway registered for a facility the registry lacks is refused; then for OSH.
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        t,
+        Some(json!({"gateway": "gw-x", "facility": "NOPE"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        t,
+        Some(json!({"gateway": "GW X", "facility": "OSH"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        t,
+        Some(json!({"gateway": "gw-osh01-a", "facility": "OSH"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        t,
+        Some(json!({"gateway": "gw-osh01-a", "facility": "OSH"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "registering again changes nothing");
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        t,
+        Some(json!({"gateway": "gw-osh01-a", "facility": "WHK"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "a gateway serves one facility");
+    // An operator may not register one.
+    let op = login(&site, "operator").await;
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/gateways",
+        Some(&op),
+        Some(json!({"gateway": "gw-osh01-b", "facility": "OSH"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Every change is in the audit trail.
+    let (_, v) = call(&site, "GET", "/api/audit", t, None).await;
+    let actions: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "create_facility",
+        "edit_facility",
+        "create_programme",
+        "create_partner",
+        "deactivate_partner",
+        "register_gateway",
+    ] {
+        assert!(actions.contains(&a), "{a} audited: {actions:?}");
+    }
+}

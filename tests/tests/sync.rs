@@ -900,6 +900,103 @@ fn the_audit_trail_reaches_the_hub_in_bulk_and_verifies_there() {
     assert!(err.contains("entry 1500"), "{err}");
 }
 
+/// The trail is append-only at the hub: an audit block edited in a gateway's store behind the
+/// gateway's back (an entry rewritten, then one removed) is refused at the hub, which keeps its
+/// own copy, lists it for review and tells the gateway; entries appended afterwards in a new
+/// block still arrive and link.
+#[test]
+fn an_audit_trail_rewritten_at_a_gateway_is_refused_at_the_hub_and_reviewed() {
+    use pathway_gateway::audit::{Audit, verify_store};
+    let (mut net, _, _) = network(9, LinkProfile::default());
+    let store = net.gateways[0].0.store.clone();
+    let audit = Audit::open(store.clone(), "WHK").unwrap();
+    for i in 0..1_200 {
+        audit
+            .record(
+                "caseworker",
+                "read_case",
+                &format!("case/WHK-{i:06}"),
+                1_000 + i,
+            )
+            .unwrap();
+    }
+    net.connect_all();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_eq!(verify_store(&net.hub.store, "WHK").unwrap(), 1_200);
+    let refused = |net: &Net, doc: &DocId| {
+        net.events.iter().any(|(i, at_hub, e)| {
+            *i == 0 && *at_hub && matches!(e, Event::Refused { doc: d, .. } if d == doc.as_str())
+        })
+    };
+    let reviewed = |net: &Net, doc: &DocId| {
+        net.hub
+            .store
+            .reviews()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.doc == doc.as_str() && r.reason == ReviewReason::AuditRewritten)
+    };
+
+    // Entry 700 rewritten (its hash recomputed, so it looks whole on its own).
+    let first = audit_id("WHK", 0);
+    store
+        .edit::<AuditBlock, _, StoreError>(&first, net.now, |e| {
+            let key = AuditBlock::key(700);
+            let mut entry: AuditEntry = e.get(&["entries", &key])?.unwrap();
+            entry.target = "case/elsewhere".to_owned();
+            entry.hash = entry.compute_hash();
+            e.put(&["entries", &key], &entry)
+        })
+        .unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert!(refused(&net, &first), "the rewrite is refused");
+    let item = reviewed(&net, &first).expect("listed for review");
+    assert!(
+        item.detail.contains("entry 700 would be rewritten"),
+        "{}",
+        item.detail
+    );
+    assert_eq!(verify_store(&net.hub.store, "WHK").unwrap(), 1_200);
+    let held: AuditBlock = net.hub.store.get(&first).unwrap().unwrap();
+    assert_eq!(
+        held.entries[&AuditBlock::key(700)].target,
+        "case/WHK-000699"
+    );
+
+    // Appends in the next block still arrive: the trail goes on at the hub.
+    for i in 0..5 {
+        audit
+            .record(
+                "caseworker",
+                "read_case",
+                &format!("case/WHK-9{i:05}"),
+                9_000 + i,
+            )
+            .unwrap();
+    }
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert_eq!(verify_store(&net.hub.store, "WHK").unwrap(), 1_205);
+
+    // An entry removed from the block the gateway is writing: refused too.
+    let second = audit_id("WHK", 1);
+    store
+        .edit::<AuditBlock, _, StoreError>(&second, net.now, |e| {
+            let mut block: AuditBlock = e.whole()?;
+            block.entries.remove(&AuditBlock::key(1_100));
+            e.replace(&block)
+        })
+        .unwrap();
+    net.run_until_quiet(net.now + 30 * MINUTE);
+    assert!(refused(&net, &second));
+    let item = reviewed(&net, &second).expect("listed for review");
+    assert!(
+        item.detail.contains("entry 1100 would be removed"),
+        "{}",
+        item.detail
+    );
+    assert_eq!(verify_store(&net.hub.store, "WHK").unwrap(), 1_205);
+}
+
 /// The hub takes a new document's scope from its id and the gateway's certificate, never from
 /// the frame: a gateway cannot open a case file for another facility's person (and so cannot
 /// keep the real one out), and a staff account's roles and disabled flag are the hub's.

@@ -112,6 +112,10 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "Changes carried by hand on a courier file",
             "ข้อมูลที่นำส่งด้วยมือผ่านไฟล์นำส่ง",
         ),
+        "audit_rewritten" => (
+            "Refused: the facility's changes would rewrite its audit trail",
+            "ปฏิเสธแล้ว: การเปลี่ยนแปลงจากเรือนจำจะเขียนทับบันทึกการตรวจสอบ",
+        ),
         "catalogue" => ("Programme catalogue", "รายการหลักสูตร"),
         "code" => ("Code", "รหัส"),
         "programme" => ("Programme", "หลักสูตร"),
@@ -276,6 +280,28 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         "no_entries" => ("No entry matches.", "ไม่มีรายการที่ตรงกัน"),
         "who" => ("Who", "ผู้กระทำ"),
         "at_time" => ("When", "เวลา"),
+        "chart_label" => (
+            "The last 30 days: changes waiting each way, and the hours it was heard from",
+            "30 วันที่ผ่านมา: รายการที่รอแต่ละทาง และชั่วโมงที่ติดต่อได้",
+        ),
+        "chart_contact" => (
+            "heard from (and level, below)",
+            "ติดต่อได้ (และข้อมูลตรงกัน ด้านล่าง)",
+        ),
+        "chart_span" => (
+            "30 days, one column an hour; now at the right",
+            "30 วัน คอลัมน์ละหนึ่งชั่วโมง ขวาสุดคือปัจจุบัน",
+        ),
+        "alert_audit_refused" => (
+            "its audit trail would have been rewritten: refused, see the review queue",
+            "มีการพยายามเขียนทับบันทึกการตรวจสอบ: ปฏิเสธแล้ว ดูรายการที่ต้องตรวจสอบ",
+        ),
+        "alert_refused_writes" => ("writes refused", "มีการเขียนที่ถูกปฏิเสธ"),
+        "alert_clock_off" => (
+            "its clock is off: set the time (NTP)",
+            "นาฬิกาไม่ตรง: ตั้งเวลา (NTP)",
+        ),
+        "alert_certificate_due" => ("certificate due for renewal", "ใบรับรองต้องต่ออายุ"),
         "any" => ("any", "ทั้งหมด"),
         "newest_only" => (
             "Only the newest 500 are shown: narrow the filter.",

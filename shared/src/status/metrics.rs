@@ -29,6 +29,12 @@ struct FlowLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertLabel {
+    peer: String,
+    alert: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DirLabel {
     peer: String,
     direction: String,
@@ -108,6 +114,11 @@ pub fn metrics(status: &NodeStatus) -> String {
         &mut reg,
         "peer_two_boxes",
         "1 while one gateway certificate is seen in use on two boxes",
+    );
+    let alert: Family<AlertLabel, Gauge> = family(
+        &mut reg,
+        "alert",
+        "1 while the alert stands for the peer: two_boxes, audit_refused, stale (not level for 24 h), refused_writes, clock_off, certificate_due",
     );
     let peer_cert: Family<PeerLabel, Float> = family(
         &mut reg,
@@ -204,6 +215,15 @@ pub fn metrics(status: &NodeStatus) -> String {
         }
         if let Some(t) = p.sync.last_received {
             received_at.get_or_create(&peer).set(seconds(t));
+        }
+        let standing = p.alerts(status.now);
+        for a in super::Alert::ALL {
+            alert
+                .get_or_create(&AlertLabel {
+                    peer: name.clone(),
+                    alert: a.code().into(),
+                })
+                .set(i64::from(standing.contains(&a)));
         }
         two_boxes.get_or_create(&peer).set(i64::from(
             p.two_boxes.as_ref().is_some_and(|t| t.stands(status.now)),

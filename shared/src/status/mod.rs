@@ -15,10 +15,12 @@ use crate::model::{Class, Millis};
 use crate::policy::Held;
 use crate::sync::{Backlog, Event, Session, Stats, SyncState};
 
+mod alerts;
 mod expiry;
 mod http;
 mod metrics;
 
+pub use alerts::{Alert, STALE_AFTER};
 pub use expiry::{Expiry, RENEW_AHEAD_DAYS, certificate_expiry, days_left};
 pub use http::{Source, backup_router, router, serve};
 pub use metrics::metrics;

@@ -37,6 +37,55 @@ impl Store {
         Ok(all)
     }
 
+    /// The records of `table` whose keys start with `prefix`, in key order, from the first
+    /// key at or after `prefix` + `from`.
+    pub fn local_from<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        prefix: &str,
+        from: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let base = keys::local(table, "");
+        let start = keys::local(table, &format!("{prefix}{from}"));
+        let end = keys::local(table, prefix);
+        let mut all = Vec::new();
+        for kv in self.inner.db.range(start..) {
+            let (k, v) = kv.map_err(|e| self.io(e))?;
+            if !k.starts_with(&end) {
+                break;
+            }
+            let key = String::from_utf8_lossy(&k[base.len()..]).into_owned();
+            let value = self.decode_local(table, &key, &v)?;
+            all.push((key, value));
+        }
+        Ok(all)
+    }
+
+    /// Removes the records of `table` whose keys start with `prefix` and sort before
+    /// `prefix` + `before`. Durable on return.
+    pub fn remove_local_before(
+        &self,
+        table: &str,
+        prefix: &str,
+        before: &str,
+    ) -> Result<usize, StoreError> {
+        let start = keys::local(table, prefix);
+        let end = keys::local(table, &format!("{prefix}{before}"));
+        let mut removed = 0;
+        {
+            let _one = super::lock(&self.inner.local);
+            for kv in self.inner.db.range(start..end) {
+                let (k, _) = kv.map_err(|e| self.io(e))?;
+                self.inner.db.remove(k).map_err(|e| self.io(e))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.wait(self.inner.commit.written(0))?;
+        }
+        Ok(removed)
+    }
+
     /// The last record of `table` in key order.
     pub fn local_last<T: DeserializeOwned>(
         &self,

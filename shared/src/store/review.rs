@@ -18,6 +18,9 @@ pub enum ReviewReason {
     TransferNotMade,
     /// Changes carried by hand from a facility (`detail` says who carried them and how many).
     CarriedByHand,
+    /// A facility's changes that would rewrite or remove audit entries the hub holds, or break
+    /// the chain: refused (`detail` says which entry and how).
+    AuditRewritten,
 }
 
 impl ReviewReason {
@@ -26,6 +29,7 @@ impl ReviewReason {
             ReviewReason::EditAfterMove => "edit_after_move",
             ReviewReason::TransferNotMade => "transfer_not_made",
             ReviewReason::CarriedByHand => "carried_by_hand",
+            ReviewReason::AuditRewritten => "audit_rewritten",
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::policy::{LinkPolicy, Usage};
 use crate::store::{Store, StoreError};
 use crate::wire::{ErrorCode, Frame, Hello, WireError};
 
+mod append_only;
 mod authorize;
 pub mod courier;
 mod recv;
@@ -34,6 +35,7 @@ mod send;
 mod status;
 mod transfer;
 
+pub use append_only::check_audit_append;
 pub use authorize::{Verdict, authorize, check_staff_authority};
 
 /// The hub's node id as a sync peer: how every gateway names it, and how it names itself.

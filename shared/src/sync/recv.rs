@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use automerge::Change;
 
+use super::append_only::check_audit_append;
 use super::authorize::{Verdict, authorize, check_staff_authority};
 use super::send::advance_heads;
 use super::transfer::hand_over;
 use super::{Event, Session, Side, SyncError, cursor_name};
-use crate::model::{Class, DocId, Kind, Millis, TransferRecord};
+use crate::model::{AuditBlock, Class, DocId, Kind, Millis, TransferRecord, audit_id};
 use crate::store::{Incoming, MAX_CHANGE_BYTES, ReviewReason, Stub};
 use crate::wire::{self, ErrorCode, Frame, Item, WireError};
 
@@ -53,6 +54,25 @@ impl Session {
             .map(Change::from_bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("a change does not decode: {e}"))?;
+        if matches!(self.side, Side::Hub { .. }) && verdict.meta.kind == Kind::AuditLog {
+            let previous = |facility: &str, block: u64| {
+                self.store
+                    .get::<AuditBlock>(&audit_id(facility, block))
+                    .ok()
+                    .flatten()
+                    .and_then(|b| b.last().cloned())
+            };
+            match existing {
+                Some(_) => self
+                    .store
+                    .read(&verdict.id, |d, _| {
+                        check_audit_append(d, &changes, previous)
+                    })
+                    .map_err(|e| format!("cannot read {}: {e}", verdict.id))?
+                    .unwrap_or(Ok(0))?,
+                None => check_audit_append(&automerge::Automerge::new(), &changes, previous)?,
+            };
+        }
         if matches!(self.side, Side::Hub { .. })
             && verdict.meta.kind == Kind::StaffAccount
             && existing.is_some()
@@ -155,7 +175,24 @@ impl Session {
                             changes,
                         });
                     }
-                    Err(reason) => self.refuse(doc, reason),
+                    Err(reason) => {
+                        if let Side::Hub { facility } = &self.side
+                            && let Ok(id) = DocId::parse(&doc)
+                            && id.kind() == Some(Kind::AuditLog)
+                        {
+                            // Never silent: the trail a facility tried to rewrite is for a person
+                            // to look at.
+                            tracing::warn!(peer = %self.peer, %doc, %reason, "audit trail change refused");
+                            self.store.note_review(
+                                &id,
+                                facility,
+                                ReviewReason::AuditRewritten,
+                                &reason,
+                                now,
+                            )?;
+                        }
+                        self.refuse(doc, reason)
+                    }
                 },
                 Item::Drop {
                     doc,

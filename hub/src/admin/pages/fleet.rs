@@ -4,13 +4,13 @@
 
 use maud::{Markup, html};
 use pathway_shared::model::{Facility, Millis, RevocationList};
-use pathway_shared::status::{NodeStatus, PeerStatus};
+use pathway_shared::status::{Alert, NodeStatus, PeerStatus};
 
 use super::certificate_words;
 use crate::admin::words::{Lang, ago_words, clock_words, t};
 
 /// A gateway not level with the hub for this long leads the page.
-pub(crate) const NOT_LEVEL_AFTER: Millis = 24 * 3_600_000;
+use pathway_shared::status::STALE_AFTER as NOT_LEVEL_AFTER;
 
 /// How a gateway stands, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,10 +168,13 @@ pub(super) fn section(
                          th { (t(l, "refused_writes")) } th { (t(l, "clock")) } th { (t(l, "certificate")) } th {} }
                     @for (id, p, s) in &rows {
                         tr id=(format!("gw-{id}")) {
-                            td { strong { (id) } br; small { (p.facility.as_deref().map(&name_of).unwrap_or_default()) } }
+                            td { strong { a href=(format!("/gateways/{id}")) { (id) } } br; small { (p.facility.as_deref().map(&name_of).unwrap_or_default()) } }
                             td { (standing_words(l, *s, p, now))
                                 @if let Some(two) = p.two_boxes.as_ref().filter(|t| t.stands(now)) {
                                     br; small { (t(l, "two_boxes_do")) " " (two.addresses.join(", ")) }
+                                }
+                                @for a in p.alerts(now).into_iter().filter(|a| !matches!(a, Alert::TwoBoxes | Alert::Stale)) {
+                                    br; small.bad { "✖ " (t(l, &format!("alert_{}", a.code()))) }
                                 }
                             }
                             td { (age(l, now, p.heard_at())) }
@@ -222,4 +225,99 @@ pub(super) fn section(
             }
         }
     }
+}
+
+/// The last 30 days of one gateway, hour by hour: what waited to reach it and to come from it
+/// (lines), and the hours it was heard from (the band below), as SVG drawn on the server.
+fn chart(l: Lang, hours: &[(i64, crate::fleet::Hour)], now: Millis) -> Markup {
+    const W: i64 = crate::fleet::HISTORY_HOURS;
+    const H: i64 = 120;
+    let last = now / 3_600_000;
+    let top = hours
+        .iter()
+        .map(|(_, h)| h.to_it.max(h.from_it.unwrap_or(0)))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let x = |hour: i64| W - 1 - (last - hour);
+    let y = |n: u64| H - 2 - (n as i64 * (H - 4) / top as i64);
+    let line = |f: &dyn Fn(&crate::fleet::Hour) -> Option<u64>| -> String {
+        hours
+            .iter()
+            .filter_map(|(hr, h)| Some(format!("{},{}", x(*hr), y(f(h)?))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let to_it = line(&|h| Some(h.to_it));
+    let from_it = line(&|h| h.from_it);
+    html! {
+        figure #history {
+            svg xmlns="http://www.w3.org/2000/svg" width=(W) height=(H + 30) viewBox=(format!("0 0 {W} {}", H + 30)) role="img" aria-label=(t(l, "chart_label")) {
+                rect x="0" y="0" width=(W) height=(H) fill="#f6f6f6" stroke="#ccc" {}
+                polyline points=(to_it) fill="none" stroke="#1f4e99" stroke-width="2" {}
+                polyline points=(from_it) fill="none" stroke="#c06000" stroke-width="2" stroke-dasharray="4 2" {}
+                @for (hr, h) in hours {
+                    rect x=(x(*hr)) y=(H + 4) width="1" height="10" fill=(if h.contact { "#2a8a2a" } else { "#bbb" }) {}
+                    @if h.level { rect x=(x(*hr)) y=(H + 16) width="1" height="6" fill="#1f4e99" {} }
+                }
+                text x="2" y="12" font-size="11" { (top) }
+            }
+            figcaption {
+                span style="color:#1f4e99" { "━ " (t(l, "waiting")) } "  "
+                span style="color:#c06000" { "╍ " (t(l, "from_it")) } "  "
+                span style="color:#2a8a2a" { "▮ " (t(l, "chart_contact")) } "  "
+                small { (t(l, "chart_span")) }
+            }
+        }
+    }
+}
+
+/// `/gateways/{gateway}`: one gateway, every figure with its age, its alerts, what it refused,
+/// and its last 30 days.
+pub(super) async fn gateway_page(
+    axum::extract::State(admin): axum::extract::State<std::sync::Arc<crate::admin::Admin>>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path(gw): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let l = crate::admin::words::lang(&headers);
+    let who = match super::viewer(&admin, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let status = (admin.status)();
+    let Some(p) = status.peers.get(&gw).cloned() else {
+        let e = crate::admin::AdminError::not_found(format!("the hub knows no gateway `{gw}`"));
+        return super::refused(l, &who, e);
+    };
+    let (store, id, now) = (admin.store.clone(), gw.clone(), status.now);
+    let hours =
+        match crate::admin::blocking(move || Ok(crate::fleet::history(&store, &id, now)?)).await {
+            Ok(h) => h,
+            Err(e) => return super::refused(l, &who, e),
+        };
+    let s = standing(&p, now);
+    let body = html! {
+        h1 { (gw) }
+        p { (standing_words(l, s, &p, now)) }
+        @for a in p.alerts(now) { p.bad { "✖ " (t(l, &format!("alert_{}", a.code()))) } }
+        (chart(l, &hours, now))
+        table {
+            tr { th { (t(l, "last_contact")) } td { (age(l, now, p.heard_at())) } }
+            tr { th { (t(l, "level")) } td { (age(l, now, p.sync.in_sync_at)) } }
+            tr { th { (t(l, "waiting")) } td { (waiting_cell(l, &p, now)) } }
+            tr { th { (t(l, "from_it")) } td { (from_it_cell(l, &p, now)) } }
+            tr { th { (t(l, "sent_to")) } td { (age(l, now, p.sync.last_delivered.iter().flatten().max().copied())) } }
+            tr { th { (t(l, "received_from")) } td { (age(l, now, p.sync.last_received)) } }
+            tr { th { (t(l, "link")) } td { (link_cell(l, &p)) } }
+            tr { th { (t(l, "clock")) } td { (clock_words(l, p.clock_ahead_ms)) } }
+            tr { th { (t(l, "certificate")) } td { (certificate_words(l, &gw, p.certificate_expires, now)) } }
+        }
+        @if !p.refused.is_empty() {
+            h2 { (t(l, "refused_writes")) }
+            ul { @for r in p.refused.iter().rev().take(20) { li { code { (r.doc) } ": " (r.reason) } } }
+        }
+        p { a href="/" { (t(l, "back")) } }
+    };
+    super::page_refreshing(l, Some(&who), body, Some(60)).into_response()
 }

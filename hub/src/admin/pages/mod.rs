@@ -131,6 +131,7 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/ui/programmes/{code}/withdraw", post(withdraw_post))
         .route("/ui/staff", post(staff_post))
         .route("/ui/gateways", post(register_post))
+        .route("/gateways/{gateway}", get(fleet::gateway_page))
         .merge(setup::routes())
         .merge(audit::routes())
         .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
