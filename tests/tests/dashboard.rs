@@ -118,6 +118,37 @@ async fn an_administrator_makes_a_staff_account_that_logs_in_at_the_gateway() {
     );
     b.screenshot(&shots.join("hub-dashboard.png")).await;
 
+    // The gateway's own page: its last 30 days, drawn on the server (here a month of hours as
+    // the fleet keeps them: a backlog that builds while the link is down and drains after).
+    let hour_now = now_ms() / 3_600_000;
+    for h in 0..pathway_hub::fleet::HISTORY_HOURS {
+        let hour = hour_now - h;
+        let down = (h / 24) % 7 == 3;
+        let seen = pathway_hub::fleet::Hour {
+            to_it: if down {
+                40 + (h % 24) as u64 * 5
+            } else {
+                (h % 5) as u64
+            },
+            from_it: Some(if down { 0 } else { (h % 3) as u64 * 10 }),
+            contact: !down,
+            level: !down && h % 4 == 0,
+        };
+        hub_store
+            .update_local(
+                pathway_hub::fleet::HISTORY,
+                &format!("gw-whk/{hour:010}"),
+                |_: Option<pathway_hub::fleet::Hour>| {
+                    Ok::<_, pathway_shared::store::StoreError>((Some(seen), ()))
+                },
+            )
+            .unwrap();
+    }
+    b.open(&format!("{hub_base}/gateways/gw-whk")).await;
+    let page = b.until_shows("id=\"history\"").await;
+    assert!(page.contains("<polyline"), "the chart is drawn");
+    b.screenshot(&shots.join("hub-gateway-30-days.png")).await;
+
     // A new staff account at WHK, from its staff page.
     b.open(&format!("{hub_base}/facilities/WHK/staff")).await;
     b.until_shows("id=\"create-staff\"").await;

@@ -296,6 +296,14 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "its audit trail would have been rewritten: refused, see the review queue",
             "มีการพยายามเขียนทับบันทึกการตรวจสอบ: ปฏิเสธแล้ว ดูรายการที่ต้องตรวจสอบ",
         ),
+        "alert_stale" => (
+            "not level with the hub for 24 hours or more",
+            "ข้อมูลไม่ตรงกับศูนย์กลางนาน 24 ชั่วโมงขึ้นไป",
+        ),
+        "alert_two_boxes" => (
+            "one certificate on two boxes: stop the copy and enrol it with its own bundle",
+            "ใบรับรองเดียวใช้อยู่บนสองเครื่อง: หยุดเครื่องที่เป็นสำเนาและลงทะเบียนใหม่ด้วยชุดของตนเอง",
+        ),
         "alert_refused_writes" => ("writes refused", "มีการเขียนที่ถูกปฏิเสธ"),
         "alert_clock_off" => (
             "its clock is off: set the time (NTP)",
@@ -482,4 +490,62 @@ pub(super) fn when(ms: i64) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every word the pages ask for by name is in both languages; the names made at run time
+    /// (`alert_…`, `cat_…`, `kind_…`, `role_…`, review reasons) are listed from their sources.
+    #[test]
+    fn every_word_the_pages_use_exists() {
+        let sources = [
+            include_str!("pages/mod.rs"),
+            include_str!("pages/fleet.rs"),
+            include_str!("pages/setup.rs"),
+            include_str!("pages/audit.rs"),
+        ];
+        let mut keys: Vec<String> = Vec::new();
+        for src in sources {
+            for part in src.split("t(l, \"").skip(1) {
+                keys.push(part.split('"').next().unwrap_or_default().to_owned());
+            }
+        }
+        keys.extend(
+            pathway_shared::status::Alert::ALL
+                .iter()
+                .map(|a| format!("alert_{}", a.code())),
+        );
+        for c in [
+            "education",
+            "vocational",
+            "work",
+            "accredited_behavioural",
+            "mental_health",
+            "substance_use",
+            "family",
+            "faith",
+        ] {
+            keys.push(format!("cat_{c}"));
+        }
+        for k in ["ngo", "employer", "housing_provider", "clinic"] {
+            keys.push(format!("kind_{k}"));
+        }
+        for r in ["national_admin", "sync_operator", "auditor"] {
+            keys.push(format!("role_{r}"));
+        }
+        for r in [
+            "edit_after_move",
+            "transfer_not_made",
+            "carried_by_hand",
+            "audit_rewritten",
+        ] {
+            keys.push(r.to_owned());
+        }
+        for k in keys {
+            assert_ne!(t(Lang::En, &k), "?", "{k} has no English");
+            assert_ne!(t(Lang::Th, &k), "?", "{k} has no Thai");
+        }
+    }
 }
