@@ -141,6 +141,20 @@ pub struct Fleet {
     hours: Arc<Mutex<BTreeMap<String, Seeing>>>,
 }
 
+/// Whether `hours` (oldest first, ending with the last hour that ended) show a backlog that
+/// grew through a whole day: 24 hours held, none level, never shrinking, larger at the end.
+pub fn grew_all_day(hours: &[(i64, Hour)], last_hour: i64) -> bool {
+    let day: Vec<&Hour> = hours
+        .iter()
+        .filter(|(h, _)| *h > last_hour - 24 && *h <= last_hour)
+        .map(|(_, h)| h)
+        .collect();
+    day.len() == 24
+        && day.iter().all(|h| !h.level)
+        && day.windows(2).all(|w| w[1].to_it >= w[0].to_it)
+        && day[23].to_it > day[0].to_it
+}
+
 impl Fleet {
     /// The fleet of a hub that starts: every gateway registered or seen before is listed, with
     /// what the hub kept of its sync (last contact, delivery, level) and the expiry of the
@@ -299,5 +313,42 @@ impl Fleet {
                 Err(e) => tracing::warn!(error = %e, "the fleet count stopped"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(f: impl Fn(i64) -> Hour) -> Vec<(i64, Hour)> {
+        (100..124).map(|h| (h, f(h))).collect()
+    }
+
+    #[test]
+    fn a_backlog_is_growing_only_through_a_whole_day_never_level() {
+        let grows = |h: i64| Hour {
+            to_it: h as u64,
+            ..Hour::default()
+        };
+        assert!(grew_all_day(&day(grows), 123));
+        // A level moment, a dip, a flat day, or a day not all held: not growing.
+        let level = |h: i64| Hour {
+            level: h == 110,
+            ..grows(h)
+        };
+        assert!(!grew_all_day(&day(level), 123));
+        let dip = |h: i64| Hour {
+            to_it: if h == 115 { 1 } else { h as u64 },
+            ..Hour::default()
+        };
+        assert!(!grew_all_day(&day(dip), 123));
+        assert!(!grew_all_day(
+            &day(|_| Hour {
+                to_it: 5,
+                ..Hour::default()
+            }),
+            123
+        ));
+        assert!(!grew_all_day(&day(grows)[1..], 123));
     }
 }

@@ -49,6 +49,7 @@ fn the_grafana_dashboard_names_only_metrics_the_hub_serves() {
             last_seen: now,
             addresses: vec![],
         }),
+        backlog_growing: true,
         ..PeerStatus::default()
     };
     let status = NodeStatus {

@@ -304,6 +304,14 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "one certificate on two boxes: stop the copy and enrol it with its own bundle",
             "ใบรับรองเดียวใช้อยู่บนสองเครื่อง: หยุดเครื่องที่เป็นสำเนาและลงทะเบียนใหม่ด้วยชุดของตนเอง",
         ),
+        "alert_backlog_growing" => (
+            "what waits to reach it grew all day",
+            "รายการที่รอส่งไปถึงเพิ่มขึ้นตลอดทั้งวัน",
+        ),
+        "drain" => (
+            "to cross at the link's recent rate",
+            "เวลาที่ใช้ส่งตามอัตราล่าสุดของการเชื่อมต่อ",
+        ),
         "alert_refused_writes" => ("writes refused", "มีการเขียนที่ถูกปฏิเสธ"),
         "alert_clock_off" => (
             "its clock is off: set the time (NTP)",

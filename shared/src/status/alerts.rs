@@ -20,6 +20,8 @@ pub enum Alert {
     AuditRefused,
     /// Not level with this node for [`STALE_AFTER`] or more (or never).
     Stale,
+    /// What waits to reach it grew through each of the last 24 hours, never level.
+    BacklogGrowing,
     /// Writes refused this run.
     RefusedWrites,
     /// Its clock is a minute or more off.
@@ -29,10 +31,11 @@ pub enum Alert {
 }
 
 impl Alert {
-    pub const ALL: [Alert; 6] = [
+    pub const ALL: [Alert; 7] = [
         Alert::TwoBoxes,
         Alert::AuditRefused,
         Alert::Stale,
+        Alert::BacklogGrowing,
         Alert::RefusedWrites,
         Alert::ClockOff,
         Alert::CertificateDue,
@@ -44,6 +47,7 @@ impl Alert {
             Alert::TwoBoxes => "two_boxes",
             Alert::AuditRefused => "audit_refused",
             Alert::Stale => "stale",
+            Alert::BacklogGrowing => "backlog_growing",
             Alert::RefusedWrites => "refused_writes",
             Alert::ClockOff => "clock_off",
             Alert::CertificateDue => "certificate_due",
@@ -63,6 +67,9 @@ impl PeerStatus {
         }
         if self.sync.in_sync_at.is_none_or(|t| now - t >= STALE_AFTER) {
             out.push(Alert::Stale);
+        }
+        if self.backlog_growing {
+            out.push(Alert::BacklogGrowing);
         }
         if !self.refused.is_empty() {
             out.push(Alert::RefusedWrites);

@@ -118,7 +118,7 @@ pub fn metrics(status: &NodeStatus) -> String {
     let alert: Family<AlertLabel, Gauge> = family(
         &mut reg,
         "alert",
-        "1 while the alert stands for the peer: two_boxes, audit_refused, stale (not level for 24 h), refused_writes, clock_off, certificate_due",
+        "1 while the alert stands for the peer: two_boxes, audit_refused, stale (not level for 24 h), backlog_growing (for 24 h), refused_writes, clock_off, certificate_due",
     );
     let peer_cert: Family<PeerLabel, Float> = family(
         &mut reg,

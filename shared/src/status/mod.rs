@@ -80,6 +80,9 @@ pub struct PeerStatus {
     /// One gateway identity on two boxes, as the hub saw it (sessions of one certificate
     /// replacing each other) or told this gateway (it closed the session for that reason).
     pub two_boxes: Option<TwoBoxes>,
+    /// The changes waiting to reach the peer grew through each of the last 24 hours, with no
+    /// level moment (from the hub's hourly history of the gateway).
+    pub backlog_growing: bool,
 }
 
 /// One gateway identity in use on two boxes: two stores writing as one node.
@@ -226,6 +229,14 @@ impl PeerStatus {
     /// keeps the connection open.
     pub fn hearing(&self, now: Millis) -> bool {
         self.online && self.heard_at().is_some_and(|t| now - t < SILENT_AFTER)
+    }
+
+    /// How long what waits to reach the peer takes to cross at the link's recent rate, if
+    /// anything waits and the link carried anything lately.
+    pub fn time_to_drain_ms(&self) -> Option<Millis> {
+        let bytes: u64 = self.sync.outgoing.iter().map(|b| b.bytes).sum();
+        let rate = self.link.map(|l| l.up_bps).filter(|r| *r > 0)?;
+        (bytes > 0).then(|| (bytes.saturating_mul(1_000) / rate) as Millis)
     }
 
     /// The state in plain words: "online; last delivered 3 s ago; 41 changes waiting to go,

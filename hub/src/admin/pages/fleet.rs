@@ -82,6 +82,9 @@ fn waiting_cell(l: Lang, p: &PeerStatus, now: Millis) -> Markup {
         @if let Some(o) = oldest.filter(|_| n > 0) {
             br; small { (t(l, "oldest")) " " (ago_words(l, now, o, true)) }
         }
+        @if let Some(ms) = p.time_to_drain_ms() {
+            br; small { "≈ " (ago_words(l, ms, 0, false)) " " (t(l, "drain")) }
+        }
         @if let Some(at) = p.sync.measured_at {
             br; small { (t(l, "counted")) " " (ago_words(l, now, at, true)) }
         } @else {
