@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pathway_shared::model::Millis;
+use pathway_shared::model::{Facility, Millis, facility_id};
 use pathway_shared::store::{Store, StoreError};
 use pathway_shared::sync::{Session, Tally, hub_backlog};
 use serde::{Deserialize, Serialize};
@@ -212,9 +212,16 @@ impl Fleet {
             .collect();
         for (gw, facility) in gateways {
             let tally = hub_backlog(&self.store, &gw, &facility, tallies.remove(&gw))?;
+            let stale_after = self
+                .store
+                .get::<Facility>(&facility_id(&facility))?
+                .map(|f| f.stale_after_hours)
+                .filter(|h| *h > 0)
+                .map(|h| Millis::from(h) * HOUR);
             let mut st = lock(&self.status);
             // The status lock is held where a session is put in place: none began meanwhile.
             if let Some(p) = st.peers.get_mut(&gw) {
+                p.stale_after = stale_after;
                 if self.live.is_live(&gw) {
                     for (shown, counted) in p.sync.outgoing.iter_mut().zip(tally.backlog) {
                         if counted.changes > shown.changes {

@@ -735,6 +735,33 @@ async fn a_country_is_set_up_through_checked_input() {
         (v["time_zone"].as_str(), v["name_th"].as_str()),
         (Some("Asia/Bangkok"), Some("ทัณฑสถานโอชากาตี"))
     );
+    // A site whose link opens once a week is stale only after a week.
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/facilities/OSH",
+        t,
+        Some(json!({"stale_after_hours": 9_999})),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["field"].as_str()),
+        (422, Some("stale_after_hours")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/facilities/OSH",
+        t,
+        Some(json!({"stale_after_hours": 168})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["stale_after_hours"].as_u64()),
+        (StatusCode::OK, Some(168)),
+        "{v}"
+    );
 
     // Programmes: a title over its limit, a bad code, a duplicate; Thai titles kept.
     for (body, status, field) in [

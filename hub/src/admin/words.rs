@@ -50,12 +50,12 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "ยังไม่มีเกตเวย์ที่ลงทะเบียนหรือเคยเชื่อมต่อ ลงทะเบียนเกตเวย์ด้านล่างหลังใช้คำสั่ง pathway enrol เมื่อเรือนจำอยู่ในทะเบียนแล้ว",
         ),
         "all_level" => (
-            "Every gateway was level with the hub within the last 24 hours.",
-            "เกตเวย์ทุกเครื่องมีข้อมูลตรงกับศูนย์กลางภายใน 24 ชั่วโมงที่ผ่านมา",
+            "Every gateway was level with the hub within the time its facility allows.",
+            "เกตเวย์ทุกเครื่องมีข้อมูลตรงกับศูนย์กลางภายในเวลาที่เรือนจำกำหนด",
         ),
         "not_level_head" => (
-            "Not level with the hub for 24 hours or more",
-            "ข้อมูลไม่ตรงกับศูนย์กลางนาน 24 ชั่วโมงขึ้นไป",
+            "Not level with the hub for longer than their facility allows (24 hours unless set)",
+            "ข้อมูลไม่ตรงกับศูนย์กลางนานเกินกว่าที่เรือนจำกำหนด (24 ชั่วโมงหากไม่ได้ตั้ง)",
         ),
         "st_two_boxes" => (
             "ALERT: one certificate on two boxes",
@@ -205,6 +205,10 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         "time_zone" => ("Time zone", "เขตเวลา"),
         "tz_missing" => ("not set", "ยังไม่ได้ตั้ง"),
         "capacity" => ("Places", "ความจุ"),
+        "stale_hours" => (
+            "Hours its gateway may go without being level before an alert",
+            "จำนวนชั่วโมงที่เกตเวย์ไม่ตรงกับศูนย์กลางได้ก่อนแจ้งเตือน",
+        ),
         "staff_accounts" => ("Staff accounts", "บัญชีเจ้าหน้าที่"),
         "edit" => ("Edit", "แก้ไข"),
         "add" => ("Add", "เพิ่ม"),
@@ -297,8 +301,8 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "มีการพยายามเขียนทับบันทึกการตรวจสอบ: ปฏิเสธแล้ว ดูรายการที่ต้องตรวจสอบ",
         ),
         "alert_stale" => (
-            "not level with the hub for 24 hours or more",
-            "ข้อมูลไม่ตรงกับศูนย์กลางนาน 24 ชั่วโมงขึ้นไป",
+            "not level with the hub for longer than its facility allows",
+            "ข้อมูลไม่ตรงกับศูนย์กลางนานเกินกว่าที่เรือนจำกำหนด",
         ),
         "alert_two_boxes" => (
             "one certificate on two boxes: stop the copy and enrol it with its own bundle",
@@ -426,6 +430,7 @@ pub(super) fn field_word(l: Lang, field: &str) -> &'static str {
         "region" => "region",
         "time_zone" => "time_zone",
         "capacity" => "capacity",
+        "stale_after_hours" => "stale_hours",
         "title" => "title_en",
         "title_th" => "title_th",
         "description" => "description_en",

@@ -67,6 +67,7 @@ impl SampleFacility {
             capacity: (cfg.cases as u32).max(100) * 11 / 10,
             name_th: String::new(),
             time_zone: "Africa/Windhoek".into(),
+            stale_after_hours: 0,
         };
         let programmes: Vec<Programme> = PROGRAMMES
             .iter()

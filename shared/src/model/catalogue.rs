@@ -141,6 +141,10 @@ pub struct Facility {
     /// The facility's IANA time zone ("Africa/Windhoek", "Asia/Bangkok"); empty: not set yet.
     #[autosurgeon(missing = "Default::default")]
     pub time_zone: String,
+    /// Hours its gateway may go without being level with the hub before operators are alerted;
+    /// 0: the national default (24). A site whose link opens once a week says 168.
+    #[autosurgeon(missing = "Default::default")]
+    pub stale_after_hours: u32,
 }
 
 /// Whether `name` is an IANA time zone ("Asia/Bangkok").

@@ -18,7 +18,8 @@ pub enum Alert {
     TwoBoxes,
     /// Its audit trail would have been rewritten: refused, and listed for review.
     AuditRefused,
-    /// Not level with this node for [`STALE_AFTER`] or more (or never).
+    /// Not level with this node for its facility's time, [`STALE_AFTER`] unless it sets one (or
+    /// never).
     Stale,
     /// What waits to reach it grew through each of the last 24 hours, never level.
     BacklogGrowing,
@@ -56,6 +57,13 @@ impl Alert {
 }
 
 impl PeerStatus {
+    /// Whether the peer has not been level with this node for its facility's time (or
+    /// [`STALE_AFTER`]), or never was.
+    pub fn stale(&self, now: Millis) -> bool {
+        let after = self.stale_after.unwrap_or(STALE_AFTER);
+        self.sync.in_sync_at.is_none_or(|t| now - t >= after)
+    }
+
     /// The alerts that stand for this peer at `now`, worst first.
     pub fn alerts(&self, now: Millis) -> Vec<Alert> {
         let mut out = Vec::new();
@@ -65,7 +73,7 @@ impl PeerStatus {
         if self.refused.iter().any(|r| r.doc.starts_with("audit/")) {
             out.push(Alert::AuditRefused);
         }
-        if self.sync.in_sync_at.is_none_or(|t| now - t >= STALE_AFTER) {
+        if self.stale(now) {
             out.push(Alert::Stale);
         }
         if self.backlog_growing {

@@ -83,6 +83,9 @@ pub struct PeerStatus {
     /// The changes waiting to reach the peer grew through each of the last 24 hours, with no
     /// level moment (from the hub's hourly history of the gateway).
     pub backlog_growing: bool,
+    /// How long the peer may go without being level before it is stale, where its facility
+    /// sets it; else [`STALE_AFTER`].
+    pub stale_after: Option<Millis>,
 }
 
 /// One gateway identity in use on two boxes: two stores writing as one node.

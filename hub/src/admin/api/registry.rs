@@ -39,6 +39,8 @@ pub(crate) struct NewFacility {
     pub time_zone: String,
     #[serde(default)]
     pub capacity: u32,
+    #[serde(default)]
+    pub stale_after_hours: u32,
 }
 
 /// What may change of a facility: each field given.
@@ -50,6 +52,7 @@ pub(crate) struct FacilityEdit {
     pub region: Option<String>,
     pub time_zone: Option<String>,
     pub capacity: Option<u32>,
+    pub stale_after_hours: Option<u32>,
 }
 
 /// A time zone as typed: empty, or an IANA name the built-in database knows.
@@ -63,6 +66,18 @@ fn time_zone(s: &str) -> AdminResult<String> {
             format!(
                 "`{tz}` is not a time zone: use its IANA name, as Africa/Windhoek or Asia/Bangkok"
             ),
+        ))
+    }
+}
+
+/// Hours a gateway may go without being level: 0 (the national default, 24) to 90 days.
+fn stale_hours(n: u32) -> AdminResult<u32> {
+    if n <= 90 * 24 {
+        Ok(n)
+    } else {
+        Err(AdminError::field(
+            "stale_after_hours",
+            "at most 2,160 hours (90 days); 0 for the national default of 24",
         ))
     }
 }
@@ -111,6 +126,7 @@ pub(crate) async fn create_facility(
         country: blank_or("country", &b.country, 80)?,
         time_zone: time_zone(&b.time_zone)?,
         capacity: capacity(b.capacity)?,
+        stale_after_hours: stale_hours(b.stale_after_hours)?,
         id,
     };
     let (admin, who) = (admin.clone(), who.clone());
@@ -168,6 +184,7 @@ pub(crate) async fn edit_facility(
         .transpose()?;
     let tz = b.time_zone.as_deref().map(time_zone).transpose()?;
     let places = b.capacity.map(capacity).transpose()?;
+    let stale = b.stale_after_hours.map(stale_hours).transpose()?;
     let (admin, who) = (admin.clone(), who.clone());
     blocking(move || {
         let doc = facility_id(&id);
@@ -194,6 +211,9 @@ pub(crate) async fn edit_facility(
                 }
                 if let Some(c) = places {
                     f.capacity = c;
+                }
+                if let Some(h) = stale {
+                    f.stale_after_hours = h;
                 }
                 Ok(f.clone())
             })?;

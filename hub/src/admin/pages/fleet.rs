@@ -9,15 +9,12 @@ use pathway_shared::status::{Alert, NodeStatus, PeerStatus};
 use super::certificate_words;
 use crate::admin::words::{Lang, ago_words, clock_words, t};
 
-/// A gateway not level with the hub for this long leads the page.
-use pathway_shared::status::STALE_AFTER as NOT_LEVEL_AFTER;
-
 /// How a gateway stands, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Standing {
     /// Its certificate is in use on two boxes.
     TwoBoxes,
-    /// Not level with the hub for [`NOT_LEVEL_AFTER`] or more, or never.
+    /// Not level with the hub for its facility's time (24 h unless set), or never.
     NotLevel,
     /// Not in session now, but level lately.
     Offline,
@@ -29,8 +26,7 @@ fn standing(p: &PeerStatus, now: Millis) -> Standing {
     if p.two_boxes.as_ref().is_some_and(|t| t.stands(now)) {
         return Standing::TwoBoxes;
     }
-    let level_lately = p.sync.in_sync_at.is_some_and(|t| now - t < NOT_LEVEL_AFTER);
-    if !level_lately {
+    if p.stale(now) {
         Standing::NotLevel
     } else if p.hearing(now) {
         Standing::Online

@@ -323,6 +323,7 @@ async fn facility_page(
             label { (t(l, "time_zone")) " " input name="time_zone" list="zones" value=(f.time_zone) required; }
             (zone_list())
             label { (t(l, "capacity")) " " input name="capacity" type="number" min="0" value=(f.capacity); }
+            label { (t(l, "stale_hours")) " " input name="stale_after_hours" type="number" min="0" max="2160" value=(if f.stale_after_hours == 0 { 24 } else { f.stale_after_hours }); }
             button id="save-facility" { (t(l, "save")) }
         }
         p { a href="/facilities" { (t(l, "back_facilities")) } }
@@ -350,6 +351,7 @@ async fn facility_create_post(
             country: String::new(),
             time_zone: f.one("time_zone"),
             capacity: capacity.unwrap_or(0),
+            stale_after_hours: 0,
         },
         Err(e) => return refused(l, &who, e),
     };
@@ -378,13 +380,17 @@ async fn facility_edit_post(
         Err(r) => return r,
     };
     let f = Fields::parse(&body);
-    let edit = match f.number_or_none("capacity") {
-        Ok(capacity) => FacilityEdit {
+    let numbers = f
+        .number_or_none("capacity")
+        .and_then(|c| Ok((c, f.number_or_none("stale_after_hours")?)));
+    let edit = match numbers {
+        Ok((capacity, stale_after_hours)) => FacilityEdit {
             name: Some(f.one("name")),
             name_th: Some(f.one("name_th")),
             region: Some(f.one("region")),
             time_zone: Some(f.one("time_zone")),
             capacity,
+            stale_after_hours,
         },
         Err(e) => return refused(l, &who, e),
     };
