@@ -281,14 +281,14 @@ async fn run(
             // Said once above, while it stands.
             Some(e) if e.is_duplicate() => {}
             Some(e) if reached => {
-                tracing::warn!(reason = %e, retry_in_s = jitter.as_secs(), "the session with the hub ended; dialling again")
+                tracing::warn!(reason = %e, retry_in = ?jitter, "the session with the hub ended; dialling again")
             }
             None if reached => tracing::info!("the session with the hub ended"),
             Some(e) if failing.as_deref() != Some(&e.to_string()) => {
                 tracing::warn!(
                     hub = %cfg.hub_addr,
                     reason = %e,
-                    retry_in_s = jitter.as_secs(),
+                    retry_in = ?jitter,
                     "cannot reach the hub; trying again with backoff up to {} s (logged again when the reason changes); `pathway doctor` checks the link",
                     cfg.backoff_max.as_secs()
                 );
