@@ -166,7 +166,9 @@ impl Gateway {
                     store: store.clone(),
                     facility: cfg.facility.clone(),
                     sessions: Arc::default(),
-                    guard: guard.insert(Arc::default()).clone(),
+                    guard: guard
+                        .insert(Arc::new(lan::login::Guard::new(lan::login::Limits::LAN)))
+                        .clone(),
                     uplink: status.clone(),
                     open_sessions: Default::default(),
                     roster: Default::default(),
@@ -188,7 +190,8 @@ impl Gateway {
                     lan_creds,
                     Some(tls.clone()),
                 ));
-                let (addr, _) = lan::serve_https(l.listen, tls, app, cancel.clone())?;
+                let (addr, _) =
+                    pathway_shared::web::serve_https(l.listen, tls, app, cancel.clone())?;
                 Some(addr)
             }
             _ => None,

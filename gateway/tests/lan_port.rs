@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pathway_gateway::lan;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -28,7 +27,7 @@ fn serve() -> Port {
     let creds = ca.issue_hub("localhost").unwrap();
     let tls = pathway_shared::identity::lan_server_tls(&creds).unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let (addr, _) = lan::serve_https(
+    let (addr, _) = pathway_shared::web::serve_https(
         "127.0.0.1:0".parse().unwrap(),
         axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
         site.app.clone(),
@@ -105,7 +104,7 @@ async fn slow_and_idle_clients_cannot_take_the_port() {
     let port = serve();
     // One device opens connections and sends nothing: past its share, each is closed at once.
     let mut held = Vec::new();
-    for _ in 0..lan::conns::PER_CLIENT {
+    for _ in 0..pathway_shared::web::conns::PER_CLIENT {
         held.push(tcp_from("127.0.0.66", port.addr).await);
     }
     // Each connection is counted by its own task: let those run before the one past the cap
@@ -142,7 +141,7 @@ async fn slow_and_idle_clients_cannot_take_the_port() {
         }
     };
     let _ = tokio::time::timeout(
-        lan::conns::HEADER_TIMEOUT + Duration::from_secs(5),
+        pathway_shared::web::conns::HEADER_TIMEOUT + Duration::from_secs(5),
         dripping,
     )
     .await;
@@ -151,7 +150,7 @@ async fn slow_and_idle_clients_cannot_take_the_port() {
         "a slow client held its connection for {:?}",
         t.elapsed()
     );
-    assert!(t.elapsed() <= lan::conns::HEADER_TIMEOUT + Duration::from_secs(6));
+    assert!(t.elapsed() <= pathway_shared::web::conns::HEADER_TIMEOUT + Duration::from_secs(6));
     // The idle connections that never began TLS are closed by the handshake timeout.
     let mut first = held.swap_remove(0);
     assert!(closed_within(&mut first, Duration::from_secs(2)).await);

@@ -161,6 +161,11 @@ impl NationalSite {
             .expect("the call is answered")
     }
 
+    /// The running hub's process id.
+    pub fn hub_pid(&self) -> Option<u32> {
+        self.hub.as_ref().map(Child::id)
+    }
+
     /// Starts the hub (again).
     pub fn start_hub(&mut self) {
         self.stop_hub();

@@ -6,12 +6,9 @@
 //! logged-in officer; API calls carry a bearer token, which a browser never adds by itself.
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) use pathway_shared::web::same_site;
 
@@ -35,8 +32,7 @@ pub(super) async fn guard(req: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    let bearer = req.headers().contains_key(header::AUTHORIZATION);
-    if req.method() == Method::POST && !bearer && !same_site(req.headers()) {
+    if !pathway_shared::web::write_allowed(req.method(), req.headers()) {
         return (
             StatusCode::FORBIDDEN,
             "This form was sent from a page outside Pathway, so it was not accepted.",
@@ -44,16 +40,7 @@ pub(super) async fn guard(req: Request, next: Next) -> Response {
             .into_response();
     }
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
-        (header::CACHE_CONTROL, "no-store"),
-    ] {
-        h.insert(name, HeaderValue::from_static(value));
-    }
+    pathway_shared::web::secure_headers(resp.headers_mut());
     resp
 }
 

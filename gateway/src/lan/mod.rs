@@ -8,7 +8,6 @@ mod attendance;
 pub mod auth;
 pub mod cases;
 pub(crate) mod catching_up;
-pub mod conns;
 mod console;
 pub mod enrolments;
 mod error;
@@ -34,7 +33,6 @@ use cases::{add_goal_api, add_note, assess_api, move_referral, read_case, refer_
 pub use error::ApiError;
 use error::ApiResult;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -55,7 +53,6 @@ use pathway_shared::store::{Editor, Pending, Store};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use crate::audit::Audit;
 use crate::uplink::{HUB, UplinkStatus};
@@ -311,42 +308,6 @@ pub fn router(lan: Arc<Lan>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(guard::guard))
         .with_state(lan)
-}
-
-/// Serves `app` over HTTPS on `addr` with `tls` (which a renewed certificate reloads) until
-/// `cancel` fires. Returns the bound address.
-pub fn serve_https(
-    addr: SocketAddr,
-    tls: axum_server::tls_rustls::RustlsConfig,
-    app: Router,
-    cancel: CancellationToken,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    let handle = axum_server::Handle::new();
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
-        .handshake_timeout(conns::HANDSHAKE_TIMEOUT)
-        .acceptor(conns::Capped::new());
-    let mut server = axum_server::from_tcp(listener)?
-        .acceptor(acceptor)
-        .first_request_timeout(conns::HEADER_TIMEOUT)
-        .handle(handle.clone());
-    server
-        .http_builder()
-        .http1()
-        .header_read_timeout(conns::HEADER_TIMEOUT);
-    let task = tokio::spawn(async move {
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-        });
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = server.serve(app).await {
-            tracing::warn!(error = %e, "LAN service stopped");
-        }
-    });
-    Ok((local, task))
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub(crate) fn site() -> Site {
         store: store.clone(),
         facility: FAC.into(),
         sessions: Default::default(),
-        guard: Default::default(),
+        guard: Arc::new(lan::login::Guard::new(lan::login::Limits::LAN)),
         uplink,
         open_sessions: Default::default(),
         roster: Default::default(),

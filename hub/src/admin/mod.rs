@@ -9,7 +9,6 @@ pub mod audit;
 mod pages;
 mod words;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -23,7 +22,6 @@ use pathway_shared::clock::Clock;
 use pathway_shared::status::Source;
 use pathway_shared::store::{Store, StoreError};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use accounts::Sessions;
 pub use accounts::{AdminRole, AdminUser, add_admin};
@@ -55,10 +53,10 @@ pub struct Admin {
     /// The gateways in session, so a revocation cuts one at once.
     pub live: crate::LiveSessions,
     pub clock: Clock,
-    /// Failed log-ins per username: after 5, each further attempt waits, doubling from 1 s to
-    /// 5 minutes (a guessed password is slow to find; the real administrator is never kept
-    /// out for long).
-    pub logins: pathway_shared::throttle::Throttle,
+    /// The log-in guard both front ends share: failures throttled per address and per
+    /// username from that address (no flood from other addresses keeps an administrator out),
+    /// one check at a time, a short queue, then 503.
+    pub logins: pathway_shared::web::login::LoginGuard,
     /// Set by [`Admin::with_keys`]; without it courier files and renewed certificates are
     /// refused.
     pub keys: std::sync::OnceLock<HubKeys>,
@@ -79,7 +77,9 @@ impl Admin {
             status,
             live,
             clock,
-            logins: pathway_shared::throttle::Throttle::new(5, 5 * 60_000, 10_000),
+            logins: pathway_shared::web::login::LoginGuard::new(
+                pathway_shared::web::login::Limits::ADMIN,
+            ),
             keys: std::sync::OnceLock::new(),
         })
     }
@@ -97,6 +97,8 @@ pub struct AdminError {
     pub status: StatusCode,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to wait before trying again (a `Retry-After` header).
+    pub retry_after: Option<i64>,
 }
 
 impl AdminError {
@@ -105,6 +107,7 @@ impl AdminError {
             status,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
     pub fn field(field: &str, message: impl Into<String>) -> AdminError {
@@ -112,7 +115,13 @@ impl AdminError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: message.into(),
             field: Some(field.to_owned()),
+            retry_after: None,
         }
+    }
+    /// Says when to try again.
+    pub fn retry_after(mut self, seconds: i64) -> AdminError {
+        self.retry_after = Some(seconds);
+        self
     }
     pub fn forbidden(message: impl Into<String>) -> AdminError {
         AdminError::new(StatusCode::FORBIDDEN, message)
@@ -159,7 +168,13 @@ impl IntoResponse for AdminError {
         if let Some(f) = self.field {
             body["field"] = json!(f);
         }
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after
+            && let Ok(v) = header::HeaderValue::from_str(&s.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 
@@ -212,21 +227,17 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 /// Every answer's headers: no scripts, no framing, nothing kept by a browser's cache.
+/// Every request: one riding on the session cookie that would change something must come from
+/// the dashboard's own pages (whatever its body); every answer carries the shared headers.
 async fn headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    for (k, v) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
-    ] {
-        h.insert(k, header::HeaderValue::from_static(v));
+    if !pathway_shared::web::write_allowed(req.method(), req.headers()) {
+        return AdminError::forbidden(
+            "this request came from a page outside the hub's administration, so it was not accepted",
+        )
+        .into_response();
     }
+    let mut res = next.run(req).await;
+    pathway_shared::web::secure_headers(res.headers_mut());
     res
 }
 
@@ -314,32 +325,6 @@ pub fn router(admin: Arc<Admin>) -> Router {
 /// The administration's TLS, which a renewed hub certificate reloads.
 pub use axum_server::tls_rustls::RustlsConfig;
 
-/// Serves the administration over HTTPS with `tls` until `cancel` fires.
-pub fn serve_https(
-    addr: SocketAddr,
-    tls: RustlsConfig,
-    app: Router,
-    cancel: CancellationToken,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    let handle = axum_server::Handle::new();
-    let timeout = std::time::Duration::from_secs(10);
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).handshake_timeout(timeout);
-    let mut server = axum_server::from_tcp(listener)?
-        .acceptor(acceptor)
-        .first_request_timeout(timeout)
-        .handle(handle.clone());
-    server.http_builder().http1().header_read_timeout(timeout);
-    let task = tokio::spawn(async move {
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-        });
-        if let Err(e) = server.serve(app.into_make_service()).await {
-            tracing::warn!(error = %e, "administration stopped");
-        }
-    });
-    Ok((local, task))
-}
+/// Serves the administration over HTTPS with `tls` until `cancel` fires, with the defences
+/// both front ends share (connection caps, deadlines on handshakes, headers and bodies).
+pub use pathway_shared::web::serve_https;

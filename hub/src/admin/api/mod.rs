@@ -19,6 +19,7 @@ use super::{
 };
 use AdminRole::{Auditor, NationalAdmin, SyncOperator};
 use pathway_shared::import::username_ok;
+use pathway_shared::web::login::{Client, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS, Refused};
 
 mod cases;
 mod catalogue;
@@ -66,56 +67,96 @@ pub(super) enum LoggedIn {
     Wait(i64),
 }
 
-/// Checks a log-in, unless the username must wait after failures (the first refusal of each
-/// wait is audited).
-pub(super) async fn check_login(admin: &Arc<Admin>, b: LoginBody) -> AdminResult<LoggedIn> {
-    if b.username.len() > 64 {
+/// Checks a log-in through the shared guard ([`LoginGuard`]): a client or a username from it
+/// that must wait, a second check in flight from one client, or a full queue is refused
+/// unchecked; the first refusal of each wait and at most one failure a minute per username are
+/// audited.
+pub(super) async fn check_login(
+    admin: &Arc<Admin>,
+    client: Client,
+    b: LoginBody,
+) -> AdminResult<LoggedIn> {
+    if b.username.chars().count() > MAX_USERNAME_CHARS {
         return Err(AdminError::field(
             "username",
-            "a username has at most 64 characters",
+            format!("a username has at most {MAX_USERNAME_CHARS} characters"),
         ));
     }
-    if b.password.len() > 1024 {
+    if b.password.len() > MAX_PASSWORD_BYTES {
         return Err(AdminError::field(
             "password",
-            "a password has at most 1,024 bytes",
+            format!("a password has at most {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
-    let admin = admin.clone();
-    blocking(move || {
-        let now = admin.clock.now();
-        let user = b.username.trim().to_owned();
-        if let Err(wait) = admin.logins.check(&user, now) {
+    let user = b.username.trim().to_owned();
+    let now = admin.clock.now();
+    let who = format!("{user} from {}", client.0);
+    let turn = match admin.logins.admit(client.0, &user, now).await {
+        Ok(turn) => turn,
+        Err(Refused::Wait(wait)) => {
             if wait.first {
-                admin.audit.record(&user, "login_throttled", &user, now)?;
+                let a = admin.clone();
+                let (user, who) = (user.clone(), who.clone());
+                blocking(move || Ok(a.audit.record(&user, "login_throttled", &who, now)?)).await?;
             }
             return Ok(LoggedIn::Wait(wait.ms.div_euclid(1000) + 1));
         }
-        let got = admin
-            .sessions
-            .login(&admin.store, &user, &b.password, now)?;
-        let action = if got.is_some() {
-            admin.logins.clear(&user);
-            "login"
-        } else {
-            admin.logins.fail(&user, now);
-            "login_failed"
-        };
-        admin.audit.record(&user, action, &user, now)?;
-        Ok(match got {
-            Some((t, u)) => LoggedIn::Yes(t, u),
-            None => LoggedIn::Wrong,
+        Err(Refused::InFlight) => return Ok(LoggedIn::Wait(1)),
+        Err(Refused::Busy) => {
+            return Err(AdminError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub is busy checking other log-ins; try again in a few seconds",
+            )
+            .retry_after(2));
+        }
+    };
+    let a = admin.clone();
+    let result = admin
+        .logins
+        .check(&turn, move || -> AdminResult<LoggedIn> {
+            let admin = a;
+            let got = admin
+                .sessions
+                .login(&admin.store, &user, &b.password, now)?;
+            match got {
+                Some((t, u)) => {
+                    admin.logins.succeeded(client.0, &user, now);
+                    admin.audit.record(&user, "login", &who, now)?;
+                    Ok(LoggedIn::Yes(t, u))
+                }
+                None => {
+                    if let Some((held, since)) = admin.logins.failed(client.0, &user, now) {
+                        let mut target = who;
+                        if held > 0 {
+                            target.push_str(&format!(", after {held} attempts held back"));
+                        }
+                        if since > 0 {
+                            target
+                                .push_str(&format!(", {since} more failures since the last entry"));
+                        }
+                        admin.audit.record(&user, "login_failed", &target, now)?;
+                    }
+                    Ok(LoggedIn::Wrong)
+                }
+            }
         })
+        .await;
+    drop(turn);
+    result.unwrap_or_else(|| {
+        Err(AdminError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the password check stopped; try again",
+        ))
     })
-    .await
 }
 
 pub(super) async fn login(
     State(admin): State<Arc<Admin>>,
+    client: Client,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> AdminResult<impl IntoResponse> {
     let Json(b) = body?;
-    let (t, user) = match check_login(&admin, b).await? {
+    let (t, user) = match check_login(&admin, client, b).await? {
         LoggedIn::Yes(t, user) => (t, user),
         LoggedIn::Wrong => {
             return Err(AdminError::new(

@@ -183,12 +183,13 @@ async fn login_page(headers: HeaderMap) -> Markup {
 
 async fn login_post(
     State(admin): State<Arc<Admin>>,
+    client: pathway_shared::web::login::Client,
     headers: HeaderMap,
     form: Result<Form<LoginBody>, FormRejection>,
 ) -> Result<Response, AdminError> {
     let l = lang(&headers);
     let Form(b) = form?;
-    match api::check_login(&admin, b).await? {
+    match api::check_login(&admin, client, b).await? {
         api::LoggedIn::Yes(tok, _) => Ok((
             [(header::SET_COOKIE, api::session_cookie(&tok))],
             Redirect::to("/"),

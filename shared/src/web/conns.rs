@@ -1,7 +1,8 @@
-//! Connections to the LAN service, counted before any TLS work: at most
-//! [`PER_CLIENT`] open at once from one address and a total kept below the process's file
-//! descriptor limit, so a few slow or idle clients cannot take every descriptor from the staff
-//! and the uplink. A connection past either cap is closed at once.
+//! Connections to an HTTPS front end (the gateway's LAN service, the hub's administration),
+//! counted before any TLS work: at most [`PER_CLIENT`] open at once from one address and a total
+//! kept below the process's file descriptor limit and [`MAX_TOTAL`], so a few slow or idle
+//! clients cannot take every descriptor (or the memory each connection holds) from the staff,
+//! the administrators and the sync. A connection past either cap is closed at once.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,12 +16,13 @@ use axum_server::accept::Accept;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::lock;
-
 /// Most connections open at once from one address. A staff browser opens six.
 pub const PER_CLIENT: usize = 64;
-/// Descriptors kept back from the LAN service for the store, the uplink and logs.
+/// Descriptors kept back from the front end for the store, the sync and logs.
 const RESERVED_FDS: u64 = 256;
+/// Most connections open at once in all: each holds its TLS buffers (some 30 KiB), so this
+/// bounds what idle or slow clients can make the daemon hold to about 120 MiB.
+pub const MAX_TOTAL: usize = 4_096;
 /// How long a client may take to finish the TLS handshake, then to send its first request's
 /// headers, and any later request's headers.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,7 +44,8 @@ pub struct Capped {
 impl Capped {
     /// Caps the total at the file descriptor limit less what the rest of the daemon needs.
     pub fn new() -> Capped {
-        Capped::with_total(fd_limit().saturating_sub(RESERVED_FDS).max(64) as usize)
+        let fds = fd_limit().saturating_sub(RESERVED_FDS).max(64) as usize;
+        Capped::with_total(fds.min(MAX_TOTAL))
     }
 
     pub fn with_total(total: usize) -> Capped {
@@ -53,7 +56,7 @@ impl Capped {
     }
 
     fn admit(&self, ip: IpAddr) -> Option<Slot> {
-        let mut c = lock(&self.counts);
+        let mut c = super::lock(&self.counts);
         let mine = c.by_client.get(&ip).copied().unwrap_or(0);
         if mine >= PER_CLIENT || c.total >= self.total {
             return None;
@@ -86,7 +89,7 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut c = lock(&self.counts);
+        let mut c = super::lock(&self.counts);
         c.total = c.total.saturating_sub(1);
         if let Some(n) = c.by_client.get_mut(&self.ip) {
             *n -= 1;
@@ -111,7 +114,7 @@ impl<S: Send + 'static> Accept<TcpStream, S> for Capped {
     fn accept(&self, tcp: TcpStream, service: S) -> Self::Future {
         let admitted = tcp.peer_addr().and_then(|peer| {
             self.admit(peer.ip()).ok_or_else(|| {
-                tracing::debug!(client = %peer.ip(), "LAN connection refused: too many open");
+                tracing::debug!(client = %peer.ip(), "connection refused: too many open");
                 io::Error::other("too many connections")
             })
         });

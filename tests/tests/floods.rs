@@ -1,0 +1,163 @@
+//! The hub's administration holds up like the gateway's LAN service, against the real
+//! `pathway-hub`: an unauthenticated log-in flood and a flood of slow request bodies, each a
+//! bounded loop on loopback that stops by itself. During each, the hub's memory stays bounded
+//! and an administrator's correct log-in from another address is answered within 2 s. Prints
+//! the hub's peak RSS under each flood.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pathway_tests::national::{ADMIN, NationalSite};
+use tokio::io::AsyncWriteExt;
+
+fn from(i: u32) -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::new(
+        127,
+        1,
+        (i / 250) as u8,
+        (i % 250 + 1) as u8,
+    ))
+}
+
+/// Samples the hub's RSS until `stop`; returns the peak, MB.
+fn watch_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        let mut peak: f64 = 0.0;
+        while !stop.load(Ordering::Relaxed) {
+            peak = peak.max(pathway_tests::rss_mb_of(&pid.to_string()));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        peak
+    })
+}
+
+/// The administrator logs in from an address of their own: how long the answer took, and its
+/// status.
+async fn admin_logs_in(
+    site: &NationalSite,
+    tls: &tokio_rustls::TlsConnector,
+    at: IpAddr,
+) -> (Duration, u16) {
+    let t = Instant::now();
+    let addr = SocketAddr::from(([127, 0, 0, 1], site.admin.port()));
+    let mut c = pathway_tests::https::Client::connect(addr, at, tls)
+        .await
+        .expect("the administration answers");
+    let body = serde_json::json!({"username": ADMIN, "password": site.admin_password});
+    let (s, _) = c
+        .send("POST", "/api/login", "", &body.to_string())
+        .await
+        .expect("an answer");
+    (t.elapsed(), s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tokio::task::block_in_place(|| NationalSite::start(dir.path()));
+    let pid = site.hub_pid().unwrap();
+    let ca = std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap();
+    let tls = pathway_tests::https::connector(&ca).unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], site.admin.port()));
+    let before = pathway_tests::rss_mb_of(&pid.to_string());
+    // The administrator's usual desk: it has logged in before.
+    let (took, status) = admin_logs_in(&site, &tls, from(9_999)).await;
+    assert_eq!(status, 200);
+    println!("a log-in with no flood: {took:?}");
+
+    // 1. 150 log-ins at once with wrong passwords, from 150 addresses, three rounds.
+    let stop = Arc::new(AtomicBool::new(false));
+    let rss = watch_rss(pid, stop.clone());
+    let mut answered = [0usize; 600];
+    for round in 0..3 {
+        let mut flood = Vec::new();
+        for i in 0..150u32 {
+            let tls = tls.clone();
+            flood.push(tokio::spawn(async move {
+                let Ok(mut c) = pathway_tests::https::Client::connect(addr, from(i), &tls).await
+                else {
+                    return 0;
+                };
+                let body = serde_json::json!({"username": format!("user{i}"), "password": "guess"});
+                c.send("POST", "/api/login", "", &body.to_string())
+                    .await
+                    .map_or(0, |(s, _)| s)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (took, status) = admin_logs_in(&site, &tls, from(9_999)).await;
+        assert_eq!(
+            status, 200,
+            "round {round}: the administrator at their desk is let in"
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "round {round}: answered in {took:?}"
+        );
+        // From a desk never used before, the answer comes at once too (in, or "busy, retry").
+        let (took, status) = admin_logs_in(&site, &tls, from(9_000 + round)).await;
+        assert!(status == 200 || status == 503, "round {round}: {status}");
+        assert!(
+            took < Duration::from_secs(2),
+            "round {round}: answered in {took:?}"
+        );
+        for f in flood {
+            answered[f.await.unwrap() as usize] += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let login_peak = rss.join().unwrap();
+    println!(
+        "log-in flood (450 attempts, 150 at once): hub RSS {before:.0} MB before, peak {login_peak:.0} MB; answers 401: {}, 429: {}, 503: {}",
+        answered[401], answered[429], answered[503]
+    );
+    assert!(answered[503] > 0, "a full queue is refused at once");
+    assert!(login_peak < 300.0, "peak {login_peak:.0} MB");
+
+    // 2. 2,000 slow bodies from 40 addresses: headers, then a byte now and then.
+    let stop = Arc::new(AtomicBool::new(false));
+    let rss = watch_rss(pid, stop.clone());
+    let mut slow = Vec::new();
+    for i in 0..2_000u32 {
+        let tls = tls.clone();
+        slow.push(tokio::spawn(async move {
+            let socket = tokio::net::TcpSocket::new_v4().ok()?;
+            socket.bind(SocketAddr::new(from(1_000 + i % 40), 0)).ok()?;
+            let tcp = socket.connect(addr).await.ok()?;
+            let mut s = tls.connect("localhost".try_into().ok()?, tcp).await.ok()?;
+            let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+            s.write_all(head.as_bytes()).await.ok()?;
+            let started = Instant::now();
+            // A byte every 5 s until the hub cuts it off, or 40 s pass.
+            while started.elapsed() < Duration::from_secs(40) {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if s.write_all(b" ").await.is_err() || s.flush().await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+            None
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (took, status) = admin_logs_in(&site, &tls, from(9_500)).await;
+    assert_eq!(
+        status, 200,
+        "an administrator is let in during the slow flood"
+    );
+    assert!(took < Duration::from_secs(2), "answered in {took:?}");
+    let mut cut = 0;
+    for s in slow {
+        if s.await.unwrap().is_some() {
+            cut += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let slow_peak = rss.join().unwrap();
+    println!(
+        "slow-body flood (2,000 connections from 40 addresses): hub RSS peak {slow_peak:.0} MB; {cut} cut off by the hub within 40 s; an administrator let in after {took:?}"
+    );
+    assert!(slow_peak < 300.0, "peak {slow_peak:.0} MB");
+    assert!(cut > 0, "slow bodies are cut off");
+}
