@@ -981,3 +981,51 @@ async fn a_cookie_borne_write_from_another_site_is_refused_whatever_its_body() {
     );
     assert_eq!(people(&site), before + 1);
 }
+
+/// A national administrator reads a case file as the facility's case officer would: a
+/// mental-health group the person is enrolled in is health content, and is not shown; an
+/// education enrolment is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_programme_enrolment_is_not_shown_at_the_hub() {
+    use pathway_shared::model::{Enrolment, ProgrammeCategory};
+    let site = site();
+    site.store
+        .put(
+            &Programme {
+                code: "MHS-1".into(),
+                title: "Coping and emotional wellbeing group".into(),
+                category: ProgrammeCategory::MentalHealth,
+                duration_weeks: 8,
+                sessions_per_week: 1,
+                ..Default::default()
+            },
+            2,
+        )
+        .unwrap();
+    let id = case_id("WHK-000001");
+    site.store
+        .update::<CaseFile, _, pathway_shared::store::StoreError>(&id, 3, |c| {
+            for (key, code) in [("e1", "MHS-1"), ("e2", "LIT-1")] {
+                c.enrolments.insert(
+                    key.into(),
+                    Enrolment {
+                        run_id: format!("{code}-run"),
+                        programme_code: code.into(),
+                        facility_id: "WHK".into(),
+                        ..Default::default()
+                    },
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    let token = login(&site, "admin.national").await;
+    let (s, v) = call(&site, "GET", "/api/cases/WHK-000001", Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let shown = v["enrolments"].to_string();
+    assert!(shown.contains("LIT-1"), "{shown}");
+    assert!(
+        !shown.contains("MHS-1"),
+        "the mental-health group is not shown: {shown}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod import;
 pub mod model;
 pub mod policy;
+pub mod sensitive;
 pub mod signal;
 pub mod status;
 pub mod store;

@@ -479,7 +479,7 @@ fn sensitive_data_is_marked_in_the_model() {
     c.notes.insert("g".into(), CaseNote::default());
     c.release_plan.health_handover.details = "clinic booked".into();
     let mut officer = c.clone();
-    officer.redact(Visibility::default());
+    officer.redact(Visibility::default(), &Default::default());
     assert_eq!(officer.needs.len(), 5);
     assert!(
         officer
@@ -490,10 +490,13 @@ fn sensitive_data_is_marked_in_the_model() {
     assert_eq!(officer.notes.keys().collect::<Vec<_>>(), ["g"]);
     assert_eq!(officer.release_plan.health_handover.details, "");
     let mut health = c.clone();
-    health.redact(Visibility {
-        health: true,
-        restricted_notes: false,
-    });
+    health.redact(
+        Visibility {
+            health: true,
+            restricted_notes: false,
+        },
+        &Default::default(),
+    );
     assert_eq!((health.needs.len(), health.notes.len()), (8, 2));
 }
 

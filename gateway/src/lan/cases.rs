@@ -45,8 +45,8 @@ pub fn open_case(lan: &Lan, who: &Staff, person: &str) -> ApiResult<Staged<CaseF
     let pending = lan
         .audit
         .stage(&who.username, "read_case", id.as_str(), lan.clock.now())?;
-    case.redact(who.visibility());
-    lan.health_programmes.redact(&lan.store, who, &mut case)?;
+    lan.health_programmes
+        .redact(&lan.store, who.visibility(), &mut case)?;
     Ok(Staged {
         value: case,
         pending,

@@ -27,9 +27,10 @@ pub struct Person {
     /// Active goals: their target date and whether their domain is a health domain.
     #[serde(skip)]
     goals: Vec<(time::Date, bool)>,
-    /// When each referral still waiting for an answer was made.
+    /// When each referral still waiting for an answer was made, and whether it is health
+    /// content (a referral to a clinical service).
     #[serde(skip)]
-    referrals_waiting: Vec<Millis>,
+    referrals_waiting: Vec<(Millis, bool)>,
     /// A release-plan item is neither done nor not needed (the health handover apart).
     #[serde(skip)]
     plan_open: bool,
@@ -71,7 +72,7 @@ impl Person {
             .referrals
             .values()
             .filter(|r| r.state().status == ReferralStatus::Requested)
-            .filter_map(|r| r.history.values().map(|e| e.at).min())
+            .filter_map(|r| Some((r.history.values().map(|e| e.at).min()?, r.health)))
             .collect();
         let p = &case.release_plan;
         let plan_open = [&p.accommodation, &p.employment, &p.id_documents]
@@ -100,7 +101,8 @@ impl Person {
         }
     }
 
-    /// What is due today, as a reader who may (`health`) or may not see health goals.
+    /// What is due today, as a reader who may (`health`) or may not see health content: a
+    /// health goal or a referral to a clinical service says nothing to one who may not.
     pub fn due(&self, today: time::Date, now: Millis, health: bool) -> Vec<Due> {
         let mut due = Vec::new();
         if self.goals.iter().any(|(d, h)| *d < today && (health || !h)) {
@@ -109,7 +111,7 @@ impl Person {
         if self
             .referrals_waiting
             .iter()
-            .any(|at| now - at > REFERRAL_WAIT_DAYS * 86_400_000)
+            .any(|(at, h)| now - at > REFERRAL_WAIT_DAYS * 86_400_000 && (health || !h))
         {
             due.push(Due::ReferralWaiting);
         }
@@ -246,5 +248,45 @@ impl Roster {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pathway_shared::model::{Referral, ReferralEvent};
+
+    /// A referral to a clinic waiting for weeks is due only to a reader who may see it: for a
+    /// case officer the caseload says nothing of it.
+    #[test]
+    fn a_clinic_referral_waiting_says_nothing_to_a_reader_who_may_not_see_it() {
+        let mut case = CaseFile {
+            person_id: "WHK-000001".into(),
+            ..Default::default()
+        };
+        let made = 1_000;
+        case.referrals.insert(
+            "r1".into(),
+            Referral {
+                partner_id: "clinic".into(),
+                health: true,
+                history: [(
+                    "e1".to_owned(),
+                    ReferralEvent {
+                        to: ReferralStatus::Requested,
+                        by: "nurse".into(),
+                        at: made,
+                        note: String::new(),
+                    },
+                )]
+                .into(),
+                ..Default::default()
+            },
+        );
+        let p = Person::of(&case, 0);
+        let today = time::macros::date!(2026 - 12 - 07);
+        let later = made + 20 * 86_400_000;
+        assert!(!p.due(today, later, false).contains(&Due::ReferralWaiting));
+        assert!(p.due(today, later, true).contains(&Due::ReferralWaiting));
     }
 }

@@ -507,9 +507,17 @@ pub struct ReleaseRecord {
 
 impl CaseFile {
     /// Removes what `visibility` does not allow: sensitive needs, health notes, goals in health
-    /// domains, referrals to health services and the health handover without `health`; restricted notes without `restricted_notes`.
-    pub fn redact(&mut self, visibility: Visibility) {
+    /// domains, referrals to health services, the health handover and enrolments in the health
+    /// programmes of the catalogue (`health_programmes`, their codes) without `health`;
+    /// restricted notes without `restricted_notes`. The one redaction both daemons use.
+    pub fn redact(
+        &mut self,
+        visibility: Visibility,
+        health_programmes: &std::collections::BTreeSet<String>,
+    ) {
         if !visibility.health {
+            self.enrolments
+                .retain(|_, e| !health_programmes.contains(&e.programme_code));
             self.needs.retain(|code, _| {
                 !NeedDomain::from_code(code).is_some_and(NeedDomain::is_sensitive)
             });

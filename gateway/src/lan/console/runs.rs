@@ -184,9 +184,8 @@ pub(super) async fn run_page(
             .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run2}` here")))?;
         // Who takes part is shown only to those who may see it, and the showing is audited.
-        let shown = lan2
-            .health_programmes
-            .may_see_people(&lan2.store, &who2, &r)?;
+        let shown =
+            crate::lan::sensitive::may_see_people(&lan2.health_programmes, &lan2.store, &who2, &r)?;
         let mut names = Names::new(&lan2.store, &lan2.facility);
         let title = names.programme(&r.programme_code);
         let instructor = names.staff(&r.instructor);

@@ -111,7 +111,7 @@ fn session_lines(
     })?;
     let run_doc = lan.store.get::<ProgrammeRun>(&run_id(&lan.facility, run))?;
     if let Some(r) = &run_doc
-        && !lan.health_programmes.may_see_people(&lan.store, who, r)?
+        && !crate::lan::sensitive::may_see_people(&lan.health_programmes, &lan.store, who, r)?
     {
         return Err(ApiError::forbidden(
             "who takes part in this programme is health content",

@@ -33,10 +33,16 @@ pub(crate) async fn case_read(
         admin
             .audit
             .record(&who.username, "read_case", id.as_str(), now)?;
-        file.redact(Visibility {
-            health: false,
-            restricted_notes: false,
-        });
+        // The one redaction both daemons use: health content, enrolments in the catalogue's
+        // health programmes among it, is the facility's health staff's alone.
+        pathway_shared::sensitive::HealthProgrammes::default().redact(
+            &admin.store,
+            Visibility {
+                health: false,
+                restricted_notes: false,
+            },
+            &mut file,
+        )?;
         Ok(Json(file))
     })
     .await
