@@ -348,3 +348,70 @@ async fn a_one_time_password_must_be_changed_before_anything_else() {
     let (s, _) = attempt(&site, "10.0.0.9", "teacher", "my own long secret").await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// A password change ends every other session of the account; a common password, or one that
+/// holds the username, is refused; a wrong current password is audited and a device guessing it
+/// is made to wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_ends_other_sessions_and_guessing_the_current_one_is_held_back() {
+    let site = site();
+    let (s, v) = attempt(&site, "10.0.0.8", "teacher", "correct horse").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let here = v["token"].as_str().unwrap().to_owned();
+    let (_, v) = attempt(&site, "10.0.0.9", "teacher", "correct horse").await;
+    let elsewhere = v["token"].as_str().unwrap().to_owned();
+    let change = |current: &str, new: &str| {
+        Some(json!({"current_password": current, "new_password": new}).to_string())
+    };
+    for weak in ["aaaaaaaaaa", "Password123", "1234567890", "teacher-teacher"] {
+        let (s, v) = call(
+            &site,
+            "POST",
+            "/api/password",
+            Some(&here),
+            change("correct horse", weak),
+        )
+        .await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("new_password")),
+            "{weak}: {v}"
+        );
+    }
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/password",
+        Some(&here),
+        change("correct horse", "blue kettle mango"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        call(&site, "GET", "/api/me", Some(&elsewhere), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED,
+        "the session on the other device ended"
+    );
+    let now = v["token"].as_str().unwrap().to_owned();
+    // Guessing the current password from a device: audited, then held back.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let (s, _) = call(
+            &site,
+            "POST",
+            "/api/password",
+            Some(&now),
+            change("guess guess", "another long one"),
+        )
+        .await;
+        statuses.push(s);
+    }
+    assert!(statuses.contains(&StatusCode::FORBIDDEN), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(count(&site, "password_change_failed") >= 1);
+}

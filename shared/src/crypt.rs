@@ -77,6 +77,168 @@ pub fn password_matches(hash: &str, password: &str) -> bool {
     hashed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
+/// Shortest password anyone may choose (NIST SP 800-63B asks at least 8; staff share
+/// terminals, so 10).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Passwords people choose most, and their likely variants, lowercased: refused whatever their
+/// length (NIST SP 800-63B, 5.1.1.2: a list of commonly used or compromised values).
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "123456",
+    "1234567",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "0987654321",
+    "9876543210",
+    "1111111111",
+    "0000000000",
+    "qwerty",
+    "qwertyuiop",
+    "qwerty123",
+    "qwerty1234",
+    "qwertyuiop123",
+    "asdfghjkl",
+    "asdfghjkl1",
+    "zxcvbnm",
+    "zxcvbnm123",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t6y",
+    "qazwsxedc",
+    "qazwsxedc123",
+    "abc123",
+    "abcdefghij",
+    "abcd1234",
+    "abcdefg123",
+    "iloveyou",
+    "iloveyou12",
+    "iloveyou123",
+    "welcome",
+    "welcome1",
+    "welcome123",
+    "welcome2026",
+    "letmein",
+    "letmein123",
+    "letmein1234",
+    "admin",
+    "admin123",
+    "administrator",
+    "changeme",
+    "changeme123",
+    "trustno1",
+    "football",
+    "football123",
+    "baseball",
+    "sunshine",
+    "sunshine123",
+    "princess",
+    "princess123",
+    "monkey123",
+    "dragon123",
+    "master123",
+    "superman",
+    "superman123",
+    "starwars",
+    "whatever",
+    "whatever123",
+    "computer",
+    "computer123",
+    "internet",
+    "internet123",
+    "secret123",
+    "prisoner",
+    "correctional",
+    "correctional1",
+    "officer123",
+    "teacher123",
+    "pathway",
+    "pathway123",
+    "pathway2026",
+    "pathwaydemo",
+    "pathway-demo",
+    "namibia",
+    "namibia123",
+    "windhoek",
+    "windhoek123",
+    "thailand",
+    "thailand123",
+    "bangkok",
+    "bangkok123",
+    "summer2026",
+    "winter2026",
+    "spring2026",
+    "autumn2026",
+    "summer2025",
+    "winter2025",
+    "january2026",
+    "december2026",
+    "qwertyqwerty",
+    "passwordpassword",
+    "123123123",
+    "1231231231",
+    "123qweasd",
+    "qweasdzxc",
+    "qweasdzxc123",
+    "987654321",
+    "11111111",
+    "111111111",
+    "00000000",
+    "88888888",
+    "666666666",
+    "999999999",
+    "a1b2c3d4e5",
+    "aa12345678",
+    "asdf1234",
+    "zaq12wsx",
+    "zaq1zaq1",
+    "7777777777",
+];
+
+/// Why a chosen password is refused, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeakPassword {
+    /// Under [`MIN_PASSWORD_CHARS`].
+    Short,
+    /// On the list of passwords people choose most, one character over and over, or a run of
+    /// keys, letters or digits.
+    Common,
+    /// It holds the username.
+    HoldsUsername,
+}
+
+/// Checks a password someone chose.
+pub fn password_refusal(password: &str, username: &str) -> Option<WeakPassword> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Some(WeakPassword::Short);
+    }
+    let lower = password.to_lowercase();
+    let first = lower.chars().next();
+    let one_char = lower.chars().all(|c| Some(c) == first);
+    // Every character one more (or one less) than the one before: "abcdefghij", "9876543210".
+    let codes: Vec<u32> = lower.chars().map(u32::from).collect();
+    let run =
+        codes.windows(2).all(|w| w[1] == w[0] + 1) || codes.windows(2).all(|w| w[1] + 1 == w[0]);
+    if one_char || run || COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Some(WeakPassword::Common);
+    }
+    let user = username.trim().to_lowercase();
+    if user.chars().count() >= 3 && lower.contains(&user) {
+        return Some(WeakPassword::HoldsUsername);
+    }
+    None
+}
+
 /// A hash to check against when an account does not exist, so that the answer takes as long.
 pub static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password("not a password"));
@@ -133,6 +295,22 @@ impl Sealer {
 #[cfg(test)]
 mod password_tests {
     use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_reason() {
+        for (p, why) in [
+            ("short", Some(WeakPassword::Short)),
+            ("aaaaaaaaaa", Some(WeakPassword::Common)),
+            ("Password123", Some(WeakPassword::Common)),
+            ("1234567890", Some(WeakPassword::Common)),
+            ("abcdefghijk", Some(WeakPassword::Common)),
+            ("maria.a-is-me", Some(WeakPassword::HoldsUsername)),
+            ("blue kettle under a mango tree", None),
+            ("ม้าวิ่งเร็วมากในทุ่ง", None),
+        ] {
+            assert_eq!(password_refusal(p, "maria.a"), why, "{p}");
+        }
+    }
 
     #[test]
     fn a_password_matches_its_hash_only_and_memory_is_used_again() {

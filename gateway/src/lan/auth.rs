@@ -139,4 +139,9 @@ impl Sessions {
     pub fn logout(&self, token: &str) {
         lock(&self.live).remove(token);
     }
+
+    /// Ends every session of `username` (after their password changed here).
+    pub fn end_all(&self, username: &str) {
+        lock(&self.live).retain(|_, l| l.staff.username != username);
+    }
 }

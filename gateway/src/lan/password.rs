@@ -17,8 +17,6 @@ use super::auth::Staff;
 use super::error::{ApiError, ApiResult};
 use super::{Lan, blocking_durable, session_cookie, token};
 
-/// Shortest password a staff member may choose.
-pub(super) const MIN_CHARS: usize = 10;
 const MAX_BYTES: usize = 1024;
 
 /// The session of a request, whether or not its password must be changed first.
@@ -32,11 +30,13 @@ pub(super) fn session(lan: &Lan, headers: &HeaderMap) -> ApiResult<(String, Staf
     Ok((t, who))
 }
 
-/// Sets `who`'s password to `new` once `current` is checked; the old session ends and a new
-/// one, free of the must-change mark, is answered. Audited; durable before it answers.
+/// Sets `who`'s password to `new` once `current` is checked; every session of theirs ends and a
+/// new one, free of the must-change mark, is answered. A new password must be long enough, not
+/// a common one and not hold the username. A wrong current password goes through the log-in
+/// guard (throttled, and audited as a failure). Audited; durable before it answers.
 pub(super) async fn change(
     lan: Arc<Lan>,
-    old_token: String,
+    client: super::login::Client,
     who: Staff,
     current: String,
     new: String,
@@ -47,23 +47,45 @@ pub(super) async fn change(
             "a password has at most 1,024 bytes",
         ));
     }
-    if new.chars().count() < MIN_CHARS || new == current {
-        return Err(ApiError::field_words(
-            "new_password",
-            "password.short",
-            vec![],
-        ));
+    let weak = match pathway_shared::crypt::password_refusal(&new, &who.username) {
+        _ if new == current => Some("password.short"),
+        Some(pathway_shared::crypt::WeakPassword::Short) => Some("password.short"),
+        Some(_) => Some("password.common"),
+        None => None,
+    };
+    if let Some(key) = weak {
+        return Err(ApiError::field_words("new_password", key, vec![]));
     }
+    // The current password is checked as a log-in is: a device guessing it is made to wait.
+    let now = lan.clock.now();
+    let turn = match lan.guard.admit(client.0, &who.username, now).await {
+        Ok(turn) => turn,
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many wrong passwords from this device; try again later",
+            )
+            .retry_after(60));
+        }
+    };
     let id = staff_id(&lan.facility, &who.username);
     let lan2 = lan.clone();
     let (username, new2) = (who.username.clone(), new.clone());
-    blocking_durable(move || {
+    let who2 = who.clone();
+    let result = blocking_durable(move || {
+        let who = who2;
         let lan = lan2;
         let account = lan
             .store
             .get::<StaffAccount>(&id)?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first"))?;
         if !password_matches(&account.password_hash, &current) {
+            let now = lan.clock.now();
+            if lan.guard.failed(client.0, &who.username, now).is_some() {
+                let what = format!("{} from {}", who.username, client.0);
+                lan.audit
+                    .record(&who.username, "password_change_failed", &what, now)?;
+            }
             return Err(
                 ApiError::field_words("current_password", "password.wrong", vec![])
                     .with_status(StatusCode::FORBIDDEN),
@@ -76,8 +98,11 @@ pub(super) async fn change(
             Ok(e.put(&["must_change_password"], &false)?)
         })
     })
-    .await?;
-    lan.sessions.logout(&old_token);
+    .await;
+    drop(turn);
+    result?;
+    // Every session of theirs ends, on every device; this one goes on under a new token.
+    lan.sessions.end_all(&who.username);
     let lan2 = lan.clone();
     let (t, _) = super::blocking(move || {
         let now = lan2.clock.now();
@@ -99,12 +124,13 @@ pub(super) struct PasswordBody {
 /// `POST /api/password`: `{current_password, new_password}` → a new session token.
 pub(super) async fn change_api(
     State(lan): State<Arc<Lan>>,
+    client: super::login::Client,
     headers: HeaderMap,
     body: Result<Json<PasswordBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(b) = body?;
-    let (t, who) = session(&lan, &headers)?;
-    let token = change(lan, t, who, b.current_password, b.new_password).await?;
+    let (_, who) = session(&lan, &headers)?;
+    let token = change(lan, client, who, b.current_password, b.new_password).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie(&token))],
         Json(json!({ "token": token })),

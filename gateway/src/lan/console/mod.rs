@@ -264,7 +264,7 @@ fn password_html(lan: &Lan, l: Lang, error: Option<&str>) -> Markup {
             @if let Some(key) = error { p.err id="error" { (t(l, key)) } }
             form method="post" action="/password" {
                 p { label { (t(l, "password.current")) br; input type="password" name="current_password" autocomplete="current-password" required; } }
-                p { label { (t(l, "password.new")) br; input type="password" name="new_password" autocomplete="new-password" minlength=(super::password::MIN_CHARS) required; } }
+                p { label { (t(l, "password.new")) br; input type="password" name="new_password" autocomplete="new-password" minlength=(pathway_shared::crypt::MIN_PASSWORD_CHARS) required; } }
                 p { label { (t(l, "password.repeat")) br; input type="password" name="repeat" autocomplete="new-password" required; } }
                 p { button type="submit" id="save-password" { (t(l, "password.submit")) } }
             }
@@ -288,18 +288,20 @@ struct PasswordForm {
 
 async fn password_form(
     State(lan): State<Arc<Lan>>,
+    client: super::login::Client,
     l: Lang,
     headers: HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let Ok((token, who)) = super::password::session(&lan, &headers) else {
+    let Ok((_, who)) = super::password::session(&lan, &headers) else {
         return Redirect::to("/login").into_response();
     };
     if f.new_password != f.repeat {
         let page = password_html(&lan, l, Some("password.mismatch"));
         return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
-    match super::password::change(lan.clone(), token, who, f.current_password, f.new_password).await
+    match super::password::change(lan.clone(), client, who, f.current_password, f.new_password)
+        .await
     {
         Ok(t) => (
             [(header::SET_COOKIE, super::session_cookie(&t))],

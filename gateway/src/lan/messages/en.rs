@@ -22,6 +22,10 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
     ),
     ("password.wrong", "The current password is wrong."),
     (
+        "password.common",
+        "This password is one people choose too often, or a run of one key or of letters or digits, or holds your username: choose another, such as a few words you will remember.",
+    ),
+    (
         "password.short",
         "The new password needs at least 10 characters and must differ from the old one.",
     ),
