@@ -187,11 +187,41 @@ async fn notes_follow_roles_and_bad_input_names_the_field() {
     assert_eq!(notes_now(), 5);
 }
 
+/// Gives `people` places on the fixture's run-1, as the hub's copy would carry them.
+fn place(site: &Site, people: &[&str]) {
+    site.store
+        .update::<ProgrammeRun, _, StoreError>(&run_id(FAC, "run-1"), 4, |r| {
+            for p in people {
+                r.waiting_list.insert(
+                    (*p).to_owned(),
+                    WaitingEntry {
+                        person_id: (*p).to_owned(),
+                        status: WaitStatus::Allocated,
+                        ..Default::default()
+                    },
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_marked_twice_has_one_mark_per_person() {
     let site = site();
+    place(&site, &["P1", "P2", "P3", "P4"]);
     let path = "/api/registers/run-1/2026-11/sessions/s1/marks";
     let teacher = login(&site, "teacher").await;
+    // Someone with no place on the run, or an id that is no id, is refused by name.
+    for person in ["WHK-000002", "<script>", &"9".repeat(60_000)] {
+        let m = json!({"marks": [{"person": person, "outcome": "attended"}]});
+        let (s, v) = call(&site, "POST", path, Some(&teacher), Some(m.to_string())).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("marks[0].person")),
+            "{v}"
+        );
+    }
     let marks = json!({"marks": [{"person": "P1", "outcome": "attended"}, {"person": "P2", "outcome": "absent_excused"}]});
     for _ in 0..2 {
         let (s, v) = call(&site, "POST", path, Some(&teacher), Some(marks.to_string())).await;
@@ -240,6 +270,7 @@ async fn open_sessions_follow_the_schedule_from_the_hub() {
         shown(&first),
         [("s1".to_owned(), "Programme LIT-1 · ".to_owned())]
     );
+    place(&site, &["P1"]);
     let teacher = login(&site, "teacher").await;
     let marks = json!({"marks": [{"person": "P1", "outcome": "attended"}]});
     let path = "/api/registers/run-1/2026-11/sessions/s1/marks";

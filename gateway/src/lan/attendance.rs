@@ -11,8 +11,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
-    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme, RegisterSession, Role,
-    from_code, programme_id, register_id, run_id,
+    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme, ProgrammeRun,
+    RegisterSession, Role, WaitStatus, from_code, programme_id, register_id, run_id,
 };
 use pathway_shared::store::{Store, StoreError};
 use serde::Deserialize;
@@ -69,12 +69,41 @@ pub fn write_marks(
     if input.is_empty() {
         return Err(ApiError::field("marks", "no marks given"));
     }
+    // The run says who may be marked, and who may see its people: a health programme's
+    // register is for health staff, the manager and its instructor.
+    let the_run = lan
+        .store
+        .get::<ProgrammeRun>(&run_id(&lan.facility, run))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run}` here")))?;
+    if !super::sensitive::may_see_people(&lan.health_programmes, &lan.store, who, &the_run)? {
+        return Err(ApiError::forbidden(
+            "the people of this run are health content: your role cannot mark its register",
+        ));
+    }
     let mut marks = Vec::new();
     for (i, (person, o)) in input.iter().enumerate() {
+        let field = format!("marks[{i}].person");
         if person.trim().is_empty() {
+            return Err(ApiError::field(&field, "a person id is needed"));
+        }
+        let well_formed = person.len() <= 64
+            && person
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !well_formed {
             return Err(ApiError::field(
-                &format!("marks[{i}].person"),
-                "a person id is needed",
+                &field,
+                "a person id holds up to 64 letters, digits and `-` (WHK-000123)",
+            ));
+        }
+        let allocated = the_run
+            .waiting_list
+            .get(person)
+            .is_some_and(|w| w.status == WaitStatus::Allocated);
+        if !allocated {
+            return Err(ApiError::field(
+                &field,
+                format!("{person} has no place on run `{run}`: allocate one first"),
             ));
         }
         let o = from_code::<MarkOutcome>(o).ok_or_else(|| {

@@ -136,7 +136,14 @@ async fn run(
                 .registers
                 .iter()
                 .flat_map(|r| {
-                    let run = sample.runs.iter().find(|x| x.id == r.run_id);
+                    // A health programme's register is its own instructor's and health staff's:
+                    // the teachers here mark the others.
+                    let run = sample.runs.iter().find(|x| x.id == r.run_id).filter(|x| {
+                        !sample
+                            .programmes
+                            .iter()
+                            .any(|p| p.code == x.programme_code && p.category.is_health())
+                    });
                     let people: Vec<String> = run
                         .map(|x| {
                             x.waiting_list
