@@ -226,6 +226,10 @@ pub(crate) enum Command {
         /// Where the sync status is served (loopback only).
         #[arg(long, default_value = "127.0.0.1:9470")]
         status_listen: std::net::SocketAddr,
+        /// The national CA's fingerprint as the national admin read it to you (printed by
+        /// `pathway enrol`): a bundle whose CA differs is refused before anything is written.
+        #[arg(long)]
+        ca_fingerprint: Option<String>,
     },
     /// Install a certificate renewed by hand (`pathway ca renew-cert` at the CA): this
     /// gateway's own, handed to the running daemon, which presents it at once; or its

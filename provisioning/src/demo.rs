@@ -192,12 +192,13 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             hub_cert: None,
         })?;
         let root = gdir.join("root");
-        let config = crate::enrol::install(&crate::enrol::Install {
+        let (config, _) = crate::enrol::install(&crate::enrol::Install {
             bundle: &bundle,
             code: &code,
             root: &root,
             lan_listen: local_any(),
             status_listen: local_any(),
+            ca_fingerprint: None,
         })?;
         // The demo's links come and go within seconds: reconnect as quickly.
         let mut toml = read(config.clone())?;

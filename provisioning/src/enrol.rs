@@ -260,6 +260,19 @@ pub(crate) struct Install<'a> {
     pub(crate) root: &'a Path,
     pub(crate) lan_listen: std::net::SocketAddr,
     pub(crate) status_listen: std::net::SocketAddr,
+    /// The CA fingerprint facility IT was given, to check the bundle's against.
+    pub(crate) ca_fingerprint: Option<&'a str>,
+}
+
+/// Fingerprints compare without regard to case, colons or spaces.
+fn same_fingerprint(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_hexdigit)
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    norm(a) == norm(b)
 }
 
 /// `root` joined with an absolute path.
@@ -331,8 +344,16 @@ fn open_bundle(path: &Path, code: &str) -> anyhow::Result<(Public, Keys)> {
 /// configuration, certificates and owner-only keys), the state folder and the systemd unit
 /// under `root`. On the appliance (`root` is `/`) it also makes the service user `pathway` and
 /// enables the unit. Returns the configuration's path.
-pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
+pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<(PathBuf, String)> {
     let (p, keys) = open_bundle(i.bundle, i.code)?;
+    let fingerprint = pathway_shared::identity::fingerprint(&p.ca_pem, "CA certificate")?;
+    if let Some(given) = i.ca_fingerprint
+        && !same_fingerprint(given, &fingerprint)
+    {
+        bail!(
+            "the bundle's national CA has the fingerprint {fingerprint}, not the one you were given ({given}): do not install it; ask the national admin for a bundle from the right CA"
+        );
+    }
     // The configuration names its files from its own folder, so a relative root is made
     // absolute first.
     let root = &std::path::absolute(i.root)
@@ -409,7 +430,7 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<PathBuf> {
             .args(["enable", "pathway-gateway.service"])
             .status();
     }
-    Ok(config)
+    Ok((config, fingerprint))
 }
 
 /// Makes the system user `pathway` if it is missing and gives it `dirs`.

@@ -164,6 +164,11 @@ fn run() -> anyhow::Result<()> {
             })?;
             println!("bundle for {gateway} at {facility}: {}", out.display());
             println!("one-time code (give it to facility IT apart from the bundle): {code}");
+            let ca_pem = std::fs::read_to_string(ca_dir.join("ca.pem"))?;
+            println!(
+                "national CA fingerprint (SHA-256), to read to facility IT for `pathway install --ca-fingerprint`: {}",
+                pathway_shared::identity::fingerprint(&ca_pem, "CA certificate")?
+            );
             match registered {
                 Some(said) => println!("{said}"),
                 None => println!(
@@ -177,14 +182,22 @@ fn run() -> anyhow::Result<()> {
             root,
             lan_listen,
             status_listen,
+            ca_fingerprint,
         } => {
-            let config = enrol::install(&enrol::Install {
+            let (config, fingerprint) = enrol::install(&enrol::Install {
                 bundle: &bundle,
                 code: &code,
                 root: &root,
                 lan_listen,
                 status_listen,
+                ca_fingerprint: ca_fingerprint.as_deref(),
             })?;
+            match ca_fingerprint {
+                Some(_) => println!("the bundle's national CA matches the fingerprint you were given"),
+                None => println!(
+                    "national CA fingerprint (SHA-256): {fingerprint}\n  compare it with what the national admin reads to you; if it differs, remove this install and ask for a new bundle (next time give it as --ca-fingerprint)"
+                ),
+            }
             let start = if root == std::path::Path::new("/") {
                 "`systemctl start pathway-gateway`".to_owned()
             } else {

@@ -53,6 +53,7 @@ fn enrolled(dir: &Path) -> (std::path::PathBuf, String) {
         s(&bundle),
     ]);
     assert!(ok, "{said}");
+    assert!(said.contains("national CA fingerprint (SHA-256)"), "{said}");
     let code = said
         .lines()
         .find_map(|l| l.split("bundle): ").nth(1))
@@ -267,4 +268,39 @@ fn a_relative_root_installs_a_configuration_that_finds_its_files() {
     );
     assert!(cfg.store_key.starts_with(&image) || cfg.store_key.starts_with(d.join("image")));
     assert!(cfg.tls.cert.exists(), "{}", cfg.tls.cert.display());
+}
+
+/// `enrol` prints the national CA's fingerprint for the admin to read to facility IT; `install
+/// --ca-fingerprint` refuses a bundle from another CA before writing anything, and takes the
+/// right one (case, colons and spaces do not matter).
+#[test]
+fn install_checks_the_ca_fingerprint_facility_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bundle, code) = enrolled(d);
+    let pem = std::fs::read_to_string(d.join("ca/ca.pem")).unwrap();
+    let right = pathway_shared::identity::fingerprint(&pem, "CA").unwrap();
+    let wrong = right.replace(&right[..2], if &right[..2] == "00" { "11" } else { "00" });
+    let root = d.join("root");
+    let install = |fp: &str| {
+        pathway(&[
+            "install",
+            s(&bundle),
+            "--code",
+            &code,
+            "--root",
+            s(&root),
+            "--lan-listen",
+            "127.0.0.1:0",
+            "--status-listen",
+            "127.0.0.1:0",
+            "--ca-fingerprint",
+            fp,
+        ])
+    };
+    let (ok, said) = install(&wrong);
+    assert!(!ok && said.contains("do not install it"), "{said}");
+    assert!(!root.join("etc/pathway/gateway.toml").exists(), "nothing written");
+    let (ok, said) = install(&right.to_lowercase().replace(':', " "));
+    assert!(ok && said.contains("matches the fingerprint"), "{said}");
 }

@@ -422,6 +422,19 @@ pub fn expires_at(pem: &str, what: &'static str) -> Result<crate::model::Millis,
     Ok(cert.validity().not_after.timestamp() * 1000)
 }
 
+/// The SHA-256 fingerprint of the first certificate in `pem`, as people compare it: 32
+/// two-digit hex bytes joined by `:`.
+pub fn fingerprint(pem: &str, what: &'static str) -> Result<String, IdentityError> {
+    let der = first_cert(pem, what)?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
+    Ok(digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
 /// The first certificate of `pem`, as DER.
 pub fn first_cert(pem: &str, what: &'static str) -> Result<CertificateDer<'static>, IdentityError> {
     Ok(certs(pem, what)?.swap_remove(0))
