@@ -189,9 +189,11 @@ pub(crate) enum Command {
         /// are sealed to. By default the one `ca issue-hub` kept beside the CA.
         #[arg(long)]
         hub_cert: Option<PathBuf>,
-        /// The name staff type to reach the console on the prison LAN.
-        #[arg(long, default_value = "pathway.local")]
-        lan_name: String,
+        /// The name staff type to reach the console on the prison LAN; each facility's is its
+        /// own, so one box's key serves no other prison's console (default
+        /// `<facility>.pathway.local`, lowercase).
+        #[arg(long)]
+        lan_name: Option<String>,
         /// Days the gateway's certificate is valid.
         #[arg(long, default_value_t = 825)]
         days: i64,

@@ -133,6 +133,8 @@ fn run() -> anyhow::Result<()> {
             user,
         } => {
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{gateway}.pathway-bundle")));
+            let lan_name =
+                lan_name.unwrap_or_else(|| format!("{}.pathway.local", facility.to_lowercase()));
             // Registered first: a facility the registry lacks is named before a bundle is made.
             let registered = match (&hub_admin, &user) {
                 (Some(hub), Some(user)) => {
@@ -193,7 +195,9 @@ fn run() -> anyhow::Result<()> {
                 ca_fingerprint: ca_fingerprint.as_deref(),
             })?;
             match ca_fingerprint {
-                Some(_) => println!("the bundle's national CA matches the fingerprint you were given"),
+                Some(_) => {
+                    println!("the bundle's national CA matches the fingerprint you were given")
+                }
                 None => println!(
                     "national CA fingerprint (SHA-256): {fingerprint}\n  compare it with what the national admin reads to you; if it differs, remove this install and ask for a new bundle (next time give it as --ca-fingerprint)"
                 ),

@@ -300,7 +300,10 @@ fn install_checks_the_ca_fingerprint_facility_it_was_given() {
     };
     let (ok, said) = install(&wrong);
     assert!(!ok && said.contains("do not install it"), "{said}");
-    assert!(!root.join("etc/pathway/gateway.toml").exists(), "nothing written");
+    assert!(
+        !root.join("etc/pathway/gateway.toml").exists(),
+        "nothing written"
+    );
     let (ok, said) = install(&right.to_lowercase().replace(':', " "));
     assert!(ok && said.contains("matches the fingerprint"), "{said}");
 }

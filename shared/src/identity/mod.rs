@@ -231,15 +231,19 @@ impl rcgen::PublicKeyData for PointKey {
     }
 }
 
+/// A server's certificate (the hub's, a console's) serves TLS servers only (server-auth EKU),
+/// so a key taken from one box cannot pass as a client, nor a gateway's as a server.
 fn server_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
     let mut p = CertificateParams::new(vec![name.to_owned()])?;
     p.distinguished_name.push(DnType::CommonName, name);
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     Ok(p)
 }
 
 fn gateway_params(gateway: &str, facility: &str) -> Result<CertificateParams, rcgen::Error> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     p.distinguished_name.push(DnType::CommonName, gateway);
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     p.subject_alt_names = vec![
         SanType::URI(format!("{GATEWAY_URI}{gateway}").try_into()?),
         SanType::URI(format!("{FACILITY_URI}{facility}").try_into()?),
@@ -315,11 +319,15 @@ pub fn check_pair(creds: &Credentials, what: &'static str) -> Result<(), Identit
 /// Checks that the first certificate of `cert_pem` was issued by the CA of `ca_pem` and is
 /// valid now.
 pub fn issued_by(ca_pem: &str, cert_pem: &str) -> Result<(), IdentityError> {
-    verify_client(
-        ca_pem,
-        &first_cert(cert_pem, "certificate")?,
-        rustls::pki_types::UnixTime::now(),
-    )
+    let der = first_cert(cert_pem, "certificate")?;
+    let now = rustls::pki_types::UnixTime::now();
+    // A gateway's certificate is checked as a client's, a server's (the hub's, a console's)
+    // as a server's under its own name: each for the use it was issued for.
+    if gateway_identity(&der).is_ok() {
+        verify_client(ca_pem, &der, now)
+    } else {
+        verify_server(ca_pem, &der, &hub_name(cert_pem)?, now)
+    }
 }
 
 fn verify_client(
@@ -503,6 +511,30 @@ pub fn client_tls(
 
 #[cfg(test)]
 mod tests {
+
+    /// A console's certificate serves TLS servers only, a gateway's is a client's only: a key
+    /// taken from one box's console cannot pass as a gateway, nor a gateway's as a console.
+    #[test]
+    fn each_certificate_serves_only_the_use_it_was_issued_for() {
+        let ca = Ca::generate("Test CA").unwrap();
+        let console = ca.issue_hub("whk.pathway.local").unwrap();
+        let gateway = ca.issue_gateway("gw-whk01-a", "WHK", 30).unwrap();
+        let der = |pem: &str| first_cert(pem, "t").unwrap();
+        let now = rustls::pki_types::UnixTime::now();
+        assert!(verify_client(&ca.creds.cert_pem, &der(&console.cert_pem), now).is_err());
+        assert!(verify_client(&ca.creds.cert_pem, &der(&gateway.cert_pem), now).is_ok());
+        assert!(
+            verify_hub(
+                &ca.creds.cert_pem,
+                &der(&console.cert_pem),
+                "whk.pathway.local"
+            )
+            .is_ok()
+        );
+        assert!(issued_by(&ca.creds.cert_pem, &console.cert_pem).is_ok());
+        assert!(issued_by(&ca.creds.cert_pem, &gateway.cert_pem).is_ok());
+    }
+
     use super::*;
 
     #[test]
