@@ -40,9 +40,18 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
 
 /// Makes the gateway's store again from `from`, with the gateway stopped. With `replace`, a
 /// store already there is moved aside first (never deleted).
-pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Result<String> {
+pub(crate) fn restore(
+    config: &Path,
+    from: &Path,
+    replace: bool,
+    trust_unauthenticated: bool,
+) -> anyhow::Result<String> {
     let cfg = GatewayConfig::load(config)?;
     let data = &cfg.data_dir;
+    // The backup is checked against this box's key file before anything is touched: a wrong
+    // or lost key leaves the store where it is.
+    Store::check_backup(from, Some(&cfg.store_key), trust_unauthenticated)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut moved = None;
     if data.read_dir().is_ok_and(|mut d| d.next().is_some()) {
         if !replace {
@@ -69,10 +78,12 @@ pub(crate) fn restore(config: &Path, from: &Path, replace: bool) -> anyhow::Resu
         moved = Some(aside);
     }
     let working = crate::working::Working::start(format!("restoring {}", from.display()));
-    let stats = Store::restore(data, from).map_err(|e| match e {
-        RestoreError::Store(e) => anyhow::Error::from(e),
-        e => anyhow::anyhow!("{e}"),
-    })?;
+    let stats = Store::restore(data, from, Some(&cfg.store_key), trust_unauthenticated).map_err(
+        |e| match e {
+            RestoreError::Store(e) => anyhow::Error::from(e),
+            e => anyhow::anyhow!("{e}"),
+        },
+    )?;
     // The key file must be the one the backup's store was sealed under.
     let store = open_when_free(data, &cfg.store_key).with_context(|| {
         format!(

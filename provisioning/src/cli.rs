@@ -335,6 +335,10 @@ pub(crate) enum Command {
         /// Move a store that is already there aside first (it is kept).
         #[arg(long)]
         replace: bool,
+        /// Take a backup of the earlier kind, which nothing authenticates (made before backups
+        /// were signed with the store's key), if you trust where it was kept.
+        #[arg(long)]
+        trust_unauthenticated: bool,
     },
     /// Make a new, empty store for a gateway whose store is lost or will not open (a dead
     /// disk), to be filled again from the hub; the old one is kept aside. Stop the gateway first.

@@ -306,7 +306,11 @@ fn run() -> anyhow::Result<()> {
             config,
             from,
             replace,
-        } => println!("{}", backup::restore(&config, &from, replace)?),
+            trust_unauthenticated,
+        } => println!(
+            "{}",
+            backup::restore(&config, &from, replace, trust_unauthenticated)?
+        ),
         Command::Rebuild { config } => println!("{}", backup::rebuild(&config)?),
         Command::InstallCert { file, config } => {
             println!(

@@ -198,6 +198,29 @@ async fn a_backup_taken_while_staff_write_restores_a_gateway_that_lost_its_disk(
     drop(c);
     gw.kill().unwrap();
     gw.wait().unwrap();
+    // With the wrong key file in the configuration, the backup is refused before anything is
+    // touched: the store stays where it is, and the advice is the way back.
+    let key = g.join("store.key");
+    let kept_key = g.join("store.key.kept");
+    std::fs::rename(&key, &kept_key).unwrap();
+    std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let (ok, said) = run_pathway(
+        &[
+            OsStr::new("restore"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+            OsStr::new("--from"),
+            backup.as_os_str(),
+            OsStr::new("--replace"),
+        ],
+        &[],
+    );
+    assert!(!ok && said.contains("does not open it"), "{said}");
+    assert!(
+        g.join("data").read_dir().unwrap().next().is_some(),
+        "the store stays in place"
+    );
+    std::fs::rename(&kept_key, &key).unwrap();
     std::fs::remove_dir_all(g.join("data")).unwrap();
     let (ok, said) = run_pathway(
         &[

@@ -260,6 +260,13 @@ async fn store(cfg: &GatewayConfig) -> Line {
                     data.display()
                 ));
             }
+            // A lost or wrong key opens no backup of this store either: only a rebuild helps.
+            Err(e @ StoreError::Key { .. }) => {
+                return Err(format!(
+                    "the store at {} does not open with its key file ({e}): if that key is lost, no backup of this store opens either; run `pathway rebuild` to fill a new store from the hub (what never reached the hub is lost)",
+                    data.display()
+                ));
+            }
             Err(e) => {
                 return Err(format!(
                     "the store at {} does not open ({e}): restore the latest backup (`pathway restore`) or rebuild from the hub (`pathway rebuild`)",

@@ -2,8 +2,11 @@
 //!
 //! A backup is every key and value of the store (content stays sealed: a backup is no use
 //! without the key file, kept apart), taken while writers wait, after a flush, so it is one
-//! moment of the store. The file is `PWBACKUP1\n`, then a zstd stream of length-prefixed keys
-//! and values, then the SHA-256 of everything before it: a cut or edited file is refused.
+//! moment of the store. The file of a store with a key is `PWBACKUP2\n`, then a zstd stream of
+//! length-prefixed keys and values, then an HMAC-SHA256 of everything before it under a key
+//! derived from the store's data key: without the key file nobody can make or alter one that
+//! verifies, and the key file is checked against the backup before anything is touched. A
+//! store with no key writes `PWBACKUP1\n` with a plain SHA-256, which only catches damage.
 //!
 //! A restored store takes a new actor id at once (so it never writes changes under the old
 //! store's identity, which peers already hold with other contents), starts its feed far above
@@ -18,6 +21,8 @@ use std::path::Path;
 use super::{Store, StoreError, keys, lock};
 
 const MAGIC: &[u8] = b"PWBACKUP1\n";
+/// A backup authenticated under the store's key.
+const MAGIC_KEYED: &[u8] = b"PWBACKUP2\n";
 /// How far above the backup's last seq a restored store's feed starts.
 const SEQ_GAP: u64 = 1 << 40;
 
@@ -39,6 +44,18 @@ pub enum RestoreError {
         "{0} is cut short or was changed after it was made (its checksum does not match); use another copy"
     )]
     Damaged(String),
+    #[error(
+        "{file} was made by a store with another key: the key file {key} does not open it; restore the key file that was kept with this backup, or, if that key is lost, run `pathway rebuild` to fill a new store from the hub"
+    )]
+    WrongKey { file: String, key: String },
+    #[error(
+        "{file} comes from an encrypted store and needs its key file to be checked and restored (store_key in the configuration)"
+    )]
+    KeyNeeded { file: String },
+    #[error(
+        "{0} is a backup of an earlier kind, which nothing authenticates: anyone could have altered it. Restore it only if you trust where it was kept (pathway restore --trust-unauthenticated)"
+    )]
+    Unauthenticated(String),
     #[error("{path} already holds a store; move it away first (or restore into an empty folder)")]
     NotEmpty { path: String },
     #[error("cannot read {path}: {source}")]
@@ -123,22 +140,40 @@ impl Store {
                 entries += 1;
             }
         }
-        let mut body = MAGIC.to_vec();
-        body.extend(zstd::bulk::compress(&raw, 3).map_err(io)?);
-        let digest = ring::digest::digest(&ring::digest::SHA256, &body);
+        let compressed = zstd::bulk::compress(&raw, 3).map_err(io)?;
+        let (body, tag) = match &self.inner.sealer {
+            Some(sealer) => {
+                let mut body = MAGIC_KEYED.to_vec();
+                body.extend(compressed);
+                let tag = sealer.backup_tag(&body).as_ref().to_vec();
+                (body, tag)
+            }
+            None => {
+                let mut body = MAGIC.to_vec();
+                body.extend(compressed);
+                let digest = ring::digest::digest(&ring::digest::SHA256, &body);
+                (body, digest.as_ref().to_vec())
+            }
+        };
         out.write_all(&body).map_err(io)?;
-        out.write_all(digest.as_ref()).map_err(io)?;
+        out.write_all(&tag).map_err(io)?;
         out.flush().map_err(io)?;
         Ok(BackupStats {
             entries,
             last_seq,
-            bytes: (body.len() + digest.as_ref().len()) as u64,
+            bytes: (body.len() + tag.len()) as u64,
         })
     }
 
-    /// Makes a store at `path` (which must not hold one) from the backup `file`. Open it with
-    /// the same key file as the store it came from.
-    pub fn restore(path: &Path, file: &Path) -> Result<BackupStats, RestoreError> {
+    /// Checks the backup `file` against the key file `key` (the store's `store_key`) without
+    /// touching any store: it is whole, it verifies under that key, and that key opens the
+    /// store it holds. Returns its entries, decompressed. `trust_unauthenticated` takes a
+    /// backup of the earlier kind, which nothing authenticates.
+    pub fn check_backup(
+        file: &Path,
+        key: Option<&Path>,
+        trust_unauthenticated: bool,
+    ) -> Result<Vec<u8>, RestoreError> {
         let shown = file.display().to_string();
         let mut bytes = Vec::new();
         std::fs::File::open(file)
@@ -147,18 +182,59 @@ impl Store {
                 path: shown.clone(),
                 source,
             })?;
-        if !bytes.starts_with(MAGIC) {
+        let keyed = bytes.starts_with(MAGIC_KEYED);
+        if !keyed && !bytes.starts_with(MAGIC) {
             return Err(RestoreError::NotABackup(shown));
         }
         if bytes.len() < MAGIC.len() + 32 {
             return Err(RestoreError::Damaged(shown));
         }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if ring::digest::digest(&ring::digest::SHA256, body).as_ref() != digest {
-            return Err(RestoreError::Damaged(shown));
+        let (body, tag) = bytes.split_at(bytes.len() - 32);
+        if !keyed {
+            if ring::digest::digest(&ring::digest::SHA256, body).as_ref() != tag {
+                return Err(RestoreError::Damaged(shown));
+            }
+            if key.is_some() && !trust_unauthenticated {
+                return Err(RestoreError::Unauthenticated(shown));
+            }
         }
         let raw = zstd::stream::decode_all(&body[MAGIC.len()..])
             .map_err(|_| RestoreError::Damaged(shown.clone()))?;
+        if keyed {
+            let Some(key) = key else {
+                return Err(RestoreError::KeyNeeded { file: shown });
+            };
+            let sealed = entries_of(&raw)
+                .ok_or_else(|| RestoreError::Damaged(shown.clone()))?
+                .into_iter()
+                .find(|(k, _)| k.as_slice() == keys::DATA_KEY)
+                .map(|(_, v)| v)
+                .ok_or_else(|| RestoreError::Damaged(shown.clone()))?;
+            let wrong = || RestoreError::WrongKey {
+                file: shown.clone(),
+                key: key.display().to_string(),
+            };
+            let (sealer, _) =
+                super::seal::data_key(Some(&sealed), Some(key)).map_err(|_| wrong())?;
+            let sealer = sealer.ok_or_else(wrong)?;
+            if !sealer.backup_verifies(body, tag) {
+                return Err(RestoreError::Damaged(shown));
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Makes a store at `path` (which must not hold one) from the backup `file`, once
+    /// [`Store::check_backup`] passes with the key file `key` it will be opened with.
+    pub fn restore(
+        path: &Path,
+        file: &Path,
+        key: Option<&Path>,
+        trust_unauthenticated: bool,
+    ) -> Result<BackupStats, RestoreError> {
+        let shown = file.display().to_string();
+        let raw = Store::check_backup(file, key, trust_unauthenticated)?;
+        let bytes_len = std::fs::metadata(file).map_or(0, |m| m.len());
         if path.read_dir().is_ok_and(|mut d| d.next().is_some()) {
             return Err(RestoreError::NotEmpty {
                 path: path.display().to_string(),
@@ -175,19 +251,9 @@ impl Store {
             .open()
             .map_err(open_err)?;
         let mut batch = sled::Batch::default();
-        let mut at = 0;
         let mut entries = 0;
-        let take = |at: &mut usize| -> Option<Vec<u8>> {
-            let len = u32::from_be_bytes(raw.get(*at..*at + 4)?.try_into().ok()?) as usize;
-            let v = raw.get(*at + 4..*at + 4 + len)?.to_vec();
-            *at += 4 + len;
-            Some(v)
-        };
         let mut last_seq = 0;
-        while at < raw.len() {
-            let (Some(k), Some(v)) = (take(&mut at), take(&mut at)) else {
-                return Err(RestoreError::Damaged(shown));
-            };
+        for (k, v) in entries_of(&raw).ok_or_else(|| RestoreError::Damaged(shown.clone()))? {
             if k.starts_with(keys::FEED_PREFIX) {
                 last_seq = last_seq.max(keys::feed_seq(&k).unwrap_or(0));
             }
@@ -205,7 +271,23 @@ impl Store {
         Ok(BackupStats {
             entries,
             last_seq,
-            bytes: bytes.len() as u64,
+            bytes: bytes_len,
         })
     }
+}
+
+/// The length-prefixed keys and values of a backup; `None` if cut short.
+fn entries_of(raw: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let take = |at: &mut usize| -> Option<Vec<u8>> {
+        let len = u32::from_be_bytes(raw.get(*at..*at + 4)?.try_into().ok()?) as usize;
+        let v = raw.get(*at + 4..*at + 4 + len)?.to_vec();
+        *at += 4 + len;
+        Some(v)
+    };
+    while at < raw.len() {
+        out.push((take(&mut at)?, take(&mut at)?));
+    }
+    Some(out)
 }

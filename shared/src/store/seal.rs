@@ -43,13 +43,30 @@ pub enum KeyError {
     Missing,
 }
 
-/// Seals and opens store values under the data key: [`crate::crypt::Sealer`] behind a magic.
-pub(super) struct Sealer(crate::crypt::Sealer);
+/// Seals and opens store values under the data key: [`crate::crypt::Sealer`] behind a magic;
+/// and authenticates backups under a key derived from it.
+pub(super) struct Sealer(crate::crypt::Sealer, ring::hmac::Key);
 
 impl Sealer {
     fn new(bytes: &[u8]) -> Sealer {
         let key: [u8; KEY_LEN] = bytes.try_into().expect("a 32-byte key");
-        Sealer(crate::crypt::Sealer::new(&key))
+        // A key of its own for backups, derived so that it is never the sealing key itself.
+        let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key);
+        let backup_key = ring::hmac::sign(&derive, b"pathway backup authentication v1");
+        Sealer(
+            crate::crypt::Sealer::new(&key),
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, backup_key.as_ref()),
+        )
+    }
+
+    /// The tag that authenticates a backup's `body`.
+    pub(super) fn backup_tag(&self, body: &[u8]) -> ring::hmac::Tag {
+        ring::hmac::sign(&self.1, body)
+    }
+
+    /// Whether `tag` authenticates `body`.
+    pub(super) fn backup_verifies(&self, body: &[u8], tag: &[u8]) -> bool {
+        ring::hmac::verify(&self.1, body, tag).is_ok()
     }
 
     /// `plain`, sealed for the sled key `at`: the magic, then the sealed bytes.

@@ -84,17 +84,18 @@ fn a_backup_restores_as_a_new_node_and_a_cut_or_edited_one_is_refused() {
     ] {
         let f = dir.path().join(name);
         std::fs::write(&f, damaged).unwrap();
-        let err = Store::restore(&dir.path().join(format!("into-{name}")), &f).unwrap_err();
+        let err =
+            Store::restore(&dir.path().join(format!("into-{name}")), &f, None, false).unwrap_err();
         assert!(
             matches!(err, RestoreError::Damaged(_) | RestoreError::NotABackup(_)),
             "{name}: {err}"
         );
     }
     assert!(matches!(
-        Store::restore(&dir.path().join("a"), &good),
+        Store::restore(&dir.path().join("a"), &good, None, false),
         Err(RestoreError::NotEmpty { .. })
     ));
-    Store::restore(&dir.path().join("b"), &good).unwrap();
+    Store::restore(&dir.path().join("b"), &good, None, false).unwrap();
     let restored = open(&dir.path().join("b"));
     assert_ne!(
         *restored.actor(),
@@ -112,4 +113,64 @@ fn a_backup_restores_as_a_new_node_and_a_cut_or_edited_one_is_refused() {
         restored.durable_seq() > last + (1 << 39),
         "the restored feed starts far above the old one"
     );
+}
+
+/// A sealed store's backup is authenticated under its key: the key file is checked against it
+/// before anything is written, and a backup with entries taken out and its checksum made again
+/// (an unkeyed one) is refused unless trusted by hand.
+#[test]
+fn a_sealed_stores_backup_opens_only_with_its_key_and_cannot_be_forged() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("store.key");
+    let store = Store::open(dir.path().join("a"), StoreOptions::keyed(&key)).unwrap();
+    store
+        .put(
+            &CaseFile {
+                person_id: "WHK-000001".into(),
+                given_name: "Ndapewa".into(),
+                ..CaseFile::default()
+            },
+            5,
+        )
+        .unwrap();
+    let mut bytes = Vec::new();
+    store.backup(&mut bytes).unwrap();
+    drop(store);
+    assert!(bytes.starts_with(b"PWBACKUP2\n"));
+    let good = dir.path().join("good");
+    std::fs::write(&good, &bytes).unwrap();
+    // Another store's key: named, and nothing made.
+    let other = dir.path().join("other.key");
+    drop(Store::open(dir.path().join("o"), StoreOptions::keyed(&other)).unwrap());
+    let into = dir.path().join("into");
+    let err = Store::restore(&into, &good, Some(&other), false).unwrap_err();
+    assert!(matches!(err, RestoreError::WrongKey { .. }), "{err}");
+    assert!(err.to_string().contains("pathway rebuild"), "{err}");
+    assert!(!into.exists(), "nothing written");
+    // No key at all: named.
+    let err = Store::restore(&into, &good, None, false).unwrap_err();
+    assert!(matches!(err, RestoreError::KeyNeeded { .. }), "{err}");
+    // A forged one: the same entries as an unkeyed backup with a fresh checksum.
+    let mut forged = b"PWBACKUP1\n".to_vec();
+    forged.extend_from_slice(&bytes[10..bytes.len() - 32]);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &forged);
+    forged.extend_from_slice(digest.as_ref());
+    let f = dir.path().join("forged");
+    std::fs::write(&f, &forged).unwrap();
+    let err = Store::restore(&into, &f, Some(&key), false).unwrap_err();
+    assert!(matches!(err, RestoreError::Unauthenticated(_)), "{err}");
+    // One bit changed in the body: refused.
+    let mut edited = bytes.clone();
+    edited[30] ^= 1;
+    let e = dir.path().join("edited");
+    std::fs::write(&e, &edited).unwrap();
+    assert!(matches!(
+        Store::restore(&into, &e, Some(&key), false),
+        Err(RestoreError::Damaged(_))
+    ));
+    // With its own key it restores, and opens.
+    Store::restore(&into, &good, Some(&key), false).unwrap();
+    let restored = Store::open(&into, StoreOptions::keyed(&key)).unwrap();
+    let got: CaseFile = restored.get(&case_id("WHK-000001")).unwrap().unwrap();
+    assert_eq!(got.given_name, "Ndapewa");
 }
