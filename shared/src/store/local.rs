@@ -1,6 +1,9 @@
 //! Node-local tables: records a node keeps for itself beside its documents and never syncs (the
-//! hub's review queue, its administrators, its audit trail). Values are postcard, keyed by
-//! table and key; writes are durable on return and share flushes with every other writer.
+//! hub's review queue, its administrators and their password hashes, its audit trail, the
+//! fleet's history). Values are postcard, keyed by table and key, and sealed at rest like
+//! documents when the store has a key (the sled key is the associated data, so a record cannot
+//! be moved to another key); a record written before the store had a key is read as it is.
+//! Writes are durable on return and share flushes with every other writer.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,10 +128,9 @@ impl Store {
             };
             let bytes =
                 postcard::to_allocvec(&new).map_err(|e| self.local_corrupt(table, key, e))?;
-            self.inner
-                .db
-                .insert(keys::local(table, key), bytes)
-                .map_err(|e| self.io(e))?;
+            let at = keys::local(table, key);
+            let sealed = self.seal(&at, &bytes);
+            self.inner.db.insert(at, sealed).map_err(|e| self.io(e))?;
             r
         };
         self.wait(self.inner.commit.written(0))?;
@@ -141,7 +143,9 @@ impl Store {
         key: &str,
         v: &[u8],
     ) -> Result<T, StoreError> {
-        postcard::from_bytes(v).map_err(|e| self.local_corrupt(table, key, e))
+        let plain = super::seal::open(self.inner.sealer.as_ref(), &keys::local(table, key), v)
+            .map_err(|e| self.local_corrupt(table, key, e))?;
+        postcard::from_bytes(&plain).map_err(|e| self.local_corrupt(table, key, e))
     }
 
     fn local_corrupt(&self, table: &str, key: &str, e: impl ToString) -> StoreError {

@@ -174,3 +174,47 @@ fn a_sealed_stores_backup_opens_only_with_its_key_and_cannot_be_forged() {
     let got: CaseFile = restored.get(&case_id("WHK-000001")).unwrap().unwrap();
     assert_eq!(got.given_name, "Ndapewa");
 }
+
+/// A sealed store seals its node-local records too (the hub's administrators and their hashes,
+/// its audit trail, its review queue): nothing of them is readable in the data folder, and they
+/// read back; a record moved to another key does not open.
+#[test]
+fn node_local_records_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("store.key");
+    let data = dir.path().join("data");
+    let secret = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a-hash-nobody-should-read".to_owned();
+    {
+        let store = Store::open(&data, StoreOptions::keyed(&key)).unwrap();
+        store
+            .update_local("admins", "admin.national", |_: Option<String>| {
+                Ok::<_, StoreError>((Some(secret.clone()), ()))
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let back: Option<String> = store.local("admins", "admin.national").unwrap();
+        assert_eq!(back.as_deref(), Some(secret.as_str()));
+    }
+    let mut found = false;
+    for f in walk(&data) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        found |= bytes.windows(20).any(|w| w == &secret.as_bytes()[..20]);
+    }
+    assert!(!found, "the hash is not readable in the data folder");
+    let store = Store::open(&data, StoreOptions::keyed(&key)).unwrap();
+    let back: Option<String> = store.local("admins", "admin.national").unwrap();
+    assert_eq!(back.as_deref(), Some(secret.as_str()));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
