@@ -181,6 +181,13 @@ const MISSING: &str = "a box gets its configuration from its enrolment bundle: \
     /usr/share/doc/pathway-gateway/examples/gateway.toml)";
 
 impl GatewayConfig {
+    /// Where the running daemon keeps the token its status port's actions ask for (backup,
+    /// courier files, certificates, store check, sync now): beside the store's key, owner-only,
+    /// made again at every start, so only its user and root (`pathway`) can act through it.
+    pub fn operator_token_path(&self) -> PathBuf {
+        self.store_key.with_file_name("operator.token")
+    }
+
     pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
         let cfg: GatewayConfig =
             pathway_shared::config::load_toml(path, MISSING, |c: &mut GatewayConfig| {

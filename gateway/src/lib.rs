@@ -46,6 +46,52 @@ pub struct Gateway {
     /// What takes a certificate renewed by hand (this gateway's, or its console's).
     by_hand: Arc<by_hand::ByHand>,
     audit: Arc<audit::Audit>,
+    /// What a caller of the status port's actions must present (`Authorization: Bearer`).
+    operator_token: Arc<String>,
+}
+
+/// Lets a status-port action through only with the operator token: any local process may read
+/// the status, but a backup, a courier file, a certificate, a store check or a sync is for the
+/// daemon's user and root, who can read the token file.
+async fn operator_only(
+    token: &str,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let given = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    // Digests compared, so the time taken says nothing of the token.
+    let digest = |s: &str| ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
+    let ok = given.is_some_and(|g| digest(g).as_ref() == digest(token).as_ref());
+    if !ok {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "this action needs the operator token: run it through `pathway` as root (it reads operator.token beside the store's key)\n",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Writes a new operator token to `path`, owner-only, replacing any before it.
+fn write_operator_token(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let token = pathway_shared::crypt::random_token();
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(format!("{token}\n").as_bytes())?;
+    f.sync_all()?;
+    Ok(token)
 }
 
 /// A gateway that cannot start.
@@ -61,6 +107,11 @@ pub enum StartError {
     Tls(#[from] pathway_shared::identity::IdentityError),
     #[error("the LAN service cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("cannot write the operator token {path}: {source}")]
+    Token {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// For a restored or rebuilt store: a flag that stays up until the store has caught up with the
@@ -115,6 +166,14 @@ impl Gateway {
     /// Checks its files (before anything is created), opens the store and starts the uplink.
     pub fn start(cfg: &GatewayConfig) -> Result<Gateway, StartError> {
         let files = preflight::check(cfg)?;
+        let token_path = cfg.operator_token_path();
+        let operator_token =
+            Arc::new(
+                write_operator_token(&token_path).map_err(|source| StartError::Token {
+                    path: token_path.clone(),
+                    source,
+                })?,
+            );
         let sync_now = Arc::new(tokio::sync::Notify::new());
         let store = Store::open(
             &cfg.data_dir,
@@ -213,6 +272,7 @@ impl Gateway {
             courier,
             presented,
             audit,
+            operator_token,
         })
     }
 
@@ -240,7 +300,8 @@ impl Gateway {
     pub fn operator_routes(&self) -> axum::Router {
         let notify = self.sync_now.clone();
         let audit = self.audit.clone();
-        status::router(self.status_source())
+        let token = self.operator_token.clone();
+        let actions = axum::Router::new()
             .merge(status::backup_router(self.store.clone()))
             .merge(courier::router(self.store.clone(), self.courier.clone()))
             .merge(by_hand::router(self.by_hand.clone()))
@@ -279,6 +340,13 @@ impl Gateway {
                     }
                 }),
             )
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let token = token.clone();
+                    async move { operator_only(&token, req, next).await }
+                },
+            ));
+        status::router(self.status_source()).merge(actions)
     }
 
     /// "Sync now": dial the hub at once instead of waiting out a backoff. While a session is

@@ -17,8 +17,16 @@ pub(crate) async fn backup(config: &Path, out: &Path) -> anyhow::Result<String> 
         )
     })?;
     let working = crate::working::Working::start("the gateway is taking the backup");
-    let (code, bytes) = pathway_provisioning::http::request_bytes(addr, "POST", "/backup")
-        .await
+    let token = crate::daemon::operator_token(&cfg).with_context(|| {
+        format!(
+            "cannot read the operator token {}: run this as root (or as the gateway's user), with the gateway running",
+            cfg.operator_token_path().display()
+        )
+    })?;
+    let auth = format!("Bearer {token}");
+    let (code, bytes) =
+        pathway_provisioning::http::request_bytes(addr, "POST", "/backup", &[("authorization", &auth)])
+            .await
         .with_context(|| {
             format!("the gateway does not answer on {addr}: is it running? (systemctl status pathway-gateway)")
         })?;

@@ -22,6 +22,13 @@ pub(crate) async fn export(config: &Path, out: &Path, carried_by: &str) -> anyho
         "--carried-by: say who carries the file (it is recorded at the hub)"
     );
     let cfg = GatewayConfig::load(config)?;
+    // Who carries it, and who made it here: the account that ran this command.
+    let carried = format!(
+        "{} (exported by {})",
+        carried_by.trim(),
+        crate::daemon::invoking_user()
+    );
+    let carried_by = carried.as_str();
     let working = crate::working::Working::start("writing the courier file");
     let (bytes, changes) = match ask_daemon(
         &cfg,

@@ -5,7 +5,8 @@ use anyhow::Context;
 use pathway_gateway::config::GatewayConfig;
 use pathway_shared::store::{Store, StoreError, StoreOptions};
 
-/// What the daemon answered, or `None` if no daemon answers on the status port.
+/// What the daemon answered, or `None` if no daemon answers on the status port. The request
+/// carries the operator token the running daemon wrote (readable by its user and root).
 pub(crate) async fn ask_daemon(
     cfg: &GatewayConfig,
     path: &str,
@@ -13,9 +14,24 @@ pub(crate) async fn ask_daemon(
     body: Vec<u8>,
 ) -> Option<pathway_provisioning::http::Answer> {
     let addr = cfg.status_listen?;
-    pathway_provisioning::http::post_bytes(addr, path, query, body)
+    let token = operator_token(cfg);
+    pathway_provisioning::http::post_bytes(addr, path, query, body, token.as_deref())
         .await
         .ok()
+}
+
+/// The running daemon's operator token, if this user may read it.
+pub(crate) fn operator_token(cfg: &GatewayConfig) -> Option<String> {
+    std::fs::read_to_string(cfg.operator_token_path())
+        .ok()
+        .map(|t| t.trim().to_owned())
+}
+
+/// Who ran this command, as the system knows them (through sudo, the user behind it).
+pub(crate) fn invoking_user() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "an unknown user".to_owned())
 }
 
 /// The gateway's store, opened here because the daemon is not running.

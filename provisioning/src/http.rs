@@ -24,17 +24,19 @@ pub async fn request_with(
     Ok((code, resp.text().await?))
 }
 
-/// [`request`], answering the body as bytes.
+/// [`request`] with extra headers, answering the body as bytes.
 pub async fn request_bytes(
     addr: SocketAddr,
     method: &str,
     path: &str,
+    headers: &[(&str, &str)],
 ) -> reqwest::Result<(u16, Vec<u8>)> {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let resp = reqwest::Client::new()
-        .request(method, format!("http://{addr}{path}"))
-        .send()
-        .await?;
+    let mut req = reqwest::Client::new().request(method, format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await?;
     let code = resp.status().as_u16();
     Ok((code, resp.bytes().await?.to_vec()))
 }
@@ -53,19 +55,23 @@ impl Answer {
     }
 }
 
-/// `POST path?query` with `body`, answering the body as bytes.
+/// `POST path?query` with `body` and the operator `token` (the status port's actions ask for
+/// it), answering the body as bytes.
 pub async fn post_bytes(
     addr: SocketAddr,
     path: &str,
     query: &[(&str, &str)],
     body: Vec<u8>,
+    token: Option<&str>,
 ) -> reqwest::Result<Answer> {
-    let resp = reqwest::Client::new()
+    let mut req = reqwest::Client::new()
         .post(format!("http://{addr}{path}"))
         .query(query)
-        .body(body)
-        .send()
-        .await?;
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
     let code = resp.status().as_u16();
     let headers = resp.headers().clone();
     Ok(Answer {

@@ -2,6 +2,7 @@
 //! through the link simulator. `kill -9` of the gateway and then of the hub in the middle of a
 //! sync loses nothing that was acknowledged, and sync resumes after each restart.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -175,16 +176,37 @@ async fn kill_9_of_gateway_and_hub_mid_sync_loses_nothing() {
         metrics.contains("pathway_peer_online{peer=\"gw-whk\"} 1"),
         "{metrics}"
     );
+    // Any local process reads the status; an action needs the operator token the daemon wrote
+    // beside its key (owner-only), which `pathway` reads as root.
     let (code, _) = pathway_tests::http::request(gw_status, "POST", "/sync-now")
         .await
         .unwrap();
+    assert_eq!(code, 401, "no token, no action");
+    let token_file = d.join("operator.token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let auth = format!("Bearer {}", token.trim());
+    let (code, _) = pathway_tests::http::request_with(
+        gw_status,
+        "POST",
+        "/sync-now",
+        &[("authorization", &auth)],
+    )
+    .await
+    .unwrap();
     assert_eq!(code, 200, "sync now");
     // A form on some other web page cannot ask for one.
     let (code, body) = pathway_tests::http::request_with(
         gw_status,
         "POST",
         "/sync-now",
-        &[("origin", "http://intranet.example")],
+        &[
+            ("origin", "http://intranet.example"),
+            ("authorization", &auth),
+        ],
     )
     .await
     .unwrap();

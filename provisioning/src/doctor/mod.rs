@@ -219,8 +219,14 @@ fn expiry(gateway: &str, cert_pem: &str, path: &Path) -> Line {
 async fn store(cfg: &GatewayConfig) -> Line {
     use pathway_shared::store::{Store, StoreError, StoreOptions};
     if let Some(addr) = cfg.status_listen
-        && let Ok(a) =
-            pathway_provisioning::http::post_bytes(addr, "/store-check", &[], Vec::new()).await
+        && let Ok(a) = pathway_provisioning::http::post_bytes(
+            addr,
+            "/store-check",
+            &[],
+            Vec::new(),
+            crate::daemon::operator_token(cfg).as_deref(),
+        )
+        .await
     {
         let words = String::from_utf8_lossy(&a.body).trim().to_owned();
         return match a.code {
@@ -263,7 +269,7 @@ async fn store(cfg: &GatewayConfig) -> Line {
             // A lost or wrong key opens no backup of this store either: only a rebuild helps.
             Err(e @ StoreError::Key { .. }) => {
                 return Err(format!(
-                    "the store at {} does not open with its key file ({e}): if that key is lost, no backup of this store opens either; run `pathway rebuild` to fill a new store from the hub (what never reached the hub is lost)",
+                    "the store at {} does not open with its key file ({e}): put back the key file that belongs to this store (kept with the backups); if it is lost, no backup of this store opens either: run `pathway rebuild` to fill a new store from the hub (what never reached the hub is lost)",
                     data.display()
                 ));
             }

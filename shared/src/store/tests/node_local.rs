@@ -206,6 +206,7 @@ fn node_local_records_are_sealed_at_rest() {
     assert_eq!(back.as_deref(), Some(secret.as_str()));
 }
 
+#[allow(unused_qualifications)]
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
