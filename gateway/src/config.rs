@@ -25,6 +25,12 @@ pub struct GatewayConfig {
     /// beside this file.
     #[serde(default = "default_store_key")]
     pub store_key: PathBuf,
+    /// The store's key as systemd hands it to the service (`LoadCredentialEncrypted=store.key:`,
+    /// sealed with `systemd-creds` to the box's TPM2 or host key, as `pathway install` sets it
+    /// up): `$CREDENTIALS_DIRECTORY/store.key` when it is there, in place of `store_key`, so the
+    /// key is never on the data disk in the clear.
+    #[serde(skip)]
+    pub credential_key: Option<PathBuf>,
     pub hub: HubLink,
     pub tls: TlsFiles,
     #[serde(default)]
@@ -166,6 +172,9 @@ impl LinkPolicy {
     }
 }
 
+/// The name of the store key's systemd credential.
+pub const STORE_KEY_CREDENTIAL: &str = "store.key";
+
 fn default_store_key() -> PathBuf {
     PathBuf::from("store.key")
 }
@@ -208,7 +217,17 @@ impl GatewayConfig {
             message,
         })?;
         pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
+        let mut cfg = cfg;
+        cfg.credential_key = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|d| PathBuf::from(d).join(STORE_KEY_CREDENTIAL))
+            .filter(|p| p.is_file());
         Ok(cfg)
+    }
+
+    /// The key file the store opens with: systemd's credential when the service has one, else
+    /// `store_key`.
+    pub fn key_file(&self) -> &Path {
+        self.credential_key.as_deref().unwrap_or(&self.store_key)
     }
 
     /// Reads a PEM file named by the configuration.

@@ -178,7 +178,7 @@ impl Gateway {
         let store = Store::open(
             &cfg.data_dir,
             StoreOptions {
-                key_file: Some(cfg.store_key.clone()),
+                key_file: Some(cfg.key_file().to_path_buf()),
                 ..StoreOptions::default()
             },
         )?;

@@ -58,7 +58,7 @@ pub(crate) fn restore(
     let data = &cfg.data_dir;
     // The backup is checked against this box's key file before anything is touched: a wrong
     // or lost key leaves the store where it is.
-    Store::check_backup(from, Some(&cfg.store_key), trust_unauthenticated)
+    Store::check_backup(from, Some(cfg.key_file()), trust_unauthenticated)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut moved = None;
     if data.read_dir().is_ok_and(|mut d| d.next().is_some()) {
@@ -69,7 +69,7 @@ pub(crate) fn restore(
             );
         }
         // Refused while the daemon holds it.
-        match Store::open(data, StoreOptions::keyed(&cfg.store_key)) {
+        match Store::open(data, StoreOptions::keyed(cfg.key_file())) {
             Err(StoreError::InUse { .. }) => anyhow::bail!(
                 "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway) and run this again"
             ),
@@ -86,14 +86,14 @@ pub(crate) fn restore(
         moved = Some(aside);
     }
     let working = crate::working::Working::start(format!("restoring {}", from.display()));
-    let stats = Store::restore(data, from, Some(&cfg.store_key), trust_unauthenticated).map_err(
+    let stats = Store::restore(data, from, Some(cfg.key_file()), trust_unauthenticated).map_err(
         |e| match e {
             RestoreError::Store(e) => anyhow::Error::from(e),
             e => anyhow::anyhow!("{e}"),
         },
     )?;
     // The key file must be the one the backup's store was sealed under.
-    let store = open_when_free(data, &cfg.store_key).with_context(|| {
+    let store = open_when_free(data, cfg.key_file()).with_context(|| {
         format!(
             "the backup was restored into {} but does not open with the key file {}: restore that store's key file too",
             data.display(),
@@ -127,7 +127,7 @@ pub(crate) fn rebuild(config: &Path) -> anyhow::Result<String> {
     let data = &cfg.data_dir;
     let mut said = String::new();
     if data.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        match Store::open(data, StoreOptions::keyed(&cfg.store_key)) {
+        match Store::open(data, StoreOptions::keyed(cfg.key_file())) {
             Err(StoreError::InUse { .. }) => anyhow::bail!(
                 "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway) and run this again"
             ),

@@ -232,6 +232,11 @@ pub(crate) enum Command {
         /// `pathway enrol`): a bundle whose CA differs is refused before anything is written.
         #[arg(long)]
         ca_fingerprint: Option<String>,
+        /// How the store's key is kept: `sealed` with systemd-creds (TPM2 or host key; the
+        /// service gets it through LoadCredentialEncrypted=), or a `file` beside the
+        /// configuration. `auto`: sealed on the box itself (no --root) where systemd-creds is.
+        #[arg(long, value_enum, default_value_t = crate::enrol::KeyKeeping::Auto)]
+        store_key: crate::enrol::KeyKeeping,
     },
     /// Install a certificate renewed by hand (`pathway ca renew-cert` at the CA): this
     /// gateway's own, handed to the running daemon, which presents it at once; or its

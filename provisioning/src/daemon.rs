@@ -36,7 +36,7 @@ pub(crate) fn invoking_user() -> String {
 
 /// The gateway's store, opened here because the daemon is not running.
 pub(crate) fn own_store(cfg: &GatewayConfig) -> anyhow::Result<Store> {
-    match Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key)) {
+    match Store::open(&cfg.data_dir, StoreOptions::keyed(cfg.key_file())) {
         Ok(s) => Ok(s),
         Err(StoreError::InUse { .. }) => anyhow::bail!(
             "the gateway holds its store but does not answer on its status port: check `status_listen` in the configuration, or stop it (systemctl stop pathway-gateway) and run this again"

@@ -192,14 +192,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             hub_cert: None,
         })?;
         let root = gdir.join("root");
-        let (config, _) = crate::enrol::install(&crate::enrol::Install {
+        let config = crate::enrol::install(&crate::enrol::Install {
             bundle: &bundle,
             code: &code,
             root: &root,
             lan_listen: local_any(),
             status_listen: local_any(),
             ca_fingerprint: None,
-        })?;
+            // The demo's gateways run outside systemd: a key file.
+            store_key: crate::enrol::KeyKeeping::File,
+        })?
+        .config;
         // The demo's links come and go within seconds: reconnect as quickly.
         let mut toml = read(config.clone())?;
         toml.push_str("\n[link]\nbackoff_min = \"500ms\"\nbackoff_max = \"10s\"\n");
@@ -207,7 +210,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let cfg = GatewayConfig::load(&config)?;
         // The facility's records exist before the gateway first reaches the hub.
         {
-            let store = Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key))?;
+            let store = Store::open(&cfg.data_dir, StoreOptions::keyed(cfg.key_file()))?;
             sample.load_facility(&store, now_ms())?;
         }
         let gateway = Gateway::start(&cfg)?;

@@ -262,6 +262,19 @@ pub(crate) struct Install<'a> {
     pub(crate) status_listen: std::net::SocketAddr,
     /// The CA fingerprint facility IT was given, to check the bundle's against.
     pub(crate) ca_fingerprint: Option<&'a str>,
+    /// How the store's key is kept.
+    pub(crate) store_key: KeyKeeping,
+}
+
+/// How `install` keeps the store's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum KeyKeeping {
+    /// Sealed on the box itself (no --root) where systemd-creds is, else a file.
+    Auto,
+    /// Sealed with systemd-creds; refused where it is missing.
+    Sealed,
+    /// An owner-only file beside the configuration.
+    File,
 }
 
 /// Fingerprints compare without regard to case, colons or spaces.
@@ -344,7 +357,7 @@ fn open_bundle(path: &Path, code: &str) -> anyhow::Result<(Public, Keys)> {
 /// configuration, certificates and owner-only keys), the state folder and the systemd unit
 /// under `root`. On the appliance (`root` is `/`) it also makes the service user `pathway` and
 /// enables the unit. Returns the configuration's path.
-pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<(PathBuf, String)> {
+pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<Installed> {
     let (p, keys) = open_bundle(i.bundle, i.code)?;
     let fingerprint = pathway_shared::identity::fingerprint(&p.ca_pem, "CA certificate")?;
     if let Some(given) = i.ca_fingerprint
@@ -416,11 +429,31 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<(PathBuf, String)> {
     let packaged = ["/lib/systemd/system", "/usr/lib/systemd/system"]
         .iter()
         .any(|d| under(root, d).join("pathway-gateway.service").exists());
+    let units = under(root, "/etc/systemd/system");
     if !packaged {
-        let units = under(root, "/etc/systemd/system");
         std::fs::create_dir_all(&units)?;
         std::fs::write(units.join("pathway-gateway.service"), GATEWAY_UNIT)?;
     }
+    // The store's key: sealed with systemd-creds where the box has it, never in the clear on
+    // the data disk; else a key file the daemon makes on its first start.
+    let seal = match i.store_key {
+        KeyKeeping::File => false,
+        KeyKeeping::Sealed => {
+            anyhow::ensure!(
+                crate::credential::available(),
+                "--store-key sealed needs systemd-creds (Debian's systemd package); or keep it as a file with --store-key file"
+            );
+            true
+        }
+        KeyKeeping::Auto => root == Path::new("/") && crate::credential::available(),
+    };
+    let key_sealed = if !seal {
+        None
+    } else {
+        let cred = etc.join("store.key.cred");
+        crate::credential::seal_new_key(&cred, &units)?;
+        Some(cred)
+    };
     if root == Path::new("/") {
         service_user(&[&etc, &state])?;
         let _ = std::process::Command::new("systemctl")
@@ -430,7 +463,20 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<(PathBuf, String)> {
             .args(["enable", "pathway-gateway.service"])
             .status();
     }
-    Ok((config, fingerprint))
+    Ok(Installed {
+        config,
+        fingerprint,
+        key_sealed,
+    })
+}
+
+/// What `install` made.
+pub(crate) struct Installed {
+    pub(crate) config: PathBuf,
+    /// The national CA's fingerprint.
+    pub(crate) fingerprint: String,
+    /// The store key's sealed credential, when systemd-creds sealed it.
+    pub(crate) key_sealed: Option<PathBuf>,
 }
 
 /// Makes the system user `pathway` if it is missing and gives it `dirs`.

@@ -30,7 +30,7 @@ pub(crate) fn run(config: &Path, what: What, file: &Path, by: &str) -> anyhow::R
             file.display()
         )
     })?;
-    let store = Store::open(&cfg.data_dir, StoreOptions::keyed(&cfg.store_key)).map_err(|e| match e {
+    let store = Store::open(&cfg.data_dir, StoreOptions::keyed(cfg.key_file())).map_err(|e| match e {
         StoreError::InUse { .. } => anyhow::anyhow!(
             "the gateway is running and holds its store: stop it (systemctl stop pathway-gateway), import, then start it again"
         ),

@@ -6,6 +6,7 @@ mod backup;
 mod certificate;
 mod cli;
 mod courier;
+mod credential;
 mod daemon;
 mod demo;
 mod doctor;
@@ -185,15 +186,28 @@ fn run() -> anyhow::Result<()> {
             lan_listen,
             status_listen,
             ca_fingerprint,
+            store_key,
         } => {
-            let (config, fingerprint) = enrol::install(&enrol::Install {
+            let installed = enrol::install(&enrol::Install {
                 bundle: &bundle,
                 code: &code,
                 root: &root,
                 lan_listen,
                 status_listen,
                 ca_fingerprint: ca_fingerprint.as_deref(),
+                store_key,
             })?;
+            let (config, fingerprint) = (installed.config, installed.fingerprint);
+            match &installed.key_sealed {
+                Some(cred) => println!(
+                    "the store's key is sealed with systemd-creds in {} (never on disk in the clear); keep a copy for the backups: `systemd-creds decrypt --name=store.key {} -`",
+                    cred.display(),
+                    cred.display()
+                ),
+                None => println!(
+                    "the store's key will be a file beside the configuration, made on the first start (--store-key sealed keeps it sealed with systemd-creds): keep a copy apart from the backups"
+                ),
+            }
             match ca_fingerprint {
                 Some(_) => {
                     println!("the bundle's national CA matches the fingerprint you were given")

@@ -307,3 +307,95 @@ fn install_checks_the_ca_fingerprint_facility_it_was_given() {
     let (ok, said) = install(&right.to_lowercase().replace(':', " "));
     assert!(ok && said.contains("matches the fingerprint"), "{said}");
 }
+
+/// `install --store-key sealed` never writes the store's key in the clear: systemd-creds seals a
+/// new one beside the configuration and a unit drop-in loads it; the daemon, given it as
+/// systemd gives a service its credentials (`$CREDENTIALS_DIRECTORY/store.key`), seals its store
+/// under it, and doctor says where the key is kept. Runs with systemd-creds' host key (no TPM).
+#[test]
+fn a_sealed_store_key_is_never_on_disk_in_the_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bundle, code) = enrolled(d);
+    let root = d.join("root");
+    let status = format!("127.0.0.1:{}", pathway_tests::free_tcp_port());
+    let (ok, said) = pathway(&[
+        "install",
+        s(&bundle),
+        "--code",
+        &code,
+        "--root",
+        s(&root),
+        "--lan-listen",
+        "127.0.0.1:0",
+        "--status-listen",
+        &status,
+        "--store-key",
+        "sealed",
+    ]);
+    assert!(ok, "{said}");
+    assert!(said.contains("sealed with systemd-creds"), "{said}");
+    let etc = root.join("etc/pathway");
+    let cred = etc.join("store.key.cred");
+    assert_eq!(mode(&cred), 0o600);
+    let drop_in = std::fs::read_to_string(
+        root.join("etc/systemd/system/pathway-gateway.service.d/store-key.conf"),
+    )
+    .unwrap();
+    assert!(
+        drop_in.contains(&format!(
+            "LoadCredentialEncrypted=store.key:{}",
+            cred.display()
+        )),
+        "{drop_in}"
+    );
+    // What systemd does at the service's start: the credential, decrypted, in a folder of its
+    // own.
+    let creds = d.join("credentials");
+    std::fs::create_dir_all(&creds).unwrap();
+    let out = Command::new("systemd-creds")
+        .args(["decrypt", "--name=store.key"])
+        .arg(&cred)
+        .arg(creds.join("store.key"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = etc.join("gateway.toml");
+    let mut gw = Command::new(workspace_binary("pathway-gateway").unwrap())
+        .args(["--config", s(&config)])
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (ok, said) = pathway(&["status", "--config", s(&config)]);
+        if ok {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{said}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = gw.kill();
+    let _ = gw.wait();
+    assert!(!etc.join("store.key").exists(), "no key file in the clear");
+    // The store is sealed under the credential: it opens with it, and not without.
+    let data = root.join("var/lib/pathway-gateway");
+    assert!(
+        pathway_shared::store::Store::open(
+            &data,
+            pathway_shared::store::StoreOptions::keyed(creds.join("store.key"))
+        )
+        .is_ok()
+    );
+    let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "1"]);
+    assert!(
+        report.contains("ok   store key") && report.contains("sealed with systemd-creds"),
+        "{report}"
+    );
+}

@@ -146,11 +146,55 @@ fn courier(cfg: &GatewayConfig, files: &preflight::Files) -> Line {
     }
 }
 
-/// Keys readable by anyone but their owner.
+/// Keys readable by anyone but their owner; and where the store's key is kept.
 fn permissions(cfg: &GatewayConfig) -> Vec<Line> {
-    let mut keys = vec![cfg.tls.key.clone(), cfg.store_key.clone()];
+    let sealed = cfg.store_key.with_file_name("store.key.cred");
+    let mut keys = vec![cfg.tls.key.clone()];
+    // A key sealed with systemd-creds has no file in the clear to check.
+    if !sealed.exists() || cfg.store_key.exists() {
+        keys.push(cfg.store_key.clone());
+    }
     keys.extend(cfg.lan.iter().map(|l| l.key.clone()));
-    key_permissions(&keys, (&cfg.store_key, &cfg.data_dir))
+    let mut out = key_permissions(&keys, (&cfg.store_key, &cfg.data_dir));
+    out.push(store_key_kept(cfg, &sealed));
+    out
+}
+
+/// Where the store's key is: sealed with systemd-creds, or a file; a file on the data's own
+/// filesystem opens every record for whoever takes the disk.
+fn store_key_kept(cfg: &GatewayConfig, sealed: &Path) -> Line {
+    use std::os::unix::fs::MetadataExt;
+    if sealed.exists() && !cfg.store_key.exists() {
+        return line(
+            Verdict::Ok,
+            "store key",
+            format!(
+                "sealed with systemd-creds ({}); systemd hands it to the service only",
+                sealed.display()
+            ),
+        );
+    }
+    let device = |p: &Path| {
+        p.ancestors()
+            .find_map(|a| std::fs::metadata(a).ok())
+            .map(|m| m.dev())
+    };
+    if cfg.store_key.exists() && device(&cfg.store_key) == device(&cfg.data_dir) {
+        return line(
+            Verdict::Warn,
+            "store key",
+            format!(
+                "{} is a file on the same disk as the store ({}): whoever takes the disk opens every record. Seal it with systemd-creds (`pathway install --store-key sealed` on a new box), or keep it on other media",
+                cfg.store_key.display(),
+                cfg.data_dir.display()
+            ),
+        );
+    }
+    line(
+        Verdict::Ok,
+        "store key",
+        format!("{} (not on the store's disk)", cfg.store_key.display()),
+    )
 }
 
 /// Whether `data_dir` holds no store yet: missing, or empty.
@@ -254,7 +298,7 @@ async fn store(cfg: &GatewayConfig) -> Line {
     }
     let (data, key, facility) = (
         cfg.data_dir.clone(),
-        cfg.store_key.clone(),
+        cfg.key_file().to_path_buf(),
         cfg.facility.clone(),
     );
     let checked = tokio::task::spawn_blocking(move || {
