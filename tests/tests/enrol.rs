@@ -395,7 +395,7 @@ fn a_sealed_store_key_is_never_on_disk_in_the_clear() {
     );
     let (_, report) = pathway(&["doctor", "--config", s(&config), "--hub-timeout", "1"]);
     assert!(
-        report.contains("ok   store key") && report.contains("sealed with systemd-creds"),
+        report.contains("ok   at rest") && report.contains("sealed with systemd-creds"),
         "{report}"
     );
 }

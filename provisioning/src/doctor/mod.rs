@@ -167,9 +167,9 @@ fn store_key_kept(cfg: &GatewayConfig, sealed: &Path) -> Line {
     if sealed.exists() && !cfg.store_key.exists() {
         return line(
             Verdict::Ok,
-            "store key",
+            "at rest",
             format!(
-                "sealed with systemd-creds ({}); systemd hands it to the service only",
+                "the store's key is sealed with systemd-creds ({}); systemd hands it to the service only",
                 sealed.display()
             ),
         );
@@ -182,18 +182,31 @@ fn store_key_kept(cfg: &GatewayConfig, sealed: &Path) -> Line {
     if cfg.store_key.exists() && device(&cfg.store_key) == device(&cfg.data_dir) {
         return line(
             Verdict::Warn,
-            "store key",
+            "at rest",
             format!(
-                "{} is a file on the same disk as the store ({}): whoever takes the disk opens every record. Seal it with systemd-creds (`pathway install --store-key sealed` on a new box), or keep it on other media",
+                "the store's key {} is a file on the same disk as the store ({}): whoever takes the disk opens every record. Seal it with systemd-creds (`pathway install --store-key sealed` on a new box), or keep it on other media",
                 cfg.store_key.display(),
                 cfg.data_dir.display()
             ),
         );
     }
+    if !cfg.store_key.exists() {
+        return line(
+            Verdict::Ok,
+            "at rest",
+            format!(
+                "the store's key will be the file {}, made on the first start",
+                cfg.store_key.display()
+            ),
+        );
+    }
     line(
         Verdict::Ok,
-        "store key",
-        format!("{} (not on the store's disk)", cfg.store_key.display()),
+        "at rest",
+        format!(
+            "the store's key {} is not on the store's disk",
+            cfg.store_key.display()
+        ),
     )
 }
 
@@ -293,6 +306,17 @@ async fn store(cfg: &GatewayConfig) -> Line {
             format!(
                 "no store yet at {}: the gateway makes it on its first start",
                 cfg.data_dir.display()
+            ),
+        );
+    }
+    let sealed = cfg.store_key.with_file_name("store.key.cred");
+    if !cfg.key_file().exists() && sealed.exists() && !no_store_yet(&cfg.data_dir) {
+        return line(
+            Verdict::Warn,
+            "store",
+            format!(
+                "not checked: the store's key is sealed for the service; with the gateway stopped, check it as the service would: `systemd-run --pipe --wait -p LoadCredentialEncrypted=store.key:{} pathway doctor`",
+                sealed.display()
             ),
         );
     }
