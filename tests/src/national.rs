@@ -230,6 +230,9 @@ impl NationalSite {
                 &hub_addr.to_string(),
                 "--hub-name",
                 HUB_NAME,
+                // Tests reach the console on loopback, under this name.
+                "--lan-name",
+                "localhost",
                 "--out",
                 s(&bundle),
             ],

@@ -161,3 +161,167 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
     assert!(slow_peak < 300.0, "peak {slow_peak:.0} MB");
     assert!(cut > 0, "slow bodies are cut off");
 }
+
+/// The same two floods against a gateway's LAN service: a staff member at a terminal that has
+/// logged in before gets in within 2 s during both, and the gateway's memory stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = tokio::task::block_in_place(|| NationalSite::start(d));
+    let (st, v) = site
+        .admin_call(
+            "POST",
+            "/api/facilities",
+            Some(serde_json::json!({"id": "WHK", "name": "Windhoek"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = site
+        .admin_call(
+            "POST",
+            "/api/facilities/WHK/staff",
+            Some(serde_json::json!({"username": "teacher", "display_name": "T", "roles": ["instructor"]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let otp = v["one_time_password"].as_str().unwrap().to_owned();
+    let root = d.join("box");
+    let status: SocketAddr = format!("127.0.0.1:{}", pathway_tests::free_tcp_port())
+        .parse()
+        .unwrap();
+    let config = tokio::task::block_in_place(|| {
+        site.enrol_and_install(("gw-whk01-a", "WHK"), site.hub_addr, &root, status)
+    });
+    let lan_port = pathway_tests::free_tcp_port();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{lan_port}\""),
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut gw = pathway_tests::spawn_gateway(&config);
+    let pid = gw.id();
+    let ca = std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap();
+    let tls = pathway_tests::https::connector(&ca).unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], lan_port));
+    let desk = from(9_999);
+    let log_in = |tls: tokio_rustls::TlsConnector, otp: String| async move {
+        let t = Instant::now();
+        let Ok(mut c) = pathway_tests::https::Client::connect(addr, desk, &tls).await else {
+            return (t.elapsed(), 0);
+        };
+        let body = serde_json::json!({"username": "teacher", "password": otp});
+        let s = c
+            .send("POST", "/api/login", "", &body.to_string())
+            .await
+            .map_or(0, |(s, _)| s);
+        (t.elapsed(), s)
+    };
+    // The account reaches the gateway (nothing waits for it at the hub any more); the
+    // teacher's terminal logs in once.
+    let start = Instant::now();
+    loop {
+        let body = pathway_tests::http::request(site.hub_status, "GET", "/status")
+            .await
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let p = &v["status"]["peers"]["gw-whk01-a"];
+        let waiting: u64 = p["sync"]["outgoing"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|b| b["changes"].as_u64()).sum())
+            .unwrap_or(1);
+        if p["online"] == true && waiting == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the account never arrived: {p}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (_, status) = log_in(tls.clone(), otp.clone()).await;
+    assert_eq!(status, 200, "the teacher logs in");
+    let before = pathway_tests::rss_mb_of(&pid.to_string());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let rss = watch_rss(pid, stop.clone());
+    let mut answered = [0usize; 600];
+    for round in 0..3 {
+        let mut flood = Vec::new();
+        for i in 0..150u32 {
+            let tls = tls.clone();
+            flood.push(tokio::spawn(async move {
+                let Ok(mut c) = pathway_tests::https::Client::connect(addr, from(i), &tls).await
+                else {
+                    return 0;
+                };
+                let body = serde_json::json!({"username": "teacher", "password": "guess"});
+                c.send("POST", "/api/login", "", &body.to_string())
+                    .await
+                    .map_or(0, |(s, _)| s)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (took, status) = log_in(tls.clone(), otp.clone()).await;
+        assert_eq!(
+            status, 200,
+            "round {round}: the teacher at their terminal is let in"
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "round {round}: answered in {took:?}"
+        );
+        for f in flood {
+            answered[f.await.unwrap() as usize] += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let login_peak = rss.join().unwrap();
+    println!(
+        "gateway log-in flood (450 attempts, 150 at once): RSS {before:.0} MB before, peak {login_peak:.0} MB; answers 401: {}, 429: {}, 503: {}",
+        answered[401], answered[429], answered[503]
+    );
+    assert!(login_peak < 200.0, "peak {login_peak:.0} MB");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let rss = watch_rss(pid, stop.clone());
+    let mut slow = Vec::new();
+    for i in 0..2_000u32 {
+        let tls = tls.clone();
+        slow.push(tokio::spawn(async move {
+            let socket = tokio::net::TcpSocket::new_v4().ok()?;
+            socket.bind(SocketAddr::new(from(1_000 + i % 40), 0)).ok()?;
+            let tcp = socket.connect(addr).await.ok()?;
+            let mut s = tls.connect("localhost".try_into().ok()?, tcp).await.ok()?;
+            let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+            s.write_all(head.as_bytes()).await.ok()?;
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(40) {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if s.write_all(b" ").await.is_err() || s.flush().await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+            None
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (took, status) = log_in(tls.clone(), otp.clone()).await;
+    assert_eq!(status, 200, "the teacher is let in during the slow flood");
+    assert!(took < Duration::from_secs(2), "answered in {took:?}");
+    let mut cut = 0;
+    for s in slow {
+        if s.await.unwrap().is_some() {
+            cut += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let slow_peak = rss.join().unwrap();
+    println!(
+        "gateway slow-body flood (2,000 connections from 40 addresses): RSS peak {slow_peak:.0} MB; {cut} cut off within 40 s; the teacher let in after {took:?}"
+    );
+    assert!(slow_peak < 200.0, "peak {slow_peak:.0} MB");
+    let _ = gw.kill();
+    let _ = gw.wait();
+}
