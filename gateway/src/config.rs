@@ -172,8 +172,7 @@ impl LinkPolicy {
     }
 }
 
-/// The name of the store key's systemd credential.
-pub const STORE_KEY_CREDENTIAL: &str = "store.key";
+pub use pathway_shared::config::STORE_KEY_CREDENTIAL;
 
 fn default_store_key() -> PathBuf {
     PathBuf::from("store.key")
@@ -218,9 +217,7 @@ impl GatewayConfig {
         })?;
         pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
         let mut cfg = cfg;
-        cfg.credential_key = std::env::var_os("CREDENTIALS_DIRECTORY")
-            .map(|d| PathBuf::from(d).join(STORE_KEY_CREDENTIAL))
-            .filter(|p| p.is_file());
+        cfg.credential_key = pathway_shared::config::credential(STORE_KEY_CREDENTIAL);
         Ok(cfg)
     }
 

@@ -22,6 +22,10 @@ pub struct HubFileConfig {
     /// beside this file.
     #[serde(default = "default_store_key")]
     pub store_key: PathBuf,
+    /// The store's key as systemd hands it to the service (`LoadCredentialEncrypted=store.key:`,
+    /// sealed with `systemd-creds`): used in place of `store_key` when it is there.
+    #[serde(skip)]
+    pub credential_key: Option<PathBuf>,
     /// PEM files; relative paths are read from the configuration file's folder.
     pub tls: TlsFiles,
     /// Gateway ids whose certificates are revoked.
@@ -95,7 +99,16 @@ impl HubFileConfig {
             ]
         })?;
         pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
+        let mut cfg: HubFileConfig = cfg;
+        cfg.credential_key =
+            pathway_shared::config::credential(pathway_shared::config::STORE_KEY_CREDENTIAL);
         Ok(cfg)
+    }
+
+    /// The key file the store opens with: systemd's credential when the service has one, else
+    /// `store_key`.
+    pub fn key_file(&self) -> &Path {
+        self.credential_key.as_deref().unwrap_or(&self.store_key)
     }
 
     pub fn read(path: &Path) -> Result<String, ConfigError> {

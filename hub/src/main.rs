@@ -191,7 +191,7 @@ fn open_store(file: &HubFileConfig) -> Result<Store, pathway_shared::store::Stor
         StoreOptions {
             cache_docs: 4096,
             sled_cache_bytes: 256 << 20,
-            key_file: Some(file.store_key.clone()),
+            key_file: Some(file.key_file().to_path_buf()),
             ..StoreOptions::default()
         },
     )

@@ -40,6 +40,18 @@ fn hint(e: &std::io::Error) -> &'static str {
 
 /// Reads a text file named by a configuration (a PEM file, say). The path in an error is
 /// absolute, so it names the file wherever the daemon was started from.
+/// The name of the store key's systemd credential, for both daemons.
+pub const STORE_KEY_CREDENTIAL: &str = "store.key";
+
+/// The credential `name` as systemd hands it to a service started with
+/// `LoadCredentialEncrypted=` (or a command under `systemd-run -p LoadCredentialEncrypted=`):
+/// `$CREDENTIALS_DIRECTORY/name`, if there is one.
+pub fn credential(name: &str) -> Option<PathBuf> {
+    std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(|d| PathBuf::from(d).join(name))
+        .filter(|p| p.is_file())
+}
+
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),

@@ -161,6 +161,20 @@ impl NationalSite {
             .expect("the call is answered")
     }
 
+    /// Gives the console of the gateway installed at `config` a free loopback port (install
+    /// asks the system for one at each start); returns it.
+    pub fn console_on_free_port(config: &Path) -> u16 {
+        let port = free_tcp_port();
+        let text = std::fs::read_to_string(config)
+            .expect("the installed configuration")
+            .replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\""),
+            );
+        std::fs::write(config, text).expect("the configuration is written");
+        port
+    }
+
     /// The running hub's process id.
     pub fn hub_pid(&self) -> Option<u32> {
         self.hub.as_ref().map(Child::id)

@@ -161,12 +161,7 @@ async fn a_country_is_set_up_from_nothing_in_the_dashboard() {
     let config = tokio::task::block_in_place(|| {
         site.enrol_and_install(("gw-whk01-a", "WHK"), site.hub_addr, &root, status)
     });
-    let lan_port = pathway_tests::free_tcp_port();
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{lan_port}\""),
-    );
-    std::fs::write(&config, text).unwrap();
+    let lan_port = NationalSite::console_on_free_port(&config);
     let mut gw = pathway_tests::spawn_gateway(&config);
     // The account reaches the gateway; its new staff member logs in with the one-time password
     // and must choose their own.

@@ -53,6 +53,74 @@ async fn admin_logs_in(
     (t.elapsed(), s)
 }
 
+/// 150 log-ins at once with a wrong password, from 150 addresses, for `username(i)`.
+fn login_flood(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+    username: fn(u32) -> String,
+) -> Vec<tokio::task::JoinHandle<u16>> {
+    (0..150u32)
+        .map(|i| {
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let Ok(mut c) = pathway_tests::https::Client::connect(addr, from(i), &tls).await
+                else {
+                    return 0;
+                };
+                let body = serde_json::json!({"username": username(i), "password": "guess"});
+                c.send("POST", "/api/login", "", &body.to_string())
+                    .await
+                    .map_or(0, |(s, _)| s)
+            })
+        })
+        .collect()
+}
+
+/// 2,000 connections from 40 addresses that send a log-in's headers, then a byte every 5 s
+/// for at most 40 s; each ends with when the server cut it off, if it did.
+fn slow_flood(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+) -> Vec<tokio::task::JoinHandle<Option<Duration>>> {
+    (0..2_000u32)
+        .map(|i| {
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let socket = tokio::net::TcpSocket::new_v4().ok()?;
+                socket.bind(SocketAddr::new(from(1_000 + i % 40), 0)).ok()?;
+                let tcp = socket.connect(addr).await.ok()?;
+                let mut s = tls.connect("localhost".try_into().ok()?, tcp).await.ok()?;
+                let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+                s.write_all(head.as_bytes()).await.ok()?;
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_secs(40) {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if s.write_all(b" ").await.is_err() || s.flush().await.is_err() {
+                        return Some(started.elapsed());
+                    }
+                }
+                None
+            })
+        })
+        .collect()
+}
+
+/// How many of `flood` the server cut off.
+async fn cut_off(flood: Vec<tokio::task::JoinHandle<Option<Duration>>>) -> usize {
+    let mut cut = 0;
+    for f in flood {
+        cut += usize::from(f.await.ok().flatten().is_some());
+    }
+    cut
+}
+
+/// How `flood` was answered: counts by status code.
+async fn answers(flood: Vec<tokio::task::JoinHandle<u16>>, into: &mut [usize; 600]) {
+    for f in flood {
+        into[usize::from(f.await.unwrap_or(0)).min(599)] += 1;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,20 +140,7 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
     let rss = watch_rss(pid, stop.clone());
     let mut answered = [0usize; 600];
     for round in 0..3 {
-        let mut flood = Vec::new();
-        for i in 0..150u32 {
-            let tls = tls.clone();
-            flood.push(tokio::spawn(async move {
-                let Ok(mut c) = pathway_tests::https::Client::connect(addr, from(i), &tls).await
-                else {
-                    return 0;
-                };
-                let body = serde_json::json!({"username": format!("user{i}"), "password": "guess"});
-                c.send("POST", "/api/login", "", &body.to_string())
-                    .await
-                    .map_or(0, |(s, _)| s)
-            }));
-        }
+        let flood = login_flood(addr, &tls, |i| format!("user{i}"));
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (took, status) = admin_logs_in(&site, &tls, from(9_999)).await;
         assert_eq!(
@@ -103,9 +158,7 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
             took < Duration::from_secs(2),
             "round {round}: answered in {took:?}"
         );
-        for f in flood {
-            answered[f.await.unwrap() as usize] += 1;
-        }
+        answers(flood, &mut answered).await;
     }
     stop.store(true, Ordering::Relaxed);
     let login_peak = rss.join().unwrap();
@@ -119,27 +172,7 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
     // 2. 2,000 slow bodies from 40 addresses: headers, then a byte now and then.
     let stop = Arc::new(AtomicBool::new(false));
     let rss = watch_rss(pid, stop.clone());
-    let mut slow = Vec::new();
-    for i in 0..2_000u32 {
-        let tls = tls.clone();
-        slow.push(tokio::spawn(async move {
-            let socket = tokio::net::TcpSocket::new_v4().ok()?;
-            socket.bind(SocketAddr::new(from(1_000 + i % 40), 0)).ok()?;
-            let tcp = socket.connect(addr).await.ok()?;
-            let mut s = tls.connect("localhost".try_into().ok()?, tcp).await.ok()?;
-            let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
-            s.write_all(head.as_bytes()).await.ok()?;
-            let started = Instant::now();
-            // A byte every 5 s until the hub cuts it off, or 40 s pass.
-            while started.elapsed() < Duration::from_secs(40) {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                if s.write_all(b" ").await.is_err() || s.flush().await.is_err() {
-                    return Some(started.elapsed());
-                }
-            }
-            None
-        }));
-    }
+    let slow = slow_flood(addr, &tls);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (took, status) = admin_logs_in(&site, &tls, from(9_500)).await;
     assert_eq!(
@@ -147,12 +180,7 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
         "an administrator is let in during the slow flood"
     );
     assert!(took < Duration::from_secs(2), "answered in {took:?}");
-    let mut cut = 0;
-    for s in slow {
-        if s.await.unwrap().is_some() {
-            cut += 1;
-        }
-    }
+    let cut = cut_off(slow).await;
     stop.store(true, Ordering::Relaxed);
     let slow_peak = rss.join().unwrap();
     println!(
@@ -193,12 +221,7 @@ async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
     let config = tokio::task::block_in_place(|| {
         site.enrol_and_install(("gw-whk01-a", "WHK"), site.hub_addr, &root, status)
     });
-    let lan_port = pathway_tests::free_tcp_port();
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{lan_port}\""),
-    );
-    std::fs::write(&config, text).unwrap();
+    let lan_port = NationalSite::console_on_free_port(&config);
     let mut gw = pathway_tests::spawn_gateway(&config);
     let pid = gw.id();
     let ca = std::fs::read_to_string(site.ca_dir.join("ca.pem")).unwrap();
@@ -248,20 +271,7 @@ async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
     let rss = watch_rss(pid, stop.clone());
     let mut answered = [0usize; 600];
     for round in 0..3 {
-        let mut flood = Vec::new();
-        for i in 0..150u32 {
-            let tls = tls.clone();
-            flood.push(tokio::spawn(async move {
-                let Ok(mut c) = pathway_tests::https::Client::connect(addr, from(i), &tls).await
-                else {
-                    return 0;
-                };
-                let body = serde_json::json!({"username": "teacher", "password": "guess"});
-                c.send("POST", "/api/login", "", &body.to_string())
-                    .await
-                    .map_or(0, |(s, _)| s)
-            }));
-        }
+        let flood = login_flood(addr, &tls, |_| "teacher".to_owned());
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (took, status) = log_in(tls.clone(), otp.clone()).await;
         assert_eq!(
@@ -272,9 +282,7 @@ async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
             took < Duration::from_secs(2),
             "round {round}: answered in {took:?}"
         );
-        for f in flood {
-            answered[f.await.unwrap() as usize] += 1;
-        }
+        answers(flood, &mut answered).await;
     }
     stop.store(true, Ordering::Relaxed);
     let login_peak = rss.join().unwrap();
@@ -286,36 +294,12 @@ async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let rss = watch_rss(pid, stop.clone());
-    let mut slow = Vec::new();
-    for i in 0..2_000u32 {
-        let tls = tls.clone();
-        slow.push(tokio::spawn(async move {
-            let socket = tokio::net::TcpSocket::new_v4().ok()?;
-            socket.bind(SocketAddr::new(from(1_000 + i % 40), 0)).ok()?;
-            let tcp = socket.connect(addr).await.ok()?;
-            let mut s = tls.connect("localhost".try_into().ok()?, tcp).await.ok()?;
-            let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
-            s.write_all(head.as_bytes()).await.ok()?;
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(40) {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                if s.write_all(b" ").await.is_err() || s.flush().await.is_err() {
-                    return Some(started.elapsed());
-                }
-            }
-            None
-        }));
-    }
+    let slow = slow_flood(addr, &tls);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (took, status) = log_in(tls.clone(), otp.clone()).await;
     assert_eq!(status, 200, "the teacher is let in during the slow flood");
     assert!(took < Duration::from_secs(2), "answered in {took:?}");
-    let mut cut = 0;
-    for s in slow {
-        if s.await.unwrap().is_some() {
-            cut += 1;
-        }
-    }
+    let cut = cut_off(slow).await;
     stop.store(true, Ordering::Relaxed);
     let slow_peak = rss.join().unwrap();
     println!(

@@ -65,6 +65,10 @@ pub enum AccountError {
     Username(String),
     #[error("the password is too short: use at least {MIN_PASSWORD} characters")]
     ShortPassword,
+    #[error(
+        "the password is one people choose too often, a run of one key or of letters or digits, or holds the username: choose another"
+    )]
+    WeakPassword,
     #[error("an administrator `{0}` already exists")]
     Exists(String),
     #[error(transparent)]
@@ -86,6 +90,9 @@ pub fn add_admin(
     }
     if password.chars().count() < MIN_PASSWORD {
         return Err(AccountError::ShortPassword);
+    }
+    if pathway_shared::crypt::password_refusal(password, username).is_some() {
+        return Err(AccountError::WeakPassword);
     }
     let account = AdminAccount {
         username: username.to_owned(),

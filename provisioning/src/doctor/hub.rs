@@ -92,7 +92,7 @@ fn store(file: &HubFileConfig) -> Line {
             ),
         );
     }
-    match Store::open(&file.data_dir, StoreOptions::keyed(&file.store_key)) {
+    match Store::open(&file.data_dir, StoreOptions::keyed(file.key_file())) {
         Ok(s) => line(
             Verdict::Ok,
             "store",
