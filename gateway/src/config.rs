@@ -25,6 +25,11 @@ pub struct GatewayConfig {
     /// beside this file.
     #[serde(default = "default_store_key")]
     pub store_key: PathBuf,
+    /// The facility's IANA time zone (`Asia/Bangkok`), as `pathway install` writes it from the
+    /// bundle. Without it, the facility's entry in the national registry says, and failing
+    /// that `link.utc_offset`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// The store's key as systemd hands it to the service (`LoadCredentialEncrypted=store.key:`,
     /// sealed with `systemd-creds` to the box's TPM2 or host key, as `pathway install` sets it
     /// up): `$CREDENTIALS_DIRECTORY/store.key` when it is there, in place of `store_key`, so the
@@ -216,6 +221,18 @@ impl GatewayConfig {
             message,
         })?;
         pathway_shared::config::check_status_listen(path, cfg.status_listen, cfg.status_remote)?;
+        if let Some(tz) = cfg
+            .time_zone
+            .as_deref()
+            .filter(|tz| !pathway_shared::model::time_zone_known(tz))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!(
+                    "time_zone: `{tz}` is not a time zone; use its IANA name, as Africa/Windhoek or Asia/Bangkok"
+                ),
+            });
+        }
         let mut cfg = cfg;
         cfg.credential_key = pathway_shared::config::credential(STORE_KEY_CREDENTIAL);
         Ok(cfg)

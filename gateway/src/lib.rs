@@ -78,6 +78,29 @@ async fn operator_only(
     next.run(req).await
 }
 
+/// The facility's time zone: the configuration's, else its entry in the national registry (as
+/// synced from the hub), else a fixed offset (`link.utc_offset`).
+fn facility_zone(cfg: &GatewayConfig, store: &Store, fixed_minutes: i32) -> jiff::tz::TimeZone {
+    let registry = || {
+        store
+            .get::<pathway_shared::model::Facility>(&pathway_shared::model::facility_id(
+                &cfg.facility,
+            ))
+            .ok()
+            .flatten()
+            .map(|f| f.time_zone)
+            .filter(|tz| !tz.is_empty())
+    };
+    cfg.time_zone
+        .clone()
+        .or_else(registry)
+        .and_then(|tz| jiff::tz::TimeZone::get(&tz).ok())
+        .unwrap_or_else(|| {
+            jiff::tz::Offset::from_seconds(fixed_minutes * 60)
+                .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed)
+        })
+}
+
 /// Writes a new operator token to `path`, owner-only, replacing any before it.
 fn write_operator_token(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Write;
@@ -213,7 +236,12 @@ impl Gateway {
             sync_now: sync_now.clone(),
         };
         let cancel = CancellationToken::new();
-        let utc_offset_minutes = up.policy.utc_offset_minutes;
+        let zone = facility_zone(cfg, &store, up.policy.utc_offset_minutes);
+        let mut up = up;
+        if cfg.link.utc_offset == "+00:00" {
+            // Sync windows are in the facility's local time too, unless the link says otherwise.
+            up.policy.utc_offset_minutes = lan::offset_minutes(&zone, now_ms());
+        }
         let (uplink, status) = uplink::spawn(store.clone(), up, cancel.clone());
         let mut guard: Option<Arc<lan::login::Guard>> = None;
         let mut console = None;
@@ -232,7 +260,7 @@ impl Gateway {
                     open_sessions: Default::default(),
                     roster: Default::default(),
                     health_programmes: Default::default(),
-                    utc_offset_minutes,
+                    zone,
                     clock: pathway_shared::clock::Clock::system(),
                     certificate: presented.clone(),
                 });

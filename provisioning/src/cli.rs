@@ -200,6 +200,11 @@ pub(crate) enum Command {
         /// The bundle file to write (default: GATEWAY.pathway-bundle).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The facility's IANA time zone (Africa/Windhoek, Asia/Bangkok), carried in the bundle:
+        /// every time its staff see is in it. Without it, the facility's entry in the national
+        /// registry says.
+        #[arg(long)]
+        time_zone: Option<String>,
         /// Register the gateway at the hub's administration (host:port, its [admin] listen)
         /// first, so the fleet lists it before it connects; needs --user. Without it, register
         /// it in the dashboard.

@@ -187,9 +187,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             hub_addr: sim.addr,
             hub_name: HUB_NAME,
             lan_name: "localhost",
-            days: 30,
+            // As long as a real box's, so a fresh demo shows no renewal warning.
+            days: 825,
             out: &bundle,
             hub_cert: None,
+            time_zone: Some(sample.facility.time_zone.as_str()).filter(|tz| !tz.is_empty()),
         })?;
         let root = gdir.join("root");
         let config = crate::enrol::install(&crate::enrol::Install {

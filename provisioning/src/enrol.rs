@@ -126,6 +126,10 @@ struct Public {
     /// was one have none).
     #[serde(default)]
     hub_cert_pem: Option<String>,
+    /// The facility's IANA time zone, when enrol was given one (left out when not, so bundles
+    /// made before open as they were sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -155,6 +159,8 @@ pub(crate) struct Enrolment<'a> {
     pub(crate) out: &'a Path,
     /// The hub's certificate; `None`: the one `ca issue-hub` kept beside the CA, if any.
     pub(crate) hub_cert: Option<&'a Path>,
+    /// The facility's IANA time zone.
+    pub(crate) time_zone: Option<&'a str>,
 }
 
 /// A one-time code: 20 letters and digits (no look-alikes) in groups of four.
@@ -192,6 +198,14 @@ pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
         bail!(
             "--facility `{}` is not a facility id (letters, digits, - _ .)",
             e.facility
+        );
+    }
+    if let Some(tz) = e
+        .time_zone
+        .filter(|tz| !pathway_shared::model::time_zone_known(tz))
+    {
+        bail!(
+            "--time-zone `{tz}` is not a time zone: use its IANA name, as Africa/Windhoek or Asia/Bangkok"
         );
     }
     if !ok_id(e.gateway) {
@@ -234,6 +248,7 @@ pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
         cert_pem: gw.cert_pem,
         lan_cert_pem: lan.cert_pem,
         hub_cert_pem,
+        time_zone: e.time_zone.map(str::to_owned),
     };
     let code = one_time_code();
     let salt: [u8; 16] = random();
@@ -408,7 +423,8 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<Installed> {
          data_dir = \"{data}\"\n\
          # Seals case content at rest; keep a copy with the backups.\n\
          store_key = \"{key}\"\n\
-         status_listen = \"{status}\"\n\n\
+         status_listen = \"{status}\"\n\
+         {zone_line}\n\n\
          [hub]\naddr = \"{hub}\"\nname = \"{hub_name}\"\n\n\
          [tls]\nca = \"ca.pem\"\ncert = \"gateway.pem\"\nkey = \"gateway.key\"\n{hub_line}\n\
          # Staff reach the console at https://{lan_name}/ (install ca.pem on their devices).\n\
@@ -422,6 +438,10 @@ pub(crate) fn install(i: &Install<'_>) -> anyhow::Result<Installed> {
         hub_name = p.hub_name,
         lan_name = p.lan_name,
         lan = i.lan_listen,
+        zone_line = p.time_zone.as_deref().map_or_else(
+            || "# time_zone = \"Asia/Bangkok\"  (else the facility's entry in the national registry)".to_owned(),
+            |tz| format!("# The facility's time zone: every time staff see is in it.\ntime_zone = \"{tz}\""),
+        ),
     );
     write_private(&config, &toml)?;
     // The package installs the unit where the system's units live, and upgrades it there; a

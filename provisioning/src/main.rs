@@ -132,6 +132,7 @@ fn run() -> anyhow::Result<()> {
             out,
             hub_admin,
             user,
+            time_zone,
         } => {
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{gateway}.pathway-bundle")));
             let lan_name =
@@ -164,6 +165,7 @@ fn run() -> anyhow::Result<()> {
                 lan_name: &lan_name,
                 days,
                 out: &out,
+                time_zone: time_zone.as_deref(),
             })?;
             println!("bundle for {gateway} at {facility}: {}", out.display());
             println!("one-time code (give it to facility IT apart from the bundle): {code}");

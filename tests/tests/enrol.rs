@@ -399,3 +399,66 @@ fn a_sealed_store_key_is_never_on_disk_in_the_clear() {
         "{report}"
     );
 }
+
+/// `enrol --time-zone` carries the facility's zone in the bundle, and `install` writes it in the
+/// configuration; a zone that does not exist is refused at enrol, naming it.
+#[test]
+fn the_facilitys_time_zone_travels_in_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = d.join("ca");
+    let (ok, said) = pathway(&["ca", "init", "--dir", s(&ca), "--name", "Thai Pathway CA"]);
+    assert!(ok, "{said}");
+    let enrol = |tz: &str, out: &Path| {
+        pathway(&[
+            "enrol",
+            "--ca-dir",
+            s(&ca),
+            "--facility",
+            "BKK",
+            "--gateway",
+            "gw-bkk01-a",
+            "--hub-addr",
+            "127.0.0.1:9",
+            "--hub-name",
+            "hub.pathway.test",
+            "--time-zone",
+            tz,
+            "--out",
+            s(out),
+        ])
+    };
+    let (ok, said) = enrol("Mars/Olympus", &d.join("bad.pathway-bundle"));
+    assert!(
+        !ok && said.contains("`Mars/Olympus` is not a time zone"),
+        "{said}"
+    );
+    let bundle = d.join("gw.pathway-bundle");
+    let (ok, said) = enrol("Asia/Bangkok", &bundle);
+    assert!(ok, "{said}");
+    let code = said
+        .lines()
+        .find_map(|l| l.split("bundle): ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let root = d.join("root");
+    let (ok, said) = pathway(&[
+        "install",
+        s(&bundle),
+        "--code",
+        &code,
+        "--root",
+        s(&root),
+        "--lan-listen",
+        "127.0.0.1:0",
+        "--status-listen",
+        "127.0.0.1:0",
+        "--store-key",
+        "file",
+    ]);
+    assert!(ok, "{said}");
+    let cfg = pathway_gateway::config::GatewayConfig::load(&root.join("etc/pathway/gateway.toml"))
+        .unwrap();
+    assert_eq!(cfg.time_zone.as_deref(), Some("Asia/Bangkok"));
+}

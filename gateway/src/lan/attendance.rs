@@ -119,7 +119,7 @@ pub fn write_marks(
     let now = lan.clock.now();
     let id = register_id(&lan.facility, run, month);
     let by = who.username.clone();
-    let offset = lan.utc_offset_minutes;
+    let offset = lan.offset_minutes(lan.clock.now());
     // Path edits: a register holds a month of marks, and only this session's change.
     // A missing register is a 404 naming it (from the store's NotFound).
     let late =
@@ -240,7 +240,7 @@ fn compute_sessions(
             titles: HashMap::new(),
         }),
     };
-    let (_, today) = today_iso(now, lan.utc_offset_minutes);
+    let (_, today) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     let week_ago = today - time::Duration::days(7);
     let months: Vec<String> = [today, week_ago]
         .iter()

@@ -45,7 +45,7 @@ pub const ENDERS: &[Role] = &[Role::Instructor, Role::CaseOfficer, Role::Facilit
 /// none: called when a place on the run is given.
 pub fn activate(lan: &Lan, who: &Staff, person: &str, run: &ProgrammeRun) -> ApiResult<Staged<()>> {
     let now = lan.clock.now();
-    let (today, _) = today_iso(now, lan.utc_offset_minutes);
+    let (today, _) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     lan.audited_edit::<CaseFile, _>(who, "enrolment_active", &case_id(person), now, |e| {
         let all = e
             .get::<std::collections::BTreeMap<String, Enrolment>>(&["enrolments"])?
@@ -98,7 +98,7 @@ pub fn end(
         prose("note", &input.note, 500)?
     };
     let now = lan.clock.now();
-    let (today, _) = today_iso(now, lan.utc_offset_minutes);
+    let (today, _) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     let path = ["enrolments", enrolment];
     let case =
         lan.audited_edit::<CaseFile, _>(who, "end_enrolment", &case_id(person), now, |e| {

@@ -103,7 +103,7 @@ pub fn caseload(lan: &Lan, who: &Staff) -> ApiResult<Staged<Vec<CaseloadRow>>> {
         ));
     }
     let now = lan.clock.now();
-    let (_, today) = today_iso(now, lan.utc_offset_minutes);
+    let (_, today) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     let health = who.visibility().health;
     let roster = lan.roster.people(&lan.store, &lan.facility)?;
     let mut rows: Vec<CaseloadRow> = roster

@@ -71,7 +71,7 @@ fn location(unit: &str, cell: &str) -> ApiResult<Location> {
 /// Checks the whole admission and builds the case file; nothing is written.
 fn admitted(lan: &Lan, who: &Staff, a: &Admission, person_id: &str) -> ApiResult<CaseFile> {
     let now = lan.clock.now();
-    let (today, _) = today_iso(now, lan.utc_offset_minutes);
+    let (today, _) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     let number = line("prison_number", &a.prison_number, NUMBER_CHARS)?;
     let given = line("given_name", &a.given_name, NAME_CHARS)?;
     let family = line("family_name", &a.family_name, NAME_CHARS)?;
@@ -249,7 +249,7 @@ pub fn place(lan: &Lan, who: &Staff, person: &str, p: &Placement) -> ApiResult<S
         ));
     }
     let now = lan.clock.now();
-    let (today, _) = today_iso(now, lan.utc_offset_minutes);
+    let (today, _) = today_iso(now, lan.offset_minutes(lan.clock.now()));
     let stamp = |v| Stamped::new(v, &who.username, now);
     let id = case_id(person);
     lan.audited_edit::<CaseFile, _>(who, "placement", &id, now, |e| {

@@ -74,8 +74,9 @@ pub struct Lan {
     /// The sessions open for marking, as last computed: they change with the schedule, not
     /// with marks, so a few seconds' reuse spares reading every register on each request.
     pub open_sessions: OpenSessions,
-    /// The facility's offset from UTC (`link.utc_offset`): "today" is the facility's day.
-    pub utc_offset_minutes: i32,
+    /// The facility's time zone (IANA, from its configuration or the national registry):
+    /// "today", session days and every time shown are the facility's.
+    pub zone: jiff::tz::TimeZone,
     /// Where every request reads "now": session expiry, log-in waits, the edit window, audit
     /// times.
     pub clock: Clock,
@@ -86,6 +87,21 @@ pub struct Lan {
     /// The certificate this gateway presents to the hub: the console warns facility IT and the
     /// manager before it expires.
     pub certificate: Arc<crate::renewal::Presented>,
+}
+
+impl Lan {
+    /// How far the facility's clock is from UTC at `at` (ms since the epoch), in minutes, as its
+    /// time zone says (summer time included).
+    pub fn offset_minutes(&self, at: Millis) -> i32 {
+        offset_minutes(&self.zone, at)
+    }
+}
+
+/// How far `zone` is from UTC at `at` (ms since the epoch), in minutes.
+pub fn offset_minutes(zone: &jiff::tz::TimeZone, at: Millis) -> i32 {
+    jiff::Timestamp::from_millisecond(at)
+        .map(|t| zone.to_offset(t).seconds() / 60)
+        .unwrap_or(0)
 }
 
 impl Lan {
@@ -320,5 +336,22 @@ mod tests {
         assert_eq!(super::today_iso(now, 7 * 60).0, "2026-11-24");
         assert_eq!(super::today_iso(now, 2 * 60).0, "2026-11-23");
         assert_eq!(super::today_iso(now, -(21 * 60)).0, "2026-11-22");
+    }
+
+    /// A note written at 23:30 UTC at a Thai facility is under the next local day, as the
+    /// facility's time zone (not a hand-made offset) says.
+    #[test]
+    fn a_note_at_2330_utc_is_the_next_morning_in_bangkok() {
+        let bangkok = jiff::tz::TimeZone::get("Asia/Bangkok").unwrap();
+        let windhoek = jiff::tz::TimeZone::get("Africa/Windhoek").unwrap();
+        // 2026-12-07 23:30 UTC.
+        let at = 1_796_601_600_000 + 23 * 3_600_000 + 30 * 60_000;
+        let off = super::offset_minutes(&bangkok, at);
+        assert_eq!(off, 7 * 60);
+        assert_eq!(super::today_iso(at, off).0, "2026-12-08");
+        assert_eq!(
+            super::today_iso(at, super::offset_minutes(&windhoek, at)).0,
+            "2026-12-08"
+        );
     }
 }

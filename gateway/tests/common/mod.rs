@@ -204,7 +204,7 @@ pub(crate) fn site() -> Site {
         open_sessions: Default::default(),
         roster: Default::default(),
         health_programmes: Default::default(),
-        utc_offset_minutes: 0,
+        zone: jiff::tz::TimeZone::UTC,
         clock,
         certificate: pathway_gateway::renewal::Presented::new(
             pathway_shared::identity::Ca::generate("Pathway test CA")

@@ -115,7 +115,7 @@ fn conflicts(
     person: &str,
     names: &mut Names<'_>,
 ) -> Result<Vec<(&'static str, Vec<Choice>)>, ApiError> {
-    let off = lan.utc_offset_minutes;
+    let off = lan.offset_minutes(lan.clock.now());
     let raw = lan
         .store
         .read(&case_id(person), |d, _| {
@@ -264,7 +264,7 @@ fn case_body(
     cx: &Context,
     saved: Option<&str>,
 ) -> Markup {
-    let off = lan.utc_offset_minutes;
+    let off = lan.offset_minutes(lan.clock.now());
     let may_work = who.has(&[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff]);
     let may_move = who.has(&[Role::CaseOfficer, Role::FacilityManager]);
     let health = who.has(&[Role::HealthStaff]);

@@ -105,7 +105,7 @@ pub(super) async fn new_run_page(
         Ok(p) => p,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
-    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
+    let (today, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let body = html! {
         form method="post" action="/runs/new" {
             p { label { (t(l, "field.programme_code")) br;
@@ -206,7 +206,7 @@ pub(super) async fn run_page(
             .collect();
         people.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
         // Sessions of the last two weeks and the next four.
-        let (_, today) = today_iso(lan2.clock.now(), lan2.utc_offset_minutes);
+        let (_, today) = today_iso(lan2.clock.now(), lan2.offset_minutes(lan2.clock.now()));
         let (from, to) = (
             today - time::Duration::days(14),
             today + time::Duration::days(28),
@@ -259,7 +259,7 @@ pub(super) async fn run_page(
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
     let may = who.has(RUN_MAKERS);
-    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
+    let (today, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let body = html! {
         @if let Some(s) = &saved.saved { p.ok id="saved" { (code(l, "saved", s)) } }
         dl.facts {

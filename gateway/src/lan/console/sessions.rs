@@ -27,7 +27,7 @@ pub(super) async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer
         Ok(r) => r,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
-    let (today, _) = today_iso(lan.clock.now(), lan.utc_offset_minutes);
+    let (today, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let table = |rows: Vec<&SessionRow>| {
         html! {
             @if rows.is_empty() { p { (t(l, "today.none")) } } @else {
@@ -184,7 +184,7 @@ pub(super) async fn session_page(
         Ok(x) => x,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
-    let closes = s.window_closes(lan.utc_offset_minutes);
+    let closes = s.window_closes(lan.offset_minutes(lan.clock.now()));
     let late = closes.is_some_and(|c| lan.clock.now() > c);
     let body = html! {
         p { strong { (title) } }
@@ -193,7 +193,7 @@ pub(super) async fn session_page(
         @if saved.saved.is_some() { p.ok id="saved" { (t(l, "session.saved")) } }
         @if late {
             p.err id="late-warning" {
-                (tf(l, "session.late", &[("closed", &closes.map(|c| when(l, c, lan.utc_offset_minutes)).unwrap_or_default())]))
+                (tf(l, "session.late", &[("closed", &closes.map(|c| when(l, c, lan.offset_minutes(lan.clock.now()))).unwrap_or_default())]))
             }
         }
         @if lines.is_empty() { p { (t(l, "session.nobody")) } } @else {
@@ -245,7 +245,7 @@ pub(super) async fn session_form(
     let result = blocking_durable(move || {
         if !confirmed {
             let (s, _, _) = session_lines(&lan2, &who2, &r2, &m2, &s2)?;
-            if s.window_closes(lan2.utc_offset_minutes)
+            if s.window_closes(lan2.offset_minutes(lan2.clock.now()))
                 .is_some_and(|c| lan2.clock.now() > c)
             {
                 return Err(ApiError::field_words(
