@@ -516,7 +516,11 @@ mod tests {
         let sources = [
             include_str!("pages/mod.rs"),
             include_str!("pages/fleet.rs"),
-            include_str!("pages/setup.rs"),
+            include_str!("pages/setup/mod.rs"),
+            include_str!("pages/setup/facilities.rs"),
+            include_str!("pages/setup/programmes.rs"),
+            include_str!("pages/setup/partners.rs"),
+            include_str!("pages/setup/staff.rs"),
             include_str!("pages/audit.rs"),
         ];
         let mut keys: Vec<String> = Vec::new();
