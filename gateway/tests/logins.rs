@@ -415,3 +415,52 @@ async fn a_password_change_ends_other_sessions_and_guessing_the_current_one_is_h
     );
     assert!(count(&site, "password_change_failed") >= 1);
 }
+
+/// A forgotten password is reset at the facility, offline: the manager gives a one-time
+/// password, which works at once and must be changed first; the account's sessions end; only
+/// the manager and facility IT may; it is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_resets_a_forgotten_password_at_the_facility() {
+    let site = site();
+    let (_, v) = attempt(&site, "10.0.0.8", "teacher", "correct horse").await;
+    let teacher = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/staff/manager/reset-password",
+        Some(&teacher),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a teacher may not");
+    let (_, v) = attempt(&site, "10.0.0.9", "manager", "correct horse").await;
+    let manager = v["token"].as_str().unwrap().to_owned();
+    let (s, v) = call(
+        &site,
+        "POST",
+        "/api/staff/teacher/reset-password",
+        Some(&manager),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let otp = v["one_time_password"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&site, "GET", "/api/me", Some(&teacher), None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the teacher's session ended"
+    );
+    let (s, v) = attempt(&site, "10.0.0.8", "teacher", &otp).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["staff"]["must_change_password"], true);
+    let (s, _) = call(
+        &site,
+        "POST",
+        "/api/staff/nobody/reset-password",
+        Some(&manager),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(count(&site, "reset_staff_password"), 1);
+}

@@ -260,6 +260,16 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
     );
     b.screenshot(&shots.join("facility-it-certificate-due.png"))
         .await;
+    // Facility IT gives a teacher who forgot their password a one-time password, here.
+    b.open(&format!("{base}/staff")).await;
+    b.until_shows("id=\"staff\"").await;
+    let teacher = staff(Role::Instructor);
+    b.click(&format!("#reset-{}", teacher.replace('.', "\\.")))
+        .await;
+    let page = b.until_shows("id=\"otp\"").await;
+    assert!(page.contains("not shown again"), "{page}");
+    b.screenshot(&shots.join("facility-it-resets-a-password.png"))
+        .await;
     b.0.close().await.unwrap();
 
     let case = gateway

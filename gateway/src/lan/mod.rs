@@ -272,6 +272,10 @@ pub fn router(lan: Arc<Lan>) -> Router {
     Router::new()
         .route("/api/login", post(login))
         .route("/api/password", post(password::change_api))
+        .route(
+            "/api/staff/{username}/reset-password",
+            post(password::reset_api),
+        )
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
         .route("/api/cases/{person}", get(read_case))

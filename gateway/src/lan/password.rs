@@ -137,3 +137,64 @@ pub(super) async fn change_api(
     )
         .into_response())
 }
+
+/// Who may give a staff member of this facility a new one-time password here.
+pub(super) const RESETTERS: &[pathway_shared::model::Role] = &[
+    pathway_shared::model::Role::FacilityManager,
+    pathway_shared::model::Role::FacilityIt,
+];
+
+/// Gives `username` (of this facility) a new one-time password at the facility itself, so a
+/// forgotten password never waits for the link: the facility manager or facility IT does it,
+/// it is audited, it reaches the hub as an audited change (a password is the facility's to set;
+/// roles stay national), and every session of the account ends. Returns the password, shown
+/// once.
+pub(super) async fn reset(lan: Arc<Lan>, who: Staff, username: String) -> ApiResult<String> {
+    if !who.has(RESETTERS) {
+        return Err(ApiError::forbidden(
+            "only the facility manager or facility IT resets a password here",
+        ));
+    }
+    let username = username.trim().to_owned();
+    if !pathway_shared::import::username_ok(&username) {
+        return Err(ApiError::field("username", "not a username"));
+    }
+    if username == who.username {
+        return Err(ApiError::field(
+            "username",
+            "change your own password on the password page",
+        ));
+    }
+    let id = staff_id(&lan.facility, &username);
+    let otp = pathway_shared::import::one_time_password();
+    let (lan2, hash) = (lan.clone(), hash_password(&otp));
+    blocking_durable(move || {
+        let lan = lan2;
+        if lan.store.get::<StaffAccount>(&id)?.is_none() {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("{} has no staff account `{}`", lan.facility, id),
+            ));
+        }
+        let now = lan.clock.now();
+        lan.audited_edit::<StaffAccount, _>(&who, "reset_staff_password", &id, now, |e| {
+            e.put(&["password_hash"], &hash)?;
+            Ok(e.put(&["must_change_password"], &true)?)
+        })
+    })
+    .await?;
+    lan.sessions.end_all(&username);
+    Ok(otp)
+}
+
+/// `POST /api/staff/{username}/reset-password` → `{username, one_time_password}`.
+pub(super) async fn reset_api(
+    State(lan): State<Arc<Lan>>,
+    who: Staff,
+    axum::extract::Path(username): axum::extract::Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let otp = reset(lan, who, username.clone()).await?;
+    Ok(Json(
+        json!({ "username": username, "one_time_password": otp }),
+    ))
+}

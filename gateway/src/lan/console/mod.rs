@@ -23,6 +23,7 @@ mod intake;
 mod people;
 mod runs;
 mod sessions;
+mod staff;
 mod words;
 
 use casework::{
@@ -125,6 +126,9 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                         }
                         @if w.has(intake::RECORDS) {
                             a href="/admit" { (t(l, "nav.admit")) }
+                        }
+                        @if w.has(crate::lan::password::RESETTERS) {
+                            a href="/staff" { (t(l, "nav.staff")) }
                         }
                         form.inline method="post" action="/logout" {
                             button type="submit" { (t(l, "nav.logout")) " (" (w.display_name) ")" }
@@ -404,6 +408,8 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         )
         .route("/people", get(people))
         .route("/caseload", get(caseload::caseload_page))
+        .route("/staff", get(staff::staff_page))
+        .route("/staff/{username}/reset", post(staff::reset_form))
         .route("/runs", get(runs::runs_page))
         .route(
             "/runs/new",
