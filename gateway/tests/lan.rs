@@ -987,3 +987,52 @@ async fn an_id_with_characters_no_id_holds_is_refused() {
         assert!(v["error"].as_str().unwrap().contains("not an id"), "{v}");
     }
 }
+
+/// Each role's home is its own work, and no page offers marking to a role that cannot mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_comes_home_to_its_own_work() {
+    let site = site();
+    // 2026-11-24 12:00 UTC: the fixture's session of the 23rd is open for marking.
+    let then = 1_795_521_600_000;
+    site.time.advance(then - site.lan.clock.now());
+    for (user, home) in [
+        ("teacher", "/today"),
+        ("officer", "/today"),
+        ("manager", "/today"),
+        ("caseworker", "/caseload"),
+        ("it", "/staff"),
+        ("nurse", "/people"),
+        ("records", "/people"),
+    ] {
+        let token = login(&site, user).await;
+        let req = Request::builder()
+            .uri("/")
+            .header("cookie", format!("pathway_session={token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = site.app.clone().oneshot(req).await.unwrap();
+        let to = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(to, home, "{user}");
+        // Today's sessions offer "Mark attendance" only to those who may mark.
+        let req = Request::builder()
+            .uri("/today")
+            .header("cookie", format!("pathway_session={token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = site.app.clone().oneshot(req).await.unwrap();
+        let page = String::from_utf8(
+            axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        let offers = page.contains("class=\"mark\"");
+        assert_eq!(offers, home == "/today", "{user}: {offers}");
+    }
+}

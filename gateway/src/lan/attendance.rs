@@ -55,6 +55,9 @@ pub(super) async fn mark_session(
 
 /// Writes a session's marks, `(person, outcome)`, as `who`: all of them or, on any bad one,
 /// none. Returns how many were written and how many fell after the edit window.
+/// Who marks attendance.
+pub(crate) const MARKERS: &[Role] = &[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager];
+
 pub fn write_marks(
     lan: &Lan,
     who: &Staff,
@@ -63,7 +66,7 @@ pub fn write_marks(
     session: &str,
     input: Vec<(String, String)>,
 ) -> ApiResult<Staged<(usize, usize)>> {
-    if !who.has(&[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager]) {
+    if !who.has(MARKERS) {
         return Err(ApiError::forbidden("your role cannot mark attendance"));
     }
     if input.is_empty() {

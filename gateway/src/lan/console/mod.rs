@@ -381,8 +381,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-async fn home() -> Redirect {
-    Redirect::to("/today")
+/// Each role's home is its own work: those who mark attendance, today's sessions; a case
+/// officer, the caseload; facility IT, the staff accounts; everyone else, finding a person.
+async fn home(Viewer { who, .. }: Viewer) -> Redirect {
+    let to = if who.has(crate::lan::attendance::MARKERS) {
+        "/today"
+    } else if who.has(&[Role::CaseOfficer]) {
+        "/caseload"
+    } else if who.has(&[Role::FacilityIt]) {
+        "/staff"
+    } else {
+        "/people"
+    };
+    Redirect::to(to)
 }
 
 #[derive(Deserialize, Default)]

@@ -36,7 +36,9 @@ pub(super) async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer
                     @for r in rows {
                         tr {
                             td { (r.title) } td { (date(l, &r.date)) } td { (r.time) }
-                            td { a.mark href={ "/sessions/" (r.run) "/" (r.month) "/" (r.session) } { (t(l, "today.mark")) } }
+                            td { @if who.has(crate::lan::attendance::MARKERS) {
+                                a.mark href={ "/sessions/" (r.run) "/" (r.month) "/" (r.session) } { (t(l, "today.mark")) }
+                            } }
                         }
                     }
                 }
