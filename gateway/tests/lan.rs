@@ -1036,3 +1036,58 @@ async fn each_role_comes_home_to_its_own_work() {
         assert_eq!(offers, home == "/today", "{user}: {offers}");
     }
 }
+
+/// Search results tell people with one name apart (date of birth, unit and cell, what they are
+/// on now), and a health programme someone is on is shown only to those who may see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_show_programmes_but_health_ones_only_to_health_staff() {
+    let site = site();
+    site.store
+        .put(
+            &Programme {
+                code: "MHS-1".into(),
+                title: "Coping group".into(),
+                category: ProgrammeCategory::MentalHealth,
+                ..Default::default()
+            },
+            5,
+        )
+        .unwrap();
+    site.store
+        .update::<CaseFile, _, StoreError>(&case_id(PERSON), 5, |c| {
+            for (k, code) in [("e1", "MHS-1"), ("e2", "LIT-1")] {
+                c.enrolments.insert(
+                    k.into(),
+                    Enrolment {
+                        programme_code: code.into(),
+                        status: EnrolmentStatus::Active,
+                        ..Default::default()
+                    },
+                );
+            }
+            c.date_of_birth = Some("1990-04-02".into());
+            Ok(())
+        })
+        .unwrap();
+    for (user, sees_health) in [("caseworker", false), ("nurse", true)] {
+        let token = login(&site, user).await;
+        let req = Request::builder()
+            .uri("/people?q=ndapewa")
+            .header("cookie", format!("pathway_session={token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = site.app.clone().oneshot(req).await.unwrap();
+        let page = String::from_utf8(
+            axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(
+            page.contains("Programme LIT-1") && page.contains("1990"),
+            "{user}: {page}"
+        );
+        assert_eq!(page.contains("Coping group"), sees_health, "{user}");
+    }
+}

@@ -191,6 +191,7 @@ async fn a_facilitys_day_in_chromium_in_english_and_thai() {
     b.until_shows("id=\"sync\"").await;
     b.open(&format!("{base}/people?q=tuyeni")).await;
     b.until_shows("Tuyeni Amupolo").await;
+    b.screenshot(&shots.join("case-officer-search.png")).await;
     b.click("#found a").await;
     b.until_shows("id=\"open-assess\"").await;
     b.click("#open-assess").await;

@@ -23,6 +23,12 @@ pub struct Person {
     pub prison_number: String,
     pub case_officer: Option<String>,
     pub location: Option<String>,
+    /// So that people with one name are told apart.
+    pub date_of_birth: Option<String>,
+    /// The programmes the person is on now (codes); a health programme among them is health
+    /// content, shown only to those who may see it.
+    #[serde(skip)]
+    pub programmes: Vec<String>,
     pub release_date: Option<String>,
     /// Active goals: their target date and whether their domain is a health domain.
     #[serde(skip)]
@@ -93,6 +99,13 @@ impl Person {
             prison_number: case.prison_number.clone(),
             case_officer: case.case_officer.clone(),
             location,
+            date_of_birth: case.date_of_birth.clone(),
+            programmes: case
+                .enrolments
+                .values()
+                .filter(|e| e.status == pathway_shared::model::EnrolmentStatus::Active)
+                .map(|e| e.programme_code.clone())
+                .collect(),
             release_date: case.release_date().map(str::to_owned),
             goals,
             referrals_waiting,

@@ -33,6 +33,24 @@ pub(super) async fn people(
         Ok(f) => f,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
+    // Each person's programmes now, by title; a health programme only to those who may see it.
+    let health = if who.visibility().health {
+        Default::default()
+    } else {
+        lan.health_programmes.codes(&lan.store).unwrap_or_default()
+    };
+    let mut names = Names::new(&lan.store, &lan.facility);
+    let programmes: Vec<String> = found
+        .iter()
+        .map(|p| {
+            p.programmes
+                .iter()
+                .filter(|c| !health.contains(*c))
+                .map(|c| names.programme(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
     let body = html! {
         form method="get" action="/people" {
             label { (t(l, "people.query")) " " input type="search" name="q" value=(query) id="q"; }
@@ -41,12 +59,15 @@ pub(super) async fn people(
         @if !query.trim().is_empty() {
             @if found.is_empty() { p { (t(l, "people.none")) } } @else {
                 table id="found" {
-                    tr { th { (t(l, "session.person")) } th { (t(l, "case.prison_number")) } th { (t(l, "case.location")) } }
-                    @for p in &found {
+                    tr { th { (t(l, "session.person")) } th { (t(l, "case.prison_number")) } th { (t(l, "people.born")) }
+                         th { (t(l, "case.location")) } th { (t(l, "people.programmes")) } }
+                    @for (p, progs) in found.iter().zip(&programmes) {
                         tr {
                             td { a href={ "/people/" (p.person_id) } { (p.name()) } }
                             td { (p.prison_number) }
+                            td { (p.date_of_birth.as_deref().map(|d| date(l, d)).unwrap_or_default()) }
                             td { (p.location.clone().unwrap_or_default()) }
+                            td { (progs) }
                         }
                     }
                 }

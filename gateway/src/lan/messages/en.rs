@@ -230,6 +230,8 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
         "Give this one-time password to the staff member in person; it is not shown again. Every session of the account has ended.",
     ),
     ("staff.back", "Back to the staff accounts"),
+    ("people.born", "Born"),
+    ("people.programmes", "On now"),
     ("nav.caseload", "My caseload"),
     ("nav.admit", "Admit a person"),
     ("today.mine", "My sessions today"),
