@@ -123,6 +123,8 @@ async fn answers(flood: Vec<tokio::task::JoinHandle<u16>>, into: &mut [usize; 60
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
+    // The floods open thousands of sockets from this process.
+    pathway_shared::web::conns::fd_limit();
     let dir = tempfile::tempdir().unwrap();
     let site = tokio::task::block_in_place(|| NationalSite::start(dir.path()));
     let pid = site.hub_pid().unwrap();
@@ -194,6 +196,7 @@ async fn the_hub_holds_up_under_log_in_and_slow_body_floods() {
 /// logged in before gets in within 2 s during both, and the gateway's memory stays bounded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_holds_up_under_log_in_and_slow_body_floods() {
+    pathway_shared::web::conns::fd_limit();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let site = tokio::task::block_in_place(|| NationalSite::start(d));
