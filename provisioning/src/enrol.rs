@@ -188,16 +188,22 @@ fn normalise(code: &str) -> String {
 
 /// `pathway enrol`: writes the bundle and returns the one-time code.
 pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
-    let ok_id = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    if !ok_id(e.facility) {
+    // The same rules as the hub's registry and its fleet: a gateway enrolled here can be
+    // registered, revoked and renewed there by the same id.
+    let facility_ok = (2..=12).contains(&e.facility.len())
+        && e.facility
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !facility_ok {
         bail!(
-            "--facility `{}` is not a facility id (letters, digits, - _ .)",
+            "--facility `{}` is not a facility code: 2 to 12 capital letters or digits, as in the national registry (WHK)",
             e.facility
+        );
+    }
+    if !pathway_shared::import::username_ok(e.gateway) {
+        bail!(
+            "--gateway `{}` is not a gateway id: 2 to 64 lowercase letters, digits, `.`, `-` or `_` (gw-whk01-a)",
+            e.gateway
         );
     }
     if let Some(tz) = e
@@ -206,12 +212,6 @@ pub(crate) fn enrol(e: &Enrolment<'_>) -> anyhow::Result<String> {
     {
         bail!(
             "--time-zone `{tz}` is not a time zone: use its IANA name, as Africa/Windhoek or Asia/Bangkok"
-        );
-    }
-    if !ok_id(e.gateway) {
-        bail!(
-            "--gateway `{}` is not a gateway id (letters, digits, - _ .)",
-            e.gateway
         );
     }
     let ca = load_ca(e.ca_dir, e.passphrase)?;

@@ -428,6 +428,28 @@ fn the_facilitys_time_zone_travels_in_the_bundle() {
             s(out),
         ])
     };
+    // Ids follow the hub's rules, so the gateway can be registered and revoked by them.
+    for (facility, gateway, why) in [
+        ("bkk", "gw-bkk01-a", "is not a facility code"),
+        ("BKK", "GW-BKK", "is not a gateway id"),
+    ] {
+        let (ok, said) = pathway(&[
+            "enrol",
+            "--ca-dir",
+            s(&ca),
+            "--facility",
+            facility,
+            "--gateway",
+            gateway,
+            "--hub-addr",
+            "127.0.0.1:9",
+            "--hub-name",
+            "hub.pathway.test",
+            "--out",
+            s(&d.join("ids.pathway-bundle")),
+        ]);
+        assert!(!ok && said.contains(why), "{said}");
+    }
     let (ok, said) = enrol("Mars/Olympus", &d.join("bad.pathway-bundle"));
     assert!(
         !ok && said.contains("`Mars/Olympus` is not a time zone"),
