@@ -988,6 +988,20 @@ async fn an_id_with_characters_no_id_holds_is_refused() {
     }
 }
 
+/// A console page as the browser of `token`'s session gets it.
+async fn console_page(site: &Site, token: &str, uri: &str) -> String {
+    let req = Request::builder()
+        .uri(uri)
+        .header("cookie", format!("pathway_session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = site.app.clone().oneshot(req).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 /// Each role's home is its own work, and no page offers marking to a role that cannot mark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_comes_home_to_its_own_work() {
@@ -1019,19 +1033,7 @@ async fn each_role_comes_home_to_its_own_work() {
             .to_owned();
         assert_eq!(to, home, "{user}");
         // Today's sessions offer "Mark attendance" only to those who may mark.
-        let req = Request::builder()
-            .uri("/today")
-            .header("cookie", format!("pathway_session={token}"))
-            .body(Body::empty())
-            .unwrap();
-        let resp = site.app.clone().oneshot(req).await.unwrap();
-        let page = String::from_utf8(
-            axum::body::to_bytes(resp.into_body(), 1 << 20)
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-        .unwrap();
+        let page = console_page(&site, &token, "/today").await;
         let offers = page.contains("class=\"mark\"");
         assert_eq!(offers, home == "/today", "{user}: {offers}");
     }
@@ -1071,19 +1073,7 @@ async fn search_results_show_programmes_but_health_ones_only_to_health_staff() {
         .unwrap();
     for (user, sees_health) in [("caseworker", false), ("nurse", true)] {
         let token = login(&site, user).await;
-        let req = Request::builder()
-            .uri("/people?q=ndapewa")
-            .header("cookie", format!("pathway_session={token}"))
-            .body(Body::empty())
-            .unwrap();
-        let resp = site.app.clone().oneshot(req).await.unwrap();
-        let page = String::from_utf8(
-            axum::body::to_bytes(resp.into_body(), 1 << 20)
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-        .unwrap();
+        let page = console_page(&site, &token, "/people?q=ndapewa").await;
         assert!(
             page.contains("Programme LIT-1") && page.contains("1990"),
             "{user}: {page}"

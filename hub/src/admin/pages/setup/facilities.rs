@@ -17,12 +17,10 @@ pub(super) async fn facilities_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let a = admin.clone();
-    let facilities =
-        match blocking(move || Ok(api::list::<Facility>(&a, "national", Kind::Facility)?)).await {
-            Ok(f) => f,
-            Err(e) => return refused(l, &who, e),
-        };
+    let facilities = match national::<Facility>(&admin, Kind::Facility).await {
+        Ok(f) => f,
+        Err(e) => return refused(l, &who, e),
+    };
     let edit = who.role == AdminRole::NationalAdmin;
     let body = html! {
         h1 { (t(l, "facilities")) }
@@ -71,15 +69,9 @@ pub(super) async fn facility_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let a = admin.clone();
     let doc = pathway_shared::model::facility_id(&id);
-    let f = match blocking(move || {
-        a.store.get::<Facility>(&doc)?.ok_or_else(|| {
-            AdminError::not_found(format!("`{id}` is not a facility in the national registry"))
-        })
-    })
-    .await
-    {
+    let missing = format!("`{id}` is not a facility in the national registry");
+    let f = match one::<Facility>(&admin, doc, missing).await {
         Ok(f) => f,
         Err(e) => return refused(l, &who, e),
     };

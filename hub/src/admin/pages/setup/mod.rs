@@ -199,4 +199,28 @@ async fn allowed(
     Ok((l, who))
 }
 
+/// Every national document of `kind`, read off the async threads.
+async fn national<T: pathway_shared::model::Aggregate + Send + 'static>(
+    admin: &Arc<Admin>,
+    kind: Kind,
+) -> Result<Vec<T>, AdminError> {
+    let a = admin.clone();
+    blocking(move || Ok(api::list::<T>(&a, "national", kind)?)).await
+}
+
+/// The document `id`, or a 404 saying `missing`.
+async fn one<T: pathway_shared::model::Aggregate + Send + 'static>(
+    admin: &Arc<Admin>,
+    id: pathway_shared::model::DocId,
+    missing: String,
+) -> Result<T, AdminError> {
+    let a = admin.clone();
+    blocking(move || {
+        a.store
+            .get::<T>(&id)?
+            .ok_or_else(|| AdminError::not_found(missing))
+    })
+    .await
+}
+
 const READERS: &[AdminRole] = &[AdminRole::NationalAdmin, AdminRole::Auditor];

@@ -19,12 +19,10 @@ pub(super) async fn partners_page(State(admin): State<Arc<Admin>>, headers: Head
         Ok(v) => v,
         Err(r) => return r,
     };
-    let a = admin.clone();
-    let partners =
-        match blocking(move || Ok(api::list::<Partner>(&a, "national", Kind::Partner)?)).await {
-            Ok(p) => p,
-            Err(e) => return refused(l, &who, e),
-        };
+    let partners = match national::<Partner>(&admin, Kind::Partner).await {
+        Ok(p) => p,
+        Err(e) => return refused(l, &who, e),
+    };
     let edit = who.role == AdminRole::NationalAdmin;
     let body = html! {
         h1 { (t(l, "partners")) }

@@ -48,12 +48,7 @@ pub(super) async fn programmes_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let a = admin.clone();
-    let programmes = match blocking(move || {
-        Ok(api::list::<Programme>(&a, "national", Kind::Programme)?)
-    })
-    .await
-    {
+    let programmes = match national::<Programme>(&admin, Kind::Programme).await {
         Ok(p) => p,
         Err(e) => return refused(l, &who, e),
     };
@@ -119,15 +114,9 @@ pub(super) async fn programme_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let a = admin.clone();
     let doc = pathway_shared::model::programme_id(&code);
-    let p = match blocking(move || {
-        a.store.get::<Programme>(&doc)?.ok_or_else(|| {
-            AdminError::not_found(format!("the catalogue has no programme `{code}`"))
-        })
-    })
-    .await
-    {
+    let missing = format!("the catalogue has no programme `{code}`");
+    let p = match one::<Programme>(&admin, doc, missing).await {
         Ok(p) => p,
         Err(e) => return refused(l, &who, e),
     };
