@@ -663,7 +663,11 @@ async fn runs_release_plans_and_transfers_follow_roles_and_rules() {
         add("WHK-000002"),
     )
     .await;
-    assert_eq!(s, StatusCode::CONFLICT, "capacity 1: {v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("person")),
+        "capacity 1: {v}"
+    );
     let run = site
         .store
         .get::<ProgrammeRun>(&run_id(FAC, "run-1"))

@@ -8,6 +8,7 @@ mod attendance;
 pub mod auth;
 pub mod cases;
 pub(crate) mod catching_up;
+pub mod class_list;
 mod console;
 pub mod enrolments;
 mod error;
@@ -306,8 +307,15 @@ pub fn router(lan: Arc<Lan>) -> Router {
             get(records::list_runs).post(runs::create_run_api),
         )
         .route("/api/runs/{run}/sessions", post(runs::change_session_api))
-        .route("/api/runs/{run}/waiting-list", post(records::add_waiting))
-        .route("/api/runs/{run}/allocate", post(records::allocate))
+        .route(
+            "/api/runs/{run}/waiting-list",
+            post(class_list::add_waiting),
+        )
+        .route("/api/runs/{run}/allocate", post(class_list::allocate_api))
+        .route(
+            "/api/runs/{run}/eligibility/{person}",
+            get(class_list::eligibility_api),
+        )
         .route(
             "/api/cases/{person}/release-plan/{item}",
             axum::routing::put(records::set_plan_item),

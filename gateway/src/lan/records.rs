@@ -9,14 +9,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
     CaseFile, Class, Facility, Kind, PlanItem, PlanItemStatus, Programme, ProgrammeRun,
-    ReleaseRecord, Role, RunStatus, TransferRecord, WaitStatus, WaitingEntry, case_id, facility_id,
-    from_code, iso_date, run_id,
+    ReleaseRecord, Role, RunStatus, TransferRecord, WaitStatus, case_id, facility_id, from_code,
+    iso_date,
 };
 use serde::{Deserialize, Serialize};
 
 use super::auth::Staff;
 use super::input::{date, prose};
-use super::{ApiError, ApiResult, Lan, MAX_NOTE_CHARS, Staged, blocking, blocking_durable};
+use super::{ApiError, ApiResult, Lan, MAX_NOTE_CHARS, blocking, blocking_durable};
 
 /// Longest reason for a transfer, in characters.
 pub const MAX_REASON_CHARS: usize = 2_000;
@@ -135,117 +135,6 @@ pub(super) async fn list_runs(
         Ok(Json(paginate(runs, q.page, q.per_page)?))
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PersonBody {
-    person: String,
-}
-
-/// Puts a person on a run's waiting list, or allocates them a place within capacity.
-pub(crate) fn waiting_list(
-    lan: &Lan,
-    who: &Staff,
-    run: &str,
-    person: &str,
-    allocate: bool,
-) -> ApiResult<Staged<()>> {
-    let roles: &[Role] = if allocate {
-        &[Role::Instructor, Role::FacilityManager]
-    } else {
-        &[Role::Instructor, Role::CaseOfficer, Role::FacilityManager]
-    };
-    if !who.has(roles) {
-        return Err(ApiError::forbidden(
-            "your role cannot change this waiting list",
-        ));
-    }
-    if person.trim().is_empty() {
-        return Err(ApiError::field("person", "a person id is needed"));
-    }
-    if lan.store.meta(&case_id(person))?.is_none() {
-        return Err(ApiError::field(
-            "person",
-            format!("no case file for person `{person}` at this facility"),
-        ));
-    }
-    let now = lan.clock.now();
-    let id = run_id(&lan.facility, run);
-    let action = if allocate {
-        "allocate"
-    } else {
-        "add_to_waiting_list"
-    };
-    let staged = lan.audited_edit::<ProgrammeRun, _>(who, action, &id, now, |e| {
-        let entry = e.get::<WaitingEntry>(&["waiting_list", person])?;
-        let next = if allocate {
-            let Some(mut entry) = entry else {
-                return Err(ApiError::field(
-                    "person",
-                    format!("`{person}` is not on this run's waiting list"),
-                ));
-            };
-            if entry.status != WaitStatus::Allocated {
-                let capacity = e.get::<u32>(&["capacity"])?.unwrap_or(0);
-                let list = e
-                    .get::<std::collections::BTreeMap<String, WaitingEntry>>(&["waiting_list"])?
-                    .unwrap_or_default();
-                let taken = list
-                    .values()
-                    .filter(|w| w.status == WaitStatus::Allocated)
-                    .count();
-                if taken >= capacity as usize {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        format!("the run is full: {taken} of {capacity} places allocated"),
-                    ));
-                }
-            }
-            entry.status = WaitStatus::Allocated;
-            entry
-        } else {
-            // One entry per person, however many times they are added.
-            entry.unwrap_or(WaitingEntry {
-                person_id: person.to_owned(),
-                added_at: now,
-                added_by: who.username.clone(),
-                status: WaitStatus::Waiting,
-            })
-        };
-        e.put(&["waiting_list", person], &next)?;
-        Ok(())
-    })?;
-    if !allocate {
-        return Ok(staged);
-    }
-    // The case file's enrolment follows; its flush covers the run's edit before it.
-    match lan.store.get::<ProgrammeRun>(&id)? {
-        Some(run) => super::enrolments::activate(lan, who, person, &run),
-        None => Ok(staged),
-    }
-}
-
-pub(super) async fn add_waiting(
-    State(lan): State<Arc<Lan>>,
-    who: Staff,
-    Path(run): Path<String>,
-    body: Result<Json<PersonBody>, JsonRejection>,
-) -> ApiResult<StatusCode> {
-    let Json(b) = body?;
-    blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, false)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(super) async fn allocate(
-    State(lan): State<Arc<Lan>>,
-    who: Staff,
-    Path(run): Path<String>,
-    body: Result<Json<PersonBody>, JsonRejection>,
-) -> ApiResult<StatusCode> {
-    let Json(b) = body?;
-    blocking_durable(move || waiting_list(&lan, &who, &run, &b.person, true)).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

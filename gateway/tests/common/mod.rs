@@ -354,6 +354,29 @@ pub(crate) async fn page(site: &Site, path: &str, token: &str) -> (StatusCode, S
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A console form posted as `token` from the console's own page: the status and where it
+/// sends the browser next (or, for a refusal, the page's HTML).
+pub(crate) async fn form(site: &Site, path: &str, token: &str, body: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("host", "gw.local")
+        .header("origin", "https://gw.local")
+        .header("cookie", format!("pathway_session={token}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let resp = site.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    if let Some(to) = resp.headers().get("location") {
+        return (status, to.to_str().unwrap_or_default().to_owned());
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 4 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Today at the site (UTC), moved by `days`, as an ISO date.
 pub(crate) fn day(site: &Site, days: i64) -> String {
     let now = site.lan.clock.now();

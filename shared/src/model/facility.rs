@@ -102,6 +102,16 @@ impl Schedule {
         out
     }
 
+    /// Whether the two schedules meet at the same time on some day: their date ranges overlap,
+    /// they share a weekday, and their hours overlap (one ending as the other starts is no
+    /// clash). Times are `HH:MM`, so they compare as text.
+    pub fn clashes_with(&self, other: &Schedule) -> bool {
+        let dates = self.start_date <= other.end_date && other.start_date <= self.end_date;
+        let day = self.days.intersection(&other.days).next().is_some();
+        let hours = self.start_time < other.end_time && other.start_time < self.end_time;
+        dates && day && hours
+    }
+
     /// The register session the schedule gives on `day`.
     pub fn session(&self, day: time::Date) -> RegisterSession {
         RegisterSession {
@@ -465,4 +475,62 @@ impl Aggregate for StaffAccount {
 
 pub fn staff_id(facility: &str, username: &str) -> DocId {
     id(Kind::StaffAccount, &[facility, username])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(from: &str, to: &str, days: &[Weekday], start: &str, end: &str) -> Schedule {
+        Schedule {
+            start_date: from.into(),
+            end_date: to.into(),
+            days: days.iter().copied().collect(),
+            start_time: start.into(),
+            end_time: end.into(),
+        }
+    }
+
+    #[test]
+    fn runs_clash_only_when_dates_days_and_hours_all_meet() {
+        let a = schedule(
+            "2026-01-05",
+            "2026-03-27",
+            &[Weekday::Mon, Weekday::Wed],
+            "09:00",
+            "11:00",
+        );
+        let same = schedule(
+            "2026-02-01",
+            "2026-02-28",
+            &[Weekday::Wed],
+            "10:30",
+            "12:00",
+        );
+        assert!(a.clashes_with(&same) && same.clashes_with(&a));
+        let after = schedule(
+            "2026-02-01",
+            "2026-02-28",
+            &[Weekday::Wed],
+            "11:00",
+            "12:00",
+        );
+        assert!(!a.clashes_with(&after), "one ending as the other starts");
+        let other_day = schedule(
+            "2026-02-01",
+            "2026-02-28",
+            &[Weekday::Tue],
+            "09:00",
+            "11:00",
+        );
+        assert!(!a.clashes_with(&other_day));
+        let later = schedule(
+            "2026-04-01",
+            "2026-06-30",
+            &[Weekday::Mon],
+            "09:00",
+            "11:00",
+        );
+        assert!(!a.clashes_with(&later));
+    }
 }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 mod caseload;
 mod casework;
+mod class_list;
 mod intake;
 mod people;
 mod runs;
@@ -427,7 +428,9 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
             get(runs::new_run_page).post(runs::new_run_form),
         )
         .route("/runs/{run}", get(runs::run_page))
-        .route("/runs/{run}/allocate", post(runs::allocate_form))
+        .route("/runs/{run}/allocate", post(class_list::allocate_form))
+        .route("/runs/{run}/waiting-list", post(class_list::add_form))
+        .route("/runs/{run}/end", post(class_list::end_form))
         .route("/runs/{run}/sessions", post(runs::session_change_form))
         .route("/admit", get(intake::admit_page).post(intake::admit_form))
         .route("/people/{person}/placement", post(intake::placement_post))

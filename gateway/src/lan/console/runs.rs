@@ -14,10 +14,11 @@ use pathway_shared::model::{
     AttendanceRegister, Kind, Programme, ProgrammeRun, Tally, WaitStatus, parse_date, run_id,
 };
 
+use super::class_list::ClassList;
 use super::words::{Names, code, date};
 use super::{Saved, Viewer, fail, page};
+use crate::lan::class_list::LISTERS;
 use crate::lan::messages::{t, tf};
-use crate::lan::records::waiting_list;
 use crate::lan::runs::{
     RUN_MAKERS, RunInput, SessionChange, change_session, create_run, day_codes,
 };
@@ -178,6 +179,8 @@ pub(super) async fn run_page(
     Query(saved): Query<Saved>,
 ) -> Response {
     let (lan2, run2, who2) = (lan.clone(), run.clone(), who.clone());
+    let query = saved.q.clone().unwrap_or_default();
+    let query2 = query.clone();
     let loaded = blocking_durable(move || {
         let r = lan2
             .store
@@ -189,22 +192,6 @@ pub(super) async fn run_page(
         let mut names = Names::new(&lan2.store, &lan2.facility);
         let title = names.programme(&r.programme_code);
         let instructor = names.staff(&r.instructor);
-        let roster = lan2.roster.people(&lan2.store, &lan2.facility)?;
-        let mut people: Vec<(String, String, String, WaitStatus)> = r
-            .waiting_list
-            .values()
-            .filter(|w| shown && matches!(w.status, WaitStatus::Allocated | WaitStatus::Waiting))
-            .map(|w| {
-                let p = roster.people.get(&w.person_id);
-                (
-                    p.map_or_else(|| w.person_id.clone(), |p| p.name()),
-                    p.map(|p| p.prison_number.clone()).unwrap_or_default(),
-                    w.person_id.clone(),
-                    w.status,
-                )
-            })
-            .collect();
-        people.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
         // Sessions of the last two weeks and the next four.
         let (_, today) = today_iso(lan2.clock.now(), lan2.offset_minutes(lan2.clock.now()));
         let (from, to) = (
@@ -238,23 +225,32 @@ pub(super) async fn run_page(
             month = month.replace_day(1).unwrap_or(month);
         }
         sessions.sort_by(|a, b| (&a.date, &a.time).cmp(&(&b.date, &b.time)));
-        let pending = if shown {
-            lan2.audit.stage(
+        let (class, pending) = if shown {
+            let mut pending = lan2.audit.stage(
                 &who2.username,
                 "read_run",
                 run_id(&lan2.facility, &r.id).as_str(),
                 lan2.clock.now(),
-            )?
+            )?;
+            // People found to add are shown, and audited, only to those who add them.
+            let found = if who2.has(LISTERS) && !query2.trim().is_empty() {
+                let hits = crate::lan::find::search(&lan2, &who2, &query2)?;
+                pending = hits.pending;
+                hits.value
+            } else {
+                Vec::new()
+            };
+            (Some(ClassList::read(&lan2, &r, &found)?), pending)
         } else {
-            lan2.store.pending_none()
+            (None, lan2.store.pending_none())
         };
         Ok(Staged {
-            value: (r, title, instructor, people, sessions, tally, shown),
+            value: (r, title, instructor, class, sessions, tally),
             pending,
         })
     })
     .await;
-    let (r, title, instructor, people, sessions, tally, shown) = match loaded {
+    let (r, title, instructor, class, sessions, tally) = match loaded {
         Ok(x) => x,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
@@ -269,24 +265,9 @@ pub(super) async fn run_page(
             dt { (t(l, "runs.places")) } dd { (tf(l, "runs.filled", &[("n", &r.allocated().to_string()), ("of", &r.capacity.to_string())])) }
         }
         h2 { (t(l, "runs.people")) }
-        @if !shown { p id="people-hidden" { (t(l, "runs.people_hidden")) } }
-        @else if people.is_empty() { p { (t(l, "session.nobody")) } }
-        table id="run-people" {
-            @for (name, number, person, status) in &people {
-                tr {
-                    td { a href={ "/people/" (person) } { (name) } } td { (number) }
-                    td { (code(l, "wait", &format!("{status:?}").to_lowercase())) }
-                    td.attendance { (attendance_words(l, tally.get(person))) }
-                    td {
-                        @if may && *status == WaitStatus::Waiting {
-                            form.inline method="post" action={ "/runs/" (r.id) "/allocate" } {
-                                input type="hidden" name="person" value=(person);
-                                button type="submit" { (t(l, "runs.allocate")) }
-                            }
-                        }
-                    }
-                }
-            }
+        @match &class {
+            None => { p id="people-hidden" { (t(l, "runs.people_hidden")) } }
+            Some(c) => { (c.render(l, &who, &r, &query, &tally)) }
         }
         h2 { (t(l, "runs.sessions")) }
         table id="run-sessions" {
@@ -327,7 +308,7 @@ pub(super) async fn run_page(
 }
 
 /// "8 of 10 sessions (80%)", or "no sessions yet".
-fn attendance_words(l: crate::lan::messages::Lang, tally: Option<&Tally>) -> String {
+pub(super) fn attendance_words(l: crate::lan::messages::Lang, tally: Option<&Tally>) -> String {
     match tally.and_then(|c| Some((c, c.percent()?))) {
         Some((c, pct)) => tf(
             l,
@@ -339,24 +320,6 @@ fn attendance_words(l: crate::lan::messages::Lang, tally: Option<&Tally>) -> Str
             ],
         ),
         None => t(l, "runs.no_attendance").to_owned(),
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub(super) struct PersonForm {
-    person: String,
-}
-
-pub(super) async fn allocate_form(
-    State(lan): State<Arc<Lan>>,
-    Viewer { who, l }: Viewer,
-    Path(run): Path<String>,
-    Form(f): Form<PersonForm>,
-) -> Response {
-    let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
-    match blocking_durable(move || waiting_list(&lan2, &who2, &run2, &f.person, true)).await {
-        Ok(()) => Redirect::to(&format!("/runs/{run}?saved=allocated")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
     }
 }
 

@@ -400,4 +400,38 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
     ("caseload.summary", "{n} people; {due} with something due."),
     ("caseload.none", "Nobody is on your caseload."),
     ("caseload.due", "Due"),
+    ("class.add", "Add to the waiting list"),
+    ("class.add_button", "Add to waiting list"),
+    ("class.clear", "no clash"),
+    ("class.clash", "has a place on {runs} at the same time"),
+    (
+        "class.release",
+        "expected release {date}, before the run ends",
+    ),
+    ("class.completed", "completed this programme before"),
+    ("class.full", "the run is full"),
+    ("class.confirm_clash", "give the place despite the clash"),
+    ("saved.listed", "Added to the waiting list."),
+    ("saved.place_ended", "Place ended."),
+    (
+        "input.already_allocated",
+        "this person already has a place on this run",
+    ),
+    (
+        "input.not_waiting",
+        "this person is not on the run's waiting list: add them first",
+    ),
+    (
+        "input.run_full",
+        "the run is full: {n} of {of} places given",
+    ),
+    (
+        "input.clash",
+        "this person has a place on {runs} at the same time: tick the box to give the place anyway",
+    ),
+    ("input.no_person", "no person `{value}` at this facility"),
+    (
+        "input.no_enrolment",
+        "this person has no place on this run to end",
+    ),
 ];
