@@ -11,8 +11,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
-    AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme, ProgrammeRun,
-    RegisterSession, Role, WaitStatus, from_code, programme_id, register_id, run_id,
+    ABSENCE_REASONS, AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme,
+    ProgrammeRun, RegisterSession, Role, WaitStatus, from_code, programme_id, register_id, run_id,
 };
 use pathway_shared::store::{Store, StoreError};
 use serde::Deserialize;
@@ -22,17 +22,21 @@ use crate::lan::auth::Staff;
 use crate::lan::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable};
 use crate::lock;
 
-#[derive(Deserialize)]
+/// One person's mark as given: an outcome code and, for an absence, a reason code.
+#[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
-pub(super) struct MarkBody {
-    person: String,
-    outcome: String,
+pub struct MarkInput {
+    pub person: String,
+    pub outcome: String,
+    /// One of [`ABSENCE_REASONS`], or empty.
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SessionMarks {
-    marks: Vec<MarkBody>,
+    marks: Vec<MarkInput>,
 }
 
 /// Marks a whole session in one request: every mark is written, or none.
@@ -43,17 +47,13 @@ pub(super) async fn mark_session(
     body: Result<Json<SessionMarks>, JsonRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let Json(body) = body?;
-    let marks = body
-        .marks
-        .into_iter()
-        .map(|m| (m.person, m.outcome))
-        .collect();
+    let marks = body.marks;
     let (marked, late) =
         blocking_durable(move || write_marks(&lan, &who, &run, &month, &session, marks)).await?;
     Ok(Json(json!({ "marked": marked, "late": late })))
 }
 
-/// Writes a session's marks, `(person, outcome)`, as `who`: all of them or, on any bad one,
+/// Writes a session's marks as `who`: all of them or, on any bad one,
 /// none. Returns how many were written and how many fell after the edit window.
 /// Who marks attendance.
 pub(crate) const MARKERS: &[Role] = &[Role::Instructor, Role::PrisonOfficer, Role::FacilityManager];
@@ -64,7 +64,7 @@ pub fn write_marks(
     run: &str,
     month: &str,
     session: &str,
-    input: Vec<(String, String)>,
+    input: Vec<MarkInput>,
 ) -> ApiResult<Staged<(usize, usize)>> {
     if !who.has(MARKERS) {
         return Err(ApiError::forbidden("your role cannot mark attendance"));
@@ -84,7 +84,15 @@ pub fn write_marks(
         ));
     }
     let mut marks = Vec::new();
-    for (i, (person, o)) in input.iter().enumerate() {
+    for (
+        i,
+        MarkInput {
+            person,
+            outcome: o,
+            reason,
+        },
+    ) in input.iter().enumerate()
+    {
         let field = format!("marks[{i}].person");
         if person.trim().is_empty() {
             return Err(ApiError::field(&field, "a person id is needed"));
@@ -117,7 +125,24 @@ pub fn write_marks(
                 ),
             )
         })?;
-        marks.push((person.clone(), o));
+        let reason = reason.trim();
+        if !reason.is_empty() {
+            let field = format!("marks[{i}].reason");
+            if !ABSENCE_REASONS.contains(&reason) {
+                return Err(ApiError::field_words(
+                    &field,
+                    "input.code",
+                    vec![
+                        ("value", reason.chars().take(20).collect()),
+                        ("codes", ABSENCE_REASONS.join(", ")),
+                    ],
+                ));
+            }
+            if matches!(o, MarkOutcome::Attended | MarkOutcome::Cancelled) {
+                return Err(ApiError::field_words(&field, "input.reason_absent", vec![]));
+            }
+        }
+        marks.push((person.clone(), o, reason.to_owned()));
     }
     let now = lan.clock.now();
     let id = register_id(&lan.facility, run, month);
@@ -134,9 +159,10 @@ pub fn write_marks(
                 ));
             };
             let mut late = 0;
-            for (person, o) in &marks {
-                let mark = Mark::new(session, &s, person, *o, &by, now, offset)
+            for (person, o, reason) in &marks {
+                let mut mark = Mark::new(session, &s, person, *o, &by, now, offset)
                     .map_err(|err| ApiError::new(StatusCode::CONFLICT, err.to_string()))?;
+                mark.reason.clone_from(reason);
                 late += usize::from(mark.late);
                 e.put(
                     &["marks", &AttendanceRegister::mark_key(session, person)],

@@ -24,8 +24,8 @@ pub mod roster;
 pub mod runs;
 pub mod sensitive;
 
+pub use attendance::{MarkInput, SessionRow, sessions_near, today_iso, write_marks};
 use attendance::{OpenSessions, mark_session, open_sessions};
-pub use attendance::{SessionRow, sessions_near, today_iso, write_marks};
 pub use cases::{
     GoalInput, MAX_NOTE_CHARS, NeedInput, NoteInput, ReferralInput, add_goal, advance_referral,
     assess, open_case, refer, write_note,

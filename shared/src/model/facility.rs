@@ -247,7 +247,13 @@ pub struct Mark {
     pub marked_at: Millis,
     /// Set when the mark was written after the edit window closed: kept, but shown for review.
     pub late: bool,
+    /// Why the person was absent: one of [`ABSENCE_REASONS`], or empty.
+    #[autosurgeon(missing = "Default::default")]
+    pub reason: String,
 }
+
+/// Why a person missed a session, as registers record it.
+pub const ABSENCE_REASONS: [&str; 6] = ["sick", "court", "visit", "work", "refused", "other"];
 
 impl Mark {
     /// A mark for a person at `session`, flagged `late` when written more than
@@ -290,6 +296,7 @@ impl Mark {
             marked_by: by.to_owned(),
             marked_at: now,
             late: now > closes,
+            reason: String::new(),
         })
     }
 }

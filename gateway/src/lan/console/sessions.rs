@@ -1,6 +1,7 @@
 //! The console's attendance pages: today's sessions (the instructor's own first) and a
 //! session's register, people by name and number, with a warning before a late mark is saved.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -9,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use pathway_shared::model::{
-    AttendanceRegister, MarkOutcome, ProgrammeRun, RegisterSession, WaitStatus, register_id, run_id,
+    ABSENCE_REASONS, AttendanceRegister, MarkOutcome, ProgrammeRun, RegisterSession, WaitStatus,
+    register_id, run_id,
 };
 
 use super::words::{date, when};
@@ -17,25 +19,38 @@ use super::{Saved, Viewer, fail, page};
 use crate::lan::auth::Staff;
 use crate::lan::messages::{t, tf};
 use crate::lan::{
-    ApiError, CASE_READERS, Lan, SessionRow, Staged, blocking, blocking_durable, sessions_near,
-    today_iso,
+    ApiError, ApiResult, CASE_READERS, Lan, MarkInput, SessionRow, Staged, blocking,
+    blocking_durable, sessions_near, today_iso,
 };
 
 pub(super) async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer) -> Response {
     let lan2 = lan.clone();
-    let rows = match blocking(move || sessions_near(&lan2, lan2.clock.now())).await {
+    let rows = match blocking(move || {
+        let rows = sessions_near(&lan2, lan2.clock.now())?;
+        let marked = marked(&lan2, &rows)?;
+        Ok((rows, marked))
+    })
+    .await
+    {
         Ok(r) => r,
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
+    let (rows, marked) = rows;
     let (today, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let table = |rows: Vec<&SessionRow>| {
         html! {
             @if rows.is_empty() { p { (t(l, "today.none")) } } @else {
                 table {
-                    tr { th { (t(l, "today.run")) } th { (t(l, "today.date")) } th { (t(l, "today.time")) } th {} }
+                    tr { th { (t(l, "today.run")) } th { (t(l, "today.date")) } th { (t(l, "today.time")) } th { (t(l, "today.marked")) } th {} }
                     @for r in rows {
                         tr {
                             td { (r.title) } td { (date(l, &r.date)) } td { (r.time) }
+                            td.marked {
+                                @match marked.get(&(r.run.clone(), r.session.clone())) {
+                                    Some(n) if *n > 0 => { "✔ " (tf(l, "today.marks", &[("n", &n.to_string())])) }
+                                    _ => { (t(l, "today.not_marked")) }
+                                }
+                            }
                             td { @if who.has(crate::lan::attendance::MARKERS) {
                                 a.mark href={ "/sessions/" (r.run) "/" (r.month) "/" (r.session) } { (t(l, "today.mark")) }
                             } }
@@ -66,6 +81,31 @@ pub(super) async fn today(State(lan): State<Arc<Lan>>, Viewer { who, l }: Viewer
     page(&lan, l, Some(&who), t(l, "today.title"), body).into_response()
 }
 
+/// How many people are marked at each session listed, by run and session.
+fn marked(lan: &Lan, rows: &[SessionRow]) -> ApiResult<HashMap<(String, String), usize>> {
+    let mut out = HashMap::new();
+    for r in rows {
+        let n = lan
+            .store
+            .get::<AttendanceRegister>(&register_id(&lan.facility, &r.run, &r.month))?
+            .map_or(0, |reg| {
+                reg.marks
+                    .values()
+                    .filter(|m| m.session_id == r.session)
+                    .count()
+            });
+        out.insert((r.run.clone(), r.session.clone()), n);
+    }
+    Ok(out)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct AllPresent {
+    /// `present`: every unmarked line starts as attended, for staff to change the exceptions.
+    #[serde(default)]
+    all: Option<String>,
+}
+
 const OUTCOMES: [(&str, MarkOutcome); 5] = [
     ("attended", MarkOutcome::Attended),
     ("absent_excused", MarkOutcome::AbsentExcused),
@@ -80,6 +120,7 @@ struct Line {
     name: String,
     number: String,
     outcome: Option<MarkOutcome>,
+    reason: String,
     late: bool,
 }
 
@@ -148,6 +189,7 @@ fn session_lines(
                 name: known.map_or_else(|| p.clone(), |k| k.name()),
                 number: known.map(|k| k.prison_number.clone()).unwrap_or_default(),
                 outcome: mark.map(|m| m.outcome),
+                reason: mark.map(|m| m.reason.clone()).unwrap_or_default(),
                 late: mark.is_some_and(|m| m.late),
                 person: p,
             }
@@ -162,6 +204,7 @@ pub(super) async fn session_page(
     Viewer { who, l }: Viewer,
     Path((run, month, session)): Path<(String, String, String)>,
     Query(saved): Query<Saved>,
+    Query(all): Query<AllPresent>,
 ) -> Response {
     let lan2 = lan.clone();
     let (run2, month2, session2) = (run.clone(), month.clone(), session.clone());
@@ -199,21 +242,33 @@ pub(super) async fn session_page(
             }
         }
         @if lines.is_empty() { p { (t(l, "session.nobody")) } } @else {
+            @if !s.cancelled && lines.iter().any(|l| l.outcome.is_none()) {
+                p { a href="?all=present" id="all-present" { (t(l, "session.all_present")) } " " small { (t(l, "session.all_present_hint")) } }
+            }
             form method="post" {
-                table {
-                    tr { th { (t(l, "session.person")) } th { (t(l, "case.prison_number")) } th { (t(l, "session.outcome")) } }
+                table id="register" {
+                    tr { th { (t(l, "session.person")) } th { (t(l, "case.prison_number")) } th { (t(l, "session.outcome")) } th { (t(l, "session.reason")) } }
                     @for line in &lines {
+                        @let outcome = line.outcome.or(all.all.as_deref().filter(|a| *a == "present").map(|_| MarkOutcome::Attended));
                         tr {
                             td { a href={ "/people/" (line.person) } { (line.name) } }
                             td { (line.number) }
                             td {
                                 select name={ "mark." (line.person) } aria-label=(line.name) {
-                                    option value="" selected[line.outcome.is_none()] { (t(l, "session.unmarked")) }
+                                    option value="" selected[outcome.is_none()] { (t(l, "session.unmarked")) }
                                     @for (code, o) in OUTCOMES {
-                                        option value=(code) selected[line.outcome == Some(o)] { (t(l, &format!("outcome.{code}"))) }
+                                        option value=(code) selected[outcome == Some(o)] { (t(l, &format!("outcome.{code}"))) }
                                     }
                                 }
                                 @if line.late { " " span.late { (t(l, "session.late_mark")) } }
+                            }
+                            td {
+                                select name={ "reason." (line.person) } aria-label={ (line.name) " · " (t(l, "session.reason")) } {
+                                    option value="" selected[line.reason.is_empty()] { "—" }
+                                    @for r in ABSENCE_REASONS {
+                                        option value=(r) selected[line.reason == r] { (t(l, &format!("absence.{r}"))) }
+                                    }
+                                }
                             }
                         }
                     }
@@ -237,10 +292,29 @@ pub(super) async fn session_form(
     let confirmed = fields
         .iter()
         .any(|(k, v)| k == "confirm_late" && v == "yes");
-    let marks: Vec<(String, String)> = fields
-        .into_iter()
+    let reason = |person: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.strip_prefix("reason.") == Some(person))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let marks: Vec<MarkInput> = fields
+        .iter()
         .filter(|(_, v)| !v.is_empty())
-        .filter_map(|(k, v)| k.strip_prefix("mark.").map(|p| (p.to_owned(), v)))
+        .filter_map(|(k, v)| {
+            let person = k.strip_prefix("mark.")?;
+            Some(MarkInput {
+                person: person.to_owned(),
+                outcome: v.clone(),
+                // A reason left on a line marked present is not one.
+                reason: if v == "attended" {
+                    String::new()
+                } else {
+                    reason(person)
+                },
+            })
+        })
         .collect();
     let (lan2, who2) = (lan.clone(), who.clone());
     let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());

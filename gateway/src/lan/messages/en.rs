@@ -434,4 +434,23 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
         "input.no_enrolment",
         "this person has no place on this run to end",
     ),
+    ("session.all_present", "Mark all present"),
+    (
+        "session.all_present_hint",
+        "then change those who were not, and save",
+    ),
+    ("session.reason", "Reason for absence"),
+    ("absence.sick", "Sick"),
+    ("absence.court", "At court"),
+    ("absence.visit", "Visit"),
+    ("absence.work", "At work"),
+    ("absence.refused", "Refused to attend"),
+    ("absence.other", "Other"),
+    (
+        "input.reason_absent",
+        "a reason is given only for an absence",
+    ),
+    ("today.marked", "Register"),
+    ("today.marks", "{n} marked"),
+    ("today.not_marked", "not marked yet"),
 ];
