@@ -6,6 +6,7 @@
 
 mod attendance;
 pub mod auth;
+pub mod caseloads;
 pub mod cases;
 pub(crate) mod catching_up;
 pub mod class_list;
@@ -20,6 +21,7 @@ pub mod login;
 pub mod messages;
 mod password;
 pub mod records;
+pub mod resettlement;
 pub mod roster;
 pub mod runs;
 pub mod sensitive;
@@ -318,16 +320,25 @@ pub fn router(lan: Arc<Lan>) -> Router {
         )
         .route(
             "/api/cases/{person}/release-plan/{item}",
-            axum::routing::put(records::set_plan_item),
+            axum::routing::put(resettlement::set_plan_item_api),
         )
         .route(
             "/api/cases/{person}/transfer-out",
-            post(records::transfer_out),
+            post(resettlement::transfer_out_api),
         )
-        .route("/api/cases/{person}/release", post(records::release))
+        .route(
+            "/api/cases/{person}/release",
+            post(resettlement::release_api),
+        )
         .route("/api/programmes", get(records::catalogue))
         .route("/api/cases", get(find::find_cases).post(intake::admit_api))
         .route("/api/caseload", get(find::caseload_api))
+        .route("/api/caseloads", get(caseloads::caseloads_api))
+        .route("/api/caseloads/by-unit", post(caseloads::assign_unit_api))
+        .route(
+            "/api/cases/{person}/case-officer",
+            axum::routing::put(caseloads::assign_api),
+        )
         .route(
             "/api/cases/{person}/placement",
             axum::routing::put(intake::place_api),

@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pathway_shared::model::{
-    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, PlanItemStatus, ReferralStatus,
-    contested, parse_date,
+    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, ReferralStatus, contested, parse_date,
 };
 use pathway_shared::store::{Store, StoreError};
 use unicode_normalization::UnicodeNormalization;
@@ -23,6 +22,9 @@ pub struct Person {
     pub prison_number: String,
     pub case_officer: Option<String>,
     pub location: Option<String>,
+    /// The unit part of the location, for caseloads given by unit.
+    #[serde(skip)]
+    pub unit: Option<String>,
     /// So that people with one name are told apart.
     pub date_of_birth: Option<String>,
     /// The programmes the person is on now (codes); a health programme among them is health
@@ -80,10 +82,7 @@ impl Person {
             .filter(|r| r.state().status == ReferralStatus::Requested)
             .filter_map(|r| Some((r.history.values().map(|e| e.at).min()?, r.health)))
             .collect();
-        let p = &case.release_plan;
-        let plan_open = [&p.accommodation, &p.employment, &p.id_documents]
-            .iter()
-            .any(|i| !matches!(i.status, PlanItemStatus::Done | PlanItemStatus::NotNeeded));
+        let plan_open = case.release_plan.open_items().next().is_some();
         let location = case
             .location
             .as_ref()
@@ -98,6 +97,7 @@ impl Person {
             family_name: case.family_name.clone(),
             prison_number: case.prison_number.clone(),
             case_officer: case.case_officer.clone(),
+            unit: case.location.as_ref().map(|l| l.value.unit.clone()),
             location,
             date_of_birth: case.date_of_birth.clone(),
             programmes: case

@@ -363,19 +363,68 @@ pub enum PlanItemStatus {
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct PlanItem {
     pub status: PlanItemStatus,
+    /// The address, employer, clinic or contact arranged, in the officer's words.
     pub details: String,
     pub updated_by: String,
     pub updated_at: Millis,
+    /// ISO date it takes effect (the tenancy starts, the job starts, the appointment), or empty.
+    #[autosurgeon(missing = "Default::default")]
+    pub date: String,
 }
 
-/// What must be in place on the day of release.
+/// What must be in place on the day of release, by resettlement pathway.
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
 pub struct ReleasePlan {
     pub accommodation: PlanItem,
+    /// Employment, education or training.
     pub employment: PlanItem,
-    /// Sensitive: readable only by health staff.
+    /// Health continuity. Sensitive: readable only by health staff.
     pub health_handover: PlanItem,
     pub id_documents: PlanItem,
+    /// Money: a bank account, benefits, debts.
+    #[autosurgeon(missing = "Default::default")]
+    pub finance: PlanItem,
+    /// Family and children: contact, care arrangements.
+    #[autosurgeon(missing = "Default::default")]
+    pub family: PlanItem,
+}
+
+impl ReleasePlan {
+    /// Every item's code, in the order staff work through them.
+    pub const ITEMS: [&'static str; 6] = [
+        "accommodation",
+        "employment",
+        "id_documents",
+        "finance",
+        "family",
+        "health_handover",
+    ];
+
+    /// The item for `code`, one of [`ReleasePlan::ITEMS`].
+    pub fn item(&self, code: &str) -> Option<&PlanItem> {
+        Some(match code {
+            "accommodation" => &self.accommodation,
+            "employment" => &self.employment,
+            "id_documents" => &self.id_documents,
+            "finance" => &self.finance,
+            "family" => &self.family,
+            "health_handover" => &self.health_handover,
+            _ => return None,
+        })
+    }
+
+    /// The items that are neither done nor not needed, the health handover left out (it is
+    /// health content).
+    pub fn open_items(&self) -> impl Iterator<Item = &'static str> + '_ {
+        Self::ITEMS
+            .into_iter()
+            .filter(|c| *c != "health_handover")
+            .filter(|c| {
+                self.item(c).is_some_and(|i| {
+                    !matches!(i.status, PlanItemStatus::Done | PlanItemStatus::NotNeeded)
+                })
+            })
+    }
 }
 
 /// A move between facilities, kept in the case file's history.

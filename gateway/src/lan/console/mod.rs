@@ -21,6 +21,7 @@ mod caseload;
 mod casework;
 mod class_list;
 mod intake;
+mod leaving;
 mod people;
 mod runs;
 mod sessions;
@@ -420,6 +421,7 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         )
         .route("/people", get(people))
         .route("/caseload", get(caseload::caseload_page))
+        .route("/caseload/by-unit", post(caseload::by_unit_form))
         .route("/staff", get(staff::staff_page))
         .route("/staff/{username}/reset", post(staff::reset_form))
         .route("/runs", get(runs::runs_page))
@@ -440,6 +442,10 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/people/{person}/referrals", post(new_referral_form))
         .route("/people/{person}/needs", post(need_form))
         .route("/people/{person}/goals", post(goal_form))
+        .route("/people/{person}/plan/{item}", post(leaving::plan_form))
+        .route("/people/{person}/transfer", post(leaving::transfer_form))
+        .route("/people/{person}/release", post(leaving::release_form))
+        .route("/people/{person}/case-officer", post(leaving::officer_form))
         .route(
             "/people/{person}/enrolments/{enrolment}/end",
             post(enrolment_end_form),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use pathway_shared::model::{
     CaseFile, CustodyStatus, Kind, Location, NeedDomain, Partner, PartnerKind, ReferralStatus,
-    Role, SecurityAssessment, case_id, contested,
+    ReleasePlan, Role, SecurityAssessment, case_id, contested,
 };
 
 use super::intake::{RECORDS, placement_form};
@@ -106,7 +106,7 @@ const STATUSES: [ReferralStatus; 5] = [
 ];
 
 /// A value's code: its serde name in snake case (`NotAssessed` → `not_assessed`).
-fn code_of<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn code_of<T: serde::Serialize>(v: &T) -> String {
     let name = serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -211,6 +211,7 @@ fn conflicts(
 /// Everything the case page shows besides the case file: names, partners, conflicts.
 struct Context {
     names: Vec<(String, String)>,
+    leaving: super::leaving::Choices,
     partners: Vec<Partner>,
     conflicts: Vec<(&'static str, Vec<Choice>)>,
 }
@@ -232,6 +233,12 @@ fn context(
             .flat_map(|r| r.history.values().map(|e| e.by.clone())),
     );
     users.extend(case.case_officer.clone());
+    users.extend(
+        ReleasePlan::ITEMS
+            .iter()
+            .filter_map(|k| case.release_plan.item(k))
+            .map(|i| i.updated_by.clone()),
+    );
     users.sort();
     users.dedup();
     let mut pairs: Vec<(String, String)> = users
@@ -262,6 +269,7 @@ fn context(
     let conflicts = conflicts(lan, l, person, &mut names)?;
     Ok(Context {
         names: pairs,
+        leaving: super::leaving::Choices::read(lan, l, who)?,
         partners,
         conflicts,
     })
@@ -446,15 +454,7 @@ fn case_body(
             }
         }
 
-        h2 { (t(l, "case.release_plan")) }
-        @let plan = &case.release_plan;
-        ul id="plan" {
-            @for (key, item) in [("accommodation", &plan.accommodation), ("employment", &plan.employment), ("id_documents", &plan.id_documents)]
-                .into_iter().chain(health.then_some(("health_handover", &plan.health_handover))) {
-                li { (code(l, "plan", key)) ": " (code(l, "planstatus", &code_of(&item.status)))
-                    @if !item.details.is_empty() { " — " (item.details) } }
-            }
-        }
+        (super::leaving::section(lan, l, who, person, case, &cx.leaving, &|u| cx.name(u).to_owned()))
 
         h2 { (t(l, "case.notes")) }
         @if case.notes.is_empty() { p { (t(l, "case.no_notes")) } }
