@@ -298,6 +298,10 @@ pub(crate) enum Command {
         /// Who is importing (written in the audit trail and on each record).
         #[arg(long)]
         by: String,
+        /// Change people already held to what the file says where their cells differ (without
+        /// it, the differences are listed and nothing of theirs changes).
+        #[arg(long)]
+        update: bool,
     },
     /// Revoke a gateway (a lost or stolen box): the hub cuts its session at once and refuses it
     /// from then on. Needs a national administrator's log-in at the hub's administration; the

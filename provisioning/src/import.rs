@@ -22,7 +22,13 @@ pub(crate) enum What {
     Staff,
 }
 
-pub(crate) fn run(config: &Path, what: What, file: &Path, by: &str) -> anyhow::Result<()> {
+pub(crate) fn run(
+    config: &Path,
+    what: What,
+    file: &Path,
+    by: &str,
+    update: bool,
+) -> anyhow::Result<()> {
     let cfg = GatewayConfig::load(config)?;
     let bytes = std::fs::read(file).with_context(|| {
         format!(
@@ -47,7 +53,7 @@ pub(crate) fn run(config: &Path, what: What, file: &Path, by: &str) -> anyhow::R
     };
     let now = now_ms();
     let result = match what {
-        What::People => import_people(&store, &cfg.facility, "", &bytes, by, now, progress),
+        What::People => import_people(&store, &cfg.facility, "", &bytes, by, now, update, progress),
         What::Staff => import_staff(&store, &cfg.facility, &bytes, now, progress),
     };
     bar.finish_and_clear();
@@ -69,10 +75,11 @@ pub(crate) fn run(config: &Path, what: What, file: &Path, by: &str) -> anyhow::R
         What::Staff => "import_staff",
     };
     let target = format!(
-        "{} ({} new, {} unchanged)",
+        "{} ({} new, {} unchanged, {} updated)",
         file.display(),
         report.created,
-        report.unchanged
+        report.unchanged,
+        report.updated
     );
     Audit::open(store.clone(), &cfg.facility)?
         .record(by, action, &target, now)
@@ -90,6 +97,24 @@ fn print_report(r: &Report) {
         "{rows}: {} imported, {} already held and left as they are",
         r.created, r.unchanged
     );
+    if !r.differences.is_empty() {
+        let people: std::collections::BTreeSet<&str> =
+            r.differences.iter().map(|d| d.person_id.as_str()).collect();
+        if r.updated > 0 {
+            println!("{} people changed to what the file says:", r.updated);
+        } else {
+            println!(
+                "{} people are held with details that differ from the file; nothing of theirs was changed:",
+                people.len()
+            );
+        }
+        for d in &r.differences {
+            println!("  {d}");
+        }
+        if r.updated == 0 {
+            println!("check each line; to apply them, run the same command again with --update");
+        }
+    }
     if !r.one_time_passwords.is_empty() {
         println!("one-time passwords (give each in person; each is changed at the first log-in):");
         for (user, p) in &r.one_time_passwords {

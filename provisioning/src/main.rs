@@ -264,7 +264,8 @@ fn run() -> anyhow::Result<()> {
             file,
             config,
             by,
-        } => import::run(&config, what, &file, &by)?,
+            update,
+        } => import::run(&config, what, &file, &by, update)?,
         Command::Revoke {
             gateway,
             reason,

@@ -2,7 +2,9 @@
 //! from CSV files as spreadsheets write them. Every row is checked before anything is stored;
 //! a bad row is reported by line and column and the whole file is refused. A row already held
 //! (the same prison number, or username, with the same details) is left alone, so importing
-//! the same file twice changes nothing. The hub and a gateway's `pathway import` both use it.
+//! the same file twice changes nothing; a held person's row whose cells differ (a corrected
+//! cell, a new release date) is listed cell by cell, and applied only when asked. An empty
+//! cell changes nothing and invents nothing: a person without a custody status has none. The hub and a gateway's `pathway import` both use it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +50,35 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// A cell of the file that differs from what is held for that person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Difference {
+    pub line: u64,
+    pub prison_number: String,
+    pub person_id: String,
+    /// The column.
+    pub column: String,
+    /// What the store holds; empty if nothing.
+    pub held: String,
+    /// What the file says.
+    pub file: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = if self.held.is_empty() {
+            "nothing"
+        } else {
+            &self.held
+        };
+        write!(
+            f,
+            "line {}, {} ({}): {} is {held} here, {} in the file",
+            self.line, self.prison_number, self.person_id, self.column, self.file
+        )
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
@@ -56,6 +87,11 @@ pub struct Report {
     pub created: usize,
     /// Rows already held, as they are.
     pub unchanged: usize,
+    /// Rows already held whose cells differ from what is held: applied only with `update`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+    /// Case files changed to what the file says (with `update`).
+    pub updated: usize,
     /// For a staff import: the one-time password of each new account, by username.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub one_time_passwords: BTreeMap<String, String>,
@@ -281,6 +317,7 @@ pub fn import_people(
     bytes: &[u8],
     by: &str,
     now: Millis,
+    update: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, ImportError> {
     let rows = rows(bytes, PEOPLE_REQUIRED, PEOPLE_OPTIONAL).map_err(ImportError::Rows)?;
@@ -295,6 +332,8 @@ pub fn import_people(
     let mut new = Vec::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut unchanged = 0;
+    let mut differences = Vec::new();
+    let mut changed: Vec<(String, Vec<Change>)> = Vec::new();
     for (line, cells) in &rows {
         let mut r = Row {
             line: *line,
@@ -310,7 +349,7 @@ pub fn import_people(
         let sentence = r.date("sentence_date", false);
         let language = r.text("language", 40, false);
         let custody: Option<CustodyStatus> =
-            r.code("custody_status", "remand, awaiting_sentence, sentenced");
+            r.code("custody_status", &CustodyStatus::CODES.join(", "));
         let security: Option<SecurityLevel> =
             r.code("security_level", "minimum, medium, high, maximum");
         let (unit, cell) = (r.text("unit", 40, false), r.text("cell", 40, false));
@@ -329,8 +368,31 @@ pub fn import_people(
             continue;
         }
         if let Some(f) = held.get(&key) {
-            if f.given_name == given && f.family_name == family && f.date_of_birth == dob {
-                unchanged += 1;
+            let same_dob = dob.is_none() || f.date_of_birth.is_none() || f.date_of_birth == dob;
+            if f.given_name == given && f.family_name == family && same_dob {
+                let given_cells = Given {
+                    date_of_birth: dob,
+                    language,
+                    expected_release_date: release,
+                    sentence_date: sentence,
+                    custody,
+                    security,
+                    location: (!unit.is_empty()).then_some(Location { unit, cell }),
+                };
+                let changes = given_cells.against(f);
+                if changes.is_empty() {
+                    unchanged += 1;
+                } else {
+                    differences.extend(changes.iter().map(|c| Difference {
+                        line: *line,
+                        prison_number: f.prison_number.clone(),
+                        person_id: f.person_id.clone(),
+                        column: c.column.to_owned(),
+                        held: c.held.clone(),
+                        file: c.file.clone(),
+                    }));
+                    changed.push((f.person_id.clone(), changes));
+                }
             } else {
                 r.fail(
                     "prison_number",
@@ -357,7 +419,8 @@ pub fn import_people(
             admission_date: admission.clone(),
             expected_release_date: release.map(stamp),
             sentence_date: sentence,
-            custody_status: Some(Stamped::new(custody.unwrap_or_default(), by, now)),
+            // Absent from the file: not recorded, never guessed.
+            custody_status: custody.map(|c| Stamped::new(c, by, now)),
             security: security.map(|level| {
                 Stamped::new(
                     SecurityAssessment {
@@ -385,12 +448,176 @@ pub fn import_people(
         return Err(ImportError::Rows(errors));
     }
     write_all(store, &new, now, &mut progress)?;
+    let mut updated = 0;
+    if update {
+        for (person, changes) in &changed {
+            store
+                .update(&crate::model::case_id(person), now, |f: &mut CaseFile| {
+                    for c in changes {
+                        (c.apply)(f, by, now);
+                    }
+                    Ok::<_, std::convert::Infallible>(())
+                })
+                .map_err(|e| match e {
+                    crate::store::UpdateError::Store(e) => e,
+                    crate::store::UpdateError::Rejected(never) => match never {},
+                })?;
+            updated += 1;
+        }
+    }
     Ok(Report {
         rows: rows.len(),
         created: new.len(),
         unchanged,
+        differences,
+        updated,
         ..Report::default()
     })
+}
+
+/// The optional cells of a row for a person already held; `None` is an empty cell, which
+/// changes nothing.
+struct Given {
+    date_of_birth: Option<String>,
+    language: String,
+    expected_release_date: Option<String>,
+    sentence_date: Option<String>,
+    custody: Option<CustodyStatus>,
+    security: Option<SecurityLevel>,
+    location: Option<Location>,
+}
+
+/// One cell that differs from what is held, and how to write it.
+struct Change {
+    column: &'static str,
+    held: String,
+    file: String,
+    apply: Box<dyn Fn(&mut CaseFile, &str, Millis)>,
+}
+
+fn code_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Given {
+    /// The cells that differ from `f`.
+    fn against(self, f: &CaseFile) -> Vec<Change> {
+        let mut out = Vec::new();
+        let mut differ =
+            |column,
+             held: String,
+             file: String,
+             apply: Box<dyn Fn(&mut CaseFile, &str, Millis)>| {
+                if held != file {
+                    out.push(Change {
+                        column,
+                        held,
+                        file,
+                        apply,
+                    });
+                }
+            };
+        if let Some(d) = self.date_of_birth {
+            let held = f.date_of_birth.clone().unwrap_or_default();
+            differ(
+                "date_of_birth",
+                held,
+                d.clone(),
+                Box::new(move |f, _, _| f.date_of_birth = Some(d.clone())),
+            );
+        }
+        if !self.language.is_empty() {
+            let l = self.language;
+            differ(
+                "language",
+                f.language.clone(),
+                l.clone(),
+                Box::new(move |f, _, _| f.language.clone_from(&l)),
+            );
+        }
+        if let Some(d) = self.expected_release_date {
+            let held = f.release_date().unwrap_or_default().to_owned();
+            differ(
+                "expected_release_date",
+                held,
+                d.clone(),
+                Box::new(move |f, by, now| {
+                    f.expected_release_date = Some(Stamped::new(d.clone(), by, now));
+                }),
+            );
+        }
+        if let Some(d) = self.sentence_date {
+            let held = f.sentence_date.clone().unwrap_or_default();
+            differ(
+                "sentence_date",
+                held,
+                d.clone(),
+                Box::new(move |f, _, _| f.sentence_date = Some(d.clone())),
+            );
+        }
+        if let Some(c) = self.custody {
+            let held = f
+                .custody_status
+                .as_ref()
+                .map(|s| code_text(&s.value))
+                .unwrap_or_default();
+            differ(
+                "custody_status",
+                held,
+                code_text(&c),
+                Box::new(move |f, by, now| {
+                    f.custody_status = Some(Stamped::new(c, by, now));
+                }),
+            );
+        }
+        if let Some(level) = self.security {
+            let held = f
+                .security
+                .as_ref()
+                .map(|s| code_text(&s.value.level))
+                .unwrap_or_default();
+            differ(
+                "security_level",
+                held,
+                code_text(&level),
+                Box::new(move |f, by, now| {
+                    let assessed_on = crate::model::iso_date(
+                        time::OffsetDateTime::from_unix_timestamp(now / 1000)
+                            .map_or(time::Date::MIN, |t| t.date()),
+                    );
+                    f.security = Some(Stamped::new(
+                        SecurityAssessment { level, assessed_on },
+                        by,
+                        now,
+                    ));
+                }),
+            );
+        }
+        if let Some(place) = self.location {
+            let shown = |l: &Location| format!("{} {}", l.unit, l.cell);
+            let held = f
+                .location
+                .as_ref()
+                .map(|l| shown(&l.value))
+                .unwrap_or_default();
+            differ(
+                "unit, cell",
+                held,
+                shown(&place),
+                Box::new(move |f, by, now| {
+                    f.moves.insert(
+                        format!("{now}-import"),
+                        Stamped::new(place.clone(), by, now),
+                    );
+                    f.location = Some(Stamped::new(place.clone(), by, now));
+                }),
+            );
+        }
+        out
+    }
 }
 
 fn write_all<T: crate::model::Aggregate>(
@@ -534,5 +761,6 @@ pub fn import_staff(
         created: new.len(),
         unchanged,
         one_time_passwords: passwords,
+        ..Report::default()
     })
 }

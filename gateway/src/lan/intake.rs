@@ -24,7 +24,7 @@ use super::{ApiError, ApiResult, Lan, Staged, blocking_durable, today_iso};
 /// Who opens case files and records placements.
 pub const RECORDS: &[Role] = &[Role::RecordsOfficer, Role::FacilityManager];
 
-pub const CUSTODY_CODES: &[&str] = &["remand", "awaiting_sentence", "sentenced"];
+pub const CUSTODY_CODES: &[&str] = CustodyStatus::CODES;
 pub const SECURITY_CODES: &[&str] = &["minimum", "medium", "high", "maximum"];
 
 /// Admissions take turns, so two clerks cannot admit the same number at once.

@@ -451,6 +451,21 @@ pub enum CustodyStatus {
     /// Convicted, awaiting sentence.
     AwaitingSentence,
     Sentenced,
+    /// Returned to custody after release on licence or parole.
+    Recalled,
+    /// Held here until a move to another facility or country.
+    AwaitingTransfer,
+}
+
+impl CustodyStatus {
+    /// Every status's code, as files, forms and the API write it.
+    pub const CODES: &'static [&'static str] = &[
+        "remand",
+        "awaiting_sentence",
+        "sentenced",
+        "recalled",
+        "awaiting_transfer",
+    ];
 }
 
 /// Where in the facility a person is held.

@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         csv.as_bytes(),
         "bench",
         now_ms(),
+        false,
         |_, _| {},
     )?;
     let took = t.elapsed().as_secs_f64();
@@ -56,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         csv.as_bytes(),
         "bench",
         now_ms(),
+        false,
         |_, _| {},
     )?;
     let again_took = t.elapsed().as_secs_f64();

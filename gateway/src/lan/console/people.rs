@@ -326,7 +326,13 @@ fn case_body(
             dt { (t(l, "case.prison_number")) } dd { (case.prison_number) " (" (case.person_id) ")" }
             @if let Some(d) = &case.date_of_birth { dt { (t(l, "field.date_of_birth")) } dd { (date(l, d)) } }
             dt { (t(l, "field.admission_date")) } dd { (date(l, &case.admission_date)) }
-            @if let Some(c) = &case.custody_status { dt { (t(l, "field.custody_status")) } dd { (code(l, "custody", &code_of(&c.value))) } }
+            dt { (t(l, "field.custody_status")) }
+            dd id="custody" {
+                @match &case.custody_status {
+                    Some(c) => { (code(l, "custody", &code_of(&c.value))) " (" (tf(l, "custody.since", &[("date", &when(l, c.at, off))])) ")" }
+                    None => { (t(l, "custody.not_recorded")) }
+                }
+            }
             @if let Some(d) = &case.sentence_date { dt { (t(l, "field.sentence_date")) } dd { (date(l, d)) } }
             @if let Some(r) = case.release_date() { dt { (t(l, "case.release")) } dd id="release" { (date(l, r)) } }
             @if let Some(loc) = &case.location { dt { (t(l, "case.location")) } dd id="location" { (loc.value.unit) " · " (loc.value.cell) } }

@@ -519,4 +519,8 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
         "`{value}` is not an active case officer here",
     ),
     ("input.no_unit", "nobody is held in unit `{value}`"),
+    ("custody.recalled", "Recalled after release"),
+    ("custody.awaiting_transfer", "Awaiting transfer"),
+    ("custody.not_recorded", "Not recorded"),
+    ("custody.since", "since {date}"),
 ];

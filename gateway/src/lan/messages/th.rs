@@ -447,4 +447,8 @@ pub(in crate::lan) const TH: &[(&str, &str)] = &[
         "`{value}` ไม่ใช่เจ้าหน้าที่ดูแลรายคดีที่ใช้งานอยู่",
     ),
     ("input.no_unit", "ไม่มีผู้ใดอยู่ในแดน `{value}`"),
+    ("custody.recalled", "ถูกเรียกตัวกลับหลังปล่อยตัว"),
+    ("custody.awaiting_transfer", "รอการย้าย"),
+    ("custody.not_recorded", "ไม่ได้บันทึก"),
+    ("custody.since", "ตั้งแต่ {date}"),
 ];

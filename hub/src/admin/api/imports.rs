@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pathway_shared::import::ImportError;
@@ -32,11 +32,22 @@ fn import_answer(
     }
 }
 
-/// `POST /api/facilities/{facility}/import/people`: a CSV of the people in custody there.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateQuery {
+    /// Change people already held to what the file says where their cells differ.
+    #[serde(default)]
+    update: bool,
+}
+
+/// `POST /api/facilities/{facility}/import/people[?update=true]`: a CSV of the people in
+/// custody there. The answer lists each held person's cells that differ from the file; they
+/// are applied only with `update`.
 pub(crate) async fn import_people(
     State(admin): State<Arc<Admin>>,
     who: AdminUser,
     Path(facility): Path<String>,
+    Query(q): Query<UpdateQuery>,
     body: axum::body::Bytes,
 ) -> AdminResult<axum::response::Response> {
     require(&who, &[NationalAdmin], "import registers")?;
@@ -50,12 +61,13 @@ pub(crate) async fn import_people(
             &body,
             &who.username,
             now,
+            q.update,
             |_, _| {},
         );
         if let Ok(rep) = &r {
             let target = format!(
-                "facility:{facility} ({} new, {} unchanged)",
-                rep.created, rep.unchanged
+                "facility:{facility} ({} new, {} unchanged, {} updated)",
+                rep.created, rep.unchanged, rep.updated
             );
             admin
                 .audit
@@ -82,8 +94,8 @@ pub(crate) async fn import_staff(
             pathway_shared::import::import_staff(&admin.store, &facility, &body, now, |_, _| {});
         if let Ok(rep) = &r {
             let target = format!(
-                "facility:{facility} ({} new, {} unchanged)",
-                rep.created, rep.unchanged
+                "facility:{facility} ({} new, {} unchanged, {} updated)",
+                rep.created, rep.unchanged, rep.updated
             );
             admin
                 .audit
