@@ -1,5 +1,6 @@
 //! A session's register from the console: everyone marked present in one step, then the
-//! exceptions changed with a reason for each absence; today's sessions say which are marked.
+//! exceptions changed with a reason for each absence; today's sessions and the week's
+//! timetable say which are marked.
 
 use axum::http::StatusCode;
 use pathway_shared::model::*;
@@ -85,6 +86,15 @@ async fn all_present_then_the_exceptions_with_reasons() {
         html.contains("<option value=\"court\" selected>"),
         "the reason shows again: {html}"
     );
+
+    // The week's timetable ticks the marked session, for its instructor and for the manager.
+    let (_, week) = page(&site, "/timetable", &teacher).await;
+    assert!(week.contains("Workshop") && week.contains("✔ 2 marked"), "{week}");
+    let manager = login(&site, "manager").await;
+    let (_, week) = page(&site, "/timetable?instructor=teacher", &manager).await;
+    assert!(week.contains("✔ 2 marked"), "{week}");
+    let (_, week) = page(&site, "/timetable?unit=Nowhere", &manager).await;
+    assert!(!week.contains("Workshop"), "nobody from that unit is on the run");
 
     // Over the API, a reason is named when wrong, and nothing is written.
     let api = format!(

@@ -13,7 +13,7 @@ use pathway_gateway::{Gateway, GatewayConfig};
 use pathway_hub::admin::{self, Admin, AdminRole};
 use pathway_hub::{Hub, HubConfig};
 use pathway_linksim::{LinkSim, Profile};
-use pathway_provisioning::sample::{SampleConfig, SampleFacility};
+use pathway_provisioning::sample::{Country, SampleConfig, SampleFacility};
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::Credentials;
 use pathway_shared::model::{CaseFile, CaseNote, Kind, case_id};
@@ -152,9 +152,21 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     let mut sites = Vec::new();
-    for (i, (fac, name)) in [
-        ("WHK", "Windhoek Correctional Facility"),
-        ("OSH", "Oluno Correctional Facility"),
+    // Both pilots: a Namibian facility (English first) and a Thai one (Thai first, Thai names,
+    // Bangkok time).
+    for (i, (fac, name, name_th, country)) in [
+        (
+            "WHK",
+            "Windhoek Correctional Facility",
+            "",
+            Country::Namibia,
+        ),
+        (
+            "BKK",
+            "Bangkok Central Prison",
+            "เรือนจำกลางกรุงเทพ",
+            Country::Thailand,
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -163,6 +175,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             seed: i as u64 + 1,
             facility_id: fac.into(),
             facility_name: name.into(),
+            facility_name_th: name_th.into(),
+            country,
             cases: args.cases,
             marks: args.marks,
             today: time::OffsetDateTime::now_utc().date(),

@@ -193,55 +193,119 @@ pub(super) const PARTNERS: &[(&str, &str, PartnerKind, &[&str])] = &[
     ),
 ];
 
-pub(super) const GIVEN: &[&str] = &[
-    "Johannes",
-    "Petrus",
-    "Andreas",
-    "Ndapewa",
-    "Tuyeni",
-    "Selma",
-    "Martha",
-    "Simon",
-    "Elago",
-    "Kaarina",
-    "Festus",
-    "Somchai",
-    "Anan",
-    "Niran",
-    "Kittisak",
-    "Malee",
-    "Siriporn",
-    "Thanawat",
-    "Wichai",
-    "Ploy",
-    "Chaiyaporn",
-];
-pub(super) const FAMILY: &[&str] = &[
-    "Shikongo",
-    "Nghipondoka",
-    "Amutenya",
-    "Iipumbu",
-    "Haufiku",
-    "Nakale",
-    "Uugwanga",
-    "Kambonde",
-    "Shilongo",
-    "Srisuk",
-    "Chaiyasit",
-    "Boonmee",
-    "Wongsakul",
-    "Rattanakorn",
-    "Suksawat",
-    "Phromma",
-];
-pub(super) const LANGUAGES: &[&str] = &[
-    "Oshiwambo",
-    "Afrikaans",
-    "English",
-    "Otjiherero",
-    "Thai",
-    "Nama/Damara",
-];
+/// Where a sample facility is: the names of its people and staff, their languages, its
+/// region, time zone and how it names units and rooms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Country {
+    #[default]
+    Namibia,
+    Thailand,
+}
+
+impl Country {
+    /// Given names: (the stem of a staff username, the name as written).
+    pub(super) fn given(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Country::Namibia => &[
+                ("johannes", "Johannes"),
+                ("petrus", "Petrus"),
+                ("andreas", "Andreas"),
+                ("ndapewa", "Ndapewa"),
+                ("tuyeni", "Tuyeni"),
+                ("selma", "Selma"),
+                ("martha", "Martha"),
+                ("simon", "Simon"),
+                ("elago", "Elago"),
+                ("kaarina", "Kaarina"),
+                ("festus", "Festus"),
+                ("hilma", "Hilma"),
+                ("tangeni", "Tangeni"),
+                ("immanuel", "Immanuel"),
+            ],
+            Country::Thailand => &[
+                ("somchai", "สมชาย"),
+                ("anan", "อนันต์"),
+                ("niran", "นิรันดร์"),
+                ("kittisak", "กิตติศักดิ์"),
+                ("malee", "มาลี"),
+                ("siriporn", "ศิริพร"),
+                ("thanawat", "ธนวัฒน์"),
+                ("wichai", "วิชัย"),
+                ("ploy", "พลอย"),
+                ("chaiyaporn", "ชัยพร"),
+                ("sudarat", "สุดารัตน์"),
+                ("prasert", "ประเสริฐ"),
+                ("wanphen", "วันเพ็ญ"),
+                ("somsak", "สมศักดิ์"),
+            ],
+        }
+    }
+
+    pub(super) fn family(self) -> &'static [&'static str] {
+        match self {
+            Country::Namibia => &[
+                "Shikongo",
+                "Nghipondoka",
+                "Amutenya",
+                "Iipumbu",
+                "Haufiku",
+                "Nakale",
+                "Uugwanga",
+                "Kambonde",
+                "Shilongo",
+                "Hamutenya",
+            ],
+            Country::Thailand => &[
+                "ศรีสุข",
+                "ชัยสิทธิ์",
+                "บุญมี",
+                "วงศ์สกุล",
+                "รัตนากร",
+                "สุขสวัสดิ์",
+                "พรหมมา",
+                "แก้วมณี",
+                "ทองดี",
+                "จันทร์เพ็ญ",
+            ],
+        }
+    }
+
+    pub(super) fn languages(self) -> &'static [&'static str] {
+        match self {
+            Country::Namibia => &[
+                "Oshiwambo",
+                "Afrikaans",
+                "English",
+                "Otjiherero",
+                "Nama/Damara",
+            ],
+            Country::Thailand => &["Thai", "Lao", "Karen", "Burmese", "Khmer"],
+        }
+    }
+
+    /// (region, ISO country code, IANA time zone).
+    pub(super) fn place(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Country::Namibia => ("Khomas", "NA", "Africa/Windhoek"),
+            Country::Thailand => ("Bangkok", "TH", "Asia/Bangkok"),
+        }
+    }
+
+    pub(super) fn unit(self, n: usize) -> String {
+        match self {
+            Country::Namibia => format!("Unit {}", ["A", "B", "C", "D", "E"][n % 5]),
+            Country::Thailand => format!("แดน {}", 1 + n % 5),
+        }
+    }
+
+    pub(super) fn rooms(self) -> [&'static str; 3] {
+        match self {
+            Country::Namibia => ["Classroom", "Workshop", "Hall"],
+            Country::Thailand => ["ห้องเรียน", "โรงฝึกงาน", "หอประชุม"],
+        }
+    }
+}
+
 pub(super) const DAYS: &[&[Weekday]] = &[
     &[Weekday::Mon, Weekday::Wed, Weekday::Fri],
     &[Weekday::Tue, Weekday::Thu],

@@ -9,7 +9,8 @@ use pathway_shared::store::{Store, StoreError};
 use time::{Date, Duration, Month};
 
 mod catalogue;
-use catalogue::{DAYS, FAMILY, GIVEN, LANGUAGES, PARTNERS, PROGRAMME_TITLES_TH, PROGRAMMES};
+pub use catalogue::Country;
+use catalogue::{DAYS, PARTNERS, PROGRAMME_TITLES_TH, PROGRAMMES};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -17,6 +18,10 @@ pub struct SampleConfig {
     pub seed: u64,
     pub facility_id: String,
     pub facility_name: String,
+    /// The facility's name in Thai, if it has one.
+    pub facility_name_th: String,
+    /// Where it is: the names, languages and time zone of its people.
+    pub country: Country,
     pub cases: usize,
     pub marks: usize,
     /// The day the data is "as of": sessions are generated up to the day before.
@@ -29,6 +34,8 @@ impl Default for SampleConfig {
             seed: 1,
             facility_id: "WHK".into(),
             facility_name: "Windhoek Correctional Facility".into(),
+            facility_name_th: String::new(),
+            country: Country::Namibia,
             cases: 2_000,
             marks: 20_000,
             today: Date::from_calendar_date(2026, Month::November, 23).unwrap_or(Date::MIN),
@@ -59,14 +66,17 @@ impl SampleFacility {
         let mut rng = fastrand::Rng::with_seed(cfg.seed);
         let fac = cfg.facility_id.clone();
         let today = cfg.today;
+        let land = cfg.country;
+        let (region, country, zone) = land.place();
+        let (given, family, languages) = (land.given(), land.family(), land.languages());
         let facility = Facility {
             id: fac.clone(),
             name: cfg.facility_name.clone(),
-            region: "Khomas".into(),
-            country: "NA".into(),
+            region: region.into(),
+            country: country.into(),
             capacity: (cfg.cases as u32).max(100) * 11 / 10,
-            name_th: String::new(),
-            time_zone: "Africa/Windhoek".into(),
+            name_th: cfg.facility_name_th.clone(),
+            time_zone: zone.into(),
             stale_after_hours: 0,
         };
         let programmes: Vec<Programme> = PROGRAMMES
@@ -115,8 +125,8 @@ impl SampleFacility {
         let mut staff = Vec::new();
         for &(role, n) in role_plan {
             for i in 0..n {
-                let given = GIVEN[rng.usize(..GIVEN.len())];
-                let family = FAMILY[rng.usize(..FAMILY.len())];
+                let (stem, given) = given[rng.usize(..given.len())];
+                let family = family[rng.usize(..family.len())];
                 let mut training = BTreeMap::new();
                 training.insert(
                     "data-protection".into(),
@@ -126,12 +136,7 @@ impl SampleFacility {
                     },
                 );
                 staff.push(StaffAccount {
-                    username: format!(
-                        "{}.{}{}",
-                        format!("{role:?}").to_lowercase(),
-                        given.to_lowercase(),
-                        i + 1
-                    ),
+                    username: format!("{}.{}{}", format!("{role:?}").to_lowercase(), stem, i + 1),
                     facility_id: fac.clone(),
                     display_name: format!("{given} {family}"),
                     roles: [role].into(),
@@ -168,11 +173,7 @@ impl SampleFacility {
                     facility_id: fac.clone(),
                     programme_code: p.code.clone(),
                     instructor: instructors[(i + j) % instructors.len()].clone(),
-                    place: format!(
-                        "{} {}",
-                        ["Classroom", "Workshop", "Hall"][(i + j) % 3],
-                        1 + rng.u8(..4)
-                    ),
+                    place: format!("{} {}", land.rooms()[(i + j) % 3], 1 + rng.u8(..4)),
                     capacity: 12 + rng.u32(..6),
                     status: RunStatus::Running,
                     schedule: Schedule {
@@ -195,10 +196,10 @@ impl SampleFacility {
             let mut c = CaseFile {
                 person_id: person.clone(),
                 prison_number: format!("{}/{}", admitted.year(), 10_000 + n),
-                given_name: GIVEN[rng.usize(..GIVEN.len())].into(),
-                family_name: FAMILY[rng.usize(..FAMILY.len())].into(),
+                given_name: given[rng.usize(..given.len())].1.into(),
+                family_name: family[rng.usize(..family.len())].into(),
                 date_of_birth: Some(iso(today - Duration::days(rng.i64(18 * 365..65 * 365)))),
-                language: LANGUAGES[rng.usize(..LANGUAGES.len())].into(),
+                language: languages[rng.usize(..languages.len())].into(),
                 holding_facility: fac.clone(),
                 admission_date: iso(admitted),
                 ..CaseFile::default()
@@ -220,7 +221,7 @@ impl SampleFacility {
             ));
             let place = Stamped::new(
                 Location {
-                    unit: format!("Unit {}", ["A", "B", "C", "D", "E"][rng.usize(..5)]),
+                    unit: land.unit(rng.usize(..5)),
                     cell: (101 + rng.u32(..40)).to_string(),
                 },
                 records,

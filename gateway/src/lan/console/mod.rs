@@ -26,6 +26,7 @@ mod people;
 mod runs;
 mod sessions;
 mod staff;
+mod timetable;
 mod words;
 
 use casework::{
@@ -43,12 +44,16 @@ use pathway_shared::status::Expiry;
 
 const LANG_COOKIE: &str = "pathway_lang";
 
-const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}input,select{max-width:100%}form.inline{display:inline}.late{color:#a00;font-weight:bold}.conflict{background:#ffd;padding:.5em;border:1px solid #cc8}.due{color:#a00}.warn{background:#fd8;color:#000;padding:.3em .5em;margin-top:.3em}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.facts dd{margin:0}@media(max-width:40em){table{display:block;overflow-x:auto}header a{display:inline-block;margin:.2em .6em .2em 0}dl.facts{grid-template-columns:1fr}}";
+const CSS: &str = "body{font-family:sans-serif;margin:0;max-width:60em}header{background:#234;color:#fff;padding:.5em 1em}header a,header button{color:#fff;margin-right:1em}header button{background:none;border:1px solid #fff}main{padding:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{background:#dfd;padding:.5em}.err{background:#fdd;padding:.5em}.sync{font-size:90%;opacity:.9}textarea{width:100%}input,select{max-width:100%}form.inline{display:inline}.late{color:#a00;font-weight:bold}.conflict{background:#ffd;padding:.5em;border:1px solid #cc8}.due{color:#a00}.warn{background:#fd8;color:#000;padding:.3em .5em;margin-top:.3em}tr.day th{background:#eef}.slot{margin:.2em 0}.marked{padding:0 .3em}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.facts dd{margin:0}@media(max-width:40em){table{display:block;overflow-x:auto}header a{display:inline-block;margin:.2em .6em .2em 0}dl.facts{grid-template-columns:1fr}}";
 
-fn lang(headers: &HeaderMap) -> Lang {
+/// The language chosen (the cookie), or the facility's first language.
+fn lang(headers: &HeaderMap, lan: &Lan) -> Lang {
     CookieJar::from_headers(headers)
         .get(LANG_COOKIE)
-        .map_or(Lang::En, |c| Lang::from_code(c.value()))
+        .map_or_else(
+            || Lang::first_in(lan.zone.iana_name()),
+            |c| Lang::from_code(c.value()),
+        )
 }
 
 /// "3 h", in the page's language.
@@ -123,6 +128,7 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                         a href="/today" { (t(l, "nav.today")) }
                         a href="/people" { (t(l, "nav.people")) }
                         a href="/runs" { (t(l, "nav.runs")) }
+                        a href="/timetable" { (t(l, "nav.timetable")) }
                         @if w.has(&[Role::CaseOfficer, Role::FacilityManager]) {
                             a href="/caseload" { (t(l, "nav.caseload")) }
                         }
@@ -369,17 +375,21 @@ impl FromRequestParts<Arc<Lan>> for Viewer {
         })?;
         Ok(Viewer {
             who,
-            l: lang(&parts.headers),
+            l: lang(&parts.headers, lan),
         })
     }
 }
 
-/// The page's language, from the language cookie (English if there is none).
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
+/// The page's language, from the language cookie (the facility's first language if there is
+/// none).
+impl FromRequestParts<Arc<Lan>> for Lang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Lang, Self::Rejection> {
-        Ok(lang(&parts.headers))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        lan: &Arc<Lan>,
+    ) -> Result<Lang, Self::Rejection> {
+        Ok(lang(&parts.headers, lan))
     }
 }
 
@@ -420,6 +430,7 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
             get(session_page).post(session_form),
         )
         .route("/people", get(people))
+        .route("/timetable", get(timetable::timetable_page))
         .route("/caseload", get(caseload::caseload_page))
         .route("/caseload/by-unit", post(caseload::by_unit_form))
         .route("/staff", get(staff::staff_page))

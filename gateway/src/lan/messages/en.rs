@@ -523,4 +523,11 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
     ("custody.awaiting_transfer", "Awaiting transfer"),
     ("custody.not_recorded", "Not recorded"),
     ("custody.since", "since {date}"),
+    ("nav.timetable", "Timetable"),
+    ("timetable.title", "Weekly timetable"),
+    ("timetable.show", "Show"),
+    ("timetable.previous", "previous week"),
+    ("timetable.next", "next week"),
+    ("timetable.week_of", "week of {date}"),
+    ("timetable.people", "{n} people"),
 ];

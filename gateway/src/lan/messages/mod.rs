@@ -16,6 +16,15 @@ impl Lang {
         }
     }
 
+    /// The language a facility's console opens in before anyone chooses, by the facility's
+    /// time zone: Thai in Thailand, English elsewhere.
+    pub fn first_in(zone: Option<&str>) -> Lang {
+        match zone {
+            Some("Asia/Bangkok") => Lang::Th,
+            _ => Lang::En,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",

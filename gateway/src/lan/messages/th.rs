@@ -451,4 +451,11 @@ pub(in crate::lan) const TH: &[(&str, &str)] = &[
     ("custody.awaiting_transfer", "รอการย้าย"),
     ("custody.not_recorded", "ไม่ได้บันทึก"),
     ("custody.since", "ตั้งแต่ {date}"),
+    ("nav.timetable", "ตารางกิจกรรม"),
+    ("timetable.title", "ตารางกิจกรรมรายสัปดาห์"),
+    ("timetable.show", "แสดง"),
+    ("timetable.previous", "สัปดาห์ก่อน"),
+    ("timetable.next", "สัปดาห์ถัดไป"),
+    ("timetable.week_of", "สัปดาห์ของวันที่ {date}"),
+    ("timetable.people", "{n} คน"),
 ];
