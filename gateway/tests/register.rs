@@ -89,12 +89,18 @@ async fn all_present_then_the_exceptions_with_reasons() {
 
     // The week's timetable ticks the marked session, for its instructor and for the manager.
     let (_, week) = page(&site, "/timetable", &teacher).await;
-    assert!(week.contains("Workshop") && week.contains("✔ 2 marked"), "{week}");
+    assert!(
+        week.contains("Workshop") && week.contains("✔ 2 marked"),
+        "{week}"
+    );
     let manager = login(&site, "manager").await;
     let (_, week) = page(&site, "/timetable?instructor=teacher", &manager).await;
     assert!(week.contains("✔ 2 marked"), "{week}");
     let (_, week) = page(&site, "/timetable?unit=Nowhere", &manager).await;
-    assert!(!week.contains("Workshop"), "nobody from that unit is on the run");
+    assert!(
+        !week.contains("Workshop"),
+        "nobody from that unit is on the run"
+    );
 
     // Over the API, a reason is named when wrong, and nothing is written.
     let api = format!(

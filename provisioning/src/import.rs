@@ -8,7 +8,7 @@ use anyhow::Context;
 use pathway_gateway::audit::Audit;
 use pathway_gateway::config::GatewayConfig;
 use pathway_shared::clock::now_ms;
-use pathway_shared::import::{ImportError, Report, import_people, import_staff};
+use pathway_shared::import::{ImportError, PeopleImport, Report, import_people, import_staff};
 use pathway_shared::store::{Store, StoreError, StoreOptions};
 
 /// What to import.
@@ -53,7 +53,18 @@ pub(crate) fn run(
     };
     let now = now_ms();
     let result = match what {
-        What::People => import_people(&store, &cfg.facility, "", &bytes, by, now, update, progress),
+        What::People => import_people(
+            &store,
+            PeopleImport {
+                facility: &cfg.facility,
+                id_prefix: "",
+                by,
+                now,
+                update,
+            },
+            &bytes,
+            progress,
+        ),
         What::Staff => import_staff(&store, &cfg.facility, &bytes, now, progress),
     };
     bar.finish_and_clear();

@@ -307,19 +307,35 @@ fn held(store: &Store, facility: &str) -> Result<BTreeMap<String, CaseFile>, Sto
     Ok(out)
 }
 
-/// Imports people in custody at `facility` from a CSV file, as `by`. New person ids are
-/// `<facility>-<prefix><number>`: each node that imports has its own `prefix` (the hub `H`,
-/// a gateway none), so ids made apart never meet. `progress(done, total)` follows the writes.
+/// Who imports people, where, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct PeopleImport<'a> {
+    pub facility: &'a str,
+    /// New person ids are `<facility>-<prefix><number>`: each node that imports has its own
+    /// prefix (the hub `H`, a gateway none), so ids made apart never meet.
+    pub id_prefix: &'a str,
+    /// Who is importing, written on each record.
+    pub by: &'a str,
+    pub now: Millis,
+    /// Change people already held to what the file says where their cells differ.
+    pub update: bool,
+}
+
+/// Imports people in custody from a CSV file as `how` says. `progress(done, total)` follows
+/// the writes.
 pub fn import_people(
     store: &Store,
-    facility: &str,
-    id_prefix: &str,
+    how: PeopleImport<'_>,
     bytes: &[u8],
-    by: &str,
-    now: Millis,
-    update: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, ImportError> {
+    let PeopleImport {
+        facility,
+        id_prefix,
+        by,
+        now,
+        update,
+    } = how;
     let rows = rows(bytes, PEOPLE_REQUIRED, PEOPLE_OPTIONAL).map_err(ImportError::Rows)?;
     let held = held(store, facility)?;
     let stem = format!("{facility}-{id_prefix}");
@@ -487,12 +503,15 @@ struct Given {
     location: Option<Location>,
 }
 
+/// Writes one cell's value into a case file, as `by` at `now`.
+type Apply = Box<dyn Fn(&mut CaseFile, &str, Millis)>;
+
 /// One cell that differs from what is held, and how to write it.
 struct Change {
     column: &'static str,
     held: String,
     file: String,
-    apply: Box<dyn Fn(&mut CaseFile, &str, Millis)>,
+    apply: Apply,
 }
 
 fn code_text<T: serde::Serialize>(v: &T) -> String {
@@ -506,20 +525,16 @@ impl Given {
     /// The cells that differ from `f`.
     fn against(self, f: &CaseFile) -> Vec<Change> {
         let mut out = Vec::new();
-        let mut differ =
-            |column,
-             held: String,
-             file: String,
-             apply: Box<dyn Fn(&mut CaseFile, &str, Millis)>| {
-                if held != file {
-                    out.push(Change {
-                        column,
-                        held,
-                        file,
-                        apply,
-                    });
-                }
-            };
+        let mut differ = |column, held: String, file: String, apply: Apply| {
+            if held != file {
+                out.push(Change {
+                    column,
+                    held,
+                    file,
+                    apply,
+                });
+            }
+        };
         if let Some(d) = self.date_of_birth {
             let held = f.date_of_birth.clone().unwrap_or_default();
             differ(

@@ -51,6 +51,7 @@ async fn a_transfer_moves_the_file_between_real_gateways_and_late_edits_wait_for
             cases: 30,
             marks: 100,
             today,
+            ..SampleConfig::default()
         })
     };
     let (whk, osh) = (

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use pathway_shared::import::{import_people, import_staff};
+use pathway_shared::import::{PeopleImport, import_people, import_staff};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::{now_ms, rss_mb};
 
@@ -40,24 +40,28 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let first = import_people(
         &store,
-        "WHK",
-        "H",
+        PeopleImport {
+            facility: "WHK",
+            id_prefix: "H",
+            by: "bench",
+            now: now_ms(),
+            update: false,
+        },
         csv.as_bytes(),
-        "bench",
-        now_ms(),
-        false,
         |_, _| {},
     )?;
     let took = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let again = import_people(
         &store,
-        "WHK",
-        "H",
+        PeopleImport {
+            facility: "WHK",
+            id_prefix: "H",
+            by: "bench",
+            now: now_ms(),
+            update: false,
+        },
         csv.as_bytes(),
-        "bench",
-        now_ms(),
-        false,
         |_, _| {},
     )?;
     let again_took = t.elapsed().as_secs_f64();

@@ -56,12 +56,14 @@ pub(crate) async fn import_people(
         let now = admin.clock.now();
         let r = pathway_shared::import::import_people(
             &admin.store,
-            &facility,
-            "H",
+            pathway_shared::import::PeopleImport {
+                facility: &facility,
+                id_prefix: "H",
+                by: &who.username,
+                now,
+                update: q.update,
+            },
             &body,
-            &who.username,
-            now,
-            q.update,
             |_, _| {},
         );
         if let Ok(rep) = &r {
