@@ -47,6 +47,11 @@ pub(crate) struct Site {
 /// The site's store is at `data/` and seals content under `store.key` beside it, as a
 /// gateway's does.
 pub(crate) fn site() -> Site {
+    site_in(jiff::tz::TimeZone::UTC)
+}
+
+/// A site whose facility keeps the time of `zone`.
+pub(crate) fn site_in(zone: jiff::tz::TimeZone) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         dir.path().join("data"),
@@ -204,7 +209,7 @@ pub(crate) fn site() -> Site {
         open_sessions: Default::default(),
         roster: Default::default(),
         health_programmes: Default::default(),
-        zone: jiff::tz::TimeZone::UTC,
+        zone,
         clock,
         certificate: pathway_gateway::renewal::Presented::new(
             pathway_shared::identity::Ca::generate("Pathway test CA")

@@ -114,6 +114,17 @@ impl Browser {
         }
     }
 
+    /// Scrolls the element `css` names to the top of the window, for a screenshot of it.
+    pub async fn scroll_to(&self, css: &str) {
+        self.0
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView()",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn screenshot(&self, to: &Path) {
         std::fs::write(to, self.0.screenshot().await.unwrap()).unwrap();
     }

@@ -44,7 +44,12 @@ pub(super) struct ClassList {
 }
 
 impl ClassList {
-    pub(super) fn read(lan: &Lan, run: &ProgrammeRun, found: &[Arc<Person>]) -> ApiResult<Self> {
+    pub(super) fn read(
+        lan: &Lan,
+        l: Lang,
+        run: &ProgrammeRun,
+        found: &[Arc<Person>],
+    ) -> ApiResult<Self> {
         let runs = Runs::read(lan)?;
         let roster = lan.roster.people(&lan.store, &lan.facility)?;
         let line = |person: &str, status| -> ApiResult<Line> {
@@ -78,7 +83,7 @@ impl ClassList {
             let status = run.waiting_list.get(&p.person_id).map(|w| w.status);
             found_lines.push(line(&p.person_id, status)?);
         }
-        let mut names = Names::new(&lan.store, &lan.facility);
+        let mut names = Names::new(&lan.store, &lan.facility, l);
         let titles = runs
             .all()
             .iter()

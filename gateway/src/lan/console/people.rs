@@ -39,7 +39,7 @@ pub(super) async fn people(
     } else {
         lan.health_programmes.codes(&lan.store).unwrap_or_default()
     };
-    let mut names = Names::new(&lan.store, &lan.facility);
+    let mut names = Names::new(&lan.store, &lan.facility, l);
     let programmes: Vec<String> = found
         .iter()
         .map(|p| {
@@ -223,7 +223,7 @@ fn context(
     person: &str,
     case: &CaseFile,
 ) -> Result<Context, ApiError> {
-    let mut names = Names::new(&lan.store, &lan.facility);
+    let mut names = Names::new(&lan.store, &lan.facility, l);
     let mut users: Vec<String> = Vec::new();
     users.extend(case.notes.values().map(|n| n.author.clone()));
     users.extend(case.needs.values().map(|n| n.assessed_by.clone()));

@@ -45,7 +45,7 @@ pub(super) async fn runs_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: Vi
                 runs.push(r);
             }
         }
-        let mut names = Names::new(&lan2.store, &lan2.facility);
+        let mut names = Names::new(&lan2.store, &lan2.facility, l);
         let titled: Vec<(ProgrammeRun, String, String)> = runs
             .into_iter()
             .map(|r| {
@@ -189,7 +189,7 @@ pub(super) async fn run_page(
         // Who takes part is shown only to those who may see it, and the showing is audited.
         let shown =
             crate::lan::sensitive::may_see_people(&lan2.health_programmes, &lan2.store, &who2, &r)?;
-        let mut names = Names::new(&lan2.store, &lan2.facility);
+        let mut names = Names::new(&lan2.store, &lan2.facility, l);
         let title = names.programme(&r.programme_code);
         let instructor = names.staff(&r.instructor);
         // Sessions of the last two weeks and the next four.
@@ -240,7 +240,7 @@ pub(super) async fn run_page(
             } else {
                 Vec::new()
             };
-            (Some(ClassList::read(&lan2, &r, &found)?), pending)
+            (Some(ClassList::read(&lan2, l, &r, &found)?), pending)
         } else {
             (None, lan2.store.pending_none())
         };

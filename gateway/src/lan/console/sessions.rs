@@ -17,7 +17,7 @@ use pathway_shared::model::{
 use super::words::{date, when};
 use super::{Saved, Viewer, fail, page};
 use crate::lan::auth::Staff;
-use crate::lan::messages::{t, tf};
+use crate::lan::messages::{Lang, t, tf};
 use crate::lan::{
     ApiError, ApiResult, CASE_READERS, Lan, MarkInput, SessionRow, Staged, blocking,
     blocking_durable, sessions_near, today_iso,
@@ -127,6 +127,7 @@ struct Line {
 /// A session with its run's title and the register's lines.
 fn session_lines(
     lan: &Lan,
+    l: Lang,
     who: &Staff,
     run: &str,
     month: &str,
@@ -160,7 +161,7 @@ fn session_lines(
             "who takes part in this programme is health content",
         ));
     }
-    let mut names = super::words::Names::new(&lan.store, &lan.facility);
+    let mut names = super::words::Names::new(&lan.store, &lan.facility, l);
     let title = run_doc.as_ref().map_or_else(
         || run.to_owned(),
         |r| format!("{} · {}", names.programme(&r.programme_code), r.place),
@@ -211,7 +212,7 @@ pub(super) async fn session_page(
     let who2 = who.clone();
     // Who is on a register is audited like a case-file read.
     let loaded = blocking_durable(move || {
-        let lines = session_lines(&lan2, &who2, &run2, &month2, &session2)?;
+        let lines = session_lines(&lan2, l, &who2, &run2, &month2, &session2)?;
         let target = format!(
             "{} session {session2}",
             register_id(&lan2.facility, &run2, &month2)
@@ -320,7 +321,7 @@ pub(super) async fn session_form(
     let (r2, m2, s2) = (run.clone(), month.clone(), session.clone());
     let result = blocking_durable(move || {
         if !confirmed {
-            let (s, _, _) = session_lines(&lan2, &who2, &r2, &m2, &s2)?;
+            let (s, _, _) = session_lines(&lan2, l, &who2, &r2, &m2, &s2)?;
             if s.window_closes(lan2.offset_minutes(lan2.clock.now()))
                 .is_some_and(|c| lan2.clock.now() > c)
             {

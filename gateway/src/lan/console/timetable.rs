@@ -15,7 +15,7 @@ use pathway_shared::model::{
 use super::words::{Names, code, date};
 use super::{Viewer, fail, page};
 use crate::lan::class_list::Runs;
-use crate::lan::messages::{t, tf};
+use crate::lan::messages::{Lang, t, tf};
 use crate::lan::{ApiResult, Lan, blocking, today_iso};
 
 #[derive(serde::Deserialize, Default)]
@@ -52,6 +52,7 @@ struct Week {
 
 fn week(
     lan: &Lan,
+    l: Lang,
     monday: time::Date,
     instructor: Option<&str>,
     unit: Option<&str>,
@@ -63,7 +64,7 @@ fn week(
         .values()
         .filter_map(|p| p.unit.clone())
         .collect();
-    let mut names = Names::new(&lan.store, &lan.facility);
+    let mut names = Names::new(&lan.store, &lan.facility, l);
     let mut instructors: Vec<(String, String)> = runs
         .all()
         .iter()
@@ -167,7 +168,7 @@ pub(super) async fn timetable_page(
             .then(|| who.username.clone())
         });
     let (lan2, i2, u2) = (lan.clone(), instructor.clone(), unit.clone());
-    let loaded = blocking(move || week(&lan2, monday, i2.as_deref(), u2.as_deref())).await;
+    let loaded = blocking(move || week(&lan2, l, monday, i2.as_deref(), u2.as_deref())).await;
     let w = match loaded {
         Ok(w) => w,
         Err(e) => return fail(&lan, l, Some(&who), e),

@@ -65,16 +65,19 @@ pub(super) fn code(l: Lang, prefix: &str, code: &str) -> String {
 pub(super) struct Names<'a> {
     store: &'a Store,
     facility: &'a str,
+    /// Programme titles are in this language where the catalogue has one.
+    l: Lang,
     staff: HashMap<String, String>,
     partners: HashMap<String, Option<Partner>>,
     programmes: HashMap<String, String>,
 }
 
 impl<'a> Names<'a> {
-    pub(super) fn new(store: &'a Store, facility: &'a str) -> Names<'a> {
+    pub(super) fn new(store: &'a Store, facility: &'a str, l: Lang) -> Names<'a> {
         Names {
             store,
             facility,
+            l,
             staff: HashMap::new(),
             partners: HashMap::new(),
             programmes: HashMap::new(),
@@ -110,9 +113,9 @@ impl<'a> Names<'a> {
         self.partner(id).map_or_else(|| id.to_owned(), |p| p.name)
     }
 
-    /// A programme's title, or its code.
+    /// A programme's title in the page's language, or its code.
     pub(super) fn programme(&mut self, code: &str) -> String {
-        let store = self.store;
+        let (store, l) = (self.store, self.l);
         self.programmes
             .entry(code.to_owned())
             .or_insert_with(|| {
@@ -120,7 +123,16 @@ impl<'a> Names<'a> {
                     .get::<Programme>(&programme_id(code))
                     .ok()
                     .flatten()
-                    .map_or_else(|| code.to_owned(), |p| p.title)
+                    .map_or_else(
+                        || code.to_owned(),
+                        |p| {
+                            if l == Lang::Th && !p.title_th.is_empty() {
+                                p.title_th
+                            } else {
+                                p.title
+                            }
+                        },
+                    )
             })
             .clone()
     }
