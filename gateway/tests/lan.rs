@@ -1006,20 +1006,34 @@ async fn console_page(site: &Site, token: &str, uri: &str) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-/// Each role's home is its own work, and no page offers marking to a role that cannot mark.
+/// Each role's home is its own work, and no page offers an action the role cannot take: a
+/// table of role × page × what is offered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_comes_home_to_its_own_work() {
+async fn each_role_comes_home_to_its_own_work_and_is_offered_only_what_it_may_do() {
     let site = site();
     // 2026-11-24 12:00 UTC: the fixture's session of the 23rd is open for marking.
     let then = 1_795_521_600_000;
     site.time.advance(then - site.lan.clock.now());
+    // A health need assessed high, so health staff have work.
+    site.store
+        .update::<CaseFile, _, StoreError>(&case_id(PERSON), 5, |c| {
+            if let Some(n) = c.needs.get_mut(NeedDomain::SubstanceUse.code()) {
+                n.level = NeedLevel::High;
+            }
+            Ok(())
+        })
+        .unwrap();
+    site.lan
+        .roster
+        .refresh(&site.store, &case_id(PERSON))
+        .unwrap();
     for (user, home) in [
+        ("manager", "/summary"),
         ("teacher", "/today"),
         ("officer", "/today"),
-        ("manager", "/today"),
         ("caseworker", "/caseload"),
+        ("nurse", "/health"),
         ("it", "/staff"),
-        ("nurse", "/people"),
         ("records", "/people"),
     ] {
         let token = login(&site, user).await;
@@ -1036,11 +1050,63 @@ async fn each_role_comes_home_to_its_own_work() {
             .unwrap_or_default()
             .to_owned();
         assert_eq!(to, home, "{user}");
-        // Today's sessions offer "Mark attendance" only to those who may mark.
-        let page = console_page(&site, &token, "/today").await;
-        let offers = page.contains("class=\"mark\"");
-        assert_eq!(offers, home == "/today", "{user}: {offers}");
+        let (s, _) = page(&site, home, &token).await;
+        assert_eq!(s, StatusCode::OK, "{user}'s home {home}");
     }
+    let person = format!("/people/{PERSON}");
+    // (page, what it offers, who is offered it)
+    let table: &[(&str, &str, &[&str])] = &[
+        (
+            "/today",
+            "class=\"mark\"",
+            &["teacher", "officer", "manager"],
+        ),
+        (
+            "/runs/run-1",
+            "id=\"find-person\"",
+            &["teacher", "caseworker", "manager"],
+        ),
+        (
+            "/runs/run-1",
+            "action=\"/runs/run-1/sessions\"",
+            &["teacher", "manager"],
+        ),
+        (
+            &person,
+            "action=\"/people/WHK-000001/plan/accommodation\"",
+            &["caseworker", "manager"],
+        ),
+        (
+            &person,
+            "action=\"/people/WHK-000001/plan/health_handover\"",
+            &["nurse"],
+        ),
+        (&person, "id=\"open-transfer\"", &["caseworker", "manager"]),
+        (&person, "id=\"open-release\"", &["caseworker", "manager"]),
+        (&person, "id=\"assign\"", &["manager"]),
+        (&person, "id=\"save-placement\"", &["records", "manager"]),
+        ("/caseload", "id=\"by-unit\"", &["manager"]),
+        ("/summary", "id=\"overdue\"", &["manager"]),
+        ("/health", "id=\"health-work\"", &["nurse"]),
+        ("/staff", "id=\"reset-teacher\"", &["manager", "it"]),
+    ];
+    for (user, _) in ROLES {
+        let token = login(&site, user).await;
+        for (path, offer, whom) in table {
+            let (_, html) = page(&site, path, &token).await;
+            assert_eq!(
+                html.contains(offer),
+                whom.contains(&user),
+                "{user} on {path}: {offer}"
+            );
+        }
+    }
+    let nurse = login(&site, "nurse").await;
+    let (_, html) = page(&site, "/health", &nurse).await;
+    assert!(html.contains("Ndapewa") && html.contains("High"), "{html}");
+    let manager = login(&site, "manager").await;
+    let (_, html) = page(&site, "/summary", &manager).await;
+    assert!(html.contains("id=\"places\""), "{html}");
 }
 
 /// Search results tell people with one name apart (date of birth, unit and cell, what they are

@@ -65,7 +65,7 @@ pub fn search(lan: &Lan, who: &Staff, query: &str) -> ApiResult<Staged<Vec<Arc<P
 
 /// Records who was shown what: the query (or list) and the first ids shown. The answer waits
 /// for the entry's flush (without holding a thread).
-fn audit_shown(
+pub(super) fn audit_shown(
     lan: &Lan,
     who: &Staff,
     action: &str,

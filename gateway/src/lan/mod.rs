@@ -15,6 +15,7 @@ pub mod enrolments;
 mod error;
 pub mod find;
 pub(crate) mod guard;
+pub mod homes;
 pub mod input;
 pub mod intake;
 pub mod login;

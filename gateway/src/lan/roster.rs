@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pathway_shared::model::{
-    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, ReferralStatus, contested, parse_date,
+    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, NeedLevel, ReferralStatus, contested,
+    parse_date,
 };
 use pathway_shared::store::{Store, StoreError};
 use unicode_normalization::UnicodeNormalization;
@@ -44,6 +45,10 @@ pub struct Person {
     plan_open: bool,
     /// A field set at both ends apart, waiting for someone to choose.
     pub conflicts: usize,
+    /// Needs in the health domains assessed medium or high: (domain code, level). Health
+    /// content, for health staff only.
+    #[serde(skip)]
+    pub health_needs: Vec<(String, NeedLevel)>,
     /// Name, number and id, folded for matching.
     #[serde(skip)]
     key: String,
@@ -111,6 +116,13 @@ impl Person {
             referrals_waiting,
             plan_open,
             conflicts,
+            health_needs: case
+                .needs
+                .iter()
+                .filter(|(d, _)| NeedDomain::from_code(d).is_some_and(NeedDomain::is_sensitive))
+                .filter(|(_, n)| matches!(n.level, NeedLevel::Medium | NeedLevel::High))
+                .map(|(d, n)| (d.clone(), n.level))
+                .collect(),
         }
     }
 
@@ -140,6 +152,14 @@ impl Person {
             due.push(Due::Conflict);
         }
         due
+    }
+
+    /// Referrals to clinical services still waiting for an answer, and since when.
+    pub fn clinic_referrals_waiting(&self) -> impl Iterator<Item = Millis> + '_ {
+        self.referrals_waiting
+            .iter()
+            .filter(|(_, health)| *health)
+            .map(|(at, _)| *at)
     }
 
     /// Whether every word of `query` (already [`fold`]ed) is in the person's name, number or id.

@@ -20,6 +20,7 @@ use serde::Deserialize;
 mod caseload;
 mod casework;
 mod class_list;
+mod homes;
 mod intake;
 mod leaving;
 mod people;
@@ -57,7 +58,7 @@ fn lang(headers: &HeaderMap, lan: &Lan) -> Lang {
 }
 
 /// "3 h", in the page's language.
-fn ago(l: Lang, now: i64, then: i64) -> String {
+pub(super) fn ago(l: Lang, now: i64, then: i64) -> String {
     let secs = (now - then).max(0) / 1_000;
     let (key, n) = match secs {
         0..120 => ("unit.s", secs),
@@ -125,6 +126,8 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                 header {
                     strong { (t(l, "app.name")) } " "
                     @if let Some(w) = who {
+                        @if w.has(crate::lan::homes::SUMMARY_READERS) { a href="/summary" { (t(l, "nav.summary")) } }
+                        @if w.has(&[Role::HealthStaff]) { a href="/health" { (t(l, "nav.health")) } }
                         a href="/today" { (t(l, "nav.today")) }
                         a href="/people" { (t(l, "nav.people")) }
                         a href="/runs" { (t(l, "nav.runs")) }
@@ -393,13 +396,18 @@ impl FromRequestParts<Arc<Lan>> for Lang {
     }
 }
 
-/// Each role's home is its own work: those who mark attendance, today's sessions; a case
-/// officer, the caseload; facility IT, the staff accounts; everyone else, finding a person.
+/// Each role's home is its own work: the manager, the facility's summary; those who mark
+/// attendance, today's sessions; a case officer, the caseload; health staff, their health
+/// work; facility IT, the staff accounts; everyone else, finding a person.
 async fn home(Viewer { who, .. }: Viewer) -> Redirect {
-    let to = if who.has(crate::lan::attendance::MARKERS) {
+    let to = if who.has(crate::lan::homes::SUMMARY_READERS) {
+        "/summary"
+    } else if who.has(crate::lan::attendance::MARKERS) {
         "/today"
     } else if who.has(&[Role::CaseOfficer]) {
         "/caseload"
+    } else if who.has(&[Role::HealthStaff]) {
+        "/health"
     } else if who.has(&[Role::FacilityIt]) {
         "/staff"
     } else {
@@ -431,6 +439,8 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         )
         .route("/people", get(people))
         .route("/timetable", get(timetable::timetable_page))
+        .route("/summary", get(homes::summary_page))
+        .route("/health", get(homes::health_page))
         .route("/caseload", get(caseload::caseload_page))
         .route("/caseload/by-unit", post(caseload::by_unit_form))
         .route("/staff", get(staff::staff_page))

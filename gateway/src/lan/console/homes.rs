@@ -1,0 +1,83 @@
+//! The manager's facility summary and health staff's work, each the home of its role.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::words::{code, when};
+use super::{Viewer, fail, page};
+use crate::lan::homes::{health_work, summary};
+use crate::lan::messages::{t, tf};
+use crate::lan::{Lan, blocking, blocking_durable};
+
+pub(super) async fn summary_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+) -> Response {
+    let (lan2, who2) = (lan.clone(), who.clone());
+    let s = match blocking(move || summary(&lan2, &who2)).await {
+        Ok(s) => s,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let pct = (s.filled * 100).checked_div(s.places).unwrap_or(0);
+    let row = |key: &str, n: usize, link: &'static str| {
+        html! {
+            tr {
+                td { (t(l, key)) }
+                td.n { @if n > 0 { strong.due { (n) } } @else { "0" } }
+                td { a href=(link) { (t(l, "summary.open")) } }
+            }
+        }
+    };
+    let body = html! {
+        dl.facts id="summary" {
+            dt { (t(l, "summary.people")) } dd { (s.people) }
+            dt { (t(l, "summary.places")) } dd id="places" { (tf(l, "summary.filled", &[("n", &s.filled.to_string()), ("of", &s.places.to_string()), ("pct", &pct.to_string()), ("runs", &s.runs.to_string())])) }
+            dt { (t(l, "runs.waiting")) } dd { (s.waiting) }
+            dt { (t(l, "summary.today")) } dd id="registers" { (tf(l, "summary.registers", &[("n", &s.sessions_today_marked.to_string()), ("of", &s.sessions_today.to_string())])) }
+        }
+        h2 { (t(l, "summary.overdue")) }
+        table id="overdue" {
+            (row("summary.goals_overdue", s.goals_overdue, "/people"))
+            (row("summary.referrals_waiting", s.referrals_waiting, "/people"))
+            (row("summary.releases_unready", s.releases_unready, "/people"))
+            (row("summary.conflicts", s.conflicts, "/people"))
+            (row("summary.without_officer", s.without_officer, "/caseload"))
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "summary.title"), body).into_response()
+}
+
+pub(super) async fn health_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+) -> Response {
+    let (lan2, who2) = (lan.clone(), who.clone());
+    let lines = match blocking_durable(move || health_work(&lan2, &who2)).await {
+        Ok(s) => s,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let (now, off) = (lan.clock.now(), lan.offset_minutes(lan.clock.now()));
+    let body = html! {
+        @if lines.is_empty() { p { (t(l, "health.none")) } }
+        table id="health-work" {
+            tr { th { (t(l, "session.person")) } th { (t(l, "case.location")) } th { (t(l, "health.needs")) } th { (t(l, "health.referrals")) } }
+            @for line in &lines {
+                tr {
+                    td { a href={ "/people/" (line.person.person_id) } { (line.person.name()) } br; small { (line.person.prison_number) } }
+                    td { (line.person.location.clone().unwrap_or_default()) }
+                    td { @for (i, (d, n)) in line.needs.iter().enumerate() {
+                        @if i > 0 { br; }
+                        (code(l, "domain", d)) ": " (code(l, "level", &super::people::code_of(n)))
+                    } }
+                    td { @for at in &line.referrals_since {
+                        (tf(l, "health.waiting_since", &[("when", &when(l, *at, off)), ("ago", &super::ago(l, now, *at))])) br;
+                    } }
+                }
+            }
+        }
+    };
+    page(&lan, l, Some(&who), t(l, "health.title"), body).into_response()
+}
