@@ -102,7 +102,37 @@ async fn all_present_then_the_exceptions_with_reasons() {
         "nobody from that unit is on the run"
     );
 
+    // On paper for the days the box is off: two weeks on one A4 page, entered afterwards and
+    // flagged as from the paper register.
+    let (s, paper) = page(&site, &format!("/runs/{run}/print"), &teacher).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        paper.contains("size:A4 landscape")
+            && paper.contains("Ndapewa")
+            && paper.contains("id=\"paper-register\""),
+        "{paper}"
+    );
+    let yesterday = day(&site, -1);
+    let earlier = format!("/sessions/{run}/{}/{yesterday}", &yesterday[..7]);
+    let (_, html) = page(&site, &earlier, &teacher).await;
+    assert!(html.contains("id=\"from-paper\""), "{html}");
+    let (s, _) = form(
+        &site,
+        &earlier,
+        &teacher,
+        &format!("mark.{PERSON}=attended&from_paper=yes"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = page(&site, &earlier, &teacher).await;
+    assert!(html.contains("from paper"), "{html}");
+
     // Over the API, a reason is named when wrong, and nothing is written.
+    let reg = site
+        .store
+        .get::<AttendanceRegister>(&register_id(FAC, &run, &today[..7]))
+        .unwrap()
+        .unwrap();
     let api = format!(
         "/api/registers/{run}/{}/sessions/{today}/marks",
         &today[..7]

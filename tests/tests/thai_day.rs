@@ -149,6 +149,9 @@ async fn a_thai_facilitys_day_in_chromium() {
         "{page}"
     );
     b.screenshot(&shots.join("thai-timetable.png")).await;
+    b.open(&format!("{base}/runs/{run}/print")).await;
+    b.until_shows("id=\"paper-register\"").await;
+    b.screenshot(&shots.join("thai-paper-register.png")).await;
 
     // A case officer edits a release plan and transfers a person.
     let officer = staff(Role::CaseOfficer);

@@ -31,6 +31,9 @@ pub struct MarkInput {
     /// One of [`ABSENCE_REASONS`], or empty.
     #[serde(default)]
     pub reason: String,
+    /// Entered afterwards from the printed register.
+    #[serde(default)]
+    pub from_paper: bool,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +93,7 @@ pub fn write_marks(
             person,
             outcome: o,
             reason,
+            from_paper,
         },
     ) in input.iter().enumerate()
     {
@@ -142,7 +146,7 @@ pub fn write_marks(
                 return Err(ApiError::field_words(&field, "input.reason_absent", vec![]));
             }
         }
-        marks.push((person.clone(), o, reason.to_owned()));
+        marks.push((person.clone(), o, reason.to_owned(), *from_paper));
     }
     let now = lan.clock.now();
     let id = register_id(&lan.facility, run, month);
@@ -159,10 +163,11 @@ pub fn write_marks(
                 ));
             };
             let mut late = 0;
-            for (person, o, reason) in &marks {
+            for (person, o, reason, from_paper) in &marks {
                 let mut mark = Mark::new(session, &s, person, *o, &by, now, offset)
                     .map_err(|err| ApiError::new(StatusCode::CONFLICT, err.to_string()))?;
                 mark.reason.clone_from(reason);
+                mark.from_paper = *from_paper;
                 late += usize::from(mark.late);
                 e.put(
                     &["marks", &AttendanceRegister::mark_key(session, person)],

@@ -250,6 +250,9 @@ pub struct Mark {
     /// Why the person was absent: one of [`ABSENCE_REASONS`], or empty.
     #[autosurgeon(missing = "Default::default")]
     pub reason: String,
+    /// Entered afterwards from the printed register, kept on the day the box was off.
+    #[autosurgeon(missing = "Default::default")]
+    pub from_paper: bool,
 }
 
 /// Why a person missed a session, as registers record it.
@@ -297,6 +300,7 @@ impl Mark {
             marked_at: now,
             late: now > closes,
             reason: String::new(),
+            from_paper: false,
         })
     }
 }

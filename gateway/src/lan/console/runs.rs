@@ -270,6 +270,7 @@ pub(super) async fn run_page(
             Some(c) => { (c.render(l, &who, &r, &query, &tally)) }
         }
         h2 { (t(l, "runs.sessions")) }
+        @if class.is_some() { p { a href={ "/runs/" (r.id) "/print" } id="print-register" { "🖶 " (t(l, "print.link")) } } }
         table id="run-sessions" {
             @for s in &sessions {
                 tr {

@@ -122,6 +122,7 @@ struct Line {
     outcome: Option<MarkOutcome>,
     reason: String,
     late: bool,
+    from_paper: bool,
 }
 
 /// A session with its run's title and the register's lines.
@@ -192,6 +193,7 @@ fn session_lines(
                 outcome: mark.map(|m| m.outcome),
                 reason: mark.map(|m| m.reason.clone()).unwrap_or_default(),
                 late: mark.is_some_and(|m| m.late),
+                from_paper: mark.is_some_and(|m| m.from_paper),
                 person: p,
             }
         })
@@ -231,6 +233,7 @@ pub(super) async fn session_page(
         Err(e) => return fail(&lan, l, Some(&who), e),
     };
     let closes = s.window_closes(lan.offset_minutes(lan.clock.now()));
+    let (day_now, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let late = closes.is_some_and(|c| lan.clock.now() > c);
     let body = html! {
         p { strong { (title) } }
@@ -262,6 +265,7 @@ pub(super) async fn session_page(
                                     }
                                 }
                                 @if line.late { " " span.late { (t(l, "session.late_mark")) } }
+                                @if line.from_paper { " " span.late { (t(l, "session.paper_mark")) } }
                             }
                             td {
                                 select name={ "reason." (line.person) } aria-label={ (line.name) " · " (t(l, "session.reason")) } {
@@ -276,6 +280,9 @@ pub(super) async fn session_page(
                 }
                 @if late {
                     p { label { input type="checkbox" name="confirm_late" value="yes" id="confirm-late"; " " (t(l, "session.confirm_late")) } }
+                }
+                @if s.date < day_now {
+                    p { label { input type="checkbox" name="from_paper" value="yes" id="from-paper"; " " (t(l, "session.from_paper")) } }
                 }
                 p { button type="submit" id="save-attendance" { (t(l, "session.save")) } }
             }
@@ -293,6 +300,7 @@ pub(super) async fn session_form(
     let confirmed = fields
         .iter()
         .any(|(k, v)| k == "confirm_late" && v == "yes");
+    let from_paper = fields.iter().any(|(k, v)| k == "from_paper" && v == "yes");
     let reason = |person: &str| {
         fields
             .iter()
@@ -314,6 +322,7 @@ pub(super) async fn session_form(
                 } else {
                     reason(person)
                 },
+                from_paper,
             })
         })
         .collect();

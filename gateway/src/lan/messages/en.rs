@@ -565,4 +565,21 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
     ("health.needs", "Health needs"),
     ("health.referrals", "Clinic referrals waiting"),
     ("health.waiting_since", "since {when} ({ago})"),
+    (
+        "print.link",
+        "Print the register for two weeks (for days the box is off)",
+    ),
+    ("print.back", "back to the run"),
+    (
+        "print.how",
+        "print on A4 (landscape); enter the marks in Pathway when the box is back, ticking \"from the paper register\"",
+    ),
+    ("print.dates", "sessions from {from} to {to}"),
+    ("print.codes", "Write in each box"),
+    ("print.signed", "Signed"),
+    (
+        "session.from_paper",
+        "these marks are entered from the paper register",
+    ),
+    ("session.paper_mark", "from paper"),
 ];
