@@ -1,9 +1,11 @@
 //! lanbench: the gateway's LAN service under a staff workload. A real `pathway-gateway` process
 //! holding the standard sample facility (sealed at rest) serves HTTPS on loopback; 100 clients
-//! (keep-alive connections, each from a loopback address of its own, as devices are) send 80% reads (case files 45%, the sessions open for marking 20%, a search by
-//! a person's name 10%, the case officer's caseload 5%) and 20% durable writes (a session's
-//! marks, case notes). Every case-file read, search, caseload and write is audited, so each of
-//! them is a durable write too.
+//! (keep-alive connections, each from a loopback address of its own, as devices are) send 80%
+//! reads (case files 42.5%, the sessions open for marking 15%, a search by a person's name 10%,
+//! the case officer's caseload 2.5% as JSON and 2.5% as the console's page, a run's class list
+//! page 5%, the instructor's week's timetable page 2.5%) and 20% durable writes (a session's
+//! marks 10%, case notes 10%). Every case-file read, search, caseload, class list and write is
+//! audited, so each of them is a durable write too.
 //!
 //! Two phases of `--duration` seconds each:
 //! - **saturated**: every client sends its next request as soon as the last is answered. This
@@ -262,13 +264,16 @@ async fn run(
 }
 
 /// Kinds of request, for the latency breakdown.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 9] = [
     "case file (audited)",
     "open sessions",
     "search by name (audited)",
     "caseload (audited)",
     "marks (written, audited)",
     "note (written, audited)",
+    "class list page (audited)",
+    "timetable page",
+    "caseload page (audited)",
 ];
 
 fn kind(method: &str, path: &str) -> usize {
@@ -276,6 +281,9 @@ fn kind(method: &str, path: &str) -> usize {
         ("GET", ..) if path.starts_with("/api/cases/") => 0,
         ("GET", ..) if path.starts_with("/api/cases?") => 2,
         ("GET", ..) if path.starts_with("/api/caseload") => 3,
+        ("GET", ..) if path.starts_with("/runs/") => 6,
+        ("GET", ..) if path.starts_with("/timetable") => 7,
+        ("GET", ..) if path.starts_with("/caseload") => 8,
         ("GET", ..) => 1,
         (_, false, true) => 4,
         _ => 5,
@@ -293,7 +301,7 @@ struct Outcome {
     /// Sorted latencies of the requests answered with success, ms.
     lat: Vec<f64>,
     /// The same, by kind of request (see [`KINDS`]).
-    by_kind: [Vec<f64>; 6],
+    by_kind: [Vec<f64>; 9],
     errors: Vec<String>,
     elapsed: f64,
 }
@@ -325,7 +333,7 @@ async fn phase(
         tasks.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(i as u64);
             let (mut lat, mut errors) = (Vec::new(), Vec::new());
-            let mut by_kind: [Vec<f64>; 6] = Default::default();
+            let mut by_kind: [Vec<f64>; 9] = Default::default();
             let mut due = started + every.map_or(Duration::ZERO, |e| e * i as u32 / n);
             let mut k = 0u64;
             while due < deadline {
@@ -392,17 +400,17 @@ fn request<'a>(
     i: usize,
     k: u64,
 ) -> (&'static str, String, &'a String, String) {
-    let roll = rng.u8(..20);
+    let roll = rng.u8(..40);
     let person = &work.people[rng.usize(..work.people.len())];
     match roll {
-        0..=8 => (
+        0..=16 => (
             "GET",
             format!("/api/cases/{person}"),
             &tokens[0],
             String::new(),
         ),
-        9..=12 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
-        13..=14 => {
+        17..=22 => ("GET", "/api/sessions".to_owned(), &tokens[1], String::new()),
+        23..=26 => {
             let name = &work.names[rng.usize(..work.names.len())];
             let q: String = name
                 .bytes()
@@ -418,8 +426,14 @@ fn request<'a>(
                 String::new(),
             )
         }
-        15 => ("GET", "/api/caseload".to_owned(), &tokens[0], String::new()),
-        16..=17 => {
+        27 => ("GET", "/api/caseload".to_owned(), &tokens[0], String::new()),
+        28 => ("GET", "/caseload".to_owned(), &tokens[0], String::new()),
+        29..=30 => {
+            let run = &work.sessions[rng.usize(..work.sessions.len())].0;
+            ("GET", format!("/runs/{run}"), &tokens[1], String::new())
+        }
+        31 => ("GET", "/timetable".to_owned(), &tokens[1], String::new()),
+        32..=35 => {
             let (run, month, session, people) = &work.sessions[rng.usize(..work.sessions.len())];
             let marks: Vec<_> = people
                             .iter()
