@@ -971,3 +971,119 @@ async fn taking_part_in_a_health_programme_is_health_content() {
     assert!(html.contains("Ndapewa"));
     assert!(audit_actions(store).iter().any(|a| a == "read_run"));
 }
+
+/// A release-plan item and a need written at the facility and at the hub apart show both
+/// sides on the case page, count as waiting on the caseload, and end with the one kept (an
+/// audited write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_item_and_a_need_written_apart_show_both_until_one_is_kept() {
+    let site = site();
+    let records = login(&site, "records").await;
+    let (s, v) = admit(&site, &records, person("M-2", "Tuyeni", "Haufiku")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let pid = v["person_id"].as_str().unwrap().to_owned();
+    let id = case_id(&pid);
+    let manager = login(&site, "manager").await;
+    let (s, _) = call(
+        &site,
+        "PUT",
+        &format!("/api/cases/{pid}/case-officer"),
+        Some(&manager),
+        Some(json!({"officer": "caseworker"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Store::open(hub_dir.path(), StoreOptions::default()).unwrap();
+    let copy = |from: &Store, to: &Store| {
+        let (changes, meta) = from
+            .read(&id, |d, m| (d.get_changes(&[]), m.clone()))
+            .unwrap()
+            .unwrap();
+        to.apply_changes(&id, &meta, changes).unwrap();
+    };
+    copy(&site.store, &hub);
+    hub.update(&id, 10, |c: &mut CaseFile| {
+        c.release_plan.accommodation = PlanItem {
+            status: PlanItemStatus::InProgress,
+            details: "Hostel in Katutura".into(),
+            updated_by: "hub.partner".into(),
+            updated_at: 10,
+            date: String::new(),
+        };
+        c.needs.insert(
+            NeedDomain::EducationTrainingEmployment.code().into(),
+            NeedAssessment {
+                level: NeedLevel::High,
+                notes: "no work history".into(),
+                assessed_by: "hub.partner".into(),
+                assessed_at: 10,
+            },
+        );
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let cw = login(&site, "caseworker").await;
+    let (s, _) = form(
+        &site,
+        &format!("/people/{pid}/plan/accommodation"),
+        &cw,
+        "status=done&details=Sister%27s+house",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = form(
+        &site,
+        &format!("/people/{pid}/needs"),
+        &cw,
+        "domain=education_training_employment&level=low",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    copy(&hub, &site.store);
+    site.lan.roster.refresh(&site.store, &id).unwrap();
+
+    let (_, html) = page(&site, &format!("/people/{pid}"), &cw).await;
+    for shown in [
+        "conflict-plan-accommodation",
+        "Hostel in Katutura",
+        "Sister's house",
+        "conflict-need-education_training_employment",
+        "no work history",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    let (_, caseload) = page(&site, "/caseload", &cw).await;
+    assert!(
+        caseload.contains("a field waits for a choice"),
+        "{caseload}"
+    );
+
+    // The case officer keeps the hub's plan item: one value, the choice audited.
+    let (s, _) = form(
+        &site,
+        &format!("/people/{pid}/plan/accommodation"),
+        &cw,
+        "status=in_progress&details=Hostel+in+Katutura&date=",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = page(&site, &format!("/people/{pid}"), &cw).await;
+    assert!(!html.contains("conflict-plan-accommodation"), "kept");
+    assert!(
+        html.contains("conflict-need-education_training_employment"),
+        "the need still waits"
+    );
+    let case = site.store.get::<CaseFile>(&id).unwrap().unwrap();
+    assert_eq!(
+        case.release_plan.accommodation.details,
+        "Hostel in Katutura"
+    );
+    assert_eq!(
+        audit_actions(&site.store)
+            .iter()
+            .filter(|a| *a == "release_plan")
+            .count(),
+        2
+    );
+}

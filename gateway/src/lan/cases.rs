@@ -206,7 +206,8 @@ pub fn advance_referral(
 }
 
 /// Who writes case work: assessments, goals, referrals.
-const CASE_WORKERS: &[Role] = &[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff];
+pub(crate) const CASE_WORKERS: &[Role] =
+    &[Role::CaseOfficer, Role::FacilityManager, Role::HealthStaff];
 
 /// A new id for something `who` adds at `now`: unique even for two adds in one millisecond.
 fn new_id(now: Millis, who: &Staff) -> String {

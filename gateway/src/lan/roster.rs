@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pathway_shared::model::{
-    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, NeedLevel, ReferralStatus, contested,
-    parse_date,
+    CaseFile, DocId, GoalStatus, Kind, Millis, NeedDomain, NeedLevel, ReferralStatus, ReleasePlan,
+    contested, parse_date, sides,
 };
 use pathway_shared::store::{Store, StoreError};
 use unicode_normalization::UnicodeNormalization;
@@ -211,10 +211,23 @@ fn read_person(store: &Store, id: &DocId) -> Result<Option<Person>, StoreError> 
     store
         .read(id, |d, _| {
             let case: CaseFile = autosurgeon::hydrate(d).ok()?;
+            // Health items are left out: the count is shown to everyone who sees the person.
+            let plan = ReleasePlan::ITEMS
+                .iter()
+                .filter(|k| **k != "health_handover")
+                .filter(|k| sides(d, &["release_plan", k], "updated_at").len() > 1)
+                .count();
+            let needs = NeedDomain::ALL
+                .iter()
+                .filter(|n| !n.is_sensitive())
+                .filter(|n| sides(d, &["needs", n.code()], "assessed_at").len() > 1)
+                .count();
             let conflicts = CaseFile::CONTESTED
                 .iter()
                 .filter(|k| contested::<serde_json::Value>(d, k).len() > 1)
-                .count();
+                .count()
+                + plan
+                + needs;
             Some(Person::of(&case, conflicts))
         })
         .map(Option::flatten)

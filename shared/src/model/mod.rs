@@ -21,7 +21,7 @@ pub use case::*;
 pub use catalogue::*;
 pub use facility::*;
 pub use ids::{Class, DocId, DocIdError, Kind, Scope, ScopeError};
-pub use stamped::{Stamped, contested};
+pub use stamped::{Stamped, contested, sides};
 
 use autosurgeon::{Hydrate, Reconcile};
 

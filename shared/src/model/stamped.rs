@@ -66,3 +66,127 @@ pub fn contested<T: DeserializeOwned>(doc: &impl ReadDoc, key: &str) -> Vec<Stam
     out.sort_by(|a, b| (a.at, &a.by).cmp(&(b.at, &b.by)));
     out
 }
+
+/// The sides of a map written apart: when the map at `path` holds more than one value for
+/// `key` (each side wrote it; `key` is a field every write sets, such as the time of the
+/// write), each side's fields as that side's actor wrote them; a field both sides agree on is
+/// the same in each. Empty when there is one value or none. Each side's fields are read as
+/// scalars (strings, numbers, booleans) by name.
+pub fn sides(
+    doc: &impl ReadDoc,
+    path: &[&str],
+    key: &str,
+) -> Vec<std::collections::BTreeMap<String, automerge::ScalarValue>> {
+    let Some((last, parents)) = path.split_last() else {
+        return Vec::new();
+    };
+    let mut obj = automerge::ROOT;
+    for p in parents {
+        match doc.get(&obj, *p) {
+            Ok(Some((automerge::Value::Object(_), id))) => obj = id,
+            _ => return Vec::new(),
+        }
+    }
+    // The map made on both sides apart: two maps at one key, each a side.
+    let maps: Vec<automerge::ObjId> = doc
+        .get_all(&obj, *last)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(v, _)| matches!(v, automerge::Value::Object(_)))
+        .map(|(_, id)| id)
+        .collect();
+    if maps.len() > 1 {
+        return maps.iter().map(|m| fields_of(doc, m)).collect();
+    }
+    let Some(obj) = maps.into_iter().next() else {
+        return Vec::new();
+    };
+    let Ok(written) = doc.get_all(&obj, key) else {
+        return Vec::new();
+    };
+    if written.len() < 2 {
+        return Vec::new();
+    }
+    let actor = |id: &automerge::ObjId| match id {
+        automerge::ObjId::Id(_, a, _) => Some(a.clone()),
+        automerge::ObjId::Root => None,
+    };
+    let fields: Vec<String> = doc.keys(&obj).collect();
+    written
+        .iter()
+        .filter_map(|(_, id)| actor(id))
+        .map(|side| {
+            let mut out = std::collections::BTreeMap::new();
+            for f in &fields {
+                let values = doc.get_all(&obj, f.as_str()).unwrap_or_default();
+                // This side's value where the field is contested, else the one value.
+                let pick = values
+                    .iter()
+                    .find(|(_, id)| actor(id).as_ref() == Some(&side))
+                    .or_else(|| values.last());
+                if let Some((automerge::Value::Scalar(s), _)) = pick {
+                    out.insert(f.clone(), s.as_ref().clone());
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// A map's scalar fields by name (the value Automerge shows where one is contested).
+fn fields_of(
+    doc: &impl ReadDoc,
+    obj: &automerge::ObjId,
+) -> std::collections::BTreeMap<String, automerge::ScalarValue> {
+    doc.keys(obj)
+        .filter_map(|k| match doc.get(obj, k.as_str()) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => Some((k, s.as_ref().clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod sides_tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
+
+    #[test]
+    fn a_map_written_apart_shows_each_sides_fields() {
+        let mut facility = AutoCommit::new().with_actor(ActorId::from(b"facility".to_vec()));
+        let item = facility
+            .put_object(ROOT, "accommodation", ObjType::Map)
+            .unwrap();
+        facility.put(&item, "status", "not_started").unwrap();
+        facility.put(&item, "at", 1_i64).unwrap();
+        let mut hub = facility.fork().with_actor(ActorId::from(b"hub".to_vec()));
+        facility.put(&item, "status", "done").unwrap();
+        facility.put(&item, "details", "Hostel").unwrap();
+        facility.put(&item, "at", 2_i64).unwrap();
+        let item_hub = hub.get(ROOT, "accommodation").unwrap().unwrap().1;
+        hub.put(&item_hub, "status", "in_progress").unwrap();
+        hub.put(&item_hub, "at", 3_i64).unwrap();
+        facility.merge(&mut hub).unwrap();
+        let sides = super::sides(&facility, &["accommodation"], "at");
+        assert_eq!(sides.len(), 2);
+        let status: Vec<String> = sides.iter().map(|s| s["status"].to_string()).collect();
+        assert!(
+            status.contains(&"\"done\"".to_owned())
+                && status.contains(&"\"in_progress\"".to_owned()),
+            "{status:?}"
+        );
+        // A map made on both sides apart: each side's map.
+        let mut a = AutoCommit::new().with_actor(ActorId::from(b"a".to_vec()));
+        let mut b = a.fork().with_actor(ActorId::from(b"b".to_vec()));
+        let m = a.put_object(ROOT, "need", ObjType::Map).unwrap();
+        a.put(&m, "level", "High").unwrap();
+        let m = b.put_object(ROOT, "need", ObjType::Map).unwrap();
+        b.put(&m, "level", "Low").unwrap();
+        a.merge(&mut b).unwrap();
+        assert_eq!(super::sides(&a, &["need"], "at").len(), 2);
+        // One write on each side after a sync: no sides.
+        hub.merge(&mut facility).unwrap();
+        hub.put(&item_hub, "at", 4_i64).unwrap();
+        assert!(super::sides(&hub, &["accommodation"], "at").is_empty());
+    }
+}

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use pathway_shared::model::{
     CaseFile, CustodyStatus, Kind, Location, NeedDomain, Partner, PartnerKind, ReferralStatus,
-    ReleasePlan, Role, SecurityAssessment, case_id, contested,
+    ReleasePlan, Role, SecurityAssessment, case_id, contested, sides,
 };
 
 use super::intake::{RECORDS, placement_form};
@@ -129,6 +129,143 @@ struct Choice {
     fields: Vec<(&'static str, String)>,
 }
 
+/// A field written at the facility and at the hub apart: its label, the form that keeps one
+/// value, who may choose, and the values.
+struct Contest {
+    /// The field's words.
+    label: String,
+    /// An id for the page.
+    id: String,
+    /// Where "keep this" posts the chosen value.
+    action: String,
+    choosers: &'static [Role],
+    choices: Vec<Choice>,
+}
+
+/// A scalar of a side as text.
+fn text(side: &std::collections::BTreeMap<String, automerge::ScalarValue>, field: &str) -> String {
+    match side.get(field) {
+        Some(automerge::ScalarValue::Str(s)) => s.to_string(),
+        Some(automerge::ScalarValue::Int(i)) => i.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The release-plan items and needs written at both ends apart, as contests. Health ones only
+/// to those who may see health content.
+fn item_conflicts(
+    lan: &Lan,
+    l: Lang,
+    who: &Staff,
+    person: &str,
+    names: &mut Names<'_>,
+) -> Result<Vec<Contest>, ApiError> {
+    let off = lan.offset_minutes(lan.clock.now());
+    let health = who.visibility().health;
+    let (plan, needs) = lan
+        .store
+        .read(&case_id(person), |d, _| {
+            let plan: Vec<(&str, _)> = ReleasePlan::ITEMS
+                .iter()
+                .filter(|k| health || **k != "health_handover")
+                .map(|k| (*k, sides(d, &["release_plan", k], "updated_at")))
+                .collect();
+            let needs: Vec<(&str, _)> = NeedDomain::ALL
+                .iter()
+                .filter(|n| health || !n.is_sensitive())
+                .map(|n| (n.code(), sides(d, &["needs", n.code()], "assessed_at")))
+                .collect();
+            (plan, needs)
+        })?
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let when_of = |side: &std::collections::BTreeMap<String, automerge::ScalarValue>, f: &str| {
+        when(l, text(side, f).parse().unwrap_or_default(), off)
+    };
+    for (item, item_sides) in plan.into_iter().filter(|(_, s)| s.len() > 1) {
+        let choices = item_sides
+            .iter()
+            .map(|side| {
+                let status = code_of_variant(&text(side, "status"));
+                let (details, on) = (text(side, "details"), text(side, "date"));
+                Choice {
+                    words: format!(
+                        "{}{}{}",
+                        code(l, "planstatus", &status),
+                        if details.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {details}")
+                        },
+                        if on.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", date(l, &on))
+                        }
+                    ),
+                    by: names.staff(&text(side, "updated_by")),
+                    at: when_of(side, "updated_at"),
+                    fields: vec![("status", status), ("details", details), ("date", on)],
+                }
+            })
+            .collect();
+        out.push(Contest {
+            label: format!("{}: {}", t(l, "case.release_plan"), code(l, "plan", item)),
+            id: format!("plan-{item}"),
+            action: format!("/people/{person}/plan/{item}"),
+            choosers: crate::lan::resettlement::plan_editors(item),
+            choices,
+        });
+    }
+    for (domain, need_sides) in needs.into_iter().filter(|(_, s)| s.len() > 1) {
+        let choices = need_sides
+            .iter()
+            .map(|side| {
+                let level = code_of_variant(&text(side, "level"));
+                let notes = text(side, "notes");
+                Choice {
+                    words: format!(
+                        "{}{}",
+                        code(l, "level", &level),
+                        if notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {notes}")
+                        }
+                    ),
+                    by: names.staff(&text(side, "assessed_by")),
+                    at: when_of(side, "assessed_at"),
+                    fields: vec![
+                        ("domain", domain.to_owned()),
+                        ("level", level),
+                        ("notes", notes),
+                    ],
+                }
+            })
+            .collect();
+        out.push(Contest {
+            label: format!("{}: {}", t(l, "case.needs"), code(l, "domain", domain)),
+            id: format!("need-{domain}"),
+            action: format!("/people/{person}/needs"),
+            choosers: crate::lan::cases::CASE_WORKERS,
+            choices,
+        });
+    }
+    Ok(out)
+}
+
+/// An enum variant's name as stored (`NotStarted`) as its code (`not_started`).
+fn code_of_variant(stored: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in stored.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
 /// The contested fields of a case file that hold more than one value.
 fn conflicts(
     lan: &Lan,
@@ -211,6 +348,8 @@ fn conflicts(
 /// Everything the case page shows besides the case file: names, partners, conflicts.
 struct Context {
     names: Vec<(String, String)>,
+    /// Release-plan items and needs written at both ends apart.
+    contests: Vec<Contest>,
     leaving: super::leaving::Choices,
     partners: Vec<Partner>,
     conflicts: Vec<(&'static str, Vec<Choice>)>,
@@ -268,6 +407,7 @@ fn context(
     }
     let conflicts = conflicts(lan, l, person, &mut names)?;
     Ok(Context {
+        contests: item_conflicts(lan, l, who, person, &mut names)?,
         names: pairs,
         leaving: super::leaving::Choices::read(lan, l, who)?,
         partners,
@@ -303,6 +443,25 @@ fn case_body(
         .collect();
     html! {
         @if let Some(s) = saved { p.ok id="saved" { (code(l, "saved", s)) } }
+        @for c in &cx.contests {
+            div.conflict id={ "conflict-" (c.id) } {
+                p { strong { (c.label) } ": " (t(l, "case.conflict")) }
+                ul {
+                    @for choice in &c.choices {
+                        li {
+                            strong { (choice.words) } " — " (tf(l, "case.set_by", &[("who", &choice.by), ("when", &choice.at)]))
+                            @if who.has(c.choosers) {
+                                " "
+                                form.inline method="post" action=(c.action) {
+                                    @for (f, v) in &choice.fields { input type="hidden" name=(f) value=(v); }
+                                    button type="submit" { (t(l, "case.keep")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @for (key, choices) in &cx.conflicts {
             div.conflict id={ "conflict-" (key) } {
                 p { strong { (code(l, "field", key)) } ": " (t(l, "case.conflict")) }
