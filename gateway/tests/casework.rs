@@ -1087,3 +1087,28 @@ async fn a_plan_item_and_a_need_written_apart_show_both_until_one_is_kept() {
         2
     );
 }
+
+/// A one-time password given here and at the hub apart: only one can hold, so the staff page
+/// flags the account until it is reset again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_here_and_at_the_hub_apart_is_flagged() {
+    let site = site();
+    let id = staff_id(FAC, "teacher");
+    let hub = HubCopy::of(&site, &id);
+    let manager = login(&site, "manager").await;
+    let (s, _) = form(&site, "/staff/teacher/reset", &manager, "").await;
+    assert_eq!(s, StatusCode::OK);
+    hub.edit_and_sync::<StaffAccount>(&site, |a| {
+        a.password_hash = "$argon2id$hub".into();
+        a.must_change_password = true;
+    });
+    let (_, html) = page(&site, "/staff", &manager).await;
+    assert!(html.contains("class=\"due contested\""), "{html}");
+    let (s, _) = form(&site, "/staff/teacher/reset", &manager, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, html) = page(&site, "/staff", &manager).await;
+    assert!(
+        !html.contains("class=\"due contested\""),
+        "reset again: one password"
+    );
+}

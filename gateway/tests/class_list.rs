@@ -212,3 +212,88 @@ async fn an_instructor_builds_a_class_from_the_waiting_list_with_clashes_warned(
         "a case officer lists people but gives no places"
     );
 }
+
+/// A run's capacity set here and at the hub apart shows both values on the run's page and a
+/// flag on the list of runs until an instructor or the manager keeps one (audited); capacity
+/// never goes below the places given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_set_apart_shows_both_until_one_is_kept() {
+    let site = site();
+    let teacher = login(&site, "teacher").await;
+    let run = new_run(&site, &teacher, &["mon"], "09:00", "10:00", 5).await;
+    let id = run_id(FAC, &run);
+    // Two edits from the same first version, made apart: one sets 12, the other 8.
+    edit_at_hub::<ProgrammeRun>(&site, &id, |r| r.capacity = 12);
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = pathway_shared::store::Store::open(
+        hub_dir.path(),
+        pathway_shared::store::StoreOptions::default(),
+    )
+    .unwrap();
+    let meta = site.store.meta(&id).unwrap().unwrap();
+    let first: Vec<_> = site
+        .store
+        .changes_since(&id, &[])
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .take(1)
+        .collect();
+    hub.apply_changes(&id, &meta, first).unwrap();
+    hub.update(&id, 20, |r: &mut ProgrammeRun| {
+        r.capacity = 8;
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let theirs = hub.changes_since(&id, &[]).unwrap().unwrap();
+    site.store.apply_changes(&id, &meta, theirs).unwrap();
+
+    let (_, html) = page(&site, &format!("/runs/{run}"), &teacher).await;
+    assert!(html.contains("id=\"conflict-capacity\""), "{html}");
+    let (_, list) = page(&site, "/runs", &teacher).await;
+    assert!(list.contains("class=\"due contested\""), "{list}");
+    let (s, _) = form(&site, &format!("/runs/{run}/edit"), &teacher, "capacity=12").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = page(&site, &format!("/runs/{run}"), &teacher).await;
+    assert!(!html.contains("id=\"conflict-capacity\""), "kept: {html}");
+    assert_eq!(
+        site.store
+            .get::<ProgrammeRun>(&id)
+            .unwrap()
+            .unwrap()
+            .capacity,
+        12
+    );
+    assert!(audit_actions(&site.store).contains(&"change_run".to_owned()));
+
+    // Never below the places given.
+    call(
+        &site,
+        "POST",
+        &format!("/api/runs/{run}/waiting-list"),
+        Some(&teacher),
+        Some(json!({"person": PERSON}).to_string()),
+    )
+    .await;
+    call(
+        &site,
+        "POST",
+        &format!("/api/runs/{run}/allocate"),
+        Some(&teacher),
+        Some(json!({"person": PERSON}).to_string()),
+    )
+    .await;
+    let (s, v) = call(
+        &site,
+        "PUT",
+        &format!("/api/runs/{run}"),
+        Some(&teacher),
+        Some(json!({"capacity": 0}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("capacity")),
+        "{v}"
+    );
+}

@@ -309,6 +309,7 @@ pub fn router(lan: Arc<Lan>) -> Router {
             "/api/runs",
             get(records::list_runs).post(runs::create_run_api),
         )
+        .route("/api/runs/{run}", axum::routing::put(runs::change_run_api))
         .route("/api/runs/{run}/sessions", post(runs::change_session_api))
         .route(
             "/api/runs/{run}/waiting-list",

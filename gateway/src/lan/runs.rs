@@ -362,6 +362,86 @@ pub(super) async fn change_session_api(
     Ok(Json(json!({ "session": id })))
 }
 
+/// A change to a run's capacity or instructor; what is not given stays.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RunChange {
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub instructor: Option<String>,
+}
+
+/// Changes a run's capacity (never below the places given) or instructor (an active
+/// instructor here), as `who`. Setting a value the hub set apart is how a contested one is
+/// chosen; either way the change is audited.
+pub fn change_run(lan: &Lan, who: &Staff, run: &str, c: &RunChange) -> ApiResult<Staged<()>> {
+    if !who.has(RUN_MAKERS) {
+        return Err(ApiError::forbidden(
+            "only an instructor or the facility manager changes programme runs",
+        ));
+    }
+    let id = pathway_shared::model::run_id(&lan.facility, run);
+    let the_run = lan
+        .store
+        .get::<ProgrammeRun>(&id)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run}` here")))?;
+    if c.capacity.is_none() && c.instructor.is_none() {
+        return Err(ApiError::field_words("capacity", "input.nothing", vec![]));
+    }
+    if let Some(n) = c.capacity {
+        let least = the_run.allocated().max(1);
+        if (n as usize) < least || n > MAX_CAPACITY {
+            return Err(ApiError::field_words(
+                "capacity",
+                "input.between",
+                vec![
+                    ("min", least.to_string()),
+                    ("max", MAX_CAPACITY.to_string()),
+                ],
+            ));
+        }
+    }
+    let instructor = match c.instructor.as_deref().map(str::trim) {
+        Some(u) if !u.is_empty() => {
+            let ok = lan
+                .store
+                .get::<StaffAccount>(&staff_id(&lan.facility, u))?
+                .is_some_and(|s| !s.disabled && s.roles.contains(&Role::Instructor));
+            if !ok {
+                return Err(ApiError::field_words(
+                    "instructor",
+                    "input.no_instructor",
+                    vec![("value", u.chars().take(40).collect())],
+                ));
+            }
+            Some(u.to_owned())
+        }
+        _ => None,
+    };
+    let now = lan.clock.now();
+    lan.audited_edit::<ProgrammeRun, _>(who, "change_run", &id, now, |e| {
+        if let Some(n) = c.capacity {
+            e.put(&["capacity"], &n)?;
+        }
+        if let Some(u) = &instructor {
+            e.put(&["instructor"], u)?;
+        }
+        Ok(())
+    })
+}
+
+pub(super) async fn change_run_api(
+    State(lan): State<Arc<Lan>>,
+    who: Staff,
+    Path(run): Path<String>,
+    body: Result<Json<RunChange>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(c) = body?;
+    blocking_durable(move || change_run(&lan, &who, &run, &c)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The weekday codes and their words' keys, for forms.
 pub fn day_codes() -> impl Iterator<Item = &'static str> {
     DAY_CODES.iter().map(|(c, _)| *c)

@@ -432,3 +432,50 @@ pub(crate) fn edit_at_hub<T: Aggregate>(site: &Site, id: &DocId, edit: impl FnOn
     let news = hub.changes_since(id, &heads).unwrap().unwrap();
     site.store.apply_changes(id, &meta, news).unwrap();
 }
+
+/// The hub's copy of one document as it is now, to be edited there while the facility edits
+/// its own: the two edits are made apart, as over a link that is down.
+pub(crate) struct HubCopy {
+    _dir: tempfile::TempDir,
+    hub: Store,
+    id: DocId,
+    heads: Vec<automerge::ChangeHash>,
+}
+
+impl HubCopy {
+    pub(crate) fn of(site: &Site, id: &DocId) -> HubCopy {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let meta = site.store.meta(id).unwrap().unwrap();
+        hub.apply_changes(
+            id,
+            &meta,
+            site.store.changes_since(id, &[]).unwrap().unwrap(),
+        )
+        .unwrap();
+        let heads = site.store.read(id, |d, _| d.get_heads()).unwrap().unwrap();
+        HubCopy {
+            _dir: dir,
+            hub,
+            id: id.clone(),
+            heads,
+        }
+    }
+
+    /// Edits the hub's copy, then brings the edit to the site, as a sync would.
+    pub(crate) fn edit_and_sync<T: Aggregate>(self, site: &Site, edit: impl FnOnce(&mut T)) {
+        self.hub
+            .update(&self.id, pathway_shared::clock::now_ms(), |v: &mut T| {
+                edit(v);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let meta = site.store.meta(&self.id).unwrap().unwrap();
+        let news = self
+            .hub
+            .changes_since(&self.id, &self.heads)
+            .unwrap()
+            .unwrap();
+        site.store.apply_changes(&self.id, &meta, news).unwrap();
+    }
+}

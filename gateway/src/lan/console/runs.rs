@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use pathway_shared::model::{
-    AttendanceRegister, Kind, Programme, ProgrammeRun, Tally, WaitStatus, parse_date, run_id,
+    AttendanceRegister, Kind, Programme, ProgrammeRun, Role, StaffAccount, Tally, WaitStatus,
+    parse_date, run_id,
 };
 
 use super::class_list::ClassList;
@@ -20,9 +21,65 @@ use super::{Saved, Viewer, fail, page};
 use crate::lan::class_list::LISTERS;
 use crate::lan::messages::{t, tf};
 use crate::lan::runs::{
-    RUN_MAKERS, RunInput, SessionChange, change_session, create_run, day_codes,
+    RUN_MAKERS, RunChange, RunInput, SessionChange, change_run, change_session, create_run,
+    day_codes,
 };
-use crate::lan::{ApiError, Lan, Staged, blocking, blocking_durable, today_iso};
+use crate::lan::{ApiError, ApiResult, Lan, Staged, blocking, blocking_durable, today_iso};
+
+/// The values a run's capacity and instructor hold when set here and at the hub apart (one
+/// value each otherwise).
+fn contested_run(lan: &Lan, run: &str) -> ApiResult<(Vec<u32>, Vec<String>)> {
+    use automerge::ReadDoc;
+    let scalars = |d: &automerge::Automerge, key: &str| -> Vec<automerge::ScalarValue> {
+        d.get_all(automerge::ROOT, key)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(v, _)| match v {
+                automerge::Value::Scalar(s) => Some(s.into_owned()),
+                automerge::Value::Object(_) => None,
+            })
+            .collect()
+    };
+    Ok(lan
+        .store
+        .read(&run_id(&lan.facility, run), |d, _| {
+            let capacity = scalars(d, "capacity")
+                .into_iter()
+                .filter_map(|s| match s {
+                    automerge::ScalarValue::Uint(n) => u32::try_from(n).ok(),
+                    automerge::ScalarValue::Int(n) => u32::try_from(n).ok(),
+                    _ => None,
+                })
+                .collect();
+            let instructor = scalars(d, "instructor")
+                .into_iter()
+                .filter_map(|s| match s {
+                    automerge::ScalarValue::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect();
+            (capacity, instructor)
+        })?
+        .unwrap_or_default())
+}
+
+/// The facility's active instructors: (username, name).
+fn instructors(lan: &Lan) -> ApiResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for id in lan
+        .store
+        .list(&format!("facility:{}", lan.facility), Kind::StaffAccount)?
+    {
+        if let Some(s) = lan.store.get::<StaffAccount>(&id)?
+            && !s.disabled
+            && s.roles.contains(&Role::Instructor)
+        {
+            out.push((s.username, s.display_name));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
 
 fn days_words(l: crate::lan::messages::Lang, r: &ProgrammeRun) -> String {
     r.schedule
@@ -46,14 +103,14 @@ pub(super) async fn runs_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: Vi
             }
         }
         let mut names = Names::new(&lan2.store, &lan2.facility, l);
-        let titled: Vec<(ProgrammeRun, String, String)> = runs
-            .into_iter()
-            .map(|r| {
-                let title = names.programme(&r.programme_code);
-                let instructor = names.staff(&r.instructor);
-                (r, title, instructor)
-            })
-            .collect();
+        let mut titled: Vec<(ProgrammeRun, String, String, bool)> = Vec::new();
+        for r in runs {
+            let title = names.programme(&r.programme_code);
+            let instructor = names.staff(&r.instructor);
+            let (capacities, instructors) = contested_run(&lan2, &r.id)?;
+            let contested = capacities.len() > 1 || instructors.len() > 1;
+            titled.push((r, title, instructor, contested));
+        }
         Ok(titled)
     })
     .await;
@@ -72,9 +129,12 @@ pub(super) async fn runs_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: Vi
         @if who.has(RUN_MAKERS) { p { a href="/runs/new" id="new-run" { (t(l, "runs.new")) } } }
         table id="runs" {
             tr { th { (t(l, "today.run")) } th { (t(l, "field.instructor")) } th { (t(l, "runs.when")) } th { (t(l, "runs.places")) } th { (t(l, "runs.waiting")) } }
-            @for (r, title, instructor) in &runs {
+            @for (r, title, instructor, contested) in &runs {
                 tr {
-                    td { a href={ "/runs/" (r.id) } { (title) " · " (r.place) } }
+                    td {
+                        a href={ "/runs/" (r.id) } { (title) " · " (r.place) }
+                        @if *contested { " " span.due.contested { "▲ " (t(l, "due.conflict")) } }
+                    }
                     td { (instructor) }
                     td { (days_words(l, r)) " " (r.schedule.start_time) "–" (r.schedule.end_time) }
                     td { (tf(l, "runs.filled", &[("n", &r.allocated().to_string()), ("of", &r.capacity.to_string())])) }
@@ -244,20 +304,51 @@ pub(super) async fn run_page(
         } else {
             (None, lan2.store.pending_none())
         };
+        let contests = contested_run(&lan2, &r.id)?;
+        let teachers = if who2.has(RUN_MAKERS) {
+            instructors(&lan2)?
+        } else {
+            Vec::new()
+        };
         Ok(Staged {
-            value: (r, title, instructor, class, sessions, tally),
+            value: (
+                r, title, instructor, class, sessions, tally, contests, teachers,
+            ),
             pending,
         })
     })
     .await;
-    let (r, title, instructor, class, sessions, tally) = match loaded {
-        Ok(x) => x,
-        Err(e) => return fail(&lan, l, Some(&who), e),
-    };
+    let (r, title, instructor, class, sessions, tally, (capacities, taught_by), teachers) =
+        match loaded {
+            Ok(x) => x,
+            Err(e) => return fail(&lan, l, Some(&who), e),
+        };
     let may = who.has(RUN_MAKERS);
     let (today, _) = today_iso(lan.clock.now(), lan.offset_minutes(lan.clock.now()));
     let body = html! {
         @if let Some(s) = &saved.saved { p.ok id="saved" { (code(l, "saved", s)) } }
+        @if capacities.len() > 1 {
+            div.conflict id="conflict-capacity" {
+                p { strong { (t(l, "field.capacity")) } ": " (t(l, "case.conflict")) }
+                ul { @for n in &capacities { li { strong { (n) } @if may {
+                    " " form.inline method="post" action={ "/runs/" (r.id) "/edit" } {
+                        input type="hidden" name="capacity" value=(n);
+                        button type="submit" { (t(l, "case.keep")) }
+                    }
+                } } } }
+            }
+        }
+        @if taught_by.len() > 1 {
+            div.conflict id="conflict-instructor" {
+                p { strong { (t(l, "field.instructor")) } ": " (t(l, "case.conflict")) }
+                ul { @for u in &taught_by { li { strong { (teachers.iter().find(|t| &t.0 == u).map_or(u.as_str(), |t| t.1.as_str())) } @if may {
+                    " " form.inline method="post" action={ "/runs/" (r.id) "/edit" } {
+                        input type="hidden" name="instructor" value=(u);
+                        button type="submit" { (t(l, "case.keep")) }
+                    }
+                } } } }
+            }
+        }
         dl.facts {
             dt { (t(l, "field.instructor")) } dd { (instructor) }
             dt { (t(l, "field.place")) } dd { (r.place) }
@@ -295,6 +386,15 @@ pub(super) async fn run_page(
             }
         }
         @if may {
+            details { summary id="open-change-run" { (t(l, "runs.change")) }
+                form method="post" action={ "/runs/" (r.id) "/edit" } {
+                    p { label { (t(l, "field.capacity")) br; input type="number" name="capacity" id="change-capacity" min=(r.allocated().max(1)) max="200" value=(r.capacity); } }
+                    p { label { (t(l, "field.instructor")) br; select name="instructor" id="change-instructor" {
+                        @for (u, n) in &teachers { option value=(u) selected[*u == r.instructor] { (n) } }
+                    } } }
+                    p { button type="submit" id="save-run" { (t(l, "runs.save")) } }
+                }
+            }
             details { summary { (t(l, "runs.add_session")) }
                 form method="post" action={ "/runs/" (r.id) "/sessions" } {
                     input type="hidden" name="action" value="add";
@@ -347,6 +447,54 @@ pub(super) async fn session_change_form(
     let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
     match blocking_durable(move || change_session(&lan2, &who2, &run2, &c)).await {
         Ok(_) => Redirect::to(&format!("/runs/{run}?saved=session")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ChangeForm {
+    #[serde(default)]
+    capacity: Option<String>,
+    #[serde(default)]
+    instructor: Option<String>,
+}
+
+pub(super) async fn change_form(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(run): Path<String>,
+    Form(f): Form<ChangeForm>,
+) -> Response {
+    let capacity = match f
+        .capacity
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(c) => match c.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return fail(
+                    &lan,
+                    l,
+                    Some(&who),
+                    ApiError::field_words(
+                        "capacity",
+                        "input.between",
+                        vec![("min", "1".into()), ("max", "200".into())],
+                    ),
+                );
+            }
+        },
+    };
+    let c = RunChange {
+        capacity,
+        instructor: f.instructor,
+    };
+    let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
+    match blocking_durable(move || change_run(&lan2, &who2, &run2, &c)).await {
+        Ok(()) => Redirect::to(&format!("/runs/{run}?saved=run_changed")).into_response(),
         Err(e) => fail(&lan, l, Some(&who), e),
     }
 }

@@ -28,10 +28,22 @@ pub(super) async fn staff_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: V
             .list(&format!("facility:{}", lan2.facility), Kind::StaffAccount)?
         {
             if let Some(a) = lan2.store.get::<StaffAccount>(&id)? {
-                all.push(a);
+                // Details or a one-time password set here and at the hub apart.
+                let contested = lan2
+                    .store
+                    .read(&id, |d, _| {
+                        ["password_hash", "display_name", "disabled"]
+                            .iter()
+                            .any(|k| {
+                                automerge::ReadDoc::get_all(d, automerge::ROOT, *k)
+                                    .is_ok_and(|v| v.len() > 1)
+                            })
+                    })?
+                    .unwrap_or(false);
+                all.push((a, contested));
             }
         }
-        all.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        all.sort_by(|a, b| a.0.display_name.cmp(&b.0.display_name));
         Ok(all)
     })
     .await;
@@ -43,9 +55,12 @@ pub(super) async fn staff_page(State(lan): State<Arc<Lan>>, Viewer { who, l }: V
         p { (t(l, "staff.note")) }
         table id="staff" {
             tr { th { (t(l, "staff.name")) } th { (t(l, "login.username")) } th { (t(l, "staff.status")) } th {} }
-            @for a in &staff {
+            @for (a, contested) in &staff {
                 tr id={ "staff-" (a.username) } {
-                    td { (a.display_name) }
+                    td {
+                        (a.display_name)
+                        @if *contested { br; span.due.contested { "▲ " (t(l, "staff.contested")) } }
+                    }
                     td { (a.username) }
                     td {
                         @if a.disabled { (t(l, "staff.disabled")) }

@@ -582,4 +582,11 @@ pub(in crate::lan) const EN: &[(&str, &str)] = &[
         "these marks are entered from the paper register",
     ),
     ("session.paper_mark", "from paper"),
+    ("runs.change", "Change the capacity or the instructor"),
+    ("runs.save", "Save"),
+    ("saved.run_changed", "Run changed."),
+    (
+        "staff.contested",
+        "changed here and at the national hub apart: only one of the two one-time passwords or names holds; reset the password again and give the new one",
+    ),
 ];
