@@ -178,6 +178,11 @@ async fn an_instructor_builds_a_class_from_the_waiting_list_with_clashes_warned(
     edit_at_hub::<CaseFile>(&site, &case_id(other), |c| {
         c.expected_release_date = Some(Stamped::new(day(&site, 10), "records", 1));
     });
+    // The roster reads changes from the hub in the background; here, at once.
+    site.lan
+        .roster
+        .refresh(&site.store, &case_id(other))
+        .unwrap();
     let v = eligibility(&site, &teacher, &afternoon, other).await;
     assert_eq!(v["released_before_end"], json!(day(&site, 10)), "{v}");
 

@@ -87,6 +87,34 @@ async fn all_present_then_the_exceptions_with_reasons() {
         "the reason shows again: {html}"
     );
 
+    // The run's page counts attendance, and follows a mark changed later.
+    let (_, run_page) = page(&site, &format!("/runs/{run}"), &teacher).await;
+    assert!(
+        run_page.contains("attended 1 of 1 sessions (100%)")
+            && run_page.contains("attended 0 of 1 sessions (0%)"),
+        "{run_page}"
+    );
+    let (s, _) = form(&site, &session, &teacher, &format!("mark.{OTHER}=attended")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, run_page) = page(&site, &format!("/runs/{run}"), &teacher).await;
+    assert!(
+        !run_page.contains("attended 0 of 1"),
+        "the count follows the change: {run_page}"
+    );
+    let (s, _) = form(
+        &site,
+        &session,
+        &teacher,
+        &format!("mark.{OTHER}=absent_excused&reason.{OTHER}=court"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, run_page) = page(&site, &format!("/runs/{run}"), &teacher).await;
+    assert!(
+        run_page.contains("attended 0 of 1 sessions (0%)"),
+        "{run_page}"
+    );
+
     // The week's timetable ticks the marked session, for its instructor and for the manager.
     let (_, week) = page(&site, "/timetable", &teacher).await;
     assert!(

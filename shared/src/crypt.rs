@@ -36,6 +36,18 @@ pub fn hash_password(password: &str) -> String {
         .unwrap_or_default()
 }
 
+thread_local! {
+    /// argon2's working memory (19 MiB for the default parameters), kept between checks on
+    /// one thread so that a flood of log-ins costs no more than one check's.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives back this thread's argon2 working memory: for a checking thread with nothing more to
+/// check, so an idle service does not hold it.
+pub fn release_password_memory() {
+    BLOCKS.with(|b| *b.borrow_mut() = Vec::new());
+}
+
 /// Whether `password` matches the argon2id PHC string `hash`. Slow on purpose: call it off the
 /// async threads. The working memory (19 MiB at the default cost) is kept by the calling
 /// thread and used again for its next check, so a thread that checks many passwords (the
@@ -44,9 +56,6 @@ pub fn hash_password(password: &str) -> String {
 pub fn password_matches(hash: &str, password: &str) -> bool {
     use argon2::password_hash::{Output, PasswordHash};
     use argon2::{Algorithm, Argon2, Block, Params, Version};
-    thread_local! {
-        static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     let Ok(h) = PasswordHash::new(hash) else {
         return false;
     };

@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
     ABSENCE_REASONS, AttendanceRegister, DocId, Kind, Mark, MarkOutcome, Millis, Programme,
-    ProgrammeRun, RegisterSession, Role, WaitStatus, from_code, programme_id, register_id, run_id,
+    ProgrammeRun, RegisterSession, Role, Tally, WaitStatus, from_code, programme_id, register_id,
+    run_id,
 };
 use pathway_shared::store::{Store, StoreError};
 use serde::Deserialize;
@@ -154,8 +155,12 @@ pub fn write_marks(
     let offset = lan.offset_minutes(lan.clock.now());
     // Path edits: a register holds a month of marks, and only this session's change.
     // A missing register is a 404 naming it (from the store's NotFound).
+    // Each mark's outcome before and after, to carry the register's count forward.
+    let mut changed: Vec<(String, Option<MarkOutcome>, MarkOutcome)> = Vec::new();
+    let started = begin_write(lan, &id);
     let late =
         lan.audited_edit::<AttendanceRegister, usize>(who, "mark_attendance", &id, now, |e| {
+            changed.clear();
             let Some(s) = e.get::<RegisterSession>(&["sessions", session])? else {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -169,13 +174,14 @@ pub fn write_marks(
                 mark.reason.clone_from(reason);
                 mark.from_paper = *from_paper;
                 late += usize::from(mark.late);
-                e.put(
-                    &["marks", &AttendanceRegister::mark_key(session, person)],
-                    &mark,
-                )?;
+                let key = AttendanceRegister::mark_key(session, person);
+                let before = e.get::<Mark>(&["marks", &key])?.map(|m| m.outcome);
+                e.put(&["marks", &key], &mark)?;
+                changed.push((person.clone(), before, *o));
             }
             Ok(late)
         })?;
+    carry_count(lan, &id, session, started, &changed);
     Ok(late.map(|late| (marks.len(), late)))
 }
 
@@ -213,6 +219,156 @@ pub struct OpenSessions {
     rows: Mutex<Option<(Millis, Arc<Vec<SessionRow>>)>>,
     refreshing: std::sync::atomic::AtomicBool,
     read: Mutex<Option<SessionSources>>,
+    /// Each register's attendance by person, as last counted: a run's page sums a year of
+    /// registers, and loading each again would push case files out of the store's cache.
+    /// Dropped for a register when marks or sessions are written here, and wholly once
+    /// changes came from the hub.
+    tallies: Mutex<Tallies>,
+}
+
+#[derive(Default)]
+struct Tallies {
+    /// [`Store::changes_from_peers`] when the counts were made.
+    from_peers: u64,
+    /// Counts each register's writes: a count made while the register was written is not kept.
+    epochs: HashMap<DocId, u64>,
+    by_register: HashMap<DocId, Arc<RegisterCounts>>,
+}
+
+/// What a run's page shows of one register: its sessions, and attendance by person
+/// (cancelled sessions left out).
+#[derive(Debug, Default)]
+pub struct RegisterCounts {
+    pub sessions: BTreeMap<String, RegisterSession>,
+    pub tally: BTreeMap<String, Tally>,
+    /// People marked at each session, by session id.
+    pub marked: BTreeMap<String, usize>,
+    /// The register's write count when this was counted.
+    epoch: u64,
+}
+
+/// The sessions of register `id` and its attendance by person, as counted since the register
+/// last changed here or at the hub; `None` if there is no register.
+pub fn register_counts(lan: &Lan, id: &DocId) -> ApiResult<Option<Arc<RegisterCounts>>> {
+    let from_peers = lan.store.changes_from_peers();
+    let epoch = {
+        let mut t = lock(&lan.open_sessions.tallies);
+        if t.from_peers != from_peers {
+            t.by_register.clear();
+            t.from_peers = from_peers;
+        }
+        if let Some(found) = t.by_register.get(id) {
+            return Ok(Some(found.clone()));
+        }
+        t.epochs.get(id).copied().unwrap_or(0)
+    };
+    count_register(lan, id, epoch, from_peers)
+}
+
+/// Counts register `id` and keeps the count if nothing wrote the register meanwhile.
+fn count_register(
+    lan: &Lan,
+    id: &DocId,
+    epoch: u64,
+    from_peers: u64,
+) -> ApiResult<Option<Arc<RegisterCounts>>> {
+    let Some(reg) = lan.store.get::<AttendanceRegister>(id)? else {
+        return Ok(None);
+    };
+    // A month of marks is large in memory; what is kept of it here is its counts.
+    lan.store.unload(id);
+    let mut tally = BTreeMap::new();
+    reg.tally(&mut tally);
+    let mut marked = BTreeMap::new();
+    for m in reg.marks.values() {
+        *marked.entry(m.session_id.clone()).or_default() += 1;
+    }
+    let counts = Arc::new(RegisterCounts {
+        sessions: reg.sessions,
+        tally,
+        marked,
+        epoch,
+    });
+    let mut t = lock(&lan.open_sessions.tallies);
+    if t.epochs.get(id).copied().unwrap_or(0) == epoch && t.from_peers == from_peers {
+        t.by_register.insert(id.clone(), counts.clone());
+    }
+    Ok(Some(counts))
+}
+
+/// Forgets register `id`'s count: its sessions changed here. A count being made meanwhile is
+/// not kept.
+pub(crate) fn forget_count(lan: &Lan, id: &DocId) {
+    let mut t = lock(&lan.open_sessions.tallies);
+    t.by_register.remove(id);
+    *t.epochs.entry(id.clone()).or_default() += 1;
+}
+
+/// Marks the start of a write to register `id`: a count being made now is not kept. Returns
+/// the write's number, for [`carry_count`].
+fn begin_write(lan: &Lan, id: &DocId) -> u64 {
+    let mut t = lock(&lan.open_sessions.tallies);
+    let e = t.epochs.entry(id.clone()).or_default();
+    *e += 1;
+    *e
+}
+
+/// Carries register `id`'s count forward over marks just written here (person, outcome
+/// before, outcome now) by the write that [`begin_write`] numbered `started`, without reading
+/// the register again. Only a count made before that write began is carried; any other is
+/// dropped, as it may or may not hold the write. Marks are written only at sessions that are
+/// held, so each counts unless its outcome is "cancelled".
+fn carry_count(
+    lan: &Lan,
+    id: &DocId,
+    session: &str,
+    started: u64,
+    changed: &[(String, Option<MarkOutcome>, MarkOutcome)],
+) {
+    let counts = |o: MarkOutcome| {
+        (
+            u32::from(o != MarkOutcome::Cancelled),
+            u32::from(o == MarkOutcome::Attended),
+        )
+    };
+    let mut t = lock(&lan.open_sessions.tallies);
+    let epoch = {
+        let e = t.epochs.entry(id.clone()).or_default();
+        *e += 1;
+        *e
+    };
+    let Some(old) = t.by_register.remove(id) else {
+        return;
+    };
+    if old.epoch >= started {
+        return;
+    }
+    let mut tally = old.tally.clone();
+    let mut marked = old.marked.clone();
+    for (person, before, now) in changed {
+        if before.is_none() {
+            *marked.entry(session.to_owned()).or_default() += 1;
+        }
+        let entry = tally.entry(person.clone()).or_default();
+        if let Some(b) = before {
+            let (c, a) = counts(*b);
+            entry.counted = entry.counted.saturating_sub(c);
+            entry.attended = entry.attended.saturating_sub(a);
+        }
+        let (c, a) = counts(*now);
+        entry.counted += c;
+        entry.attended += a;
+    }
+    let sessions = old.sessions.clone();
+    t.by_register.insert(
+        id.clone(),
+        Arc::new(RegisterCounts {
+            sessions,
+            tally,
+            marked,
+            epoch,
+        }),
+    );
 }
 
 /// What the last refresh read of registers and runs. The list shows what the hub schedules

@@ -10,8 +10,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pathway_shared::model::{
-    CaseFile, EnrolmentStatus, Kind, Programme, ProgrammeRun, Role, WaitStatus, WaitingEntry,
-    case_id, programme_id, run_id,
+    CaseFile, Kind, Programme, ProgrammeRun, Role, WaitStatus, WaitingEntry, case_id, programme_id,
+    run_id,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,16 +82,13 @@ impl Runs {
             .filter(|other| other.schedule.clashes_with(&run.schedule))
             .map(|other| other.id.clone())
             .collect();
-        let case = lan.store.get::<CaseFile>(&case_id(person))?;
-        let released_before_end = case
-            .as_ref()
-            .and_then(|c| c.release_date().map(str::to_owned))
+        // From the roster: no case file is read for each person on a list.
+        let roster = lan.roster.people(&lan.store, &lan.facility)?;
+        let known = roster.people.get(person);
+        let released_before_end = known
+            .and_then(|p| p.release_date.clone())
             .filter(|d| *d < run.schedule.end_date);
-        let completed_before = case.is_some_and(|c| {
-            c.enrolments.values().any(|e| {
-                e.programme_code == run.programme_code && e.status == EnrolmentStatus::Completed
-            })
-        });
+        let completed_before = known.is_some_and(|p| p.completed.contains(&run.programme_code));
         Ok(Eligibility {
             clashes,
             released_before_end,

@@ -4,7 +4,7 @@
 //! cookie); what they may see and do follows their roles. Every write, and every read of a case
 //! file, is in the audit trail before the answer goes out.
 
-mod attendance;
+pub mod attendance;
 pub mod auth;
 pub mod caseloads;
 pub mod cases;

@@ -32,6 +32,9 @@ pub struct Person {
     /// content, shown only to those who may see it.
     #[serde(skip)]
     pub programmes: Vec<String>,
+    /// The programmes the person completed (codes).
+    #[serde(skip)]
+    pub completed: Vec<String>,
     pub release_date: Option<String>,
     /// Active goals: their target date and whether their domain is a health domain.
     #[serde(skip)]
@@ -109,6 +112,12 @@ impl Person {
                 .enrolments
                 .values()
                 .filter(|e| e.status == pathway_shared::model::EnrolmentStatus::Active)
+                .map(|e| e.programme_code.clone())
+                .collect(),
+            completed: case
+                .enrolments
+                .values()
+                .filter(|e| e.status == pathway_shared::model::EnrolmentStatus::Completed)
                 .map(|e| e.programme_code.clone())
                 .collect(),
             release_date: case.release_date().map(str::to_owned),

@@ -260,6 +260,19 @@ pub fn change_session(
     run: &str,
     c: &SessionChange,
 ) -> ApiResult<Staged<String>> {
+    let changed = session_change(lan, who, run, c);
+    if let Ok(day) = date("date", &c.date) {
+        super::attendance::forget_count(lan, &register_id(&lan.facility, run, &month_of(day)));
+    }
+    changed
+}
+
+fn session_change(
+    lan: &Lan,
+    who: &Staff,
+    run: &str,
+    c: &SessionChange,
+) -> ApiResult<Staged<String>> {
     if !who.has(RUN_MAKERS) {
         return Err(ApiError::forbidden(
             "only an instructor or the facility manager changes sessions",

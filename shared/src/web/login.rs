@@ -267,6 +267,14 @@ impl Worker {
                     .spawn(move || {
                         while let Ok(job) = rx.recv() {
                             job();
+                            // Checks in a row share argon2's memory; with none waiting, it
+                            // goes back.
+                            let mut next = rx.try_recv();
+                            while let Ok(job) = next {
+                                job();
+                                next = rx.try_recv();
+                            }
+                            crate::crypt::release_password_memory();
                         }
                     });
                 if let Err(e) = spawned {

@@ -456,7 +456,10 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/runs/{run}/waiting-list", post(class_list::add_form))
         .route("/runs/{run}/end", post(class_list::end_form))
         .route("/runs/{run}/print", get(print::print_page))
-        .route("/runs/{run}/edit", post(runs::change_form))
+        .route(
+            "/runs/{run}/edit",
+            get(runs::change_page).post(runs::change_form),
+        )
         .route("/runs/{run}/sessions", post(runs::session_change_form))
         .route("/admit", get(intake::admit_page).post(intake::admit_form))
         .route("/people/{person}/placement", post(intake::placement_post))

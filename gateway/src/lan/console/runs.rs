@@ -11,8 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use pathway_shared::model::{
-    AttendanceRegister, Kind, Programme, ProgrammeRun, Role, StaffAccount, Tally, WaitStatus,
-    parse_date, run_id,
+    Kind, Programme, ProgrammeRun, Role, StaffAccount, Tally, WaitStatus, parse_date, run_id,
 };
 
 use super::class_list::ClassList;
@@ -266,17 +265,22 @@ pub(super) async fn run_page(
         while month <= to {
             let key = pathway_shared::model::month_of(month);
             let reg_id = pathway_shared::model::register_id(&lan2.facility, &r.id, &key);
-            if let Some(reg) = lan2.store.get::<AttendanceRegister>(&reg_id)? {
-                reg.tally(&mut tally);
-                for (id, s) in reg.sessions {
+            // Counted once per change of the register, not at every visit.
+            if let Some(counts) = crate::lan::attendance::register_counts(&lan2, &reg_id)? {
+                for (person, t) in &counts.tally {
+                    let sum: &mut Tally = tally.entry(person.clone()).or_default();
+                    sum.attended += t.attended;
+                    sum.counted += t.counted;
+                }
+                for (id, s) in &counts.sessions {
                     if parse_date(&s.date).is_ok_and(|d| d >= from && d <= to) {
                         sessions.push(SessionLine {
                             month: key.clone(),
-                            id,
+                            id: id.clone(),
                             time: format!("{}–{}", s.start_time, s.end_time),
-                            date: s.date,
+                            date: s.date.clone(),
                             cancelled: s.cancelled,
-                            note: s.note,
+                            note: s.note.clone(),
                         });
                     }
                 }
@@ -305,11 +309,13 @@ pub(super) async fn run_page(
             (None, lan2.store.pending_none())
         };
         let contests = contested_run(&lan2, &r.id)?;
-        let teachers = if who2.has(RUN_MAKERS) {
-            instructors(&lan2)?
-        } else {
-            Vec::new()
-        };
+        // Only the instructors of contested values are named here; the whole list is on the
+        // change page.
+        let teachers: Vec<(String, String)> = contests
+            .1
+            .iter()
+            .map(|u| (u.clone(), names.staff(u)))
+            .collect();
         Ok(Staged {
             value: (
                 r, title, instructor, class, sessions, tally, contests, teachers,
@@ -386,15 +392,7 @@ pub(super) async fn run_page(
             }
         }
         @if may {
-            details { summary id="open-change-run" { (t(l, "runs.change")) }
-                form method="post" action={ "/runs/" (r.id) "/edit" } {
-                    p { label { (t(l, "field.capacity")) br; input type="number" name="capacity" id="change-capacity" min=(r.allocated().max(1)) max="200" value=(r.capacity); } }
-                    p { label { (t(l, "field.instructor")) br; select name="instructor" id="change-instructor" {
-                        @for (u, n) in &teachers { option value=(u) selected[*u == r.instructor] { (n) } }
-                    } } }
-                    p { button type="submit" id="save-run" { (t(l, "runs.save")) } }
-                }
-            }
+            p { a href={ "/runs/" (r.id) "/edit" } id="change-run" { (t(l, "runs.change")) } }
             details { summary { (t(l, "runs.add_session")) }
                 form method="post" action={ "/runs/" (r.id) "/sessions" } {
                     input type="hidden" name="action" value="add";
@@ -497,4 +495,36 @@ pub(super) async fn change_form(
         Ok(()) => Redirect::to(&format!("/runs/{run}?saved=run_changed")).into_response(),
         Err(e) => fail(&lan, l, Some(&who), e),
     }
+}
+
+/// The form that changes a run's capacity or instructor.
+pub(super) async fn change_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    Path(run): Path<String>,
+) -> Response {
+    let (lan2, run2) = (lan.clone(), run.clone());
+    let loaded = blocking(move || {
+        let r = lan2
+            .store
+            .get::<ProgrammeRun>(&run_id(&lan2.facility, &run2))?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run2}` here")))?;
+        let title = Names::new(&lan2.store, &lan2.facility, l).programme(&r.programme_code);
+        Ok((r, title, instructors(&lan2)?))
+    })
+    .await;
+    let (r, title, teachers) = match loaded {
+        Ok(x) => x,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let body = html! {
+        form method="post" action={ "/runs/" (r.id) "/edit" } {
+            p { label { (t(l, "field.capacity")) br; input type="number" name="capacity" id="change-capacity" min=(r.allocated().max(1)) max="200" value=(r.capacity); } }
+            p { label { (t(l, "field.instructor")) br; select name="instructor" id="change-instructor" {
+                @for (u, n) in &teachers { option value=(u) selected[*u == r.instructor] { (n) } }
+            } } }
+            p { button type="submit" id="save-run" { (t(l, "runs.save")) } }
+        }
+    };
+    page(&lan, l, Some(&who), &format!("{title} · {}", r.place), body).into_response()
 }

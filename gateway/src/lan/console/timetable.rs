@@ -8,9 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use pathway_shared::model::{
-    AttendanceRegister, WaitStatus, iso_date, month_of, parse_date, register_id,
-};
+use pathway_shared::model::{WaitStatus, iso_date, month_of, parse_date, register_id};
 
 use super::words::{Names, code, date};
 use super::{Viewer, fail, page};
@@ -105,9 +103,11 @@ fn week(
         }
         let title = format!("{} · {}", names.programme(&r.programme_code), r.place);
         for month in &months {
-            let Some(reg) =
-                lan.store
-                    .get::<AttendanceRegister>(&register_id(&lan.facility, &r.id, month))?
+            // Counted once per change of the register, not at every visit.
+            let Some(reg) = crate::lan::attendance::register_counts(
+                lan,
+                &register_id(&lan.facility, &r.id, month),
+            )?
             else {
                 continue;
             };
@@ -126,7 +126,7 @@ fn week(
                     title: title.clone(),
                     instructor: names.staff(&r.instructor),
                     cancelled: s.cancelled,
-                    marked: reg.marks.values().filter(|m| m.session_id == *id).count(),
+                    marked: reg.marked.get(id).copied().unwrap_or(0),
                     people: on_run.len(),
                 });
             }
