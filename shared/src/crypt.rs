@@ -37,13 +37,13 @@ pub fn hash_password(password: &str) -> String {
 }
 
 thread_local! {
-    /// argon2's working memory (19 MiB for the default parameters), kept between checks on
-    /// one thread so that a flood of log-ins costs no more than one check's.
+    /// argon2's working memory (19 MiB at the default cost), kept between checks on one thread.
     static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Gives back this thread's argon2 working memory: for a checking thread with nothing more to
-/// check, so an idle service does not hold it.
+/// Gives back this thread's argon2 working memory: for a checking thread that has had nothing
+/// to check for a while, so an idle service does not hold it. Not after every check: memory
+/// asked for again and again leaves the heap holding a copy per check.
 pub fn release_password_memory() {
     BLOCKS.with(|b| *b.borrow_mut() = Vec::new());
 }

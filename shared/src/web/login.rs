@@ -245,6 +245,9 @@ impl LoginGuard {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A checking thread idle this long gives back argon2's working memory.
+const IDLE_BEFORE_RELEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A thread that runs jobs one after another, started on first use; it ends when its guard is
 /// dropped.
 #[derive(Default)]
@@ -265,16 +268,19 @@ impl Worker {
                 let spawned = std::thread::Builder::new()
                     .name("password-check".into())
                     .spawn(move || {
-                        while let Ok(job) = rx.recv() {
-                            job();
-                            // Checks in a row share argon2's memory; with none waiting, it
-                            // goes back.
-                            let mut next = rx.try_recv();
-                            while let Ok(job) = next {
-                                job();
-                                next = rx.try_recv();
+                        loop {
+                            match rx.recv_timeout(IDLE_BEFORE_RELEASE) {
+                                Ok(job) => job(),
+                                // Nothing to check for a while: argon2's memory goes back.
+                                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                    crate::crypt::release_password_memory();
+                                    match rx.recv() {
+                                        Ok(job) => job(),
+                                        Err(_) => break,
+                                    }
+                                }
+                                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                             }
-                            crate::crypt::release_password_memory();
                         }
                     });
                 if let Err(e) = spawned {
