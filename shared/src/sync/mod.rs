@@ -164,6 +164,8 @@ pub struct Session {
     reported: Option<(Millis, [Backlog; 3])>,
     /// The last count of what waits for the peer, carried on between counts.
     tally: Option<Tally>,
+    /// When the backlog was last counted afresh from the cursors.
+    recounted_at: Option<Millis>,
     /// A hello is to go, stamped with the clock at `poll_transmit`.
     hello_due: bool,
     /// From the peer's hello: its clock minus ours.
@@ -225,6 +227,7 @@ impl Session {
             state: store_state,
             reported: None,
             tally: None,
+            recounted_at: None,
         };
         s.control(Frame::Hello(s.hello.clone()));
         Ok(s)

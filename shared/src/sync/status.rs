@@ -75,6 +75,11 @@ struct Legacy {
 
 /// How often the backlog is counted and, when it changed, reported to the peer.
 const MEASURE_EVERY: Millis = 5_000;
+/// How often the backlog is counted afresh from the peer's cursors rather than carried on
+/// from the last count: a safety net only, since a carried count equals a fresh one (a test
+/// holds them equal at every step). Counting afresh reads every entry that waits (up to
+/// `SCAN_LIMIT` per class), which every session of a national hub did every 5 s.
+const RECOUNT_EVERY: Millis = 600_000;
 /// The peer hears the backlog at least this often even when it did not change.
 const REPORT_EVERY: Millis = 60_000;
 /// Feed entries counted at most per class.
@@ -326,9 +331,13 @@ impl Session {
             .measured_at
             .is_none_or(|t| now - t >= MEASURE_EVERY);
         let acked = [0, 1, 2].map(|i| self.send[i].acked);
+        let afresh = self.recounted_at.is_none_or(|t| now - t >= RECOUNT_EVERY);
         let last = match self.tally.take() {
-            Some(t) if !due => t,
-            _ => Tally::from_cursors(acked),
+            Some(t) if !afresh => t,
+            _ => {
+                self.recounted_at = Some(now);
+                Tally::from_cursors(acked)
+            }
         };
         // At a gateway, whatever it received came from the hub, which holds it.
         let keep = |e: &FeedEntry, meta: &DocMeta| !(gateway && e.received) && self.may_send(meta);
