@@ -6,33 +6,15 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Viewer, fail};
-use crate::lan::auth::Staff;
+use super::{Viewer, write_then_back};
 use crate::lan::enrolments::{EndInput, end};
-use crate::lan::messages::Lang;
 use crate::lan::{
     ApiError, GoalInput, Lan, NeedInput, NoteInput, ReferralInput, add_goal, advance_referral,
-    assess, blocking_durable, refer, write_note,
+    assess, refer, write_note,
 };
-
-/// Runs a case-work write and sends the browser back to the case page, or shows the refusal.
-async fn write_then_show<T: Send + 'static>(
-    lan: Arc<Lan>,
-    who: Staff,
-    l: Lang,
-    person: String,
-    saved: &str,
-    f: impl FnOnce(&Lan, &Staff, &str) -> crate::lan::ApiResult<crate::lan::Staged<T>> + Send + 'static,
-) -> Response {
-    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking_durable(move || f(&lan2, &who2, &p2)).await {
-        Ok(_) => Redirect::to(&format!("/people/{person}?saved={saved}")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
-}
 
 #[derive(Deserialize)]
 pub(super) struct NoteForm {
@@ -53,9 +35,14 @@ pub(super) async fn note_form(
         note_type: Some(f.note_type),
         restricted: f.restricted.is_some(),
     };
-    write_then_show(lan, who, l, person, "note", move |lan, who, p| {
-        write_note(lan, who, p, input)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "note",
+        move |lan, who, p| write_note(lan, who, p, input),
+    )
     .await
 }
 
@@ -74,12 +61,19 @@ pub(super) async fn referral_form(
     Path((person, referral)): Path<(String, String)>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    write_then_show(lan, who, l, person, "referral", move |lan, who, p| {
-        if f.confirm != "yes" {
-            return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
-        }
-        advance_referral(lan, who, p, &referral, &f.to, &f.note)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "referral",
+        move |lan, who, p| {
+            if f.confirm != "yes" {
+                return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
+            }
+            advance_referral(lan, who, p, &referral, &f.to, &f.note)
+        },
+    )
     .await
 }
 
@@ -101,9 +95,14 @@ pub(super) async fn need_form(
         level: f.level,
         notes: f.notes,
     };
-    write_then_show(lan, who, l, person, "need", move |lan, who, p| {
-        assess(lan, who, p, &f.domain, &n)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "need",
+        move |lan, who, p| assess(lan, who, p, &f.domain, &n),
+    )
     .await
 }
 
@@ -126,9 +125,14 @@ pub(super) async fn goal_form(
         domain: f.domain,
         target_date: Some(f.target_date).filter(|d| !d.trim().is_empty()),
     };
-    write_then_show(lan, who, l, person, "goal", move |lan, who, p| {
-        add_goal(lan, who, p, &g)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "goal",
+        move |lan, who, p| add_goal(lan, who, p, &g),
+    )
     .await
 }
 
@@ -157,9 +161,14 @@ pub(super) async fn new_referral_form(
         reason: f.reason,
         urgent: f.urgent.is_some(),
     };
-    write_then_show(lan, who, l, person, "referral_made", move |lan, who, p| {
-        refer(lan, who, p, &r)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "referral_made",
+        move |lan, who, p| refer(lan, who, p, &r),
+    )
     .await
 }
 
@@ -176,11 +185,11 @@ pub(super) async fn enrolment_end_form(
     Path((person, enrolment)): Path<(String, String)>,
     Form(f): Form<EndForm>,
 ) -> Response {
-    write_then_show(
+    write_then_back(
         lan,
         who,
         l,
-        person,
+        ("/people", person),
         "enrolment_ended",
         move |lan, who, p| {
             if f.confirm != "yes" {

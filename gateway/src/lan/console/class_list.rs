@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use pathway_shared::model::{ProgrammeRun, Tally, WaitStatus};
 
 use super::words::{Names, code, date};
-use super::{Viewer, fail};
+use super::{Viewer, write_then_back};
 use crate::lan::auth::Staff;
 use crate::lan::class_list::{
     ALLOCATORS, Eligibility, LISTERS, Runs, add_to_list, allocate, end_place,
@@ -21,7 +21,7 @@ use crate::lan::class_list::{
 use crate::lan::enrolments::{ENDERS, EndInput, OUTCOME_CODES};
 use crate::lan::messages::{Lang, t, tf};
 use crate::lan::roster::Person;
-use crate::lan::{ApiResult, Lan, blocking_durable};
+use crate::lan::{ApiResult, Lan};
 
 /// One person on the class list, or found to add to it.
 pub(super) struct Line {
@@ -211,31 +211,20 @@ pub(super) struct PlaceForm {
     outcome: String,
 }
 
-/// Runs `write` and goes back to the run page saying what was saved, or shows the refusal.
-async fn then_back(
-    lan: Arc<Lan>,
-    who: Staff,
-    l: Lang,
-    run: String,
-    saved: &'static str,
-    write: impl FnOnce(&Lan, &Staff, &str) -> ApiResult<crate::lan::Staged<()>> + Send + 'static,
-) -> Response {
-    let (lan2, who2, run2) = (lan.clone(), who.clone(), run.clone());
-    match blocking_durable(move || write(&lan2, &who2, &run2)).await {
-        Ok(()) => Redirect::to(&format!("/runs/{run}?saved={saved}")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
-}
-
 pub(super) async fn add_form(
     State(lan): State<Arc<Lan>>,
     Viewer { who, l }: Viewer,
     Path(run): Path<String>,
     Form(f): Form<PlaceForm>,
 ) -> Response {
-    then_back(lan, who, l, run, "listed", move |lan, who, run| {
-        add_to_list(lan, who, run, &f.person)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/runs", run),
+        "listed",
+        move |lan, who, run| add_to_list(lan, who, run, &f.person),
+    )
     .await
 }
 
@@ -245,9 +234,14 @@ pub(super) async fn allocate_form(
     Path(run): Path<String>,
     Form(f): Form<PlaceForm>,
 ) -> Response {
-    then_back(lan, who, l, run, "allocated", move |lan, who, run| {
-        allocate(lan, who, run, &f.person, f.confirm == "yes")
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/runs", run),
+        "allocated",
+        move |lan, who, run| allocate(lan, who, run, &f.person, f.confirm == "yes"),
+    )
     .await
 }
 
@@ -257,12 +251,19 @@ pub(super) async fn end_form(
     Path(run): Path<String>,
     Form(f): Form<PlaceForm>,
 ) -> Response {
-    then_back(lan, who, l, run, "place_ended", move |lan, who, run| {
-        let input = EndInput {
-            outcome: f.outcome,
-            note: String::new(),
-        };
-        end_place(lan, who, run, &f.person, &input)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/runs", run),
+        "place_ended",
+        move |lan, who, run| {
+            let input = EndInput {
+                outcome: f.outcome,
+                note: String::new(),
+            };
+            end_place(lan, who, run, &f.person, &input)
+        },
+    )
     .await
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use pathway_shared::model::{CaseFile, Facility, Kind, ReleasePlan};
 
 use super::words::{code, date, when};
-use super::{Viewer, fail};
+use super::{Viewer, write_then_back};
 use crate::lan::auth::Staff;
 use crate::lan::caseloads::{ASSIGNERS, assign, case_officers};
 use crate::lan::messages::{Lang, t, tf};
@@ -19,7 +19,7 @@ use crate::lan::resettlement::{
     MOVERS, PLAN_STATUS_CODES, PlanInput, ReleaseInput, TransferInput, plan_editors, release,
     set_plan_item, transfer_out,
 };
-use crate::lan::{ApiError, ApiResult, Lan, Staged, blocking_durable, today_iso};
+use crate::lan::{ApiError, ApiResult, Lan, today_iso};
 
 /// What the section needs beyond the case file: the other facilities a person can go to
 /// (id, name in the page's language) and the case officers (username, name).
@@ -150,31 +150,20 @@ pub(super) fn section(
     }
 }
 
-/// Runs `write` and goes back to the case page saying what was saved, or shows the refusal.
-async fn then_back<T: Send + 'static>(
-    lan: Arc<Lan>,
-    who: Staff,
-    l: Lang,
-    person: String,
-    saved: &'static str,
-    write: impl FnOnce(&Lan, &Staff, &str) -> ApiResult<Staged<T>> + Send + 'static,
-) -> Response {
-    let (lan2, who2, p2) = (lan.clone(), who.clone(), person.clone());
-    match blocking_durable(move || write(&lan2, &who2, &p2)).await {
-        Ok(_) => Redirect::to(&format!("/people/{person}?saved={saved}")).into_response(),
-        Err(e) => fail(&lan, l, Some(&who), e),
-    }
-}
-
 pub(super) async fn plan_form(
     State(lan): State<Arc<Lan>>,
     Viewer { who, l }: Viewer,
     Path((person, item)): Path<(String, String)>,
     Form(f): Form<PlanInput>,
 ) -> Response {
-    then_back(lan, who, l, person, "plan", move |lan, who, p| {
-        set_plan_item(lan, who, p, &item, &f)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "plan",
+        move |lan, who, p| set_plan_item(lan, who, p, &item, &f),
+    )
     .await
 }
 
@@ -192,16 +181,23 @@ pub(super) async fn transfer_form(
     Path(person): Path<String>,
     Form(f): Form<TransferForm>,
 ) -> Response {
-    then_back(lan, who, l, person, "transfer", move |lan, who, p| {
-        if f.confirm != "yes" {
-            return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
-        }
-        let input = TransferInput {
-            to_facility: f.to_facility,
-            reason: f.reason,
-        };
-        transfer_out(lan, who, p, &input)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "transfer",
+        move |lan, who, p| {
+            if f.confirm != "yes" {
+                return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
+            }
+            let input = TransferInput {
+                to_facility: f.to_facility,
+                reason: f.reason,
+            };
+            transfer_out(lan, who, p, &input)
+        },
+    )
     .await
 }
 
@@ -220,16 +216,23 @@ pub(super) async fn release_form(
     Path(person): Path<String>,
     Form(f): Form<ReleaseForm>,
 ) -> Response {
-    then_back(lan, who, l, person, "release", move |lan, who, p| {
-        if f.confirm != "yes" {
-            return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
-        }
-        let input = ReleaseInput {
-            on: f.on,
-            note: f.note,
-        };
-        release(lan, who, p, &input)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "release",
+        move |lan, who, p| {
+            if f.confirm != "yes" {
+                return Err(ApiError::field_words("confirm", "input.confirm", vec![]));
+            }
+            let input = ReleaseInput {
+                on: f.on,
+                note: f.note,
+            };
+            release(lan, who, p, &input)
+        },
+    )
     .await
 }
 
@@ -245,8 +248,13 @@ pub(super) async fn officer_form(
     Path(person): Path<String>,
     Form(f): Form<OfficerForm>,
 ) -> Response {
-    then_back(lan, who, l, person, "case_officer", move |lan, who, p| {
-        assign(lan, who, p, &f.officer)
-    })
+    write_then_back(
+        lan,
+        who,
+        l,
+        ("/people", person),
+        "case_officer",
+        move |lan, who, p| assign(lan, who, p, &f.officer),
+    )
     .await
 }

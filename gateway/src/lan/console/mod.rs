@@ -193,6 +193,24 @@ fn fail(lan: &Lan, l: Lang, who: Option<&Staff>, e: ApiError) -> Response {
     (e.status, page(lan, l, who, t(l, "error.title"), body)).into_response()
 }
 
+/// Runs one write for the page `{base}/{id}` (a run's, a person's) as `who` and sends the
+/// browser back to it saying what was saved, or shows the refusal in the staff member's
+/// language.
+async fn write_then_back<T: Send + 'static>(
+    lan: Arc<Lan>,
+    who: Staff,
+    l: Lang,
+    (base, id): (&'static str, String),
+    saved: &str,
+    write: impl FnOnce(&Lan, &Staff, &str) -> super::ApiResult<super::Staged<T>> + Send + 'static,
+) -> Response {
+    let (lan2, who2, id2) = (lan.clone(), who.clone(), id.clone());
+    match super::blocking_durable(move || write(&lan2, &who2, &id2)).await {
+        Ok(_) => Redirect::to(&format!("{base}/{id}?saved={saved}")).into_response(),
+        Err(e) => fail(&lan, l, Some(&who), e),
+    }
+}
+
 /// Why the last log-in did not open a session.
 enum Refused {
     /// Wrong username or password.

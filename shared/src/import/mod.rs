@@ -6,13 +6,19 @@
 //! cell, a new release date) is listed cell by cell, and applied only when asked. An empty
 //! cell changes nothing and invents nothing: a person without a custody status has none. The hub and a gateway's `pathway import` both use it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::model::{
-    CaseFile, CustodyStatus, Kind, Location, Millis, Role, SecurityAssessment, SecurityLevel,
-    StaffAccount, Stamped, from_code, parse_date, staff_id,
+    CaseFile, CustodyStatus, Kind, Location, Millis, SecurityAssessment, SecurityLevel, Stamped,
+    from_code, parse_date,
 };
 use crate::store::{Store, StoreError};
+
+mod changes;
+mod staff;
+pub use changes::Difference;
+use changes::{Change, Given};
+pub use staff::{STAFF_ROLES, import_staff, one_time_password, role_from_code, username_ok};
 
 /// Most rows one file may hold.
 pub const MAX_ROWS: usize = 100_000;
@@ -48,35 +54,6 @@ pub enum ImportError {
     Rows(Vec<RowError>),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// A cell of the file that differs from what is held for that person.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Difference {
-    pub line: u64,
-    pub prison_number: String,
-    pub person_id: String,
-    /// The column.
-    pub column: String,
-    /// What the store holds; empty if nothing.
-    pub held: String,
-    /// What the file says.
-    pub file: String,
-}
-
-impl std::fmt::Display for Difference {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = if self.held.is_empty() {
-            "nothing"
-        } else {
-            &self.held
-        };
-        write!(
-            f,
-            "line {}, {} ({}): {} is {held} here, {} in the file",
-            self.line, self.prison_number, self.person_id, self.column, self.file
-        )
-    }
 }
 
 /// What an import did.
@@ -491,150 +468,6 @@ pub fn import_people(
     })
 }
 
-/// The optional cells of a row for a person already held; `None` is an empty cell, which
-/// changes nothing.
-struct Given {
-    date_of_birth: Option<String>,
-    language: String,
-    expected_release_date: Option<String>,
-    sentence_date: Option<String>,
-    custody: Option<CustodyStatus>,
-    security: Option<SecurityLevel>,
-    location: Option<Location>,
-}
-
-/// Writes one cell's value into a case file, as `by` at `now`.
-type Apply = Box<dyn Fn(&mut CaseFile, &str, Millis)>;
-
-/// One cell that differs from what is held, and how to write it.
-struct Change {
-    column: &'static str,
-    held: String,
-    file: String,
-    apply: Apply,
-}
-
-fn code_text<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-impl Given {
-    /// The cells that differ from `f`.
-    fn against(self, f: &CaseFile) -> Vec<Change> {
-        let mut out = Vec::new();
-        let mut differ = |column, held: String, file: String, apply: Apply| {
-            if held != file {
-                out.push(Change {
-                    column,
-                    held,
-                    file,
-                    apply,
-                });
-            }
-        };
-        if let Some(d) = self.date_of_birth {
-            let held = f.date_of_birth.clone().unwrap_or_default();
-            differ(
-                "date_of_birth",
-                held,
-                d.clone(),
-                Box::new(move |f, _, _| f.date_of_birth = Some(d.clone())),
-            );
-        }
-        if !self.language.is_empty() {
-            let l = self.language;
-            differ(
-                "language",
-                f.language.clone(),
-                l.clone(),
-                Box::new(move |f, _, _| f.language.clone_from(&l)),
-            );
-        }
-        if let Some(d) = self.expected_release_date {
-            let held = f.release_date().unwrap_or_default().to_owned();
-            differ(
-                "expected_release_date",
-                held,
-                d.clone(),
-                Box::new(move |f, by, now| {
-                    f.expected_release_date = Some(Stamped::new(d.clone(), by, now));
-                }),
-            );
-        }
-        if let Some(d) = self.sentence_date {
-            let held = f.sentence_date.clone().unwrap_or_default();
-            differ(
-                "sentence_date",
-                held,
-                d.clone(),
-                Box::new(move |f, _, _| f.sentence_date = Some(d.clone())),
-            );
-        }
-        if let Some(c) = self.custody {
-            let held = f
-                .custody_status
-                .as_ref()
-                .map(|s| code_text(&s.value))
-                .unwrap_or_default();
-            differ(
-                "custody_status",
-                held,
-                code_text(&c),
-                Box::new(move |f, by, now| {
-                    f.custody_status = Some(Stamped::new(c, by, now));
-                }),
-            );
-        }
-        if let Some(level) = self.security {
-            let held = f
-                .security
-                .as_ref()
-                .map(|s| code_text(&s.value.level))
-                .unwrap_or_default();
-            differ(
-                "security_level",
-                held,
-                code_text(&level),
-                Box::new(move |f, by, now| {
-                    let assessed_on = crate::model::iso_date(
-                        time::OffsetDateTime::from_unix_timestamp(now / 1000)
-                            .map_or(time::Date::MIN, |t| t.date()),
-                    );
-                    f.security = Some(Stamped::new(
-                        SecurityAssessment { level, assessed_on },
-                        by,
-                        now,
-                    ));
-                }),
-            );
-        }
-        if let Some(place) = self.location {
-            let shown = |l: &Location| format!("{} {}", l.unit, l.cell);
-            let held = f
-                .location
-                .as_ref()
-                .map(|l| shown(&l.value))
-                .unwrap_or_default();
-            differ(
-                "unit, cell",
-                held,
-                shown(&place),
-                Box::new(move |f, by, now| {
-                    f.moves.insert(
-                        format!("{now}-import"),
-                        Stamped::new(place.clone(), by, now),
-                    );
-                    f.location = Some(Stamped::new(place.clone(), by, now));
-                }),
-            );
-        }
-        out
-    }
-}
-
 fn write_all<T: crate::model::Aggregate>(
     store: &Store,
     values: &[T],
@@ -647,135 +480,4 @@ fn write_all<T: crate::model::Aggregate>(
         progress((i * BATCH + chunk.len()).min(values.len()), values.len());
     }
     Ok(())
-}
-
-/// A staff role and its code in files, the API and the dashboard's forms.
-pub const STAFF_ROLES: [(Role, &str); 7] = [
-    (Role::PrisonOfficer, "prison_officer"),
-    (Role::RecordsOfficer, "records_officer"),
-    (Role::Instructor, "instructor"),
-    (Role::CaseOfficer, "case_officer"),
-    (Role::HealthStaff, "health_staff"),
-    (Role::FacilityManager, "facility_manager"),
-    (Role::FacilityIt, "facility_it"),
-];
-
-/// The role a code names.
-pub fn role_from_code(code: &str) -> Option<Role> {
-    STAFF_ROLES
-        .iter()
-        .find(|(_, c)| *c == code)
-        .map(|(r, _)| *r)
-}
-
-/// Whether `name` may be a username: 2 to 64 lowercase letters, digits, `.`, `-` or `_`.
-pub fn username_ok(name: &str) -> bool {
-    (2..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-}
-
-/// A one-time password: 12 characters that are hard to misread.
-pub fn one_time_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    crate::crypt::random::<12>()
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
-}
-
-/// Imports staff accounts of `facility` from a CSV file (`username`, `display_name`, `roles`
-/// separated by `;`): each new account gets a one-time password (in the report) that its
-/// owner changes at their first log-in.
-pub fn import_staff(
-    store: &Store,
-    facility: &str,
-    bytes: &[u8],
-    now: Millis,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<Report, ImportError> {
-    let rows =
-        rows(bytes, &["username", "display_name", "roles"], &[]).map_err(ImportError::Rows)?;
-    let mut errors = Vec::new();
-    let mut new = Vec::new();
-    let mut passwords = BTreeMap::new();
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let mut unchanged = 0;
-    for (line, cells) in &rows {
-        let mut r = Row {
-            line: *line,
-            cells,
-            errors: &mut errors,
-        };
-        let username = r.get("username").to_lowercase();
-        if !username_ok(&username) {
-            r.fail("username", format!("`{username}` is not a username: use 2 to 64 lowercase letters, digits, `.`, `-` or `_`"));
-            continue;
-        }
-        let display_name = r.text("display_name", 100, true);
-        let mut roles = BTreeSet::new();
-        for code in r
-            .get("roles")
-            .split([';', ','])
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            match role_from_code(&code.to_lowercase().replace([' ', '-'], "_")) {
-                Some(role) => {
-                    roles.insert(role);
-                }
-                None => r.fail(
-                    "roles",
-                    format!(
-                        "`{code}` is not a role: use {}",
-                        STAFF_ROLES.map(|(_, c)| c).join(", ")
-                    ),
-                ),
-            }
-        }
-        if roles.is_empty() && !r.get("roles").is_empty() {
-            continue;
-        }
-        if roles.is_empty() {
-            r.fail("roles", "give at least one role");
-            continue;
-        }
-        if let Some(first) = seen.insert(username.clone(), *line) {
-            r.fail("username", format!("{username} is also on line {first}"));
-            continue;
-        }
-        if let Some(a) = store.get::<StaffAccount>(&staff_id(facility, &username))? {
-            if a.display_name == display_name && a.roles == roles {
-                unchanged += 1;
-            } else {
-                r.fail("username", format!("{facility} already has an account {username} with other details; change it on the dashboard"));
-            }
-            continue;
-        }
-        let password = one_time_password();
-        new.push(StaffAccount {
-            username: username.clone(),
-            facility_id: facility.to_owned(),
-            display_name,
-            roles,
-            password_hash: crate::crypt::hash_password(&password),
-            disabled: false,
-            must_change_password: true,
-            training: Default::default(),
-        });
-        passwords.insert(username, password);
-    }
-    if !errors.is_empty() {
-        errors.truncate(100);
-        return Err(ImportError::Rows(errors));
-    }
-    write_all(store, &new, now, &mut progress)?;
-    Ok(Report {
-        rows: rows.len(),
-        created: new.len(),
-        unchanged,
-        one_time_passwords: passwords,
-        ..Report::default()
-    })
 }
