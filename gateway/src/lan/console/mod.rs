@@ -20,6 +20,7 @@ use serde::Deserialize;
 mod caseload;
 mod casework;
 mod class_list;
+mod contests;
 mod homes;
 mod intake;
 mod leaving;
