@@ -8,6 +8,7 @@ pub mod courier;
 pub mod crypt;
 pub mod identity;
 pub mod import;
+pub mod indicators;
 pub mod model;
 pub mod policy;
 pub mod sensitive;

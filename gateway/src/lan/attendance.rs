@@ -133,16 +133,7 @@ pub fn write_marks(
         let reason = reason.trim();
         if !reason.is_empty() {
             let field = format!("marks[{i}].reason");
-            if !ABSENCE_REASONS.contains(&reason) {
-                return Err(ApiError::field_words(
-                    &field,
-                    "input.code",
-                    vec![
-                        ("value", reason.chars().take(20).collect()),
-                        ("codes", ABSENCE_REASONS.join(", ")),
-                    ],
-                ));
-            }
+            super::input::one_of(&field, reason, &ABSENCE_REASONS)?;
             if matches!(o, MarkOutcome::Attended | MarkOutcome::Cancelled) {
                 return Err(ApiError::field_words(&field, "input.reason_absent", vec![]));
             }

@@ -95,16 +95,28 @@ pub fn code<T: serde::de::DeserializeOwned>(
     value: &str,
     codes: &[&str],
 ) -> ApiResult<T> {
-    from_code(value.trim()).ok_or_else(|| {
-        ApiError::field_words(
-            field,
-            "input.code",
-            vec![
-                ("value", value.chars().take(40).collect()),
-                ("codes", codes.join(", ")),
-            ],
-        )
-    })
+    from_code(value.trim()).ok_or_else(|| not_a_code(field, value, codes))
+}
+
+/// One of `codes` (`sick`, `settled`), or a refusal listing them.
+pub fn one_of(field: &str, value: &str, codes: &[&'static str]) -> ApiResult<&'static str> {
+    let v = value.trim();
+    codes
+        .iter()
+        .find(|c| **c == v)
+        .copied()
+        .ok_or_else(|| not_a_code(field, value, codes))
+}
+
+fn not_a_code(field: &str, value: &str, codes: &[&str]) -> ApiError {
+    ApiError::field_words(
+        field,
+        "input.code",
+        vec![
+            ("value", value.chars().take(40).collect()),
+            ("codes", codes.join(", ")),
+        ],
+    )
 }
 
 #[cfg(test)]

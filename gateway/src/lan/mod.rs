@@ -101,12 +101,7 @@ impl Lan {
     }
 }
 
-/// How far `zone` is from UTC at `at` (ms since the epoch), in minutes.
-pub fn offset_minutes(zone: &jiff::tz::TimeZone, at: Millis) -> i32 {
-    jiff::Timestamp::from_millisecond(at)
-        .map(|t| zone.to_offset(t).seconds() / 60)
-        .unwrap_or(0)
-}
+pub use pathway_shared::model::offset_minutes;
 
 impl Lan {
     /// Edits a document as `who` and records `action` on it in the audit trail, as one batch:

@@ -16,7 +16,7 @@ use pathway_shared::model::{
 use serde::Deserialize;
 
 use super::auth::Staff;
-use super::input::{code, date, prose};
+use super::input::{code, date, one_of, prose};
 use super::{ApiError, ApiResult, Lan, MAX_NOTE_CHARS, Staged, blocking_durable};
 
 /// Longest reason for a transfer, in characters.
@@ -185,6 +185,10 @@ pub struct ReleaseInput {
     pub on: String,
     #[serde(default)]
     pub note: String,
+    /// Where the person sleeps the first night: `settled`, `temporary` or `none`; empty: not
+    /// recorded.
+    #[serde(default)]
+    pub first_night: String,
 }
 
 /// Records that `person` left custody, as `who`. Urgent: the hub and the partners waiting on
@@ -215,11 +219,21 @@ pub fn release(
         ));
     }
     let now = lan.clock.now();
+    let first_night = match input.first_night.trim() {
+        "" => String::new(),
+        n => one_of("first_night", n, &ReleaseRecord::FIRST_NIGHT)?.to_owned(),
+    };
+    let plan_on_the_day = ReleasePlan::ITEMS
+        .iter()
+        .filter_map(|c| Some(((*c).to_owned(), case.release_plan.item(c)?.status)))
+        .collect();
     let record = ReleaseRecord {
         on,
         by: who.username.clone(),
         at: now,
         note,
+        first_night,
+        plan_on_the_day,
     };
     lan.audited_edit::<CaseFile, _>(who, "release", &case_id(person), now, |e| {
         e.set_class(Class::Urgent);

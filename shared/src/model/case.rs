@@ -567,6 +567,20 @@ pub struct ReleaseRecord {
     pub at: Millis,
     /// Where the person went and who met them, in the officer's words.
     pub note: String,
+    /// Where the person sleeps the first night: one of [`ReleaseRecord::FIRST_NIGHT`], or empty
+    /// (not recorded).
+    #[autosurgeon(missing = "Default::default")]
+    pub first_night: String,
+    /// The release plan as it stood on the day: each item's status, by item code
+    /// ([`ReleasePlan::ITEMS`]), so what was arranged at release is not changed by later edits.
+    #[autosurgeon(missing = "Default::default")]
+    pub plan_on_the_day: BTreeMap<String, PlanItemStatus>,
+}
+
+impl ReleaseRecord {
+    /// Accommodation on the first night of release: a settled home, temporary accommodation,
+    /// or none.
+    pub const FIRST_NIGHT: [&'static str; 3] = ["settled", "temporary", "none"];
 }
 
 impl CaseFile {

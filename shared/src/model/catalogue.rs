@@ -147,6 +147,13 @@ pub struct Facility {
     pub stale_after_hours: u32,
 }
 
+/// How far `zone` is from UTC at `at` (ms since the epoch), in minutes.
+pub fn offset_minutes(zone: &jiff::tz::TimeZone, at: super::Millis) -> i32 {
+    jiff::Timestamp::from_millisecond(at)
+        .map(|t| zone.to_offset(t).seconds() / 60)
+        .unwrap_or(0)
+}
+
 /// Whether `name` is an IANA time zone ("Asia/Bangkok").
 pub fn time_zone_known(name: &str) -> bool {
     !name.is_empty() && jiff::tz::TimeZone::get(name).is_ok()

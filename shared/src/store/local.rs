@@ -137,6 +137,33 @@ impl Store {
         Ok(r)
     }
 
+    /// Writes or removes (`None`) records of `table` for derived data that can be made again
+    /// (the indicators' counters), without waiting for a flush: they are durable once a later
+    /// write's flush is, since sled keeps its writes in order. Records of every table are
+    /// written one at a time, as by [`Store::update_local`].
+    pub fn put_local_unflushed<T: Serialize>(
+        &self,
+        table: &str,
+        records: &[(String, Option<T>)],
+    ) -> Result<(), StoreError> {
+        let _one = super::lock(&self.inner.local);
+        for (key, value) in records {
+            let at = keys::local(table, key);
+            match value {
+                None => {
+                    self.inner.db.remove(at).map_err(|e| self.io(e))?;
+                }
+                Some(v) => {
+                    let bytes =
+                        postcard::to_allocvec(v).map_err(|e| self.local_corrupt(table, key, e))?;
+                    let sealed = self.seal(&at, &bytes);
+                    self.inner.db.insert(at, sealed).map_err(|e| self.io(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn decode_local<T: DeserializeOwned>(
         &self,
         table: &str,
