@@ -268,6 +268,9 @@ impl Gateway {
                     zone,
                     clock: pathway_shared::clock::Clock::system(),
                     certificate: presented.clone(),
+                    indicators: Arc::new(pathway_shared::indicators::tracker::Tracker::open(
+                        store.clone(),
+                    )?),
                 });
                 let app = lan::router(service);
                 let app = match catching_up(&store, &audit, status.clone()) {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
+use pathway_shared::indicators::tracker::Tracker;
 use pathway_shared::status::Observed;
 use pathway_shared::status::{NodeStatus, TwoBoxes};
 use pathway_shared::store::{Store, StoreError};
@@ -25,6 +26,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+
+/// How often the indicators count what arrived.
+const INDICATORS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the hub needs to run.
 #[derive(Debug, Clone)]
@@ -124,6 +128,28 @@ impl Hub {
             }
         });
         Ok(hub)
+    }
+
+    /// The national indicators, counted from the store and kept counting every few seconds
+    /// as changes arrive, until the hub stops.
+    pub fn count_indicators(&self) -> Result<Arc<Tracker>, StoreError> {
+        let tracker = Arc::new(Tracker::open(self.store.clone())?);
+        let (t, cancel) = (tracker.clone(), self.cancel.clone());
+        self.tracker.spawn(async move {
+            loop {
+                let t = t.clone();
+                match tokio::task::spawn_blocking(move || t.catch_up()).await {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot count the indicators"),
+                    Err(e) => tracing::warn!(error = %e, "counting the indicators stopped"),
+                    Ok(Ok(_)) => {}
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(INDICATORS_EVERY) => {}
+                }
+            }
+        });
+        Ok(tracker)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

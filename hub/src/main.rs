@@ -94,6 +94,9 @@ async fn serve() -> anyhow::Result<()> {
     };
     let hub = Hub::bind(cfg, store.clone()).context("starting the hub's QUIC endpoint")?;
     tracing::info!(listen = %hub.local_addr()?, "hub running");
+    let indicators = hub
+        .count_indicators()
+        .context("the hub cannot read its indicators' counters")?;
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(addr) = file.status_listen {
         let routes =
@@ -109,7 +112,8 @@ async fn serve() -> anyhow::Result<()> {
             (hub.status_source(), hub.live_sessions()),
             Clock::system(),
         )
-        .with_keys(keys);
+        .with_keys(keys)
+        .with_indicators(indicators.clone());
         let (addr, _) = admin::serve_https(a.listen, tls, admin::router(admin), stop.clone())
             .with_context(|| format!("serving the administration on {}", a.listen))?;
         tracing::info!(%addr, "administration at https://{addr}/");

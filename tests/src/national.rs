@@ -85,28 +85,7 @@ impl NationalSite {
             ),
         )
         .expect("hub.toml");
-        let added = Command::new(workspace_binary("pathway-hub").expect("pathway-hub is built"))
-            .args([
-                "--config",
-                s(&hub_dir.join("hub.toml")),
-                "add-admin",
-                "--username",
-                ADMIN,
-            ])
-            .output()
-            .expect("add-admin runs");
-        let said = String::from_utf8_lossy(&added.stdout).into_owned();
-        assert!(
-            added.status.success(),
-            "{said}{}",
-            String::from_utf8_lossy(&added.stderr)
-        );
-        let admin_password = said
-            .lines()
-            .find_map(|l| l.split("password: ").nth(1))
-            .unwrap_or_else(|| panic!("no password in: {said}"))
-            .trim()
-            .to_owned();
+        let admin_password = add_admin(&hub_dir, ADMIN, "national_admin");
         let mut site = NationalSite {
             ca_dir,
             hub_dir,
@@ -142,12 +121,25 @@ impl NationalSite {
     }
 
     async fn admin_raw(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        self.admin_raw_as((ADMIN, &self.admin_password), method, path, body)
+            .await
+    }
+
+    /// `METHOD PATH` with `body` at the hub's administration, logged in as `user` with
+    /// `password`: the status and the body.
+    pub async fn admin_raw_as(
+        &self,
+        (user, password): (&str, &str),
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
         let ca = std::fs::read_to_string(self.ca_dir.join("ca.pem")).expect("the CA certificate");
         let tls = crate::https::connector(&ca).expect("a TLS connector");
         let mut c = crate::https::Client::connect_to("localhost", self.admin.port(), &tls)
             .await
             .expect("the administration answers");
-        let login = serde_json::json!({"username": ADMIN, "password": self.admin_password});
+        let login = serde_json::json!({"username": user, "password": password});
         let (_, b) = c
             .send("POST", "/api/login", "", &login.to_string())
             .await
@@ -178,6 +170,15 @@ impl NationalSite {
     /// The running hub's process id.
     pub fn hub_pid(&self) -> Option<u32> {
         self.hub.as_ref().map(Child::id)
+    }
+
+    /// Adds an administrator of `role` (`auditor`, `sync_operator`, `national_admin`) with
+    /// `pathway-hub add-admin`, the hub stopped meanwhile; returns the password it printed.
+    pub fn add_admin(&mut self, username: &str, role: &str) -> String {
+        self.stop_hub();
+        let password = add_admin(&self.hub_dir, username, role);
+        self.start_hub();
+        password
     }
 
     /// Starts the hub (again).
@@ -277,6 +278,33 @@ impl NationalSite {
         assert!(ok, "{said}");
         root.join("etc/pathway/gateway.toml")
     }
+}
+
+/// `pathway-hub add-admin` on the hub in `hub_dir` (not running): the password it printed.
+fn add_admin(hub_dir: &Path, username: &str, role: &str) -> String {
+    let added = Command::new(workspace_binary("pathway-hub").expect("pathway-hub is built"))
+        .args([
+            "--config",
+            s(&hub_dir.join("hub.toml")),
+            "add-admin",
+            "--username",
+            username,
+            "--role",
+            role,
+        ])
+        .output()
+        .expect("add-admin runs");
+    let said = String::from_utf8_lossy(&added.stdout).into_owned();
+    assert!(
+        added.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    said.lines()
+        .find_map(|l| l.split("password: ").nth(1))
+        .unwrap_or_else(|| panic!("no password in: {said}"))
+        .trim()
+        .to_owned()
 }
 
 impl Drop for NationalSite {

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use pathway_shared::indicators::page;
+use pathway_shared::indicators::report::Period;
 use pathway_shared::model::{NeedLevel, Role, RunStatus, WaitStatus};
 
 use super::auth::Staff;
@@ -127,4 +129,34 @@ pub fn health_work(lan: &Lan, who: &Staff) -> ApiResult<Staged<Vec<HealthLine>>>
         value: lines,
         pending,
     })
+}
+
+/// This facility's indicators for `period` (`2026-11`, `2026-Q4`; empty: the last whole
+/// month), for its manager: counted from what this box holds, so only the period and the
+/// attendance edit window make them provisional.
+pub fn indicators(
+    lan: &Arc<Lan>,
+    who: &Staff,
+    period: &str,
+) -> ApiResult<(page::Report, page::Names)> {
+    if !who.has(SUMMARY_READERS) {
+        return Err(ApiError::forbidden(
+            "the indicators are the facility manager's",
+        ));
+    }
+    let now = lan.clock.now();
+    let period = match period.trim() {
+        "" => Period::last_whole_month(now),
+        p => Period::parse(p).ok_or_else(|| {
+            ApiError::field(
+                "period",
+                format!("`{p}` is not a month (2026-11) or a quarter (2026-Q4)"),
+            )
+        })?,
+    };
+    lan.indicators.catch_up()?;
+    let names = page::Names::read(&lan.store)?;
+    let area = page::Area::Facility(lan.facility.clone());
+    let r = page::build(&lan.indicators, &names, (area, period), now, &|_| None);
+    Ok((r, names))
 }

@@ -91,6 +91,8 @@ pub struct Lan {
     /// The certificate this gateway presents to the hub: the console warns facility IT and the
     /// manager before it expires.
     pub certificate: Arc<crate::renewal::Presented>,
+    /// The facility's indicators, counted from its documents as they change.
+    pub indicators: Arc<pathway_shared::indicators::tracker::Tracker>,
 }
 
 impl Lan {

@@ -216,6 +216,9 @@ pub(crate) fn site_in(zone: jiff::tz::TimeZone) -> Site {
                 .and_then(|ca| ca.issue_gateway("gw-whk", FAC, 825))
                 .unwrap(),
         ),
+        indicators: Arc::new(
+            pathway_shared::indicators::tracker::Tracker::open(store.clone()).unwrap(),
+        ),
     });
     Site {
         _dir: dir,

@@ -60,6 +60,9 @@ pub struct Admin {
     /// Set by [`Admin::with_keys`]; without it courier files and renewed certificates are
     /// refused.
     pub keys: std::sync::OnceLock<HubKeys>,
+    /// Set by [`Admin::with_indicators`]: the indicators the hub keeps counting
+    /// ([`crate::Hub::count_indicators`]); without it the indicators page says so.
+    pub indicators: std::sync::OnceLock<Arc<pathway_shared::indicators::tracker::Tracker>>,
 }
 
 impl Admin {
@@ -81,7 +84,17 @@ impl Admin {
                 pathway_shared::web::login::Limits::ADMIN,
             ),
             keys: std::sync::OnceLock::new(),
+            indicators: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Gives the administration the indicators the hub keeps counting.
+    pub fn with_indicators(
+        self: Arc<Admin>,
+        t: Arc<pathway_shared::indicators::tracker::Tracker>,
+    ) -> Arc<Admin> {
+        let _ = self.indicators.set(t);
+        self
     }
 
     /// Gives the administration the hub's keys, to open courier files.

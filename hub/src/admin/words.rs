@@ -35,6 +35,7 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
             "เข้าสู่ระบบผิดหลายครั้งเกินไปสำหรับชื่อผู้ใช้นี้ ลองใหม่อีกครั้งใน",
         ),
         "seconds" => ("seconds.", "วินาที"),
+        "nav_indicators" => ("Indicators", "ตัวชี้วัด"),
         "fleet" => ("Facilities and their gateways", "เรือนจำและเกตเวย์"),
         "gateway" => ("Gateway", "เกตเวย์"),
         "facility" => ("Facility", "เรือนจำ"),

@@ -72,16 +72,17 @@ fn stays(case: &CaseFile) -> Vec<Stay> {
             to: None,
         });
     }
-    if let Some(released) = case.release.as_ref().and_then(|r| parse_date(&r.on).ok()) {
-        if let Some(last) = out.last_mut() {
-            last.to = Some(released.max(last.from));
-        }
+    if let (Some(released), Some(last)) = (
+        case.release.as_ref().and_then(|r| parse_date(&r.on).ok()),
+        out.last_mut(),
+    ) {
+        last.to = Some(released.max(last.from));
     }
     out.retain(|s| s.to.is_none_or(|to| to > s.from));
     out
 }
 
-fn facility_on<'a>(stays: &'a [Stay], day: Date) -> Option<&'a str> {
+fn facility_on(stays: &[Stay], day: Date) -> Option<&str> {
     stays
         .iter()
         .rev()
@@ -94,8 +95,12 @@ fn facility_on<'a>(stays: &'a [Stay], day: Date) -> Option<&'a str> {
 fn next_month(d: Date) -> Date {
     let (y, m) = (d.year(), u8::from(d.month()));
     let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    Date::from_calendar_date(y, time::Month::try_from(m).unwrap_or(time::Month::January), 1)
-        .unwrap_or(d)
+    Date::from_calendar_date(
+        y,
+        time::Month::try_from(m).unwrap_or(time::Month::January),
+        1,
+    )
+    .unwrap_or(d)
 }
 
 /// Each month of `[from, to)`, with the days of it inside.
@@ -186,20 +191,26 @@ pub fn case_facts(case: &CaseFile) -> Facts {
                 out.entry(key(&e.facility_id, "", Dim::EngagedFrom(m.clone())))
                     .or_default()
                     .engaged = 1;
-                out.entry(key(&e.facility_id, "", Dim::EnrolledFrom(m, e.programme_code.clone())))
-                    .or_default()
-                    .enrolled = 1;
+                out.entry(key(
+                    &e.facility_id,
+                    "",
+                    Dim::EnrolledFrom(m, e.programme_code.clone()),
+                ))
+                .or_default()
+                .enrolled = 1;
             }
         }
-        if e.status.is_final() && ended_by_choice(e.status, e.end_reason.as_deref()) {
-            if let Some(ended) = e.end_date.as_deref().and_then(|d| parse_date(d).ok()) {
-                let c = out
-                    .entry(key(&e.facility_id, month_of(ended), programme))
-                    .or_default();
-                c.ended += 1;
-                if e.status == EnrolmentStatus::Completed {
-                    c.completed += 1;
-                }
+        let ended = e.end_date.as_deref().and_then(|d| parse_date(d).ok());
+        if let Some(ended) = ended
+            && e.status.is_final()
+            && ended_by_choice(e.status, e.end_reason.as_deref())
+        {
+            let c = out
+                .entry(key(&e.facility_id, month_of(ended), programme))
+                .or_default();
+            c.ended += 1;
+            if e.status == EnrolmentStatus::Completed {
+                c.completed += 1;
             }
         }
     }
@@ -244,32 +255,32 @@ pub fn case_facts(case: &CaseFile) -> Facts {
             *c.decision_days.entry(days).or_default() += 1;
         }
     }
-    if let Some(rel) = &case.release {
-        if let (Ok(day), Some(facility)) = (
-            parse_date(&rel.on),
-            parse_date(&rel.on)
-                .ok()
-                .and_then(|d| facility_on(&stays, d.previous_day().unwrap_or(d)))
-                .map(str::to_owned),
-        ) {
-            let c = out.entry(key(&facility, month_of(day), Dim::All)).or_default();
-            c.released = 1;
-            for (i, code) in ReleasePlan::ITEMS.iter().enumerate() {
-                let status = rel
-                    .plan_on_the_day
-                    .get(*code)
-                    .copied()
-                    .or_else(|| case.release_plan.item(code).map(|p| p.status));
-                if status == Some(PlanItemStatus::Done) {
-                    c.arranged[i] = 1;
-                }
+    let released = case
+        .release
+        .as_ref()
+        .and_then(|r| Some((r, parse_date(&r.on).ok()?)));
+    if let Some((rel, day)) = released
+        && let Some(facility) = facility_on(&stays, day.previous_day().unwrap_or(day))
+    {
+        let c = out
+            .entry(key(facility, month_of(day), Dim::All))
+            .or_default();
+        c.released = 1;
+        for (i, code) in ReleasePlan::ITEMS.iter().enumerate() {
+            let status = rel
+                .plan_on_the_day
+                .get(*code)
+                .copied()
+                .or_else(|| case.release_plan.item(code).map(|p| p.status));
+            if status == Some(PlanItemStatus::Done) {
+                c.arranged[i] = 1;
             }
-            match rel.first_night.as_str() {
-                "settled" => c.first_night_settled = 1,
-                "temporary" => c.first_night_temporary = 1,
-                "none" => c.first_night_none = 1,
-                _ => {}
-            }
+        }
+        match rel.first_night.as_str() {
+            "settled" => c.first_night_settled = 1,
+            "temporary" => c.first_night_temporary = 1,
+            "none" => c.first_night_none = 1,
+            _ => {}
         }
     }
     out.retain(|_, c| !c.is_zero());
@@ -331,7 +342,11 @@ pub fn register_facts(reg: &AttendanceRegister, utc_offset_minutes: i32) -> Fact
             continue;
         };
         if let Some(closes) = s.window_closes(utc_offset_minutes) {
-            let k = key(&reg.facility_id, month_of(day), Dim::Window(reg.run_id.clone()));
+            let k = key(
+                &reg.facility_id,
+                month_of(day),
+                Dim::Window(reg.run_id.clone()),
+            );
             let c = out.entry(k).or_default();
             c.window_closes = c.window_closes.max(closes);
         }
@@ -345,7 +360,11 @@ pub fn register_facts(reg: &AttendanceRegister, utc_offset_minutes: i32) -> Fact
                 continue;
             }
             let c = out
-                .entry(key(&reg.facility_id, m.clone(), Dim::Run(reg.run_id.clone())))
+                .entry(key(
+                    &reg.facility_id,
+                    m.clone(),
+                    Dim::Run(reg.run_id.clone()),
+                ))
                 .or_default();
             c.marks += 1;
             match mark.outcome {
@@ -394,7 +413,10 @@ fn one_person_once(out: &mut Facts) {
                     Dim::EnrolledFrom(_, p) => Some(p.clone()),
                     _ => None,
                 };
-                if open.get(&(k.facility.clone(), p)).is_some_and(|first| first != m) {
+                if open
+                    .get(&(k.facility.clone(), p))
+                    .is_some_and(|first| first != m)
+                {
                     c.engaged = 0;
                     c.enrolled = 0;
                 }

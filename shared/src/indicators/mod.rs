@@ -9,7 +9,7 @@
 //! for a month or a quarter.
 
 pub mod facts;
-// pub mod page;
+pub mod page;
 pub mod report;
 pub mod tracker;
 
@@ -145,6 +145,21 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Every facility with a counter, in order (one seek per facility).
+    pub fn facilities(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut from = Key {
+            facility: String::new(),
+            month: String::new(),
+            dim: Dim::All,
+        };
+        while let Some((k, _)) = self.by.range(from.clone()..).next() {
+            out.push(k.facility.clone());
+            from.facility = format!("{}\0", k.facility);
+        }
+        out
+    }
+
     /// Adds one document's facts (`sign` 1) or takes them away (`sign` -1).
     pub fn apply(&mut self, facts: &facts::Facts, sign: i64) {
         for (k, c) in facts {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::Date;
 
-use crate::model::{ReleasePlan, iso_date, month_of, parse_date};
+use crate::model::{ReleasePlan, month_of, parse_date};
 
 use super::{Counters, Dim, Totals};
 
@@ -31,6 +31,13 @@ impl Period {
         }
         let m: u8 = rest.parse().ok().filter(|m| (1..=12).contains(m))?;
         Some(Period::Month(y, m))
+    }
+
+    /// The last whole month before `now` (ms): what figures are asked for unless said.
+    pub fn last_whole_month(now: i64) -> Period {
+        let today = day_of(now);
+        let first = today.replace_day(1).unwrap_or(today);
+        Period::month_of(first.previous_day().unwrap_or(first))
     }
 
     /// The month `day` falls in.
@@ -106,8 +113,10 @@ pub fn sums_by_month(
     months: &[String],
     today: Date,
 ) -> BTreeMap<String, Sums> {
-    let mut out: BTreeMap<String, Sums> =
-        months.iter().map(|m| (m.clone(), Sums::default())).collect();
+    let mut out: BTreeMap<String, Sums> = months
+        .iter()
+        .map(|m| (m.clone(), Sums::default()))
+        .collect();
     let wanted: BTreeSet<&str> = months.iter().map(String::as_str).collect();
     let today_month = month_of(today);
     for f in facilities {
@@ -134,7 +143,8 @@ pub fn sums_by_month(
                     if *m > today_month {
                         continue;
                     }
-                    let (first, after) = Period::parse(m).map(Period::days).unwrap_or((today, today));
+                    let (first, after) =
+                        Period::parse(m).map(Period::days).unwrap_or((today, today));
                     match &k.dim {
                         Dim::HeldFrom(d) => {
                             let Ok(d) = parse_date(d) else { continue };
@@ -290,7 +300,12 @@ pub fn figures(s: &Counters) -> Vec<Figure> {
         rate("engagement", s.engaged, s.held, s.held),
         rate("places_filled", s.allocated, s.capacity, s.allocated),
         rate("attendance", s.attended, s.marks, s.people_marked),
-        rate("unacceptable_absence", s.unacceptable, s.marks, s.people_marked),
+        rate(
+            "unacceptable_absence",
+            s.unacceptable,
+            s.marks,
+            s.people_marked,
+        ),
         rate("completion", s.completed, s.ended, s.ended),
         rate("referrals_accepted", s.accepted, s.made, s.made),
         rate("referrals_completed", s.referrals_completed, s.made, s.made),
@@ -303,21 +318,36 @@ pub fn figures(s: &Counters) -> Vec<Figure> {
             s.released,
         ));
     }
-    out.push(rate("first_night_settled", s.first_night_settled, s.released, s.released));
+    out.push(rate(
+        "first_night_settled",
+        s.first_night_settled,
+        s.released,
+        s.released,
+    ));
     out.push(rate(
         "first_night_temporary",
         s.first_night_temporary,
         s.released,
         s.released,
     ));
-    out.push(rate("first_night_none", s.first_night_none, s.released, s.released));
+    out.push(rate(
+        "first_night_none",
+        s.first_night_none,
+        s.released,
+        s.released,
+    ));
     out
 }
 
 /// The figures of one programme: people enrolled, attendance, hours attended, completion.
 pub fn programme_figures(c: &Counters) -> Vec<Figure> {
     vec![
-        rate("attendance", c.attended, c.marks, c.people_marked.max(c.enrolled)),
+        rate(
+            "attendance",
+            c.attended,
+            c.marks,
+            c.people_marked.max(c.enrolled),
+        ),
         Figure {
             code: "hours_attended".into(),
             numerator: c.attended_minutes as f64 / 60.0,
@@ -332,9 +362,4 @@ pub fn programme_figures(c: &Counters) -> Vec<Figure> {
 /// Today, as a date, for a time in ms.
 pub fn day_of(ms: i64) -> Date {
     parse_date(&crate::model::date_of_ms(ms)).unwrap_or(Date::MIN)
-}
-
-/// `day` as ISO.
-pub fn iso(day: Date) -> String {
-    iso_date(day)
 }

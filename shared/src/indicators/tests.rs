@@ -78,7 +78,13 @@ fn refer(c: &mut CaseFile, key: &str, events: &[(ReferralStatus, &str)]) {
     );
 }
 
-fn run(id: &str, programme: &str, capacity: u32, dates: (&str, &str), allocated: &[&str]) -> ProgrammeRun {
+fn run(
+    id: &str,
+    programme: &str,
+    capacity: u32,
+    dates: (&str, &str),
+    allocated: &[&str],
+) -> ProgrammeRun {
     ProgrammeRun {
         id: id.into(),
         facility_id: "WHK".into(),
@@ -110,7 +116,13 @@ fn run(id: &str, programme: &str, capacity: u32, dates: (&str, &str), allocated:
     }
 }
 
-fn mark(reg: &mut AttendanceRegister, session: &str, person: &str, outcome: MarkOutcome, reason: &str) {
+fn mark(
+    reg: &mut AttendanceRegister,
+    session: &str,
+    person: &str,
+    outcome: MarkOutcome,
+    reason: &str,
+) {
     reg.marks.insert(
         AttendanceRegister::mark_key(session, person),
         Mark {
@@ -140,9 +152,12 @@ fn register() -> AttendanceRegister {
         month: "2026-11".into(),
         ..AttendanceRegister::default()
     };
-    reg.sessions.insert("s1".into(), session("2026-11-03", "09:00", "11:00", false));
-    reg.sessions.insert("s2".into(), session("2026-11-05", "09:00", "10:30", false));
-    reg.sessions.insert("s3".into(), session("2026-11-10", "09:00", "11:00", true));
+    reg.sessions
+        .insert("s1".into(), session("2026-11-03", "09:00", "11:00", false));
+    reg.sessions
+        .insert("s2".into(), session("2026-11-05", "09:00", "10:30", false));
+    reg.sessions
+        .insert("s3".into(), session("2026-11-10", "09:00", "11:00", true));
     mark(&mut reg, "s1", "WHK-1", MarkOutcome::Attended, "");
     mark(&mut reg, "s1", "WHK-2", MarkOutcome::AbsentUnexcused, "");
     mark(&mut reg, "s1", "WHK-5", MarkOutcome::Refused, "");
@@ -160,7 +175,15 @@ fn dataset(store: &Store) {
     // WHK-1: held all November (30 days); enrolled since 2 Nov, still active; an earlier
     // enrolment ended by their own choice on 3 Nov; one referral decided in 4 days.
     let mut p1 = person("WHK-1", "2026-10-01");
-    enrol(&mut p1, "a", "R1", "LIT", EnrolmentStatus::Active, ("2026-11-02", None), None);
+    enrol(
+        &mut p1,
+        "a",
+        "R1",
+        "LIT",
+        EnrolmentStatus::Active,
+        ("2026-11-02", None),
+        None,
+    );
     enrol(
         &mut p1,
         "b",
@@ -258,7 +281,13 @@ fn dataset(store: &Store) {
     store
         .put_many(
             &[
-                run("R1", "LIT", 10, ("2026-11-01", "2026-12-31"), &["WHK-1", "WHK-2"]),
+                run(
+                    "R1",
+                    "LIT",
+                    10,
+                    ("2026-11-01", "2026-12-31"),
+                    &["WHK-1", "WHK-2"],
+                ),
                 run("R2", "WELD", 5, ("2026-10-01", "2026-11-30"), &["WHK-3"]),
             ],
             now,
@@ -274,9 +303,20 @@ fn whk() -> BTreeSet<String> {
 fn figure(t: &Tracker, facilities: &BTreeSet<String>, period: &str, code: &str) -> (f64, f64, i64) {
     let p = Period::parse(period).unwrap();
     let s = t.with(|tot| {
-        merge(sums_by_month(tot, facilities, &p.months(), parse_date("2026-12-20").unwrap()).into_values())
+        merge(
+            sums_by_month(
+                tot,
+                facilities,
+                &p.months(),
+                parse_date("2026-12-20").unwrap(),
+            )
+            .into_values(),
+        )
     });
-    let f = figures(&s.all).into_iter().find(|f| f.code == code).unwrap();
+    let f = figures(&s.all)
+        .into_iter()
+        .find(|f| f.code == code)
+        .unwrap();
     (f.numerator, f.denominator, f.people)
 }
 
@@ -315,7 +355,10 @@ fn every_formula_on_a_dataset_worked_by_hand() {
 
     let p = Period::parse("2026-11").unwrap();
     let s = t.with(|tot| {
-        merge(sums_by_month(tot, &whk(), &p.months(), parse_date("2026-12-20").unwrap()).into_values())
+        merge(
+            sums_by_month(tot, &whk(), &p.months(), parse_date("2026-12-20").unwrap())
+                .into_values(),
+        )
     });
     // Decisions took 4, 2 and 10 days: the median is 4.
     assert_eq!(median_days(&s.all.decision_days), Some(4));
@@ -358,7 +401,10 @@ fn a_change_moves_only_its_counters_and_a_restart_keeps_them() {
     assert_eq!(figure(&t, &whk(), "2026-11", "attendance"), (3.0, 5.0, 3));
     assert_eq!(figure(&t, &whk(), "2026-11", "activity_hours").0, 5.0 * 7.0);
     let after: BTreeMap<_, _> = t.with(|tot| tot.by.clone());
-    let moved: Vec<_> = after.iter().filter(|(k, c)| before.get(*k) != Some(*c)).collect();
+    let moved: Vec<_> = after
+        .iter()
+        .filter(|(k, c)| before.get(*k) != Some(*c))
+        .collect();
     assert_eq!(moved.len(), 1, "one key moved: {moved:?}");
     drop(t);
     // A restart sums the kept counters, without reading a document.
@@ -369,7 +415,10 @@ fn a_change_moves_only_its_counters_and_a_restart_keeps_them() {
 
 #[test]
 fn periods_parse_and_name_their_months() {
-    assert_eq!(Period::parse("2026-Q4").unwrap().months(), ["2026-10", "2026-11", "2026-12"]);
+    assert_eq!(
+        Period::parse("2026-Q4").unwrap().months(),
+        ["2026-10", "2026-11", "2026-12"]
+    );
     assert_eq!(Period::parse("2026-02").unwrap().code(), "2026-02");
     assert!(Period::parse("2026-13").is_none());
     assert!(Period::parse("2026-Q5").is_none());

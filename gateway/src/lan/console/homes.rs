@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use pathway_shared::indicators::page as indicators_page_body;
 
 use super::words::{code, when};
 use super::{Viewer, fail, page};
-use crate::lan::homes::{health_work, summary};
+use crate::lan::homes::{health_work, indicators, summary};
+use crate::lan::messages::Lang;
 use crate::lan::messages::{t, tf};
 use crate::lan::{Lan, blocking, blocking_durable};
 
@@ -80,4 +83,62 @@ pub(super) async fn health_page(
         }
     };
     page(&lan, l, Some(&who), t(l, "health.title"), body).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct Choice {
+    #[serde(default)]
+    period: String,
+}
+
+/// The facility's indicators, for its manager.
+pub(super) async fn indicators_page(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(q) = q.unwrap_or_default();
+    let (lan2, who2) = (lan.clone(), who.clone());
+    let (r, names) = match blocking(move || indicators(&lan2, &who2, &q.period)).await {
+        Ok(r) => r,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let now = lan.clock.now();
+    let shown = |at| when(l, at, lan.offset_minutes(at));
+    let body = indicators_page_body::render(
+        &r,
+        &names,
+        l == Lang::Th,
+        ("/indicators", Some(&lan.facility)),
+        now,
+        &shown,
+    );
+    page(&lan, l, Some(&who), t(l, "nav.indicators"), body).into_response()
+}
+
+/// The same, as CSV.
+pub(super) async fn indicators_csv(
+    State(lan): State<Arc<Lan>>,
+    Viewer { who, l }: Viewer,
+    q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(q) = q.unwrap_or_default();
+    let (lan2, who2) = (lan.clone(), who.clone());
+    let (r, names) = match blocking(move || indicators(&lan2, &who2, &q.period)).await {
+        Ok(r) => r,
+        Err(e) => return fail(&lan, l, Some(&who), e),
+    };
+    let file = format!(
+        "attachment; filename=\"pathway-indicators-{}-{}.csv\"",
+        lan.facility,
+        r.period.code()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        indicators_page_body::csv(&r, &names),
+    )
+        .into_response()
 }

@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
-use pathway_shared::model::{CaseFile, Facility, Kind, ReleasePlan};
+use pathway_shared::model::{CaseFile, Facility, Kind, ReleasePlan, ReleaseRecord};
 
 use super::words::{code, date, when};
 use super::{Viewer, write_then_back};
@@ -104,7 +104,9 @@ pub(super) fn section(
             }
         }
         @if let Some(r) = &case.release {
-            p.ok id="released" { (tf(l, "leave.released_on", &[("date", &date(l, &r.on))])) @if !r.note.is_empty() { " — " (r.note) } }
+            p.ok id="released" { (tf(l, "leave.released_on", &[("date", &date(l, &r.on))]))
+                @if !r.first_night.is_empty() { " " (t(l, "field.first_night")) ": " (code(l, "first_night", &r.first_night)) "." }
+                @if !r.note.is_empty() { " — " (r.note) } }
         }
         @if let Some(tr) = pending_transfer {
             p.warn id="transfer-pending" { (tf(l, "leave.transfer_pending", &[("to", &tr.to_facility), ("when", &when(l, tr.at, off))])) }
@@ -128,6 +130,12 @@ pub(super) fn section(
             details { summary id="open-release" { (t(l, "leave.release")) }
                 form method="post" action={ "/people/" (person) "/release" } {
                     p { label { (t(l, "field.on")) br; input type="date" name="on" value=(today) min=(case.admission_date) required; } }
+                    p { label { (t(l, "field.first_night")) br;
+                        select name="first_night" id="release-first-night" {
+                            option value="" { (t(l, "first_night.unknown")) }
+                            @for c in ReleaseRecord::FIRST_NIGHT { option value=(c) { (code(l, "first_night", c)) } }
+                        }
+                    } }
                     p { label { (t(l, "field.note")) br; textarea name="note" rows="2" {} } }
                     p { label { input type="checkbox" name="confirm" value="yes" id="release-confirm" required; " " (t(l, "leave.confirm_release")) } }
                     p { button type="submit" id="save-release" { (t(l, "leave.release")) } }
@@ -207,6 +215,8 @@ pub(super) struct ReleaseForm {
     #[serde(default)]
     note: String,
     #[serde(default)]
+    first_night: String,
+    #[serde(default)]
     confirm: String,
 }
 
@@ -229,6 +239,7 @@ pub(super) async fn release_form(
             let input = ReleaseInput {
                 on: f.on,
                 note: f.note,
+                first_night: f.first_night,
             };
             release(lan, who, p, &input)
         },

@@ -128,7 +128,10 @@ fn page(lan: &Lan, l: Lang, who: Option<&Staff>, title: &str, body: Markup) -> M
                 header {
                     strong { (t(l, "app.name")) } " "
                     @if let Some(w) = who {
-                        @if w.has(crate::lan::homes::SUMMARY_READERS) { a href="/summary" { (t(l, "nav.summary")) } }
+                        @if w.has(crate::lan::homes::SUMMARY_READERS) {
+                            a href="/summary" { (t(l, "nav.summary")) }
+                            " " a href="/indicators" { (t(l, "nav.indicators")) }
+                        }
                         @if w.has(&[Role::HealthStaff]) { a href="/health" { (t(l, "nav.health")) } }
                         a href="/today" { (t(l, "nav.today")) }
                         a href="/people" { (t(l, "nav.people")) }
@@ -460,6 +463,8 @@ pub(super) fn routes() -> Router<Arc<Lan>> {
         .route("/people", get(people))
         .route("/timetable", get(timetable::timetable_page))
         .route("/summary", get(homes::summary_page))
+        .route("/indicators", get(homes::indicators_page))
+        .route("/indicators.csv", get(homes::indicators_csv))
         .route("/health", get(homes::health_page))
         .route("/caseload", get(caseload::caseload_page))
         .route("/caseload/by-unit", post(caseload::by_unit_form))

@@ -21,6 +21,7 @@ use super::words::{Lang, field_word, lang, t, when};
 
 mod audit;
 mod fleet;
+mod indicators;
 mod setup;
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
 
@@ -99,6 +100,7 @@ fn page_refreshing(l: Lang, who: Option<&AdminUser>, body: Markup, refresh: Opti
                                 a href="/programmes" { (t(l, "nav_programmes")) }
                                 a href="/partners" { (t(l, "partners")) }
                                 a href="/audit" { (t(l, "nav_audit")) }
+                                a href="/indicators" { (t(l, "nav_indicators")) }
                             }
                         }
                         span { (w.display_name) " (" (t(l, &format!("role_{}", w.role.code()))) ")" }
@@ -134,6 +136,7 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/gateways/{gateway}", get(fleet::gateway_page))
         .merge(setup::routes())
         .merge(audit::routes())
+        .merge(indicators::routes())
         .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
 }
 
