@@ -1029,3 +1029,163 @@ async fn a_health_programme_enrolment_is_not_shown_at_the_hub() {
         "the mental-health group is not shown: {shown}"
     );
 }
+
+/// A page or file body as text, for a logged-in administrator.
+async fn text(site: &axum::Router, path: &str, token: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = site.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 4 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_after_release_is_checked_audited_and_counted() {
+    use pathway_shared::indicators::tracker::Tracker;
+    use pathway_shared::model::ReleaseRecord;
+    let site = site();
+    let mut released = CaseFile {
+        person_id: "WHK-000009".into(),
+        given_name: "Maria".into(),
+        family_name: "Nangolo".into(),
+        holding_facility: "WHK".into(),
+        admission_date: "2026-01-05".into(),
+        release: Some(ReleaseRecord {
+            on: "2026-10-01".into(),
+            by: "case.officer".into(),
+            first_night: "temporary".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    released.prison_number = "N-9".into();
+    site.store.put(&released, 2).unwrap();
+    let status: pathway_shared::status::Source = Arc::new(NodeStatus::default);
+    let app = admin::router(
+        Admin::new(
+            site.store.clone(),
+            (status, pathway_hub::LiveSessions::default()),
+            Clock::system(),
+        )
+        .with_indicators(Arc::new(Tracker::open(site.store.clone()).unwrap())),
+    );
+    let with_app = Site {
+        _dir: tempfile::tempdir().unwrap(),
+        store: site.store.clone(),
+        app: app.clone(),
+    };
+    let admin = login(&with_app, "admin.national").await;
+    let operator = login(&with_app, "operator").await;
+    let path = "/api/cases/WHK-000009/follow-up";
+    let good = json!({"on": "2026-11-12", "accommodation": "settled", "ete": "yes", "note": "works at the bakery"});
+
+    // Only a national administrator; each field checked and named; only after a release.
+    let (s, _) = call(&with_app, "POST", path, Some(&operator), Some(good.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (field, body) in [
+        (
+            "accommodation",
+            json!({"accommodation": "castle", "ete": "yes"}),
+        ),
+        ("ete", json!({"accommodation": "settled", "ete": "maybe"})),
+        (
+            "on",
+            json!({"on": "2026-09-30", "accommodation": "settled", "ete": "yes"}),
+        ),
+        (
+            "on",
+            json!({"on": "soon", "accommodation": "settled", "ete": "yes"}),
+        ),
+    ] {
+        let (s, v) = call(&with_app, "POST", path, Some(&admin), Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+    let (s, v) = call(
+        &with_app,
+        "POST",
+        "/api/cases/WHK-000001/follow-up",
+        Some(&admin),
+        Some(good.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not released: {v}");
+    assert!(
+        site.store
+            .get::<CaseFile>(&case_id("WHK-000009"))
+            .unwrap()
+            .unwrap()
+            .follow_up
+            .is_none(),
+        "nothing refused is stored"
+    );
+
+    let (s, v) = call(&with_app, "POST", path, Some(&admin), Some(good)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = site
+        .store
+        .get::<CaseFile>(&case_id("WHK-000009"))
+        .unwrap()
+        .unwrap();
+    let f = file.follow_up.unwrap();
+    assert_eq!(
+        (f.accommodation.as_str(), f.ete.as_str(), f.by.as_str()),
+        ("settled", "yes", "admin.national")
+    );
+    let (_, trail) = call(
+        &with_app,
+        "GET",
+        "/api/audit?action=follow_up",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(trail.to_string().contains("case/WHK-000009"), "{trail}");
+
+    // Listed as done for its release month; counted in October's release figures.
+    let (s, page) = text(&app, "/follow-ups?facility=WHK&month=2026-10", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Maria Nangolo") && page.contains("✔"),
+        "{page}"
+    );
+    let (s, page) = text(&app, "/indicators?area=facility:WHK&period=2026-10", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    for (fig, expect) in [
+        ("fig-followed_up", "1 ÷ 1"),
+        ("fig-settled_6w", "1 ÷ 1"),
+        ("fig-ete_6w", "1 ÷ 1"),
+        ("fig-first_night_temporary", "1 ÷ 1"),
+    ] {
+        let at = page.find(fig).unwrap_or_else(|| panic!("no {fig}"));
+        assert!(
+            page[at..at + 400].contains(expect),
+            "{fig}: {}",
+            &page[at..at + 400]
+        );
+    }
+    // One person: the export leaves the figures out.
+    let (_, csv) = text(
+        &app,
+        "/indicators.csv?area=facility:WHK&period=2026-10",
+        &admin,
+    )
+    .await;
+    let line = csv
+        .lines()
+        .find(|l| l.contains("followed_up"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(line.contains("suppressed: fewer than 5 people"), "{line}");
+    assert!(!line.contains(",1,1,"), "{line}");
+    // The operator sees no indicators (case content) and no follow-ups.
+    let (s, _) = text(&app, "/follow-ups", &operator).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = text(&app, "/indicators", &operator).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -328,6 +328,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         )
         .route("/api/cases/{person}", get(api::case_read))
         .route("/api/cases/{person}/transfer", post(api::case_transfer))
+        .route("/api/cases/{person}/follow-up", post(api::case_follow_up))
         .route("/api/audit", get(api::audit_trail))
         .merge(pages::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

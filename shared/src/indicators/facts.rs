@@ -282,6 +282,21 @@ pub fn case_facts(case: &CaseFile) -> Facts {
             "none" => c.first_night_none = 1,
             _ => {}
         }
+        if let Some(f) = &case.follow_up {
+            c.followed_up = 1;
+            c.settled_6w = i64::from(f.accommodation == "settled");
+            c.temporary_6w = i64::from(f.accommodation == "temporary");
+            c.ete_6w = i64::from(f.ete == "yes");
+        }
+        let one = out
+            .entry(key(
+                facility,
+                month_of(day),
+                Dim::Released(case.person_id.clone()),
+            ))
+            .or_default();
+        one.released = 1;
+        one.followed_up = i64::from(case.follow_up.is_some());
     }
     out.retain(|_, c| !c.is_zero());
     out

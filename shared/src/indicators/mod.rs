@@ -41,6 +41,9 @@ pub enum Dim {
     EngagedFrom(String),
     /// People enrolled on the programme since the month, not ended.
     EnrolledFrom(String, String),
+    /// One person released in the month (`released` 1; `followed_up` 1 once their six-week
+    /// follow-up is recorded): the hub lists who is due from these.
+    Released(String),
 }
 
 /// A counter's place: facility, month (`2026-11`, or empty for an open count), dimension.
@@ -90,6 +93,12 @@ pub struct Counters {
     pub first_night_settled: i64,
     pub first_night_temporary: i64,
     pub first_night_none: i64,
+    /// Of the people released, those followed up six weeks on; of them, living in settled or
+    /// temporary accommodation, and in work, education or training.
+    pub followed_up: i64,
+    pub settled_6w: i64,
+    pub temporary_6w: i64,
+    pub ete_6w: i64,
 }
 
 impl Counters {
@@ -135,6 +144,10 @@ impl Counters {
         self.first_night_settled += sign * other.first_night_settled;
         self.first_night_temporary += sign * other.first_night_temporary;
         self.first_night_none += sign * other.first_night_none;
+        self.followed_up += sign * other.followed_up;
+        self.settled_6w += sign * other.settled_6w;
+        self.temporary_6w += sign * other.temporary_6w;
+        self.ete_6w += sign * other.ete_6w;
     }
 }
 

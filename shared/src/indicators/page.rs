@@ -457,6 +457,30 @@ pub fn label(th: bool, code: &str) -> (&'static str, &'static str) {
             "คืนแรก: ไม่มีที่พัก",
             "ไม่มีที่พัก ÷ ผู้ได้รับการปล่อยตัว",
         ),
+        "followed_up" => (
+            "Followed up six weeks after release",
+            "released people whose six-week follow-up is recorded ÷ released",
+            "ติดตามผล 6 สัปดาห์หลังปล่อยตัว",
+            "ผู้ที่บันทึกการติดตามผลแล้ว ÷ ผู้ได้รับการปล่อยตัว",
+        ),
+        "settled_6w" => (
+            "In settled accommodation six weeks on",
+            "in settled accommodation at the follow-up ÷ followed up",
+            "มีที่พักถาวรหลัง 6 สัปดาห์",
+            "มีที่พักถาวร ÷ ผู้ที่ติดตามผลแล้ว",
+        ),
+        "housed_6w" => (
+            "Housed six weeks on",
+            "in settled or temporary accommodation at the follow-up ÷ followed up",
+            "มีที่พักหลัง 6 สัปดาห์",
+            "มีที่พักถาวรหรือชั่วคราว ÷ ผู้ที่ติดตามผลแล้ว",
+        ),
+        "ete_6w" => (
+            "In work, education or training six weeks on",
+            "in employment, education or training at the follow-up ÷ followed up",
+            "มีงานหรือการศึกษาหลัง 6 สัปดาห์",
+            "มีงาน การศึกษา หรือการฝึกอบรม ÷ ผู้ที่ติดตามผลแล้ว",
+        ),
         "hours_attended" => (
             "Hours attended",
             "session hours attended",

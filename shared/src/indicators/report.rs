@@ -336,6 +336,20 @@ pub fn figures(s: &Counters) -> Vec<Figure> {
         s.released,
         s.released,
     ));
+    out.push(rate("followed_up", s.followed_up, s.released, s.released));
+    out.push(rate(
+        "settled_6w",
+        s.settled_6w,
+        s.followed_up,
+        s.followed_up,
+    ));
+    out.push(rate(
+        "housed_6w",
+        s.settled_6w + s.temporary_6w,
+        s.followed_up,
+        s.followed_up,
+    ));
+    out.push(rate("ete_6w", s.ete_6w, s.followed_up, s.followed_up));
     out
 }
 

@@ -238,6 +238,14 @@ fn dataset(store: &Store) {
         .into_iter()
         .collect(),
     });
+    // Six weeks on: in temporary accommodation, and working.
+    p2.follow_up = Some(FollowUp {
+        on: "2026-12-02".into(),
+        by: "admin.national".into(),
+        accommodation: "temporary".into(),
+        ete: "yes".into(),
+        ..FollowUp::default()
+    });
     // Edited after the release: the figures keep the plan as it stood on the day.
     p2.release_plan.id_documents.status = PlanItemStatus::Done;
     // WHK-3: held from September, moved to OMR on 16 Nov (15 days at each); completed a
@@ -352,6 +360,11 @@ fn every_formula_on_a_dataset_worked_by_hand() {
     assert_eq!(nov("release_employment"), (1.0, 1.0, 1));
     assert_eq!(nov("release_id_documents"), (0.0, 1.0, 1));
     assert_eq!(nov("first_night_settled"), (1.0, 1.0, 1));
+    assert_eq!(nov("followed_up"), (1.0, 1.0, 1));
+    assert_eq!(nov("housed_6w"), (1.0, 1.0, 1));
+    assert_eq!(nov("settled_6w"), (0.0, 1.0, 1));
+    assert_eq!(nov("ete_6w"), (1.0, 1.0, 1));
+    assert_eq!(t.released("WHK", "2026-11"), [("WHK-2".to_owned(), true)]);
 
     let p = Period::parse("2026-11").unwrap();
     let s = t.with(|tot| {

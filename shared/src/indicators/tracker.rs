@@ -12,8 +12,8 @@ use crate::model::{
 };
 use crate::store::{Store, StoreError};
 
-use super::Totals;
 use super::facts::{self, Facts};
+use super::{Dim, Key, Totals};
 
 /// Each document's counters, keyed by document id.
 pub const FACTS_TABLE: &str = "indicator_facts";
@@ -112,6 +112,25 @@ impl Tracker {
             }
             state.cursor = last;
         }
+    }
+
+    /// The people released from `facility` in `month` (`2026-10`), with whether their
+    /// six-week follow-up is recorded.
+    pub fn released(&self, facility: &str, month: &str) -> Vec<(String, bool)> {
+        let from = Key {
+            facility: facility.to_owned(),
+            month: month.to_owned(),
+            dim: Dim::Released(String::new()),
+        };
+        self.with(|t| {
+            t.by.range(from..)
+                .take_while(|(k, _)| k.facility == facility && k.month == month)
+                .filter_map(|(k, c)| match &k.dim {
+                    Dim::Released(p) => Some((p.clone(), c.followed_up > 0)),
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
     /// Reads the totals.

@@ -539,6 +539,10 @@ pub struct CaseFile {
     /// The username of the person's case officer.
     #[autosurgeon(missing = "Default::default")]
     pub case_officer: Option<String>,
+    /// How the person was doing six weeks after release, as national staff recorded it at the
+    /// hub.
+    #[autosurgeon(missing = "Default::default")]
+    pub follow_up: Option<FollowUp>,
 }
 
 impl CaseFile {
@@ -575,6 +579,27 @@ pub struct ReleaseRecord {
     /// ([`ReleasePlan::ITEMS`]), so what was arranged at release is not changed by later edits.
     #[autosurgeon(missing = "Default::default")]
     pub plan_on_the_day: BTreeMap<String, PlanItemStatus>,
+}
+
+/// A released person's situation six weeks on, recorded at the hub (audited there).
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, serde::Serialize)]
+pub struct FollowUp {
+    /// ISO date the situation was learnt.
+    pub on: String,
+    pub by: String,
+    pub at: Millis,
+    /// Where the person lives: one of [`FollowUp::ACCOMMODATION`].
+    pub accommodation: String,
+    /// In employment, education or training: one of [`FollowUp::ETE`].
+    pub ete: String,
+    pub note: String,
+}
+
+impl FollowUp {
+    /// Days after release a follow-up is due.
+    pub const DUE_AFTER_DAYS: i64 = 42;
+    pub const ACCOMMODATION: [&'static str; 4] = ["settled", "temporary", "none", "unknown"];
+    pub const ETE: [&'static str; 3] = ["yes", "no", "unknown"];
 }
 
 impl ReleaseRecord {

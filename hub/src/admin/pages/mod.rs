@@ -21,6 +21,7 @@ use super::words::{Lang, field_word, lang, t, when};
 
 mod audit;
 mod fleet;
+mod follow_ups;
 mod indicators;
 mod setup;
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
@@ -102,6 +103,9 @@ fn page_refreshing(l: Lang, who: Option<&AdminUser>, body: Markup, refresh: Opti
                                 a href="/audit" { (t(l, "nav_audit")) }
                                 a href="/indicators" { (t(l, "nav_indicators")) }
                             }
+                            @if w.role == AdminRole::NationalAdmin {
+                                a href="/follow-ups" { (t(l, "follow_ups")) }
+                            }
                         }
                         span { (w.display_name) " (" (t(l, &format!("role_{}", w.role.code()))) ")" }
                         form method="post" action="/logout" { button { (t(l, "logout")) } }
@@ -137,6 +141,7 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .merge(setup::routes())
         .merge(audit::routes())
         .merge(indicators::routes())
+        .merge(follow_ups::routes())
         .route("/ui/gateways/{gateway}/revoke", post(revoke_post))
 }
 
