@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
+use autosurgeon::Hydrate;
+
 use crate::model::{
-    AttendanceRegister, CaseFile, EnrolmentStatus, MarkOutcome, PlanItemStatus, ProgrammeRun,
-    ReferralStatus, ReleasePlan, RunStatus, date_of_ms, iso_date, month_of, parse_date,
+    AttendanceRegister, CaseFile, Enrolment, EnrolmentStatus, FollowUp, MarkOutcome,
+    PlanItemStatus, ProgrammeRun, Referral, ReferralStatus, ReleasePlan, ReleaseRecord, RunStatus,
+    TransferRecord, date_of_ms, iso_date, month_of, parse_date,
 };
 
 use super::{Counters, Dim, Key};
@@ -16,6 +19,46 @@ use super::{Counters, Dim, Key};
 /// One document's counters. Case files give people held, engagement, enrolments, referrals
 /// and releases; runs their places; registers their marks.
 pub type Facts = BTreeMap<Key, Counters>;
+
+/// The parts of a case file the indicators read, hydrated alone: notes, needs and goals,
+/// most of a busy file, are never read.
+#[derive(Debug, Clone, Default, Hydrate)]
+pub struct CaseFacts {
+    #[autosurgeon(missing = "Default::default")]
+    pub person_id: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub holding_facility: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub admission_date: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub enrolments: BTreeMap<String, Enrolment>,
+    #[autosurgeon(missing = "Default::default")]
+    pub referrals: BTreeMap<String, Referral>,
+    #[autosurgeon(missing = "Default::default")]
+    pub release_plan: ReleasePlan,
+    #[autosurgeon(missing = "Default::default")]
+    pub transfers: BTreeMap<String, TransferRecord>,
+    #[autosurgeon(missing = "Default::default")]
+    pub release: Option<ReleaseRecord>,
+    #[autosurgeon(missing = "Default::default")]
+    pub follow_up: Option<FollowUp>,
+}
+
+impl From<&CaseFile> for CaseFacts {
+    fn from(c: &CaseFile) -> CaseFacts {
+        CaseFacts {
+            person_id: c.person_id.clone(),
+            holding_facility: c.holding_facility.clone(),
+            admission_date: c.admission_date.clone(),
+            enrolments: c.enrolments.clone(),
+            referrals: c.referrals.clone(),
+            release_plan: c.release_plan.clone(),
+            transfers: c.transfers.clone(),
+            release: c.release.clone(),
+            follow_up: c.follow_up.clone(),
+        }
+    }
+}
 
 /// Why an enrolment ended, as the register of outcomes names it: only completion, the person's
 /// choice and staff's count towards completion (release and transfer are left out).
@@ -39,7 +82,7 @@ struct Stay {
 
 /// Where the person was held, stay by stay: admitted to the facility the first move left (or
 /// the holder), each made move starting a stay at the next, the release closing the last.
-fn stays(case: &CaseFile) -> Vec<Stay> {
+fn stays(case: &CaseFacts) -> Vec<Stay> {
     let Ok(admitted) = parse_date(&case.admission_date) else {
         return Vec::new();
     };
@@ -127,7 +170,7 @@ fn key(facility: &str, month: impl Into<String>, dim: Dim) -> Key {
 }
 
 /// People held, engagement, enrolments, referrals and release, from one case file.
-pub fn case_facts(case: &CaseFile) -> Facts {
+pub fn case_facts(case: &CaseFacts) -> Facts {
     let mut out = Facts::new();
     let stays = stays(case);
     // Held: a closed stay counts the days of each month; an open one is kept by its first day

@@ -7,8 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::model::{
-    AttendanceRegister, CaseFile, DocId, Facility, Kind, Millis, ProgrammeRun, facility_id,
-    offset_minutes,
+    AttendanceRegister, DocId, Facility, Kind, Millis, ProgrammeRun, facility_id, offset_minutes,
 };
 use crate::store::{Store, StoreError};
 
@@ -140,11 +139,17 @@ impl Tracker {
 
     fn facts_of(&self, id: &DocId, zones: &mut HashMap<String, i32>) -> Result<Facts, StoreError> {
         Ok(match id.kind() {
-            Some(Kind::CaseFile) => self
-                .store
-                .get::<CaseFile>(id)?
-                .map(|c| facts::case_facts(&c))
-                .unwrap_or_default(),
+            Some(Kind::CaseFile) => match self.store.read(id, |doc, _| {
+                autosurgeon::hydrate::<_, facts::CaseFacts>(doc)
+            })? {
+                Some(Ok(c)) => facts::case_facts(&c),
+                Some(Err(e)) => {
+                    // One file that does not read must not stop a nation's figures.
+                    tracing::warn!(doc = %id, error = %e, "a case file left out of the indicators");
+                    Facts::new()
+                }
+                None => Facts::new(),
+            },
             Some(Kind::ProgrammeRun) => self
                 .store
                 .get::<ProgrammeRun>(id)?

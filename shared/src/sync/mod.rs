@@ -118,6 +118,58 @@ pub struct Stats {
     pub bytes_resent: u64,
     pub refused: u64,
     pub refused_by_peer: u64,
+    /// How long change frames waited for the peer's acknowledgement (sent, applied durably
+    /// there, acknowledged back).
+    pub ack_latency: Latency,
+}
+
+/// A histogram of times in ms, in fixed buckets, so histograms of many sessions add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Latency {
+    /// Counts of times up to each of [`Latency::BOUNDS_MS`], and above the last.
+    pub counts: [u64; 15],
+}
+
+impl Latency {
+    pub const BOUNDS_MS: [i64; 14] = [
+        1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000,
+    ];
+
+    pub fn record(&mut self, ms: i64) {
+        let i = Self::BOUNDS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(Self::BOUNDS_MS.len());
+        self.counts[i] += 1;
+    }
+
+    pub fn add(&mut self, other: &Latency) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The bucket bound under which fraction `q` of the times fall (ms; `None` with no
+    /// times, `i64::MAX` above the last bound).
+    pub fn quantile(&self, q: f64) -> Option<i64> {
+        let n = self.total();
+        if n == 0 {
+            return None;
+        }
+        let want = ((n as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Some(Self::BOUNDS_MS.get(i).copied().unwrap_or(i64::MAX));
+            }
+        }
+        Some(i64::MAX)
+    }
 }
 
 /// A frame to send, and the class whose stream should carry it.
