@@ -1087,6 +1087,8 @@ async fn each_role_comes_home_to_its_own_work_and_is_offered_only_what_it_may_do
         (&person, "id=\"save-placement\"", &["records", "manager"]),
         ("/caseload", "id=\"by-unit\"", &["manager"]),
         ("/summary", "id=\"overdue\"", &["manager"]),
+        ("/indicators", "id=\"headline\"", &["manager"]),
+        ("/indicators.csv", "area,facility,programme", &["manager"]),
         ("/health", "id=\"health-work\"", &["nurse"]),
         ("/staff", "id=\"reset-teacher\"", &["manager", "it"]),
     ];

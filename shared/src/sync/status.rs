@@ -75,6 +75,8 @@ struct Legacy {
 
 /// How often the backlog is counted and, when it changed, reported to the peer.
 const MEASURE_EVERY: Millis = 5_000;
+/// How soon a backlog that emptied or stopped being empty is told.
+const TURNED_WITHIN: Millis = 500;
 /// How often the backlog is counted afresh from the peer's cursors rather than carried on
 /// from the last count: a safety net only, since a carried count equals a fresh one (a test
 /// holds them equal at every step). Counting afresh reads every entry that waits (up to
@@ -326,10 +328,6 @@ impl Session {
     /// and the peer is told.
     pub(super) fn measure(&mut self, now: Millis) -> Result<(), StoreError> {
         let gateway = self.side == Side::Gateway;
-        let due = self
-            .state
-            .measured_at
-            .is_none_or(|t| now - t >= MEASURE_EVERY);
         let acked = [0, 1, 2].map(|i| self.send[i].acked);
         let afresh = self.recounted_at.is_none_or(|t| now - t >= RECOUNT_EVERY);
         let last = match self.tally.take() {
@@ -344,6 +342,15 @@ impl Session {
         let tally = last.carried_on(&self.store, acked, keep)?;
         let out = tally.backlog;
         self.tally = Some(tally);
+        // A backlog that emptied, or stopped being empty, is told within half a second, so
+        // both sides see "level" (or that it ended) without waiting for the next count.
+        let empty = |b: &[Backlog; 3]| b.iter().all(|c| c.changes == 0);
+        let turned = self
+            .reported
+            .is_some_and(|(_, told)| empty(&told) != empty(&out));
+        let due = self.state.measured_at.is_none_or(|t| {
+            now - t >= MEASURE_EVERY || (turned && now - t >= TURNED_WITHIN)
+        });
         if !due {
             self.state.outgoing = out;
             return Ok(());
