@@ -222,12 +222,15 @@ fn codec() -> LengthDelimitedCodec {
         .new_codec()
 }
 
-async fn read_frames(stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
+/// A frame as read, with when it arrived (ms).
+type Arrived = (Vec<u8>, crate::model::Millis);
+
+async fn read_frames(stream: quinn::RecvStream, tx: mpsc::Sender<Arrived>) {
     let mut frames = FramedRead::new(stream, codec());
     while let Some(frame) = frames.next().await {
         match frame {
             Ok(bytes) => {
-                if tx.send(bytes.to_vec()).await.is_err() {
+                if tx.send((bytes.to_vec(), now_ms())).await.is_err() {
                     return;
                 }
             }
@@ -235,7 +238,7 @@ async fn read_frames(stream: quinn::RecvStream, tx: mpsc::Sender<Vec<u8>>) {
                 if e.kind() == std::io::ErrorKind::InvalidData {
                     // Longer than a frame may be: hand the session bytes it refuses, so it
                     // reports the peer and closes.
-                    let _ = tx.send(vec![0; 2]).await;
+                    let _ = tx.send((vec![0; 2], now_ms())).await;
                 }
                 return;
             }
@@ -288,7 +291,7 @@ pub async fn drive(
         rx: (0, 0),
     };
     let mut last_meter = tokio::time::Instant::now();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
+    let (tx, mut rx) = mpsc::channel::<Arrived>(64);
     let accept = {
         let conn = conn.clone();
         let tx = tx.clone();
@@ -354,8 +357,10 @@ pub async fn drive(
             biased;
             _ = cancel.cancelled() => return Ok(()),
             frame = rx.recv() => match frame {
-                Some(bytes) => {
-                    if let Err(e) = tokio::task::block_in_place(|| session.handle_frame(&bytes, now_ms())) {
+                Some((bytes, arrived)) => {
+                    let handled = tokio::task::block_in_place(|| session.handle_frame(&bytes, now_ms()));
+                    session.note_handled(arrived, now_ms());
+                    if let Err(e) = handled {
                         tracing::warn!(peer = %session.peer(), error = %e, "sync session failed");
                         while let Some(t) = session.poll_transmit(now_ms()).ok().flatten() {
                             if let Some(s) = streams[Class::Urgent as usize].as_mut() {

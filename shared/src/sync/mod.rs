@@ -118,8 +118,8 @@ pub struct Stats {
     pub bytes_resent: u64,
     pub refused: u64,
     pub refused_by_peer: u64,
-    /// How long change frames waited for the peer's acknowledgement (sent, applied durably
-    /// there, acknowledged back).
+    /// How long the peer's change frames took here from arrival to acknowledgement (applied
+    /// durably).
     pub ack_latency: Latency,
 }
 
@@ -202,6 +202,8 @@ pub struct Session {
     hello: Hello,
     /// When our hello was last sent; it is sent again until the peer's arrives.
     hello_sent_at: Option<Millis>,
+    /// The frame being handled was a change frame this side acknowledged.
+    acked_changes: bool,
     send: [SendClass; 3],
     recv: [RecvClass; 3],
     outbox: VecDeque<Transmit>,
@@ -269,6 +271,7 @@ impl Session {
             hello_due: false,
             peer_clock_ahead: None,
             hello_sent_at: None,
+            acked_changes: false,
             send: Default::default(),
             recv,
             outbox: VecDeque::new(),

@@ -283,7 +283,16 @@ impl Session {
             }
         }
         self.ack(c);
+        self.acked_changes = true;
         Ok(())
+    }
+
+    /// After a frame that arrived at `arrived` was handled: if it was a change frame this side
+    /// acknowledged, its time from arrival to acknowledgement is counted.
+    pub fn note_handled(&mut self, arrived: Millis, now: Millis) {
+        if std::mem::take(&mut self.acked_changes) {
+            self.stats.ack_latency.record(now - arrived);
+        }
     }
 
     pub(super) fn ack(&mut self, c: Class) {

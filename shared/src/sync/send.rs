@@ -313,7 +313,6 @@ impl Session {
         // Only the current chain's frames are known to have arrived as they were sent.
         while epoch == st.epoch && st.inflight.front().is_some_and(|f| f.to <= chain) {
             if let Some(f) = st.inflight.pop_front() {
-                self.stats.ack_latency.record(now - f.sent_at);
                 for (doc, heads) in &f.docs {
                     // What the peer sent us meanwhile is not in the frame's heads: keep both.
                     let mut known = self.store.peer_heads(&self.peer, doc)?;
