@@ -253,6 +253,15 @@ impl Gateway {
         let lan_addr = match (&cfg.lan, &files.lan) {
             (Some(l), Some(lan_creds)) => {
                 let tls = pathway_shared::identity::lan_server_tls(lan_creds)?;
+                let indicators = Arc::new(pathway_shared::indicators::tracker::Tracker::open(
+                    store.clone(),
+                )?);
+                // The facility's figures are kept counting, so the manager's page is quick.
+                tokio::spawn(pathway_shared::indicators::tracker::keep_counting(
+                    indicators.clone(),
+                    std::time::Duration::from_secs(30),
+                    cancel.clone(),
+                ));
                 let service = Arc::new(lan::Lan {
                     audit: audit.clone(),
                     store: store.clone(),
@@ -268,9 +277,7 @@ impl Gateway {
                     zone,
                     clock: pathway_shared::clock::Clock::system(),
                     certificate: presented.clone(),
-                    indicators: Arc::new(pathway_shared::indicators::tracker::Tracker::open(
-                        store.clone(),
-                    )?),
+                    indicators: indicators.clone(),
                 });
                 let app = lan::router(service);
                 let app = match catching_up(&store, &audit, status.clone()) {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use pathway_shared::clock::now_ms;
 use pathway_shared::identity::{CertificateDer, Credentials, gateway_identity};
-use pathway_shared::indicators::tracker::Tracker;
+use pathway_shared::indicators::tracker::{Tracker, keep_counting};
 use pathway_shared::status::Observed;
 use pathway_shared::status::{NodeStatus, TwoBoxes};
 use pathway_shared::store::{Store, StoreError};
@@ -134,21 +134,11 @@ impl Hub {
     /// as changes arrive, until the hub stops.
     pub fn count_indicators(&self) -> Result<Arc<Tracker>, StoreError> {
         let tracker = Arc::new(Tracker::open(self.store.clone())?);
-        let (t, cancel) = (tracker.clone(), self.cancel.clone());
-        self.tracker.spawn(async move {
-            loop {
-                let t = t.clone();
-                match tokio::task::spawn_blocking(move || t.catch_up()).await {
-                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot count the indicators"),
-                    Err(e) => tracing::warn!(error = %e, "counting the indicators stopped"),
-                    Ok(Ok(_)) => {}
-                }
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(INDICATORS_EVERY) => {}
-                }
-            }
-        });
+        self.tracker.spawn(keep_counting(
+            tracker.clone(),
+            INDICATORS_EVERY,
+            self.cancel.clone(),
+        ));
         Ok(tracker)
     }
 

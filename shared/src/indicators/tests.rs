@@ -441,3 +441,22 @@ fn periods_parse_and_name_their_months() {
     assert_eq!(trend[0], "2025-04");
     assert_eq!(trend[11], "2026-03");
 }
+
+#[test]
+fn catch_ups_at_once_count_each_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    dataset(&store);
+    let t = std::sync::Arc::new(Tracker::open(store.clone()).unwrap());
+    let both: Vec<_> = (0..4)
+        .map(|_| {
+            let t = t.clone();
+            std::thread::spawn(move || t.catch_up().unwrap())
+        })
+        .collect();
+    for h in both {
+        h.join().unwrap();
+    }
+    assert_eq!(figure(&t, &whk(), "2026-11", "attendance"), (2.0, 5.0, 3));
+    assert_eq!(figure(&t, &whk(), "2026-11", "activity_hours").1, 85.0);
+}

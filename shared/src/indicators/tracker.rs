@@ -23,6 +23,9 @@ const BATCH: usize = 4_096;
 pub struct Tracker {
     store: Store,
     state: Mutex<State>,
+    /// One catch-up at a time: two over the same changes would each take away the same old
+    /// counters.
+    counting: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -58,6 +61,7 @@ impl Tracker {
         Ok(Tracker {
             store,
             state: Mutex::new(state),
+            counting: Mutex::new(()),
         })
     }
 
@@ -69,6 +73,7 @@ impl Tracker {
     /// Counts every change the feed holds past the cursor; returns the documents counted
     /// afresh. Durable on return.
     pub fn catch_up(&self) -> Result<usize, StoreError> {
+        let _one = self.counting.lock().unwrap_or_else(|e| e.into_inner());
         let mut counted_docs = 0;
         let mut zones: HashMap<String, i32> = HashMap::new();
         loop {
@@ -180,5 +185,26 @@ impl Tracker {
             .get::<Facility>(&facility_id(facility))?
             .and_then(|f| jiff::tz::TimeZone::get(&f.time_zone).ok());
         Ok(zone.map(|z| offset_minutes(&z, now)).unwrap_or(0))
+    }
+}
+
+/// Counts what arrived every `every`, until `cancel`: the daemons keep their figures current
+/// so a page only counts the last few seconds' changes.
+pub async fn keep_counting(
+    tracker: std::sync::Arc<Tracker>,
+    every: std::time::Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let t = tracker.clone();
+        match tokio::task::spawn_blocking(move || t.catch_up()).await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot count the indicators"),
+            Err(e) => tracing::warn!(error = %e, "counting the indicators stopped"),
+            Ok(Ok(_)) => {}
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
     }
 }

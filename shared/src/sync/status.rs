@@ -348,9 +348,10 @@ impl Session {
         let turned = self
             .reported
             .is_some_and(|(_, told)| empty(&told) != empty(&out));
-        let due = self.state.measured_at.is_none_or(|t| {
-            now - t >= MEASURE_EVERY || (turned && now - t >= TURNED_WITHIN)
-        });
+        let due = self
+            .state
+            .measured_at
+            .is_none_or(|t| now - t >= MEASURE_EVERY || (turned && now - t >= TURNED_WITHIN));
         if !due {
             self.state.outgoing = out;
             return Ok(());

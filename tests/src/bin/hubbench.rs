@@ -145,10 +145,19 @@ async fn hub_ack_latency(site: &NationalSite) -> anyhow::Result<Latency> {
     anyhow::ensure!(status == 200, "hub status: {status}");
     let v: serde_json::Value = serde_json::from_str(&body)?;
     let mut all = Latency::default();
-    for peer in v["status"]["peers"].as_object().context("no peers in the hub's status")?.values() {
+    for peer in v["status"]["peers"]
+        .as_object()
+        .context("no peers in the hub's status")?
+        .values()
+    {
         let counts = &peer["stats"]["ack_latency"]["counts"];
         let mut one = Latency::default();
-        for (i, c) in counts.as_array().context("no ack latency")?.iter().enumerate() {
+        for (i, c) in counts
+            .as_array()
+            .context("no ack latency")?
+            .iter()
+            .enumerate()
+        {
             if let Some(slot) = one.counts.get_mut(i) {
                 *slot = c.as_u64().unwrap_or(0);
             }
