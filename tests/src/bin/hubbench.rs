@@ -128,7 +128,7 @@ fn notes(store: &Store, facility: &str, n: usize, tag: &str) -> anyhow::Result<(
         let (_, _, pending) = store.edit_staged::<CaseFile, _, StoreError>(
             &cases[i % cases.len()],
             now_ms(),
-            |e| Ok(e.put(&["notes", &key], &note)?),
+            |e| e.put(&["notes", &key], &note),
         )?;
         last = Some(pending);
     }
