@@ -142,12 +142,18 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .with_keys(admin::HubKeys {
                 ca_pem: ca_pem.clone(),
                 creds: hub_creds.clone(),
-            }),
+            })
+            .with_indicators(hub.count_indicators()?),
         ),
         stop.clone(),
     )?;
     println!(
         "hub dashboard https://localhost:{}/ (API under /api); log in as admin.national, sync.operator or auditor, password {DEMO_ADMIN_PASSWORD}",
+        admin_addr.port()
+    );
+    println!(
+        "national indicators https://localhost:{}/indicators (auditor or admin.national); six-week follow-ups https://localhost:{}/follow-ups (admin.national)",
+        admin_addr.port(),
         admin_addr.port()
     );
 

@@ -561,13 +561,10 @@ fn choices(
             a
         }
     };
-    let this = Period::month_of(day_of(now));
-    let mut periods: Vec<String> = this.trend().into_iter().rev().collect();
-    let last_year = Period::parse(&format!("{}-01", day_of(now).year() - 1))
-        .map(|p| p.trend())
-        .unwrap_or_default();
-    periods.extend(last_year.into_iter().rev());
     let (y, m) = (day_of(now).year(), u8::from(day_of(now).month()));
+    // The last 24 months, newest first.
+    let mut periods: Vec<String> = Period::Month(y, m).trend().into_iter().rev().collect();
+    periods.extend(Period::Month(y - 1, m).trend().into_iter().rev());
     let mut q = (y, (m - 1) / 3 + 1);
     for _ in 0..8 {
         periods.push(Period::Quarter(q.0, q.1).code());
