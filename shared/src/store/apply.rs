@@ -166,6 +166,7 @@ impl Store {
             batch.insert(at, value);
             let _next = lock(&self.inner.next_seq);
             self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+            self.forget_meta(id);
             Ok(self.inner.commit.written(0))
         })??;
         self.wait(ticket)
@@ -199,6 +200,7 @@ impl Store {
             batch.insert(keys::meta(id), meta);
             let _next = lock(&self.inner.next_seq);
             self.inner.db.apply_batch(batch).map_err(|e| self.io(e))?;
+            self.forget_meta(id);
             Ok(self.inner.commit.written(0))
         })??;
         self.wait(ticket)

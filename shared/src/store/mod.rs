@@ -170,7 +170,16 @@ struct Inner {
     sealer: Option<seal::Sealer>,
     /// Held while a node-local record is read and written back.
     local: Mutex<()>,
+    /// Documents' kind and scope as last read: every session of a hub looks up the scope of
+    /// every change in the feed to know whether its gateway may have it.
+    metas: Mutex<lru::LruCache<crate::model::DocId, DocMeta>>,
+    /// Moved on whenever a stored document's metadata changes, so a read that raced the change
+    /// is not cached.
+    meta_gen: std::sync::atomic::AtomicU64,
 }
+
+/// Documents' metadata kept in memory at most.
+const METAS_CACHED: usize = 65_536;
 
 /// A handle to a node's store. Cheap to clone; all clones share one database and cache.
 #[derive(Clone)]
@@ -242,6 +251,10 @@ impl Store {
             from_peers: Default::default(),
             sealer,
             local: Mutex::new(()),
+            metas: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(METAS_CACHED).unwrap_or(std::num::NonZeroUsize::MIN),
+            )),
+            meta_gen: Default::default(),
         });
         Ok(Store { inner })
     }

@@ -415,12 +415,31 @@ impl Store {
 
     /// Kind and scope of a document, without loading it.
     pub fn meta(&self, id: &DocId) -> Result<Option<DocMeta>, StoreError> {
-        match self.inner.db.get(keys::meta(id)).map_err(|e| self.io(e))? {
-            None => Ok(None),
-            Some(b) => postcard::from_bytes(&b)
-                .map(Some)
-                .map_err(|e| self.corrupt(id, format!("metadata: {e}"))),
+        use std::sync::atomic::Ordering;
+        if let Some(m) = lock(&self.inner.metas).get(id) {
+            return Ok(Some(m.clone()));
         }
+        let generation = self.inner.meta_gen.load(Ordering::Acquire);
+        let meta: DocMeta = match self.inner.db.get(keys::meta(id)).map_err(|e| self.io(e))? {
+            None => return Ok(None),
+            Some(b) => {
+                postcard::from_bytes(&b).map_err(|e| self.corrupt(id, format!("metadata: {e}")))?
+            }
+        };
+        let mut metas = lock(&self.inner.metas);
+        // A change to the metadata since the read moved the generation on: keep nothing.
+        if self.inner.meta_gen.load(Ordering::Acquire) == generation {
+            metas.put(id.clone(), meta.clone());
+        }
+        Ok(Some(meta))
+    }
+
+    /// Forgets `id`'s metadata held in memory, after its stored metadata changed.
+    pub(super) fn forget_meta(&self, id: &DocId) {
+        self.inner
+            .meta_gen
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        lock(&self.inner.metas).pop(id);
     }
 
     /// Documents of `kind` in a partition (`national` or `facility:<id>`), in id order.

@@ -387,6 +387,9 @@ fn scope_moves_with_the_person_and_cursors_persist() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     store.put(&case("P1", "WHK"), 1).unwrap();
+    // Read once, so the metadata is held in memory: a move must not leave it stale.
+    let before = store.meta(&case_id("P1")).unwrap().unwrap();
+    assert_eq!(before.scope.partition(), "facility:WHK");
     store
         .set_scope(
             &case_id("P1"),
@@ -406,6 +409,15 @@ fn scope_moves_with_the_person_and_cursors_persist() {
         store.list("facility:OSH", Kind::CaseFile).unwrap(),
         vec![case_id("P1")]
     );
+    assert_eq!(
+        store
+            .meta(&case_id("P1"))
+            .unwrap()
+            .unwrap()
+            .scope
+            .partition(),
+        "facility:OSH"
+    );
     assert_eq!(store.cursor("hub").unwrap(), 0);
     store.set_cursor("hub", 10).unwrap();
     assert_eq!(store.cursor("hub").unwrap(), 10);
@@ -415,6 +427,18 @@ fn scope_moves_with_the_person_and_cursors_persist() {
         .unwrap();
     store.set_peer_heads("hub", &case_id("P1"), &heads).unwrap();
     assert_eq!(store.peer_heads("hub", &case_id("P1")).unwrap(), heads);
+    // Retired with its person moving on: no metadata is left, in memory either.
+    store
+        .retire(
+            &case_id("P1"),
+            &crate::store::Stub {
+                moved_to: "OSH".into(),
+                at: 2,
+                by: "officer".into(),
+            },
+        )
+        .unwrap();
+    assert!(store.meta(&case_id("P1")).unwrap().is_none());
 }
 
 #[test]
