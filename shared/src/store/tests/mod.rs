@@ -431,7 +431,7 @@ fn scope_moves_with_the_person_and_cursors_persist() {
     store
         .retire(
             &case_id("P1"),
-            &crate::store::Stub {
+            &Stub {
                 moved_to: "OSH".into(),
                 at: 2,
                 by: "officer".into(),
