@@ -198,10 +198,25 @@ impl Tally {
             return Ok(false);
         }
         let moved: Vec<usize> = (0..3).filter(|&c| to[c] > self.from[c]).collect();
-        let Some(mut after) = moved.iter().map(|&c| self.from[c]).min() else {
+        // A class whose cursor passed everything counted has nothing left: no need to read
+        // its entries again (at a hub, every session's cursors pass every change of the
+        // nation, most of them another facility's).
+        let (passed, partly): (Vec<usize>, Vec<usize>) =
+            moved.iter().partition(|&&c| to[c] >= self.upto);
+        for &c in &passed {
+            let at_least = self.backlog[c].at_least;
+            self.backlog[c] = Backlog {
+                at_least,
+                ..Backlog::default()
+            };
+        }
+        let Some(mut after) = partly.iter().map(|&c| self.from[c]).min() else {
+            for c in moved {
+                self.from[c] = to[c];
+            }
             return Ok(true);
         };
-        let end = moved
+        let end = partly
             .iter()
             .map(|&c| to[c])
             .max()
@@ -218,7 +233,7 @@ impl Tally {
                 }
                 after = e.seq;
                 let c = e.class as usize;
-                if e.seq <= to[c] && self.holds(store, &e, &keep)? {
+                if partly.contains(&c) && e.seq <= to[c] && self.holds(store, &e, &keep)? {
                     let b = &mut self.backlog[c];
                     b.changes = b.changes.saturating_sub(1);
                     b.bytes = b.bytes.saturating_sub(u64::from(e.size));
