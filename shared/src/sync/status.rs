@@ -123,6 +123,9 @@ impl Tally {
         keep: impl Fn(&FeedEntry, &DocMeta) -> bool,
     ) -> Result<(), StoreError> {
         let mut scanned = 0;
+        // An entry at or before every class's acknowledged cursor counts in none: start after
+        // them (a hub session's cursors pass the entries its walk found nothing in).
+        self.upto = self.upto.max(self.from.into_iter().min().unwrap_or(0));
         loop {
             let entries = store.feed_after(self.upto, 512)?;
             if entries.is_empty() {
