@@ -1183,9 +1183,39 @@ async fn a_follow_up_after_release_is_checked_audited_and_counted() {
         .unwrap_or_else(|| panic!("{csv}"));
     assert!(line.contains("suppressed: fewer than 5 people"), "{line}");
     assert!(!line.contains(",1,1,"), "{line}");
+    // The JSON API: the same figures, the one person's cells left out as in the CSV.
+    let (s, v) = call(
+        &with_app,
+        "GET",
+        "/api/indicators?area=facility:WHK&period=2026-10",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let followed = v["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "followed_up")
+        .unwrap();
+    assert_eq!(followed["suppressed"], true, "{followed}");
+    assert!(followed["value"].is_null(), "{followed}");
+    let (s, v) = call(
+        &with_app,
+        "GET",
+        "/api/indicators?period=2026-13",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "period");
     // The operator sees no indicators (case content) and no follow-ups.
     let (s, _) = text(&app, "/follow-ups", &operator).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = text(&app, "/indicators", &operator).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&with_app, "GET", "/api/indicators", Some(&operator), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }

@@ -6,7 +6,7 @@
 pub mod accounts;
 mod api;
 pub mod audit;
-mod pages;
+pub(crate) mod pages;
 mod words;
 
 use std::sync::Arc;
@@ -330,6 +330,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/cases/{person}/transfer", post(api::case_transfer))
         .route("/api/cases/{person}/follow-up", post(api::case_follow_up))
         .route("/api/audit", get(api::audit_trail))
+        .route("/api/indicators", get(api::indicators))
         .merge(pages::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(headers))

@@ -27,8 +27,9 @@ pub(super) fn routes() -> Router<Arc<Admin>> {
         .route("/indicators.csv", get(indicators_csv))
 }
 
+/// The area and period asked for (`?area=facility:WHK&period=2026-Q4`).
 #[derive(Deserialize, Default)]
-struct Choice {
+pub(crate) struct Choice {
     #[serde(default)]
     area: String,
     #[serde(default)]
@@ -103,38 +104,28 @@ fn heard(status: &NodeStatus, facility: &str, period_end: Millis) -> Option<Why>
     }
 }
 
-/// The report asked for, or the refusal to show.
-async fn report(
+/// The report `q` asks for, as `who` may read it: auditors and national administrators.
+pub(crate) async fn report_for(
     admin: &Arc<Admin>,
-    headers: &HeaderMap,
+    who: &AdminUser,
     q: &Choice,
-) -> Result<(AdminUser, Lang, Report, Arc<Names>), Response> {
-    let l = lang(headers);
-    let who = viewer(admin, headers).await?;
+) -> Result<(Report, Arc<Names>), AdminError> {
     if !matches!(who.role, AdminRole::Auditor | AdminRole::NationalAdmin) {
-        return Err(refused(
-            l,
-            &who,
-            AdminError::forbidden(
-                "only an auditor or a national administrator reads the indicators",
-            ),
+        return Err(AdminError::forbidden(
+            "only an auditor or a national administrator reads the indicators",
         ));
     }
     let now = admin.clock.now();
-    let choice = chosen(q, now).map_err(|e| refused(l, &who, e))?;
+    let choice = chosen(q, now)?;
     let Some(tracker) = admin.indicators.get().cloned() else {
-        return Err(refused(
-            l,
-            &who,
-            AdminError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this hub does not count indicators",
-            ),
+        return Err(AdminError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this hub does not count indicators",
         ));
     };
     let status = (admin.status)();
     let a = admin.clone();
-    let built = blocking(move || {
+    blocking(move || {
         // Anything that arrived since the last count is counted first.
         tracker.catch_up()?;
         let names = Names::read(&a.store)?;
@@ -142,8 +133,18 @@ async fn report(
         let r = page::build(&tracker, &names, choice, now, &|f| heard(&status, f, end));
         Ok((r, Arc::new(names)))
     })
-    .await;
-    match built {
+    .await
+}
+
+/// The report asked for, or the refusal to show as a page.
+async fn report(
+    admin: &Arc<Admin>,
+    headers: &HeaderMap,
+    q: &Choice,
+) -> Result<(AdminUser, Lang, Report, Arc<Names>), Response> {
+    let l = lang(headers);
+    let who = viewer(admin, headers).await?;
+    match report_for(admin, &who, q).await {
         Ok((r, names)) => Ok((who, l, r, names)),
         Err(e) => Err(refused(l, &who, e)),
     }

@@ -22,7 +22,7 @@ use super::words::{Lang, field_word, lang, t, when};
 mod audit;
 mod fleet;
 mod follow_ups;
-mod indicators;
+pub(crate) mod indicators;
 mod setup;
 use super::{Admin, AdminError, AdminRole, AdminUser, blocking, token};
 
