@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use pathway_shared::indicators::page;
 use pathway_shared::indicators::report::Period;
+use pathway_shared::indicators::view;
 use pathway_shared::model::{NeedLevel, Role, RunStatus, WaitStatus};
 
 use super::auth::Staff;
@@ -138,7 +138,7 @@ pub fn indicators(
     lan: &Arc<Lan>,
     who: &Staff,
     period: &str,
-) -> ApiResult<(page::Report, page::Names)> {
+) -> ApiResult<(view::Report, view::Names)> {
     if !who.has(SUMMARY_READERS) {
         return Err(ApiError::forbidden(
             "the indicators are the facility manager's",
@@ -155,8 +155,8 @@ pub fn indicators(
         })?,
     };
     lan.indicators.catch_up()?;
-    let names = page::Names::read(&lan.store)?;
-    let area = page::Area::Facility(lan.facility.clone());
-    let r = page::build(&lan.indicators, &names, (area, period), now, &|_| None);
+    let names = view::Names::read(&lan.store)?;
+    let area = view::Area::Facility(lan.facility.clone());
+    let r = view::build(&lan.indicators, &names, (area, period), now, &|_| None);
     Ok((r, names))
 }

@@ -6,12 +6,15 @@
 //! memory ([`tracker::Tracker`]), so a change costs one document read and a cold start one scan
 //! of that table, never a load of every case file. [`report`] turns the sums into the figures,
 //! each with its formula, numerator and denominator, for a facility, a region or the nation,
-//! for a month or a quarter.
+//! for a month or a quarter; [`view`] gathers them as a page shows them, [`page`] renders them
+//! (HTML and CSV) with [`words`].
 
 pub mod facts;
 pub mod page;
 pub mod report;
 pub mod tracker;
+pub mod view;
+pub mod words;
 
 #[cfg(test)]
 mod tests;

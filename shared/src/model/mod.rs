@@ -13,6 +13,7 @@ mod case;
 mod catalogue;
 mod facility;
 mod ids;
+mod release;
 pub mod set;
 mod stamped;
 
@@ -21,6 +22,7 @@ pub use case::*;
 pub use catalogue::*;
 pub use facility::*;
 pub use ids::{Class, DocId, DocIdError, Kind, Scope, ScopeError};
+pub use release::*;
 pub use stamped::{Stamped, contested, sides};
 
 use autosurgeon::{Hydrate, Reconcile};

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use pathway_shared::indicators::page::{Why, label};
 use pathway_shared::indicators::report::Figure;
+use pathway_shared::indicators::view::Why;
+use pathway_shared::indicators::words::label;
 use serde_json::{Value, json};
 
 use crate::admin::pages::indicators::{Choice, report_for};

@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
-use pathway_shared::indicators::page::{self, Area, Names, Report, Why};
+use pathway_shared::indicators::page;
 use pathway_shared::indicators::report::Period;
+use pathway_shared::indicators::view::{self, Area, Names, Report, Why};
 use pathway_shared::model::{AttendanceRegister, Millis};
 use pathway_shared::status::NodeStatus;
 use serde::Deserialize;
@@ -130,7 +131,7 @@ pub(crate) async fn report_for(
         tracker.catch_up()?;
         let names = Names::read(&a.store)?;
         let end = choice.1.days().1.midnight().assume_utc().unix_timestamp() * 1000;
-        let r = page::build(&tracker, &names, choice, now, &|f| heard(&status, f, end));
+        let r = view::build(&tracker, &names, choice, now, &|f| heard(&status, f, end));
         Ok((r, Arc::new(names)))
     })
     .await
