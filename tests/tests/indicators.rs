@@ -2,7 +2,9 @@
 //! that synced a sample facility to it: an auditor reads the nation, switches to the facility
 //! and to another month, and exports CSV; the facility's manager reads the same figures at the
 //! gateway; both in English and Thai. The hub's figures for the facility are the gateway's,
-//! counted on each side from the records each holds. Screenshots in
+//! counted on each side from the records each holds. The manager records a release with the
+//! first night's accommodation, and a national administrator follows it up at the hub.
+//! Screenshots in
 //! `target/screenshots/indicators-*.png`.
 
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use pathway_shared::indicators::report::Period;
 use pathway_shared::model::{ProgrammeCategory, Role};
 use pathway_shared::store::{Store, StoreOptions};
 use pathway_tests::free_tcp_port;
-use pathway_tests::national::NationalSite;
+use pathway_tests::national::{ADMIN, NationalSite};
 use pathway_tests::sample::{SampleConfig, SampleFacility};
 use serde_json::json;
 
@@ -216,6 +218,70 @@ async fn an_auditor_and_a_manager_read_the_same_indicators() {
     let th = b.until_shows("id=\"headline\"").await;
     assert!(th.contains("กิจกรรมที่เป็นประโยชน์"), "{th}");
     b.screenshot(&shots.join("indicators-gateway-thai.png"))
+        .await;
+
+    // The manager records a release, with where the person sleeps the first night.
+    let person = sample
+        .cases
+        .iter()
+        .find(|c| c.release.is_none())
+        .unwrap()
+        .person_id
+        .clone();
+    b.open(&format!("{base}/lang/en")).await;
+    b.open(&format!("{base}/people/{person}")).await;
+    b.until_shows("id=\"open-release\"").await;
+    b.click("#open-release").await;
+    b.choose("#release-first-night", "temporary").await;
+    b.click("#release-confirm").await;
+    b.click("#save-release").await;
+    let released = b.until_shows("id=\"released\"").await;
+    assert!(released.contains("Temporary accommodation"), "{released}");
+    b.scroll_to("#released").await;
+    b.screenshot(&shots.join("indicators-gateway-release.png"))
+        .await;
+
+    // At the hub, once it has arrived, a national administrator follows the person up.
+    let since = now_ms();
+    let until = Instant::now();
+    while gateway
+        .status
+        .borrow()
+        .sync
+        .in_sync_at
+        .is_none_or(|t| t < since)
+    {
+        assert!(
+            until.elapsed() < Duration::from_secs(60),
+            "the release never reached the hub"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    b.log_in_with(&hub, ADMIN, &site.admin_password).await;
+    b.until_shows("href=\"/follow-ups\"").await;
+    b.open(&format!("{hub}/lang/en")).await;
+    b.open(&format!("{hub}/follow-ups?facility=WHK&month={this_month}"))
+        .await;
+    let due = b.until_shows(&format!("id=\"follow-{person}\"")).await;
+    assert!(due.contains("Follow-up due"), "{due}");
+    b.screenshot(&shots.join("indicators-hub-follow-ups.png"))
+        .await;
+    b.choose(
+        &format!("#follow-{person} select[name=accommodation]"),
+        "settled",
+    )
+    .await;
+    b.choose(&format!("#follow-{person} select[name=ete]"), "yes")
+        .await;
+    b.click(&format!("#follow-{person} button.record")).await;
+    let done = b.until_shows("✔ settled accommodation").await;
+    assert!(done.contains(ADMIN), "{done}");
+    b.open(&format!("{hub}/lang/th")).await;
+    b.open(&format!("{hub}/follow-ups?facility=WHK&month={this_month}"))
+        .await;
+    let th = b.until_shows("ที่พักถาวร").await;
+    assert!(th.contains("การติดตามผล"), "{th}");
+    b.screenshot(&shots.join("indicators-hub-follow-ups-thai.png"))
         .await;
 
     gateway.shutdown().await;

@@ -234,6 +234,15 @@ fn fmt_n(v: f64) -> String {
     }
 }
 
+/// The CSV's file name: `pathway-indicators-facility-WHK-2026-11.csv`.
+pub fn csv_file_name(r: &Report) -> String {
+    format!(
+        "pathway-indicators-{}-{}.csv",
+        r.area.code().replace(':', "-"),
+        r.period.code()
+    )
+}
+
 /// The report as CSV: the area's figures, then each facility's and each programme's, one row
 /// per figure with its formula; a figure about fewer than [`SMALL_CELL`] people is left blank
 /// and marked suppressed.

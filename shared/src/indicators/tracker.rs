@@ -195,13 +195,23 @@ pub async fn keep_counting(
     every: std::time::Duration,
     cancel: tokio_util::sync::CancellationToken,
 ) {
+    // Each failure is logged once, not every round, and the recovery once.
+    let mut failing: Option<String> = None;
     loop {
         let t = tracker.clone();
-        match tokio::task::spawn_blocking(move || t.catch_up()).await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot count the indicators"),
-            Err(e) => tracing::warn!(error = %e, "counting the indicators stopped"),
-            Ok(Ok(_)) => {}
+        let outcome = match tokio::task::spawn_blocking(move || t.catch_up()).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("the counting task failed: {e}")),
+        };
+        match (&failing, &outcome) {
+            (_, Some(e)) if failing.as_ref() != Some(e) => {
+                tracing::warn!(error = %e, "cannot count the indicators; trying again")
+            }
+            (Some(_), None) => tracing::info!("counting the indicators again"),
+            _ => {}
         }
+        failing = outcome;
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(every) => {}

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use crate::lan::auth::Staff;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use pathway_shared::indicators::page as indicators_page_body;
+use pathway_shared::indicators::view::{Names, Report};
 
 use super::words::{code, when};
 use super::{Viewer, fail, page};
@@ -91,17 +93,29 @@ pub(super) struct Choice {
     period: String,
 }
 
+/// The report the query asks for, or the refusal as a page.
+async fn read_indicators(
+    lan: &Arc<Lan>,
+    who: &Staff,
+    l: Lang,
+    q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>,
+) -> Result<(Report, Names), Response> {
+    let Query(q) = q.unwrap_or_default();
+    let (lan2, who2) = (lan.clone(), who.clone());
+    blocking(move || indicators(&lan2, &who2, &q.period))
+        .await
+        .map_err(|e| fail(lan, l, Some(who), e))
+}
+
 /// The facility's indicators, for its manager.
 pub(super) async fn indicators_page(
     State(lan): State<Arc<Lan>>,
     Viewer { who, l }: Viewer,
     q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Query(q) = q.unwrap_or_default();
-    let (lan2, who2) = (lan.clone(), who.clone());
-    let (r, names) = match blocking(move || indicators(&lan2, &who2, &q.period)).await {
+    let (r, names) = match read_indicators(&lan, &who, l, q).await {
         Ok(r) => r,
-        Err(e) => return fail(&lan, l, Some(&who), e),
+        Err(refused) => return refused,
     };
     let now = lan.clock.now();
     let shown = |at| when(l, at, lan.offset_minutes(at));
@@ -122,16 +136,13 @@ pub(super) async fn indicators_csv(
     Viewer { who, l }: Viewer,
     q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Query(q) = q.unwrap_or_default();
-    let (lan2, who2) = (lan.clone(), who.clone());
-    let (r, names) = match blocking(move || indicators(&lan2, &who2, &q.period)).await {
+    let (r, names) = match read_indicators(&lan, &who, l, q).await {
         Ok(r) => r,
-        Err(e) => return fail(&lan, l, Some(&who), e),
+        Err(refused) => return refused,
     };
     let file = format!(
-        "attachment; filename=\"pathway-indicators-{}-{}.csv\"",
-        lan.facility,
-        r.period.code()
+        "attachment; filename=\"{}\"",
+        indicators_page_body::csv_file_name(&r)
     );
     (
         [

@@ -179,11 +179,7 @@ async fn indicators_csv(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let file = format!(
-        "attachment; filename=\"pathway-indicators-{}-{}.csv\"",
-        r.area.code().replace(':', "-"),
-        r.period.code()
-    );
+    let file = format!("attachment; filename=\"{}\"", page::csv_file_name(&r));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
